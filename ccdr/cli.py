@@ -1,0 +1,39 @@
+"""The `ccdr` command: one entry point, a sub-command per package."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from infra.lab.cli import app as lab_app
+from infra.lab.errors import LabError
+from infra.topology import TopologyError
+
+app = typer.Typer(help="ccdr: disaster-resilient, active-active contact-center core.", no_args_is_help=True)
+app.add_typer(lab_app, name="lab")
+
+
+def main() -> None:
+    """Run the CLI; known errors become one line on stderr and exit status 1."""
+    try:
+        app(standalone_mode=False)
+    except (LabError, TopologyError) as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Abort:
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

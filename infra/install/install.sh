@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs everything ccdr and its lab need, idempotently, from the package registries only
+# (Debian, PyPI, Maven Central). Safe to run again: each step skips what is already there.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+topo() { python3 -c "import tomllib,sys; t=tomllib.load(open('infra/topology.toml','rb')); print(eval(sys.argv[1]))" "$1"; }
+
+[ "$(id -u)" -eq 0 ] || { echo "install.sh: needs root (apt, /opt)" >&2; exit 1; }
+
+# 1. Debian packages.
+apt_packages=(iproute2 nftables haproxy zookeeper postgresql-15 postgresql-client-15
+              openjdk-17-jre-headless maven python3-venv procps)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "apt: installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  step "apt: all ${#apt_packages[@]} packages present"
+fi
+
+install_dir=$(topo "t['lab']['install_dir']")
+kafka_version=$(topo "t['lab']['kafka_version']")
+mkdir -p "$install_dir"
+chmod 755 "$install_dir"
+
+# 2. Kafka jars from Maven Central (Kafka is not packaged by Debian).
+kafka_libs="$install_dir/kafka-$kafka_version/libs"
+if [ ! -f "$kafka_libs/kafka_2.13-$kafka_version.jar" ]; then
+  step "maven: Kafka $kafka_version jars -> $kafka_libs"
+  rm -rf "$kafka_libs.tmp"
+  mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies \
+      -Dkafka.version="$kafka_version" -DincludeScope=runtime -DoutputDirectory="$kafka_libs.tmp"
+  rm -rf "$kafka_libs"; mv "$kafka_libs.tmp" "$kafka_libs"
+else
+  step "maven: Kafka $kafka_version jars present"
+fi
+
+# 3. Patroni in its own venv on Debian's interpreter: it runs as the postgres user, who cannot
+#    read an interpreter under root's home (Patroni's spawned postmaster would die silently).
+patroni_venv="$install_dir/patroni-venv"
+if [ ! -x "$patroni_venv/bin/patroni" ] || ! cmp -s infra/install/patroni-requirements.txt "$patroni_venv/.requirements"; then
+  step "pip: Patroni venv -> $patroni_venv"
+  /usr/bin/python3 -m venv "$patroni_venv"
+  "$patroni_venv/bin/pip" install -q -r infra/install/patroni-requirements.txt
+  cp infra/install/patroni-requirements.txt "$patroni_venv/.requirements"
+else
+  step "pip: Patroni venv present"
+fi
+chmod -R a+rX "$install_dir"
+
+# 4. The project itself, in .venv.
+if [ ! -x .venv/bin/ccdr ] || ! cmp -s pyproject.toml .venv/.pyproject; then
+  step "pip: ccdr and its dev tools -> .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q -e '.[dev]'
+  cp pyproject.toml .venv/.pyproject
+else
+  step "pip: .venv present"
+fi
+step "install complete"

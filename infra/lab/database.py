@@ -1,0 +1,88 @@
+"""The lab database: roles, the application database, and schema migrations (yoyo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+from yoyo import get_backend, read_migrations
+
+from infra.lab.render import Secrets
+from infra.topology import Topology
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "core" / "migrations"
+CONNECT_TIMEOUT_S = 3  # never the 130 s default: a dropped-packet partition must fail fast
+
+
+def front_door_dsn(topo: Topology, user: str, password: str, dbname: str, *, read_only: bool = False) -> str:
+    port = topo.front_door.postgres_replica if read_only else topo.front_door.postgres_primary
+    return psycopg.conninfo.make_conninfo(
+        host=str(topo.front_door.address),
+        port=port,
+        user=user,
+        password=password,
+        dbname=dbname,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        application_name="ccdr-lab",
+    )
+
+
+def site_dsn(topo: Topology, site: str, user: str, password: str, dbname: str) -> str:
+    """Straight to one site's PostgreSQL, bypassing the front door."""
+    return psycopg.conninfo.make_conninfo(
+        host=str(topo.site(site).address),
+        port=topo.ports.postgres,
+        user=user,
+        password=password,
+        dbname=dbname,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        application_name="ccdr-lab",
+    )
+
+
+def app_dsn(topo: Topology, secrets: Secrets) -> str:
+    """What the services use: both data sites, whichever is read-write (multi-host conninfo)."""
+    hosts = ",".join(str(topo.sites[s].address) for s in topo.data_sites)
+    ports = ",".join(str(topo.ports.postgres) for _ in topo.data_sites)
+    return psycopg.conninfo.make_conninfo(
+        host=hosts,
+        port=ports,
+        user=topo.database.app_user,
+        password=secrets.app,
+        dbname=topo.database.name,
+        target_session_attrs="read-write",
+        connect_timeout=CONNECT_TIMEOUT_S,
+    )
+
+
+def ensure_database(topo: Topology, secrets: Secrets) -> None:
+    """Create the application role and database if missing (idempotent)."""
+    db = topo.database
+    with psycopg.connect(front_door_dsn(topo, "postgres", secrets.superuser, "postgres"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (db.app_user,)).fetchone():
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(db.app_user), sql.Literal(secrets.app))
+            )
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db.name,)).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db.name), sql.Identifier(db.app_user)))
+
+
+def migrate(topo: Topology, secrets: Secrets) -> list[str]:
+    """Apply pending migrations through the primary; return the ids applied."""
+    dsn = front_door_dsn(topo, topo.database.app_user, secrets.app, topo.database.name)
+    backend = get_backend("postgresql+psycopg://" + _url_part(dsn))
+    migrations = read_migrations(str(MIGRATIONS))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return [m.id for m in pending]
+
+
+def _url_part(dsn: str) -> str:
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    return (
+        f"{quote(params['user'])}:{quote(params['password'])}@{params['host']}:{params['port']}/{params['dbname']}"
+        f"?connect_timeout={params['connect_timeout']}"
+    )

@@ -1,0 +1,247 @@
+"""Bring the lab up and down, and bring a site back: the orchestration behind `ccdr lab`."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import time
+import uuid
+from base64 import urlsafe_b64encode
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from infra.lab import database, health, netns, supervise, topics
+from infra.lab import secrets as lab_secrets
+from infra.lab.errors import LabError, MissingBinary
+from infra.lab.layout import FRONT_DOOR, LabLayout
+from infra.lab.render import RenderedFile, kafka_properties_path, render_group
+from infra.lab.system import INSTALL_STEP, require_binaries, require_port_free, require_root, run
+from infra.topology import Topology
+
+KILL_WAIT_S = 10.0
+
+
+@dataclass
+class Lab:
+    topology: Topology
+    console: Console
+
+    @property
+    def layout(self) -> LabLayout:
+        return LabLayout(self.topology)
+
+    # -- preconditions -------------------------------------------------------------
+    def _preflight(self) -> None:
+        require_root()
+        layout = self.layout
+        require_binaries(
+            {
+                str(layout.kafka_libs / f"kafka_2.13-{self.topology.lab.kafka_version}.jar"): f"{INSTALL_STEP} (maven: Kafka jars)",
+                str(layout.patroni_venv / "bin" / "patroni"): f"{INSTALL_STEP} (Patroni venv)",
+            }
+        )
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            raise MissingBinary("the postgres user", f"{INSTALL_STEP} (apt: postgresql-15)") from None
+        if not supervise.is_up(layout, FRONT_DOOR):
+            fd = self.topology.front_door
+            for port, purpose in (
+                (fd.postgres_primary, "front door: postgres primary"),
+                (fd.postgres_replica, "front door: postgres replica"),
+                (fd.stats, "front door: HAProxy stats"),
+            ):
+                require_port_free(str(fd.address), port, purpose)
+
+    # -- files -----------------------------------------------------------------------
+    def _write(self, files: list[RenderedFile]) -> None:
+        for f in files:
+            f.path.parent.mkdir(parents=True, exist_ok=True)
+            if f.path.exists() and f.path.read_text() == f.content:
+                continue
+            f.path.write_text(f.content)
+            os.chmod(f.path, f.mode)
+            shutil.chown(f.path, f.owner, f.owner)
+
+    def _prepare_dirs(self, group: str) -> None:
+        dirs = self.layout.dirs_of(group)
+        for d in (dirs.conf, dirs.logs, dirs.run):
+            d.mkdir(parents=True, exist_ok=True)
+        if group != FRONT_DOOR and self.topology.site(group).role == "data":
+            pg_root = dirs.root / "postgres"
+            dirs.postgres_socket.mkdir(parents=True, exist_ok=True)
+            pg_root.chmod(0o700)
+            for path in (pg_root, dirs.postgres_socket):
+                shutil.chown(path, "postgres", "postgres")
+            if dirs.postgres_data.exists():
+                shutil.chown(dirs.postgres_data, "postgres", "postgres")
+        os.chmod(dirs.root, 0o755)
+
+    def _kafka_cluster_id(self) -> str:
+        path = self.layout.kafka_cluster_id_file
+        if not path.exists():
+            # Kafka's Uuid text form: 16 random bytes, URL-safe base64, no padding.
+            path.write_text(urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        return path.read_text().strip()
+
+    def _format_kafka(self, site: str) -> None:
+        dirs = self.layout.site(site)
+        if (dirs.kafka_data / "meta.properties").exists():
+            return
+        run(
+            [
+                "java",
+                "-Xmx128m",
+                "-cp",
+                f"{self.layout.kafka_libs}/*",
+                "kafka.tools.StorageTool",
+                "format",
+                "--cluster-id",
+                self._kafka_cluster_id(),
+                "--config",
+                str(kafka_properties_path(dirs)),
+                "--ignore-formatted",
+            ],
+            timeout=120,
+        )
+
+    def render(self) -> None:
+        layout = self.layout
+        layout.state_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(layout.state_dir, 0o755)  # the postgres user must reach its site dir
+        secrets = lab_secrets.load_or_create(layout)
+        for group in layout.groups():
+            self._prepare_dirs(group)
+            self._write(render_group(layout, group, secrets))
+            if group != FRONT_DOOR:
+                self._format_kafka(group)
+
+    # -- up ----------------------------------------------------------------------------
+    def up(self) -> list[health.Waited]:
+        self._preflight()
+        topo, layout, console = self.topology, self.layout, self.console
+        timeout = topo.timers.lab.up_timeout_s
+        with console.status("rendering configuration from the topology"):
+            self.render()
+        console.print(f"[green]✓[/green] configuration rendered under {layout.state_dir}")
+        netns.create_network(topo)
+        console.print(f"[green]✓[/green] network: bridge {topo.lab.bridge}, namespaces "
+                      f"{', '.join(s.namespace for s in topo.sites.values())}")
+        for group in layout.groups():
+            if supervise.is_up(layout, group):
+                supervise.reload(layout, group)
+            else:
+                supervise.start(layout, group)
+        console.print("[green]✓[/green] supervisord started for " + ", ".join(layout.groups()))
+        waited = [
+            health.wait_for(console, "ZooKeeper quorum", health.zookeeper_quorum(topo), timeout,
+                            layout.site(topo.witness_site).log_of("zookeeper")),
+            health.wait_for(console, "Kafka brokers", health.kafka_brokers(topo, in_sync=False), timeout,
+                            layout.site(topo.data_sites[0]).log_of("kafka")),
+        ]
+        created = topics.ensure_topics(topo)
+        if created:
+            console.print(f"[green]✓[/green] topics created: {', '.join(created)}")
+        waited += [
+            health.wait_for(console, "Kafka replicas in sync", health.kafka_brokers(topo), timeout,
+                            layout.site(topo.data_sites[0]).log_of("kafka")),
+            health.wait_for(console, "Patroni primary and sync standby", health.patroni_pair(topo), timeout,
+                            layout.site(topo.data_sites[0]).log_of("patroni")),
+            health.wait_for(console, "HAProxy front door", health.front_door(layout), timeout,
+                            layout.front_door.log_of("haproxy")),
+        ]
+        secrets = lab_secrets.load(layout)
+        database.ensure_database(topo, secrets)
+        applied = database.migrate(topo, secrets)
+        console.print(f"[green]✓[/green] database {topo.database.name}: "
+                      f"{len(applied)} migration(s) applied" + (f" ({', '.join(applied)})" if applied else ""))
+        return waited
+
+    # -- down --------------------------------------------------------------------------
+    def down(self, purge: bool = False) -> None:
+        require_root()
+        topo, layout, console = self.topology, self.layout, self.console
+        with console.status("stopping every process"):
+            for name, site in topo.sites.items():
+                _signal_all(netns.pids_in(site.namespace), signal.SIGCONT)  # a frozen site cannot stop
+            for group in layout.groups():
+                supervise.shutdown(layout, group)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and (self._lab_pids()):
+                time.sleep(0.5)
+            for pid in self._lab_pids():
+                _signal_all([pid], signal.SIGKILL)
+            self._wait_gone(self._lab_pids)
+        console.print("[green]✓[/green] every lab process stopped")
+        netns.remove_network(topo)
+        console.print("[green]✓[/green] namespaces, bridge and fault rules removed")
+        if purge and layout.state_dir.exists():
+            shutil.rmtree(layout.state_dir)
+            console.print(f"[green]✓[/green] purged {layout.state_dir}")
+
+    def _lab_pids(self) -> list[int]:
+        pids = [p for s in self.topology.sites.values() for p in netns.pids_in(s.namespace)]
+        pid_file = self.layout.front_door.run / "supervisord.pid"
+        if pid_file.exists():
+            pid = int(pid_file.read_text().strip() or 0)
+            if pid and _alive(pid):
+                pids.append(pid)
+                pids += _children(pid)
+        return pids
+
+    @staticmethod
+    def _wait_gone(pids_of: object) -> None:
+        deadline = time.monotonic() + KILL_WAIT_S
+        while time.monotonic() < deadline and pids_of():  # type: ignore[operator]
+            time.sleep(0.2)
+
+    # -- faults and restore -----------------------------------------------------------
+    def restore_site(self, site: str) -> list[health.Waited]:
+        """Start a killed site again and wait until it rejoins as follower/replica."""
+        self._preflight()
+        topo, layout, console = self.topology, self.layout, self.console
+        timeout = topo.timers.lab.restore_timeout_s
+        if netns.fault_rules(topo):
+            raise LabError("fault rules are still in place: run `ccdr lab heal` before restoring a site")
+        for pid in netns.pids_in(topo.site(site).namespace):
+            _signal_all([pid], signal.SIGCONT)
+        self.render()
+        supervise.start(layout, site)
+        console.print(f"[green]✓[/green] site {site}: supervisord started")
+        dirs = layout.site(site)
+        waited = [
+            health.wait_for(console, f"ZooKeeper at {site} rejoined", health.zookeeper_quorum(topo), timeout,
+                            dirs.log_of("zookeeper")),
+        ]
+        if topo.site(site).role == "data":
+            waited += [
+                health.wait_for(console, f"Kafka at {site} back in sync", health.kafka_brokers(topo), timeout,
+                                dirs.log_of("kafka")),
+                health.wait_for(console, f"PostgreSQL at {site} streaming as sync standby",
+                                health.patroni_pair(topo, member=site), timeout, dirs.log_of("patroni")),
+            ]
+        return waited
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _children(pid: int) -> list[int]:
+    out = run(["ps", "-o", "pid=", "--ppid", str(pid)], check=False)
+    return [int(p) for p in out.split()]
+
+
+def _signal_all(pids: list[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass

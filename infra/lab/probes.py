@@ -1,0 +1,194 @@
+"""Read-only probes of the lab's components through their own public interfaces.
+
+ZooKeeper four-letter words, Kafka's admin protocol and metadata-quorum tool, Patroni's REST
+API and HAProxy's stats socket. Each probe returns None/empty for "unreachable" rather than
+raising, so status and health waits can report every component at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import logging
+import re
+import socket
+import subprocess
+from pathlib import Path
+
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import BaseModel
+
+from infra.lab.layout import LabLayout
+from infra.topology import Topology
+
+log = logging.getLogger(__name__)
+# Each probe must answer fast even when a peer is frozen or partitioned (dropped packets).
+PROBE_TIMEOUT_S = 2.0
+
+
+class PatroniMember(BaseModel):
+    name: str
+    role: str  # leader | sync_standby | replica
+    state: str  # running | streaming | starting | stopped ...
+    timeline: int | None = None
+    lag_bytes: int | None = None
+
+
+class PartitionState(BaseModel):
+    topic: str
+    partition: int
+    leader: int
+    replicas: list[int]
+    isr: list[int]
+
+
+class KafkaMetadata(BaseModel):
+    brokers: list[int]
+    partitions: list[PartitionState]
+
+    @property
+    def under_replicated(self) -> list[PartitionState]:
+        return [p for p in self.partitions if len(p.isr) < len(p.replicas)]
+
+    def leaders_of(self, topic: str) -> dict[int, int]:
+        return {p.partition: p.leader for p in self.partitions if p.topic == topic}
+
+
+class KafkaQuorum(BaseModel):
+    leader_id: int | None
+    voters: list[int]
+
+
+def zookeeper_mode(address: str, port: int) -> str | None:
+    """'leader' | 'follower' | 'standalone', or None when the node does not serve."""
+    try:
+        with socket.create_connection((address, port), timeout=PROBE_TIMEOUT_S) as conn:
+            conn.settimeout(PROBE_TIMEOUT_S)
+            conn.sendall(b"srvr")
+            data = b""
+            while chunk := conn.recv(4096):
+                data += chunk
+    except OSError:
+        return None
+    match = re.search(rb"^Mode: (\w+)", data, re.MULTILINE)
+    return match.group(1).decode() if match else None
+
+
+def patroni_cluster(topo: Topology) -> list[PatroniMember] | None:
+    """The cluster as Patroni sees it, asked of any reachable data site."""
+    for site in topo.data_sites:
+        url = f"http://{topo.sites[site].address}:{topo.ports.patroni_rest}/cluster"
+        try:
+            body = httpx.get(url, timeout=PROBE_TIMEOUT_S).json()
+        except (httpx.HTTPError, ValueError):
+            continue
+        members = []
+        for m in body.get("members", []):
+            lag = m.get("lag")
+            members.append(
+                PatroniMember(
+                    name=m["name"],
+                    role=m["role"],
+                    state=m["state"],
+                    timeline=m.get("timeline"),
+                    lag_bytes=lag if isinstance(lag, int) else None,
+                )
+            )
+        return members
+    return None
+
+
+def patroni_role(topo: Topology, site: str) -> str | None:
+    """The node's own view: 'primary' | 'replica' | None (unreachable)."""
+    url = f"http://{topo.sites[site].address}:{topo.ports.patroni_rest}/patroni"
+    try:
+        body = httpx.get(url, timeout=PROBE_TIMEOUT_S).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    role = body.get("role")
+    return str(role) if role else None
+
+
+async def _kafka_metadata(bootstrap: list[str]) -> KafkaMetadata:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        request_timeout_ms=int(PROBE_TIMEOUT_S * 2000),
+        metadata_max_age_ms=1000,
+    )
+    await asyncio.wait_for(admin.start(), timeout=PROBE_TIMEOUT_S * 3)
+    try:
+        cluster = await admin.describe_cluster()
+        topics = await admin.describe_topics()
+    finally:
+        await admin.close()
+    partitions = [
+        PartitionState(topic=t["topic"], partition=p["partition"], leader=p["leader"], replicas=p["replicas"], isr=p["isr"])
+        for t in topics
+        for p in t["partitions"]
+    ]
+    brokers = sorted(b["node_id"] for b in cluster["brokers"])
+    return KafkaMetadata(brokers=brokers, partitions=partitions)
+
+
+def kafka_metadata(topo: Topology) -> KafkaMetadata | None:
+    try:
+        return asyncio.run(_kafka_metadata(topo.kafka_bootstrap()))
+    except Exception as exc:  # noqa: BLE001 - any client failure means "unreachable" for a probe
+        log.debug("kafka metadata probe failed: %s", exc)
+        return None
+
+
+def kafka_quorum(layout: LabLayout) -> KafkaQuorum | None:
+    """The KRaft controller quorum (active controller and voters), via Kafka's own tool."""
+    topo = layout.topology
+    controllers = ",".join(f"{s.address}:{topo.ports.kafka_controller}" for _, s in sorted(topo.sites.items()))
+    command = [
+        "java",
+        "-Xmx128m",
+        "-XX:TieredStopAtLevel=1",
+        "-Dlog4j2.level=ERROR",
+        "-cp",
+        f"{layout.kafka_libs}/*",
+        "org.apache.kafka.tools.MetadataQuorumCommand",
+        "--bootstrap-controller",
+        controllers,
+        "describe",
+        "--status",
+    ]
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    leader = re.search(r"^LeaderId:\s+(-?\d+)", out, re.MULTILINE)
+    voters_line = re.search(r"^CurrentVoters:\s+(.*)$", out, re.MULTILINE)
+    if not leader or not voters_line:
+        return None
+    voters = sorted(int(v) for v in re.findall(r'"id":\s*(\d+)', voters_line.group(1)))
+    leader_id = int(leader.group(1))
+    return KafkaQuorum(leader_id=leader_id if leader_id >= 0 else None, voters=voters)
+
+
+def haproxy_servers(stats_socket: Path) -> dict[str, dict[str, str]]:
+    """proxy -> server -> status (UP/DOWN/...), from HAProxy's stats socket."""
+    if not stats_socket.exists():
+        return {}
+    try:
+        with contextlib.closing(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)) as conn:
+            conn.settimeout(PROBE_TIMEOUT_S)
+            conn.connect(str(stats_socket))
+            conn.sendall(b"show stat\n")
+            data = b""
+            while chunk := conn.recv(65536):
+                data += chunk
+    except OSError:
+        return {}
+    rows = csv.DictReader(io.StringIO(data.decode().lstrip("# ")))
+    result: dict[str, dict[str, str]] = {}
+    for row in rows:
+        if row.get("svname") in ("FRONTEND", "BACKEND", None):
+            continue
+        result.setdefault(row["pxname"], {})[row["svname"]] = row["status"]
+    return result

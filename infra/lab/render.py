@@ -1,0 +1,216 @@
+"""Render every lab configuration file from the topology. Pure: returns files, writes nothing."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
+from infra.topology import Topology
+
+_templates = Environment(
+    loader=PackageLoader("infra.lab", "templates"),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+    autoescape=False,  # config files, not HTML
+)
+
+
+@dataclass(frozen=True)
+class Program:
+    """One supervised process."""
+
+    name: str
+    command: str
+    directory: Path
+    user: str = "root"
+    startsecs: int = 3
+    stopsignal: str = "TERM"
+    environment: str = 'LANG="C.UTF-8"'
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    path: Path
+    content: str
+    owner: str = "root"
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
+class Secrets:
+    superuser: str
+    replication: str
+    rewind: str
+    app: str
+
+
+def group_name(group: str) -> str:
+    return FRONT_DOOR if group == FRONT_DOOR else f"site-{group}"
+
+
+def _render(template: str, **values: object) -> str:
+    return _templates.get_template(template).render(**values)
+
+
+def _zookeeper(topo: Topology, site: str, dirs: SiteDirs) -> tuple[Program, list[RenderedFile]]:
+    s = topo.site(site)
+    servers = [topo.sites[n] for n in sorted(topo.sites)]
+    zoo_cfg = dirs.conf / "zoo.cfg"
+    log4j = dirs.conf / "zk-log4j.properties"
+    files = [
+        RenderedFile(
+            zoo_cfg,
+            _render(
+                "zoo.cfg.j2",
+                site=site,
+                zk=topo.timers.zookeeper,
+                data_dir=dirs.zookeeper_data,
+                address=s.address,
+                ports=topo.ports,
+                servers=servers,
+            ),
+        ),
+        RenderedFile(log4j, _render("zk-log4j.properties.j2", site=site)),
+        RenderedFile(dirs.zookeeper_data / "myid", f"{s.node_id}\n"),
+    ]
+    heap = topo.timers.zookeeper.heap_mb
+    classpath = ":".join([str(dirs.conf), *ZOOKEEPER_CLASSPATH])
+    command = (
+        f"java -Xms{heap}m -Xmx{heap}m -XX:+UseSerialGC -Djava.awt.headless=true "
+        f"-Dzookeeper.log.dir={dirs.logs} -Dlog4j.configuration=file:{log4j} "
+        f"-cp {classpath} org.apache.zookeeper.server.quorum.QuorumPeerMain {zoo_cfg}"
+    )
+    return Program("zookeeper", command, dirs.root, startsecs=2), files
+
+
+def kafka_properties_path(dirs: SiteDirs) -> Path:
+    return dirs.conf / "kafka.properties"
+
+
+def _kafka(topo: Topology, layout: LabLayout, site: str, dirs: SiteDirs) -> tuple[Program, list[RenderedFile]]:
+    s = topo.site(site)
+    is_broker = s.role == "data"
+    props = kafka_properties_path(dirs)
+    log4j = dirs.conf / "kafka-log4j2.properties"
+    files = [
+        RenderedFile(
+            props,
+            _render(
+                "kafka.properties.j2",
+                site=site,
+                node_id=s.node_id,
+                roles="broker,controller" if is_broker else "controller",
+                is_broker=is_broker,
+                voters=topo.kafka_voters(),
+                address=s.address,
+                ports=topo.ports,
+                data_dir=dirs.kafka_data,
+                kafka=topo.kafka,
+                timers=topo.timers.kafka,
+            ),
+        ),
+        RenderedFile(log4j, _render("kafka-log4j2.properties.j2", site=site)),
+    ]
+    heap = topo.kafka.broker_heap_mb if is_broker else topo.kafka.controller_heap_mb
+    command = (
+        f"java -Xms{heap}m -Xmx{heap}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true "
+        f"-Dkafka.logs.dir={dirs.logs} -Dlog4j2.configurationFile={log4j} "
+        f"-cp {layout.kafka_libs}/* kafka.Kafka {props}"
+    )
+    return Program("kafka", command, dirs.root, startsecs=3), files
+
+
+def _patroni(
+    topo: Topology, layout: LabLayout, site: str, dirs: SiteDirs, secrets: Secrets
+) -> tuple[Program, list[RenderedFile]]:
+    s = topo.site(site)
+    conf = dirs.conf / "patroni.yml"
+    content = _render(
+        "patroni.yml.j2",
+        site=site,
+        address=s.address,
+        ports=topo.ports,
+        zookeeper_hosts=topo.zookeeper_connect().split(","),
+        timers=topo.timers.patroni,
+        data_dir=dirs.postgres_data,
+        socket_dir=dirs.postgres_socket,
+        pg_bin_dir=PG_BIN_DIR,
+        pgpass=dirs.root / "postgres" / "pgpass",
+        secrets=secrets,
+        subnet=topo.lab.subnet,
+    )
+    files = [RenderedFile(conf, content, owner="postgres", mode=0o600)]
+    command = f"{layout.patroni_venv}/bin/patroni {conf}"
+    program = Program(
+        "patroni",
+        command,
+        dirs.root / "postgres",
+        user="postgres",
+        startsecs=3,
+        stopsignal="INT",
+        environment=f'LANG="C.UTF-8",HOME="{dirs.root / "postgres"}"',
+    )
+    return program, files
+
+
+def _haproxy(topo: Topology, dirs: SiteDirs) -> tuple[Program, list[RenderedFile]]:
+    conf = dirs.conf / "haproxy.cfg"
+    data_sites = [{"name": n, "address": topo.sites[n].address} for n in topo.data_sites]
+    content = _render(
+        "haproxy.cfg.j2",
+        stats_socket=haproxy_stats_socket(dirs),
+        timers=topo.timers.haproxy,
+        front_door=topo.front_door,
+        ports=topo.ports,
+        data_sites=data_sites,
+    )
+    command = f"haproxy -db -f {conf}"
+    return Program("haproxy", command, dirs.root, startsecs=1, stopsignal="USR1"), [RenderedFile(conf, content)]
+
+
+def haproxy_stats_socket(dirs: SiteDirs) -> Path:
+    return dirs.run / "haproxy.sock"
+
+
+def _supervisord(group: str, dirs: SiteDirs, programs: list[Program]) -> RenderedFile:
+    content = _render(
+        "supervisord.conf.j2",
+        socket=dirs.supervisor_socket,
+        log_dir=dirs.logs,
+        run_dir=dirs.run,
+        group=group_name(group),
+        programs=programs,
+    )
+    return RenderedFile(dirs.supervisor_conf, content, mode=0o600)
+
+
+def programs_of(topo: Topology, group: str) -> list[str]:
+    """The supervised program names of one group (a site or the front door)."""
+    if group == FRONT_DOOR:
+        return ["haproxy"]
+    return ["zookeeper", "kafka", "patroni"] if topo.site(group).role == "data" else ["zookeeper", "kafka"]
+
+
+def render_group(layout: LabLayout, group: str, secrets: Secrets) -> list[RenderedFile]:
+    """Every file one group needs, supervisord.conf last."""
+    topo = layout.topology
+    dirs = layout.dirs_of(group)
+    parts: list[tuple[Program, list[RenderedFile]]]
+    if group == FRONT_DOOR:
+        parts = [_haproxy(topo, dirs)]
+    else:
+        parts = [_zookeeper(topo, group, dirs), _kafka(topo, layout, group, dirs)]
+        if topo.site(group).role == "data":
+            parts.append(_patroni(topo, layout, group, dirs, secrets))
+    programs = [p for p, _ in parts]
+    files = [f for _, fs in parts for f in fs]
+    assert [p.name for p in programs] == programs_of(topo, group)
+    return [*files, _supervisord(group, dirs, programs)]
+
+
+def quote(command: list[str]) -> str:
+    return shlex.join(command)

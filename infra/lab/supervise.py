@@ -1,0 +1,93 @@
+"""Process supervision: one supervisord per group (site namespace or the front door).
+
+Talks to each supervisord over its unix socket with supervisor's own XML-RPC transport.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import sys
+import xmlrpc.client
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from supervisor.xmlrpc import SupervisorTransport
+
+from infra.lab.layout import FRONT_DOOR, LabLayout
+from infra.lab.system import run
+
+SUPERVISORD = Path(sys.executable).with_name("supervisord")
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    group: str
+    name: str
+    state: str  # supervisor's statename: RUNNING, STARTING, BACKOFF, STOPPED, FATAL, EXITED...
+    pid: int
+    log: Path
+
+    @property
+    def running(self) -> bool:
+        return self.state == "RUNNING"
+
+
+def _proxy(sock: Path) -> Any:
+    transport = SupervisorTransport(None, None, f"unix://{sock}")
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+
+def is_up(layout: LabLayout, group: str) -> bool:
+    sock = layout.dirs_of(group).supervisor_socket
+    if not sock.exists():
+        return False
+    try:
+        return cast(str, _proxy(sock).supervisor.getState()["statename"]) == "RUNNING"
+    except (OSError, socket.error, xmlrpc.client.Fault, http.client.HTTPException):
+        return False
+
+
+def start(layout: LabLayout, group: str) -> None:
+    """Start the group's supervisord (inside the site's namespace); it starts its programs."""
+    if is_up(layout, group):
+        return
+    dirs = layout.dirs_of(group)
+    command = [str(SUPERVISORD), "-c", str(dirs.supervisor_conf)]
+    if group != FRONT_DOOR:
+        command = ["ip", "netns", "exec", layout.topology.site(group).namespace, *command]
+    run(command)
+
+
+def reload(layout: LabLayout, group: str) -> None:
+    """Pick up changed program definitions (idempotent `up` after a topology edit)."""
+    proxy = _proxy(layout.dirs_of(group).supervisor_socket)
+    added, changed, removed = proxy.supervisor.reloadConfig()[0]
+    for name in removed + changed:
+        proxy.supervisor.stopProcessGroup(name)
+        proxy.supervisor.removeProcessGroup(name)
+    for name in changed + added:
+        proxy.supervisor.addProcessGroup(name)
+    proxy.supervisor.startAllProcesses()
+
+
+def processes(layout: LabLayout, group: str) -> list[ProcessState]:
+    dirs = layout.dirs_of(group)
+    if not is_up(layout, group):
+        return []
+    infos = _proxy(dirs.supervisor_socket).supervisor.getAllProcessInfo()
+    return [
+        ProcessState(group, info["name"], info["statename"], info["pid"], dirs.log_of(info["name"]))
+        for info in infos
+    ]
+
+
+def shutdown(layout: LabLayout, group: str) -> None:
+    """Ask the group's supervisord to stop its programs and exit (graceful)."""
+    if not is_up(layout, group):
+        return
+    try:
+        _proxy(layout.dirs_of(group).supervisor_socket).supervisor.shutdown()
+    except (OSError, xmlrpc.client.Fault, http.client.HTTPException):
+        pass

@@ -1,0 +1,288 @@
+"""The topology: sites, addresses, ports and timers, loaded from one TOML file.
+
+Pure: parsing and validation only, no I/O beyond reading the file in `load_topology`.
+Every other part of ccdr (the lab, the services, the drills) gets its addresses from here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_TOPOLOGY = Path(__file__).with_name("topology.toml")
+
+Port = int  # constrained per field below with Field(ge=1, le=65535)
+
+
+class TopologyError(ValueError):
+    """The topology file is missing, unparsable or invalid; the message names the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LabSettings(_Strict):
+    bridge: str = Field(min_length=1, max_length=15)  # Linux interface names are at most 15 bytes
+    subnet: ipaddress.IPv4Network
+    bridge_address: ipaddress.IPv4Address
+    state_dir: Path
+    install_dir: Path
+    kafka_version: str = Field(pattern=r"^4\.\d+\.\d+$")
+
+    @model_validator(mode="after")
+    def _bridge_in_subnet(self) -> LabSettings:
+        if self.bridge_address not in self.subnet:
+            raise ValueError(f"bridge_address {self.bridge_address} is outside subnet {self.subnet}")
+        return self
+
+
+class Site(_Strict):
+    role: Literal["data", "witness"]
+    address: ipaddress.IPv4Address
+    namespace: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    node_id: int = Field(ge=1, le=255)
+
+
+class Ports(_Strict):
+    zookeeper_client: Port = Field(ge=1, le=65535)
+    zookeeper_peer: Port = Field(ge=1, le=65535)
+    zookeeper_election: Port = Field(ge=1, le=65535)
+    kafka_broker: Port = Field(ge=1, le=65535)
+    kafka_controller: Port = Field(ge=1, le=65535)
+    postgres: Port = Field(ge=1, le=65535)
+    patroni_rest: Port = Field(ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Ports:
+        _refuse_shared_ports(self.model_dump())
+        return self
+
+
+class FrontDoor(_Strict):
+    address: ipaddress.IPv4Address
+    postgres_primary: Port = Field(ge=1, le=65535)
+    postgres_replica: Port = Field(ge=1, le=65535)
+    stats: Port = Field(ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> FrontDoor:
+        _refuse_shared_ports(self.model_dump(exclude={"address"}))
+        return self
+
+
+class KafkaSettings(_Strict):
+    intake_topic: str = Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")
+    ticket_events_topic: str = Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")
+    partitions: int = Field(ge=1, le=1000)
+    replication_factor: int = Field(ge=1, le=16)
+    min_insync_replicas: int = Field(ge=1, le=16)
+    broker_heap_mb: int = Field(ge=256, le=8192)
+    controller_heap_mb: int = Field(ge=128, le=4096)
+
+    @model_validator(mode="after")
+    def _isr_within_rf(self) -> KafkaSettings:
+        if self.min_insync_replicas > self.replication_factor:
+            raise ValueError(
+                f"min_insync_replicas {self.min_insync_replicas} exceeds "
+                f"replication_factor {self.replication_factor}: every write would be refused"
+            )
+        return self
+
+
+class DatabaseSettings(_Strict):
+    name: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    app_user: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class ZooKeeperTimers(_Strict):
+    tick_time_ms: int = Field(ge=100, le=10_000)
+    init_limit: int = Field(ge=2, le=100)
+    sync_limit: int = Field(ge=2, le=100)
+    min_session_timeout_ms: int = Field(ge=200, le=600_000)
+    max_session_timeout_ms: int = Field(ge=1_000, le=600_000)
+    heap_mb: int = Field(ge=64, le=4096)
+
+    @model_validator(mode="after")
+    def _session_bounds(self) -> ZooKeeperTimers:
+        if self.min_session_timeout_ms < 2 * self.tick_time_ms:
+            raise ValueError("min_session_timeout_ms must be at least 2 x tick_time_ms (ZooKeeper's floor)")
+        if self.max_session_timeout_ms <= self.min_session_timeout_ms:
+            raise ValueError("max_session_timeout_ms must exceed min_session_timeout_ms")
+        return self
+
+
+class KafkaTimers(_Strict):
+    broker_session_timeout_ms: int = Field(ge=1_000, le=120_000)
+    broker_heartbeat_interval_ms: int = Field(ge=100, le=60_000)
+    replica_lag_time_max_ms: int = Field(ge=1_000, le=120_000)
+    controller_election_timeout_ms: int = Field(ge=100, le=60_000)
+    controller_fetch_timeout_ms: int = Field(ge=200, le=120_000)
+
+    @model_validator(mode="after")
+    def _heartbeat_below_session(self) -> KafkaTimers:
+        if self.broker_heartbeat_interval_ms * 2 > self.broker_session_timeout_ms:
+            raise ValueError(
+                "broker_heartbeat_interval_ms must be at most half of broker_session_timeout_ms, "
+                "or one late heartbeat fences a healthy broker"
+            )
+        return self
+
+
+class PatroniTimers(_Strict):
+    # Patroni's own floors: ttl >= 20, loop_wait >= 1, retry_timeout >= 3.
+    ttl: int = Field(ge=20, le=600)
+    loop_wait: int = Field(ge=1, le=60)
+    retry_timeout: int = Field(ge=3, le=120)
+    maximum_lag_on_failover: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _patroni_rule(self) -> PatroniTimers:
+        if self.loop_wait + 2 * self.retry_timeout > self.ttl:
+            raise ValueError(
+                f"loop_wait + 2 x retry_timeout ({self.loop_wait + 2 * self.retry_timeout}) "
+                f"must not exceed ttl ({self.ttl}); Patroni refuses it"
+            )
+        return self
+
+
+class HAProxyTimers(_Strict):
+    check_interval_ms: int = Field(ge=100, le=60_000)
+    fall: int = Field(ge=1, le=10)
+    rise: int = Field(ge=1, le=10)
+    connect_timeout_ms: int = Field(ge=100, le=60_000)
+
+
+class LabTimers(_Strict):
+    up_timeout_s: int = Field(ge=10, le=3600)
+    restore_timeout_s: int = Field(ge=10, le=3600)
+
+
+class Timers(_Strict):
+    zookeeper: ZooKeeperTimers
+    kafka: KafkaTimers
+    patroni: PatroniTimers
+    haproxy: HAProxyTimers
+    lab: LabTimers
+
+
+class Topology(_Strict):
+    lab: LabSettings
+    sites: dict[str, Site]
+    ports: Ports
+    front_door: FrontDoor
+    kafka: KafkaSettings
+    database: DatabaseSettings
+    timers: Timers
+
+    @field_validator("sites")
+    @classmethod
+    def _site_names(cls, sites: dict[str, Site]) -> dict[str, Site]:
+        for name in sites:
+            if not name.isascii() or not name.isalnum() or not name.islower():
+                raise ValueError(f"site name {name!r} must be lower-case letters/digits")
+        return sites
+
+    @model_validator(mode="after")
+    def _sites_consistent(self) -> Topology:
+        data = [n for n, s in self.sites.items() if s.role == "data"]
+        witnesses = [n for n, s in self.sites.items() if s.role == "witness"]
+        if len(data) != 2:
+            raise ValueError(f"sites: exactly two data sites are required, found {len(data)} ({', '.join(data)})")
+        if len(witnesses) != 1:
+            raise ValueError(
+                f"sites: exactly one witness site is required, found {len(witnesses)}; "
+                "without it losing one data site loses every quorum"
+            )
+        _refuse_duplicates({n: str(s.address) for n, s in self.sites.items()}, "address")
+        _refuse_duplicates({n: s.namespace for n, s in self.sites.items()}, "namespace")
+        _refuse_duplicates({n: str(s.node_id) for n, s in self.sites.items()}, "node_id")
+        for name, site in self.sites.items():
+            if site.address not in self.lab.subnet:
+                raise ValueError(f"sites.{name}.address: {site.address} is outside the lab subnet {self.lab.subnet}")
+            if site.address == self.lab.bridge_address:
+                raise ValueError(f"sites.{name}.address: {site.address} is the bridge's own address")
+        if self.kafka.replication_factor > len(data):
+            raise ValueError(
+                f"kafka.replication_factor: {self.kafka.replication_factor} exceeds the {len(data)} brokers (data sites)"
+            )
+        zk = self.timers.zookeeper
+        ttl_ms = self.timers.patroni.ttl * 1000
+        if zk.max_session_timeout_ms < ttl_ms:
+            raise ValueError(
+                f"timers.zookeeper.max_session_timeout_ms: {zk.max_session_timeout_ms} is below Patroni's ttl "
+                f"({ttl_ms} ms); ZooKeeper would silently shorten Patroni's session"
+            )
+        return self
+
+    # -- derived views -------------------------------------------------------------
+    @property
+    def data_sites(self) -> list[str]:
+        return sorted(n for n, s in self.sites.items() if s.role == "data")
+
+    @property
+    def witness_site(self) -> str:
+        return next(n for n, s in self.sites.items() if s.role == "witness")
+
+    def site(self, name: str) -> Site:
+        try:
+            return self.sites[name]
+        except KeyError:
+            raise TopologyError(f"unknown site {name!r}; known: {', '.join(sorted(self.sites))}") from None
+
+    def zookeeper_connect(self) -> str:
+        return ",".join(f"{s.address}:{self.ports.zookeeper_client}" for _, s in sorted(self.sites.items()))
+
+    def kafka_bootstrap(self) -> list[str]:
+        return [f"{self.sites[n].address}:{self.ports.kafka_broker}" for n in self.data_sites]
+
+    def kafka_voters(self) -> str:
+        return ",".join(
+            f"{s.node_id}@{s.address}:{self.ports.kafka_controller}" for _, s in sorted(self.sites.items())
+        )
+
+
+def _refuse_shared_ports(ports: dict[str, int]) -> None:
+    seen: dict[int, str] = {}
+    for name, port in ports.items():
+        if port in seen:
+            raise ValueError(f"{name} and {seen[port]} share port {port}")
+        seen[port] = name
+
+
+def _refuse_duplicates(values: dict[str, str], field: str) -> None:
+    seen: dict[str, str] = {}
+    for site, value in sorted(values.items()):
+        if value in seen:
+            raise ValueError(f"sites.{site}.{field}: sites {seen[value]} and {site} share {field} {value}")
+        seen[value] = site
+
+
+def parse_topology(text: str, source: str = "topology") -> Topology:
+    """Parse and validate topology TOML; raise TopologyError naming the field and reason."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TopologyError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return Topology.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        msg = first["msg"].removeprefix("Value error, ")
+        where = f"{loc}: " if loc else ""
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise TopologyError(f"{source}: {where}{msg}{more}") from None
+
+
+def load_topology(path: Path | None = None) -> Topology:
+    path = path or DEFAULT_TOPOLOGY
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TopologyError(f"{path}: cannot read topology: {exc.strerror}") from None
+    return parse_topology(text, str(path))
