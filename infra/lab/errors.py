@@ -34,5 +34,8 @@ class NotHealthy(LabError):
 
 class CommandFailed(LabError):
     def __init__(self, command: list[str], returncode: int, stderr: str) -> None:
-        detail = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {returncode}"
+        lines = [line for line in stderr.strip().splitlines() if line.strip()]
+        # Prefer the line that says what went wrong over a trailing usage hint.
+        errors = [line for line in lines if line.lower().startswith(("error", "fatal"))]
+        detail = (errors or lines or [f"exit {returncode}"])[-1]
         super().__init__(f"`{' '.join(command)}` failed: {detail}")
