@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
@@ -17,6 +18,10 @@ app.add_typer(lab_app, name="lab")
 
 def main() -> None:
     """Run the CLI; known errors become one line on stderr and exit status 1."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Client libraries log every refused connection; the lab's own probes report what matters.
+    for noisy in ("aiokafka", "kazoo"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         app(standalone_mode=False)
     except (LabError, TopologyError) as exc:

@@ -1,0 +1,80 @@
+"""Rendering: every config comes from the topology; roles differ between data and witness sites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.lab.layout import FRONT_DOOR, LabLayout
+from infra.lab.render import RenderedFile, Secrets, render_group
+from infra.topology import load_topology
+
+SECRETS = Secrets(superuser="su-secret", replication="repl-secret", rewind="rw-secret", app="app-secret")
+
+
+@pytest.fixture
+def layout() -> LabLayout:
+    return LabLayout(load_topology())
+
+
+def _files(layout: LabLayout, group: str) -> dict[str, RenderedFile]:
+    return {f.path.name: f for f in render_group(layout, group, SECRETS)}
+
+
+def test_data_site_runs_broker_and_controller(layout: LabLayout) -> None:
+    props = _files(layout, "a")["kafka.properties"].content
+    assert "process.roles=broker,controller" in props
+    assert "listeners=PLAINTEXT://10.77.0.11:9092,CONTROLLER://10.77.0.11:9093" in props
+    assert "unclean.leader.election.enable=false" in props
+    assert "controller.quorum.voters=1@10.77.0.11:9093,2@10.77.0.12:9093,3@10.77.0.13:9093" in props
+
+
+def test_witness_is_controller_only_without_patroni(layout: LabLayout) -> None:
+    files = _files(layout, "c")
+    props = files["kafka.properties"].content
+    assert "process.roles=controller\n" in props
+    assert "PLAINTEXT://" not in props  # no broker listener
+    assert "patroni.yml" not in files
+    assert "[program:patroni]" not in files["supervisord.conf"].content
+    assert "-Xmx256m" in files["supervisord.conf"].content  # controller heap, not broker heap
+
+
+def test_zookeeper_ensemble_lists_every_site(layout: LabLayout) -> None:
+    files = _files(layout, "b")
+    cfg = files["zoo.cfg"].content
+    for node_id, last_octet in ((1, 11), (2, 12), (3, 13)):
+        assert f"server.{node_id}=10.77.0.{last_octet}:2888:3888" in cfg
+    assert "maxSessionTimeout=30000" in cfg
+    assert files["myid"].content == "2\n"
+
+
+def test_patroni_runs_as_postgres_with_sync_mode(layout: LabLayout) -> None:
+    files = _files(layout, "a")
+    patroni = files["patroni.yml"]
+    assert patroni.owner == "postgres" and patroni.mode == 0o600
+    assert "synchronous_mode: true" in patroni.content
+    assert "ttl: 20" in patroni.content
+    assert "'10.77.0.11:2181', '10.77.0.12:2181', '10.77.0.13:2181'" in patroni.content
+    assert "su-secret" in patroni.content
+    supervisord = files["supervisord.conf"].content
+    program = supervisord.split("[program:patroni]")[1]
+    assert "user=postgres" in program
+    assert str(LabLayout(load_topology()).patroni_venv) in program
+
+
+def test_front_door_routes_writes_by_patroni_primary(layout: LabLayout) -> None:
+    cfg = _files(layout, FRONT_DOOR)["haproxy.cfg"].content
+    primary = cfg.split("listen postgres_primary")[1].split("listen postgres_replica")[0]
+    assert "bind 127.0.0.1:15432" in primary
+    assert "uri /primary" in primary
+    assert "server a 10.77.0.11:5432 check port 8008" in primary
+    assert "server b 10.77.0.12:5432 check port 8008" in primary
+    assert "on-marked-down shutdown-sessions" in primary
+
+
+def test_supervisord_config_is_last_and_per_group(layout: LabLayout) -> None:
+    for group in layout.groups():
+        files = render_group(layout, group, SECRETS)
+        assert files[-1].path == layout.dirs_of(group).supervisor_conf
+        assert all(Path(f.path).is_absolute() for f in files)

@@ -1,0 +1,149 @@
+"""Topology validation: the shipped file loads; each bad field is refused with its name and reason."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from infra.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, parse_topology
+
+
+def _raw() -> dict[str, Any]:
+    return tomllib.loads(DEFAULT_TOPOLOGY.read_text())
+
+
+def _refused(raw: dict[str, Any]) -> str:
+    with pytest.raises(TopologyError) as err:
+        parse_topology(tomli_w.dumps(raw), "t.toml")
+    return str(err.value)
+
+
+def test_shipped_topology_loads_with_three_sites() -> None:
+    topo = load_topology()
+    assert topo.data_sites == ["a", "b"]
+    assert topo.witness_site == "c"
+    assert topo.zookeeper_connect().count(",") == 2
+    assert topo.kafka_voters() == "1@10.77.0.11:9093,2@10.77.0.12:9093,3@10.77.0.13:9093"
+
+
+def test_two_sites_with_one_address() -> None:
+    raw = _raw()
+    raw["sites"]["b"]["address"] = raw["sites"]["a"]["address"]
+    assert re.search(r"sites\.b\.address: sites a and b share address 10\.77\.0\.11", _refused(raw))
+
+
+def test_port_out_of_range() -> None:
+    raw = _raw()
+    raw["ports"]["kafka_broker"] = 70000
+    assert "ports.kafka_broker: Input should be less than or equal to 65535" in _refused(raw)
+
+
+def test_two_components_on_one_port() -> None:
+    raw = _raw()
+    raw["ports"]["patroni_rest"] = raw["ports"]["postgres"]
+    assert "patroni_rest and postgres share port 5432" in _refused(raw)
+
+
+def test_no_witness() -> None:
+    raw = _raw()
+    raw["sites"]["c"]["role"] = "data"
+    msg = _refused(raw)
+    assert "exactly two data sites" in msg
+
+
+def test_witness_missing_entirely() -> None:
+    raw = _raw()
+    del raw["sites"]["c"]
+    assert "exactly one witness site is required, found 0" in _refused(raw)
+
+
+def test_site_outside_subnet() -> None:
+    raw = _raw()
+    raw["sites"]["a"]["address"] = "192.168.9.9"
+    assert "sites.a.address: 192.168.9.9 is outside the lab subnet 10.77.0.0/24" in _refused(raw)
+
+
+def test_site_on_bridge_address() -> None:
+    raw = _raw()
+    raw["sites"]["a"]["address"] = raw["lab"]["bridge_address"]
+    assert "is the bridge's own address" in _refused(raw)
+
+
+def test_bad_ip_address() -> None:
+    raw = _raw()
+    raw["sites"]["a"]["address"] = "10.77.0.300"
+    assert "sites.a.address:" in _refused(raw)
+
+
+def test_patroni_timers_rule() -> None:
+    raw = _raw()
+    raw["timers"]["patroni"].update(ttl=20, loop_wait=10, retry_timeout=6)
+    assert "timers.patroni: loop_wait + 2 x retry_timeout (22) must not exceed ttl (20)" in _refused(raw)
+
+
+def test_patroni_ttl_floor() -> None:
+    raw = _raw()
+    raw["timers"]["patroni"]["ttl"] = 10
+    assert "timers.patroni.ttl: Input should be greater than or equal to 20" in _refused(raw)
+
+
+def test_zookeeper_session_shorter_than_patroni_ttl() -> None:
+    raw = _raw()
+    raw["timers"]["zookeeper"]["max_session_timeout_ms"] = 10_000
+    assert "would silently shorten Patroni's session" in _refused(raw)
+
+
+def test_kafka_heartbeat_too_slow() -> None:
+    raw = _raw()
+    raw["timers"]["kafka"]["broker_heartbeat_interval_ms"] = 5000
+    assert "broker_heartbeat_interval_ms must be at most half" in _refused(raw)
+
+
+def test_min_isr_above_rf() -> None:
+    raw = _raw()
+    raw["kafka"]["min_insync_replicas"] = 3
+    assert "min_insync_replicas 3 exceeds replication_factor 2" in _refused(raw)
+
+
+def test_rf_above_brokers() -> None:
+    raw = _raw()
+    raw["kafka"].update(replication_factor=3, min_insync_replicas=1)
+    assert "kafka.replication_factor: 3 exceeds the 2 brokers" in _refused(raw)
+
+
+def test_unknown_field_refused() -> None:
+    raw = _raw()
+    raw["ports"]["kafak_broker"] = 9094
+    assert "ports.kafak_broker: Extra inputs are not permitted" in _refused(raw)
+
+
+def test_duplicate_namespace() -> None:
+    raw = _raw()
+    raw["sites"]["b"]["namespace"] = raw["sites"]["a"]["namespace"]
+    assert "sites a and b share namespace ccdr-a" in _refused(raw)
+
+
+def test_front_door_ports_distinct() -> None:
+    raw = _raw()
+    raw["front_door"]["stats"] = raw["front_door"]["postgres_primary"]
+    assert "front_door: stats and postgres_primary share port" in _refused(raw)
+
+
+def test_not_toml() -> None:
+    with pytest.raises(TopologyError, match=r"t\.toml: not valid TOML"):
+        parse_topology("[lab\n", "t.toml")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(TopologyError, match="cannot read topology"):
+        load_topology(tmp_path / "absent.toml")
+
+
+def test_unknown_site_lookup() -> None:
+    with pytest.raises(TopologyError, match="unknown site 'z'; known: a, b, c"):
+        load_topology().site("z")
