@@ -19,7 +19,7 @@ unit: install
 	.venv/bin/pytest -q tests/unit
 
 bench-lab: install
-	.venv/bin/python -m infra.lab.bench
+	.venv/bin/python -m loadtests.bench_lab
 
 down:
 	.venv/bin/ccdr lab down

@@ -208,7 +208,8 @@ class Topology(_Strict):
                 raise ValueError(f"sites.{name}.address: {site.address} is the bridge's own address")
         if self.kafka.replication_factor > len(data):
             raise ValueError(
-                f"kafka.replication_factor: {self.kafka.replication_factor} exceeds the {len(data)} brokers (data sites)"
+                f"kafka.replication_factor: {self.kafka.replication_factor} exceeds "
+                f"the {len(data)} brokers (data sites)"
             )
         zk = self.timers.zookeeper
         ttl_ms = self.timers.patroni.ttl * 1000
@@ -241,9 +242,7 @@ class Topology(_Strict):
         return [f"{self.sites[n].address}:{self.ports.kafka_broker}" for n in self.data_sites]
 
     def kafka_voters(self) -> str:
-        return ",".join(
-            f"{s.node_id}@{s.address}:{self.ports.kafka_controller}" for _, s in sorted(self.sites.items())
-        )
+        return ",".join(f"{s.node_id}@{s.address}:{self.ports.kafka_controller}" for _, s in sorted(self.sites.items()))
 
 
 def _refuse_shared_ports(ports: dict[str, int]) -> None:

@@ -20,7 +20,8 @@ console = Console(stderr=True)
 out = Console()
 
 TopologyOption = Annotated[
-    Path | None, typer.Option("--topology", envvar="CCDR_TOPOLOGY", help="Topology TOML (default: infra/topology.toml).")
+    Path | None,
+    typer.Option("--topology", envvar="CCDR_TOPOLOGY", help="Topology TOML (default: infra/topology.toml)."),
 ]
 SiteArg = Annotated[str, typer.Argument(help="Site name from the topology (a, b, c).")]
 

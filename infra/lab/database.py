@@ -63,10 +63,14 @@ def ensure_database(topo: Topology, secrets: Secrets) -> None:
     with psycopg.connect(front_door_dsn(topo, "postgres", secrets.superuser, "postgres"), autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (db.app_user,)).fetchone():
             conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(db.app_user), sql.Literal(secrets.app))
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(db.app_user), sql.Literal(secrets.app)
+                )
             )
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db.name,)).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db.name), sql.Identifier(db.app_user)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db.name), sql.Identifier(db.app_user))
+            )
 
 
 def migrate(topo: Topology, secrets: Secrets) -> list[str]:

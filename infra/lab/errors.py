@@ -21,7 +21,9 @@ class MissingBinary(LabError):
 
 class PortTaken(LabError):
     def __init__(self, address: str, port: int, purpose: str) -> None:
-        super().__init__(f"port {address}:{port} ({purpose}) is taken by another process: free it or change infra/topology.toml")
+        super().__init__(
+            f"port {address}:{port} ({purpose}) is taken by another process: free it or change infra/topology.toml"
+        )
 
 
 class NotHealthy(LabError):

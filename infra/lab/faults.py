@@ -6,13 +6,12 @@ nothing restarts behind the drill's back) and partitions are nftables rules insi
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 
 from infra.lab import netns
 from infra.lab.errors import LabError
-from infra.lab.system import require_root
+from infra.lab.system import require_root, signal_pids
 from infra.topology import Topology
 
 KILL_WAIT_S = 10.0
@@ -22,11 +21,7 @@ def _signal_site(topo: Topology, site: str, sig: signal.Signals) -> list[int]:
     require_root()
     ns = topo.site(site).namespace
     pids = netns.pids_in(ns)
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
+    signal_pids(pids, sig)
     return pids
 
 

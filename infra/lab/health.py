@@ -25,9 +25,7 @@ class Waited:
     seconds: float
 
 
-def wait_for(
-    console: Console, what: str, check: Check, timeout_s: float, log: Path | None = None
-) -> Waited:
+def wait_for(console: Console, what: str, check: Check, timeout_s: float, log: Path | None = None) -> Waited:
     """Poll `check` until healthy, showing progress; raise NotHealthy naming `what` and its log."""
     start = time.monotonic()
     detail = "not checked yet"

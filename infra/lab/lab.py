@@ -9,16 +9,17 @@ import signal
 import time
 import uuid
 from base64 import urlsafe_b64encode
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.console import Console
 
-from infra.lab import database, health, netns, supervise, topics
+from infra.lab import database, faults, health, netns, supervise, topics
 from infra.lab import secrets as lab_secrets
 from infra.lab.errors import LabError, MissingBinary
 from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.render import RenderedFile, kafka_properties_path, render_group
-from infra.lab.system import INSTALL_STEP, require_binaries, require_port_free, require_root, run
+from infra.lab.system import INSTALL_STEP, require_binaries, require_port_free, require_root, run, signal_pids
 from infra.topology import Topology
 
 KILL_WAIT_S = 10.0
@@ -39,7 +40,9 @@ class Lab:
         layout = self.layout
         require_binaries(
             {
-                str(layout.kafka_libs / f"kafka_2.13-{self.topology.lab.kafka_version}.jar"): f"{INSTALL_STEP} (maven: Kafka jars)",
+                str(
+                    layout.kafka_libs / f"kafka_2.13-{self.topology.lab.kafka_version}.jar"
+                ): f"{INSTALL_STEP} (maven: Kafka jars)",
                 str(layout.patroni_venv / "bin" / "patroni"): f"{INSTALL_STEP} (Patroni venv)",
             }
         )
@@ -128,8 +131,10 @@ class Lab:
             self.render()
         console.print(f"[green]✓[/green] configuration rendered under {layout.state_dir}")
         netns.create_network(topo)
-        console.print(f"[green]✓[/green] network: bridge {topo.lab.bridge}, namespaces "
-                      f"{', '.join(s.namespace for s in topo.sites.values())}")
+        console.print(
+            f"[green]✓[/green] network: bridge {topo.lab.bridge}, namespaces "
+            f"{', '.join(s.namespace for s in topo.sites.values())}"
+        )
         for group in layout.groups():
             if supervise.is_up(layout, group):
                 supervise.reload(layout, group)
@@ -137,27 +142,50 @@ class Lab:
                 supervise.start(layout, group)
         console.print("[green]✓[/green] supervisord started for " + ", ".join(layout.groups()))
         waited = [
-            health.wait_for(console, "ZooKeeper quorum", health.zookeeper_quorum(topo), timeout,
-                            layout.site(topo.witness_site).log_of("zookeeper")),
-            health.wait_for(console, "Kafka brokers", health.kafka_brokers(topo, in_sync=False), timeout,
-                            layout.site(topo.data_sites[0]).log_of("kafka")),
+            health.wait_for(
+                console,
+                "ZooKeeper quorum",
+                health.zookeeper_quorum(topo),
+                timeout,
+                layout.site(topo.witness_site).log_of("zookeeper"),
+            ),
+            health.wait_for(
+                console,
+                "Kafka brokers",
+                health.kafka_brokers(topo, in_sync=False),
+                timeout,
+                layout.site(topo.data_sites[0]).log_of("kafka"),
+            ),
         ]
         created = topics.ensure_topics(topo)
         if created:
             console.print(f"[green]✓[/green] topics created: {', '.join(created)}")
         waited += [
-            health.wait_for(console, "Kafka replicas in sync", health.kafka_brokers(topo), timeout,
-                            layout.site(topo.data_sites[0]).log_of("kafka")),
-            health.wait_for(console, "Patroni primary and sync standby", health.patroni_pair(topo), timeout,
-                            layout.site(topo.data_sites[0]).log_of("patroni")),
-            health.wait_for(console, "HAProxy front door", health.front_door(layout), timeout,
-                            layout.front_door.log_of("haproxy")),
+            health.wait_for(
+                console,
+                "Kafka replicas in sync",
+                health.kafka_brokers(topo),
+                timeout,
+                layout.site(topo.data_sites[0]).log_of("kafka"),
+            ),
+            health.wait_for(
+                console,
+                "Patroni primary and sync standby",
+                health.patroni_pair(topo),
+                timeout,
+                layout.site(topo.data_sites[0]).log_of("patroni"),
+            ),
+            health.wait_for(
+                console, "HAProxy front door", health.front_door(layout), timeout, layout.front_door.log_of("haproxy")
+            ),
         ]
         secrets = lab_secrets.load(layout)
         database.ensure_database(topo, secrets)
         applied = database.migrate(topo, secrets)
-        console.print(f"[green]✓[/green] database {topo.database.name}: "
-                      f"{len(applied)} migration(s) applied" + (f" ({', '.join(applied)})" if applied else ""))
+        console.print(
+            f"[green]✓[/green] database {topo.database.name}: "
+            f"{len(applied)} migration(s) applied" + (f" ({', '.join(applied)})" if applied else "")
+        )
         return waited
 
     # -- down --------------------------------------------------------------------------
@@ -165,15 +193,14 @@ class Lab:
         require_root()
         topo, layout, console = self.topology, self.layout, self.console
         with console.status("stopping every process"):
-            for name, site in topo.sites.items():
-                _signal_all(netns.pids_in(site.namespace), signal.SIGCONT)  # a frozen site cannot stop
+            for name in topo.sites:
+                faults.thaw_site(topo, name)  # a frozen site cannot stop
             for group in layout.groups():
                 supervise.shutdown(layout, group)
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and (self._lab_pids()):
                 time.sleep(0.5)
-            for pid in self._lab_pids():
-                _signal_all([pid], signal.SIGKILL)
+            signal_pids(self._lab_pids(), signal.SIGKILL)
             self._wait_gone(self._lab_pids)
         console.print("[green]✓[/green] every lab process stopped")
         netns.remove_network(topo)
@@ -193,9 +220,9 @@ class Lab:
         return pids
 
     @staticmethod
-    def _wait_gone(pids_of: object) -> None:
+    def _wait_gone(pids_of: Callable[[], list[int]]) -> None:
         deadline = time.monotonic() + KILL_WAIT_S
-        while time.monotonic() < deadline and pids_of():  # type: ignore[operator]
+        while time.monotonic() < deadline and pids_of():
             time.sleep(0.2)
 
     # -- faults and restore -----------------------------------------------------------
@@ -206,22 +233,32 @@ class Lab:
         timeout = topo.timers.lab.restore_timeout_s
         if netns.fault_rules(topo):
             raise LabError("fault rules are still in place: run `ccdr lab heal` before restoring a site")
-        for pid in netns.pids_in(topo.site(site).namespace):
-            _signal_all([pid], signal.SIGCONT)
+        faults.thaw_site(topo, site)
         self.render()
         supervise.start(layout, site)
         console.print(f"[green]✓[/green] site {site}: supervisord started")
         dirs = layout.site(site)
         waited = [
-            health.wait_for(console, f"ZooKeeper at {site} rejoined", health.zookeeper_quorum(topo), timeout,
-                            dirs.log_of("zookeeper")),
+            health.wait_for(
+                console,
+                f"ZooKeeper at {site} rejoined",
+                health.zookeeper_quorum(topo),
+                timeout,
+                dirs.log_of("zookeeper"),
+            ),
         ]
         if topo.site(site).role == "data":
             waited += [
-                health.wait_for(console, f"Kafka at {site} back in sync", health.kafka_brokers(topo), timeout,
-                                dirs.log_of("kafka")),
-                health.wait_for(console, f"PostgreSQL at {site} streaming as sync standby",
-                                health.patroni_pair(topo, member=site), timeout, dirs.log_of("patroni")),
+                health.wait_for(
+                    console, f"Kafka at {site} back in sync", health.kafka_brokers(topo), timeout, dirs.log_of("kafka")
+                ),
+                health.wait_for(
+                    console,
+                    f"PostgreSQL at {site} streaming as sync standby",
+                    health.patroni_pair(topo, member=site),
+                    timeout,
+                    dirs.log_of("patroni"),
+                ),
             ]
         return waited
 
@@ -237,11 +274,3 @@ def _alive(pid: int) -> bool:
 def _children(pid: int) -> list[int]:
     out = run(["ps", "-o", "pid=", "--ppid", str(pid)], check=False)
     return [int(p) for p in out.split()]
-
-
-def _signal_all(pids: list[int], sig: signal.Signals) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass

@@ -125,7 +125,9 @@ async def _kafka_metadata(bootstrap: list[str]) -> KafkaMetadata:
     finally:
         await admin.close()
     partitions = [
-        PartitionState(topic=t["topic"], partition=p["partition"], leader=p["leader"], replicas=p["replicas"], isr=p["isr"])
+        PartitionState(
+            topic=t["topic"], partition=p["partition"], leader=p["leader"], replicas=p["replicas"], isr=p["isr"]
+        )
         for t in topics
         for p in t["partitions"]
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,7 +209,3 @@ def render_group(layout: LabLayout, group: str, secrets: Secrets) -> list[Render
     files = [f for _, fs in parts for f in fs]
     assert [p.name for p in programs] == programs_of(topo, group)
     return [*files, _supervisord(group, dirs, programs)]
-
-
-def quote(command: list[str]) -> str:
-    return shlex.join(command)

@@ -89,8 +89,13 @@ def collect(layout: LabLayout, *, quorum: bool = True) -> LabStatus:
                 comp.detail = f"{m.state}, lag {m.lag_bytes if m.lag_bytes is not None else '-'} B, tl {m.timeline}"
             comps.append(comp)
         sites.append(
-            SiteStatus(site=name, role=site.role, address=str(site.address),
-                       frozen=_frozen(netns.pids_in(site.namespace)), components=comps)
+            SiteStatus(
+                site=name,
+                role=site.role,
+                address=str(site.address),
+                frozen=_frozen(netns.pids_in(site.namespace)),
+                components=comps,
+            )
         )
     kafka = None
     if meta is not None or kq is not None:

@@ -5,8 +5,8 @@ Talks to each supervisord over its unix socket with supervisor's own XML-RPC tra
 
 from __future__ import annotations
 
+import contextlib
 import http.client
-import socket
 import sys
 import xmlrpc.client
 from dataclasses import dataclass
@@ -45,7 +45,7 @@ def is_up(layout: LabLayout, group: str) -> bool:
         return False
     try:
         return cast(str, _proxy(sock).supervisor.getState()["statename"]) == "RUNNING"
-    except (OSError, socket.error, xmlrpc.client.Fault, http.client.HTTPException):
+    except (OSError, xmlrpc.client.Fault, http.client.HTTPException):
         return False
 
 
@@ -78,8 +78,7 @@ def processes(layout: LabLayout, group: str) -> list[ProcessState]:
         return []
     infos = _proxy(dirs.supervisor_socket).supervisor.getAllProcessInfo()
     return [
-        ProcessState(group, info["name"], info["statename"], info["pid"], dirs.log_of(info["name"]))
-        for info in infos
+        ProcessState(group, info["name"], info["statename"], info["pid"], dirs.log_of(info["name"])) for info in infos
     ]
 
 
@@ -87,7 +86,5 @@ def shutdown(layout: LabLayout, group: str) -> None:
     """Ask the group's supervisord to stop its programs and exit (graceful)."""
     if not is_up(layout, group):
         return
-    try:
+    with contextlib.suppress(OSError, xmlrpc.client.Fault, http.client.HTTPException):
         _proxy(layout.dirs_of(group).supervisor_socket).supervisor.shutdown()
-    except (OSError, xmlrpc.client.Fault, http.client.HTTPException):
-        pass

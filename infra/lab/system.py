@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -50,3 +52,10 @@ def require_port_free(address: str, port: int, purpose: str) -> None:
             probe.bind((address, port))
         except OSError:
             raise PortTaken(address, port, purpose) from None
+
+
+def signal_pids(pids: list[int], sig: signal.Signals) -> None:
+    """Send `sig` to each pid; a process that is already gone is not an error."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)

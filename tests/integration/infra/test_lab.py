@@ -5,6 +5,7 @@ Tests run in file order and each leaves the lab converged (all sites up, no faul
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -81,8 +82,6 @@ def test_row_written_through_primary_is_read_on_standby(lab: Topology, secrets: 
 
 
 def test_status_json_reports_every_site(lab: Topology) -> None:
-    import json
-
     status = json.loads(ccdr("lab", "status", "--json").stdout)
     assert [s["site"] for s in status["sites"]] == ["a", "b", "c"]
     assert status["patroni_primary"] in ("a", "b")
@@ -104,21 +103,24 @@ def test_kill_site_then_restore(lab: Topology, secrets: Secrets, victim: str) ->
     # ZooKeeper keeps quorum on the two remaining sites.
     wait_until(
         "ZooKeeper quorum without the victim",
-        lambda: sorted(
-            m or "down"
-            for n, s in lab.sites.items()
-            if n != victim
-            for m in [probes.zookeeper_mode(str(s.address), lab.ports.zookeeper_client)]
-        )
-        == ["follower", "leader"],
+        lambda: (
+            sorted(
+                m or "down"
+                for n, s in lab.sites.items()
+                if n != victim
+                for m in [probes.zookeeper_mode(str(s.address), lab.ports.zookeeper_client)]
+            )
+            == ["follower", "leader"]
+        ),
         timeout=30,
     )
     if lab.sites[victim].role == "data":
         survivor_id = lab.sites[survivors[0]].node_id
         wait_until("intake leaders on the survivor", lambda: _intake_leaders(lab) == {survivor_id}, timeout=30)
     expected_primary = survivors[0] if victim == primary_before else primary_before
-    wait_until(f"Patroni primary at {expected_primary}", lambda: _primary(lab) == expected_primary,
-               timeout=FAILOVER_TIMEOUT_S)
+    wait_until(
+        f"Patroni primary at {expected_primary}", lambda: _primary(lab) == expected_primary, timeout=FAILOVER_TIMEOUT_S
+    )
     # Writes land through the front door and are on the new primary.
     token = wait_until("a write through the front door", lambda: _try_write(lab, secrets), timeout=FAILOVER_TIMEOUT_S)
     assert _read_probe(lab, secrets, expected_primary, token)
@@ -178,7 +180,29 @@ def _converged(topo: Topology) -> bool:
     members = probes.patroni_cluster(topo) or []
     roles = sorted((m.role, m.state) for m in members)
     meta = probes.kafka_metadata(topo)
-    return roles == [("leader", "running"), ("sync_standby", "streaming")] and meta is not None and not meta.under_replicated
+    return (
+        roles == [("leader", "running"), ("sync_standby", "streaming")]
+        and meta is not None
+        and not meta.under_replicated
+    )
+
+
+def test_freeze_primary_site_fails_over_and_thaw_converges(lab: Topology, secrets: Secrets) -> None:
+    frozen = _primary(lab)
+    assert frozen is not None
+    other = next(s for s in lab.data_sites if s != frozen)
+    ccdr("lab", "freeze-site", frozen)
+    try:
+        status = json.loads(ccdr("lab", "status", "--json").stdout)
+        assert [s["frozen"] for s in status["sites"] if s["site"] == frozen] == [True]
+        # The frozen node cannot renew its ZooKeeper session: the other site takes the lock.
+        wait_until(f"Patroni primary at {other}", lambda: _primary(lab) == other, timeout=FAILOVER_TIMEOUT_S)
+        wait_until("a write through the front door", lambda: _try_write(lab, secrets), timeout=FAILOVER_TIMEOUT_S)
+    finally:
+        ccdr("lab", "thaw-site", frozen)
+    # On waking, the old primary finds its lock gone and rejoins as the standby (pg_rewind).
+    wait_until("lab converged after thaw", lambda: _converged(lab), timeout=120)
+    assert _primary(lab) == other
 
 
 def test_down_leaves_nothing_and_up_works_again(lab: Topology) -> None:
