@@ -93,6 +93,7 @@ def main(
         t0 = time.monotonic()
         lab.up()
         cold.append(time.monotonic() - t0)
+        console.print(f"  cold lab up: healthy after {cold[-1]:.1f} s")
     failovers = []
     for i in range(runs):
         console.rule(f"failover of the primary's site, run {i + 1}/{runs}")

@@ -50,7 +50,8 @@ def remove_network(topo: Topology) -> None:
         if _exists(site.namespace):
             run(["ip", "netns", "del", site.namespace])
         if _link_exists(veth_name(name)):
-            run(["ip", "link", "del", veth_name(name)])
+            # Deleting the namespace destroys the pair asynchronously: it may vanish under us.
+            run(["ip", "link", "del", veth_name(name)], check=False)
     if _link_exists(topo.lab.bridge):
         run(["ip", "link", "del", topo.lab.bridge])
 
