@@ -7,8 +7,6 @@ import pwd
 import shutil
 import signal
 import time
-import uuid
-from base64 import urlsafe_b64encode
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,7 +16,7 @@ from infra.lab import database, faults, health, netns, supervise, topics
 from infra.lab import secrets as lab_secrets
 from infra.lab.errors import LabError, MissingBinary
 from infra.lab.layout import FRONT_DOOR, LabLayout
-from infra.lab.render import RenderedFile, kafka_properties_path, render_group
+from infra.lab.render import RenderedFile, kafka_properties_path, new_kafka_cluster_id, render_group
 from infra.lab.system import INSTALL_STEP, require_binaries, require_port_free, require_root, run, signal_pids
 from infra.topology import Topology
 
@@ -86,8 +84,7 @@ class Lab:
     def _kafka_cluster_id(self) -> str:
         path = self.layout.kafka_cluster_id_file
         if not path.exists():
-            # Kafka's Uuid text form: 16 random bytes, URL-safe base64, no padding.
-            path.write_text(urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+            path.write_text(new_kafka_cluster_id())
         return path.read_text().strip()
 
     def _format_kafka(self, site: str) -> None:
@@ -102,8 +99,7 @@ class Lab:
                 f"{self.layout.kafka_libs}/*",
                 "kafka.tools.StorageTool",
                 "format",
-                "--cluster-id",
-                self._kafka_cluster_id(),
+                f"--cluster-id={self._kafka_cluster_id()}",
                 "--config",
                 str(kafka_properties_path(dirs)),
                 "--ignore-formatted",

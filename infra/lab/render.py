@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,3 +211,15 @@ def render_group(layout: LabLayout, group: str, secrets: Secrets) -> list[Render
     files = [f for _, fs in parts for f in fs]
     assert [p.name for p in programs] == programs_of(topo, group)
     return [*files, _supervisord(group, dirs, programs)]
+
+
+def new_kafka_cluster_id() -> str:
+    """Kafka's Uuid text form: 16 random bytes, URL-safe base64, no padding.
+
+    Like Kafka's own Uuid.randomUuid, never one starting with '-': command-line parsers
+    (kafka-storage among them) would take it for an option.
+    """
+    while True:
+        text = urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from infra.lab.layout import FRONT_DOOR, LabLayout
-from infra.lab.render import RenderedFile, Secrets, render_group
+from infra.lab.render import RenderedFile, Secrets, new_kafka_cluster_id, render_group
 from infra.topology import load_topology
 
 SECRETS = Secrets(superuser="su-secret", replication="repl-secret", rewind="rw-secret", app="app-secret")
@@ -78,3 +78,13 @@ def test_supervisord_config_is_last_and_per_group(layout: LabLayout) -> None:
         files = render_group(layout, group, SECRETS)
         assert files[-1].path == layout.dirs_of(group).supervisor_conf
         assert all(Path(f.path).is_absolute() for f in files)
+
+
+def test_kafka_cluster_ids_are_valid_and_never_look_like_options() -> None:
+    import base64
+
+    ids = {new_kafka_cluster_id() for _ in range(5000)}
+    assert len(ids) == 5000
+    for text in ids:
+        assert len(text) == 22 and not text.startswith("-")
+        assert len(base64.urlsafe_b64decode(text + "==")) == 16
