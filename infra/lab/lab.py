@@ -20,8 +20,6 @@ from infra.lab.render import RenderedFile, kafka_properties_path, new_kafka_clus
 from infra.lab.system import INSTALL_STEP, require_binaries, require_port_free, require_root, run, signal_pids
 from infra.topology import Topology
 
-KILL_WAIT_S = 10.0
-
 
 @dataclass
 class Lab:
@@ -217,7 +215,7 @@ class Lab:
 
     @staticmethod
     def _wait_gone(pids_of: Callable[[], list[int]]) -> None:
-        deadline = time.monotonic() + KILL_WAIT_S
+        deadline = time.monotonic() + faults.KILL_WAIT_S
         while time.monotonic() < deadline and pids_of():
             time.sleep(0.2)
 
