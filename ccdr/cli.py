@@ -8,12 +8,15 @@ import sys
 import typer
 from rich.console import Console
 
+from core.serve import serve
+from core.settings import SettingsError
 from infra.lab.cli import app as lab_app
 from infra.lab.errors import LabError
 from infra.topology import TopologyError
 
 app = typer.Typer(help="ccdr: disaster-resilient, active-active contact-center core.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
+app.command("serve")(serve)
 
 
 def main() -> None:
@@ -24,7 +27,7 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         app(standalone_mode=False)
-    except (LabError, TopologyError) as exc:
+    except (LabError, TopologyError, SettingsError) as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except typer.Abort:

@@ -56,6 +56,9 @@ class Ports(_Strict):
     kafka_controller: Port = Field(ge=1, le=65535)
     postgres: Port = Field(ge=1, le=65535)
     patroni_rest: Port = Field(ge=1, le=65535)
+    intake_http: Port = Field(ge=1, le=65535)
+    intake_smtp: Port = Field(ge=1, le=65535)
+    tickets_http: Port = Field(ge=1, le=65535)
 
     @model_validator(mode="after")
     def _distinct(self) -> Ports:
@@ -68,6 +71,9 @@ class FrontDoor(_Strict):
     postgres_primary: Port = Field(ge=1, le=65535)
     postgres_replica: Port = Field(ge=1, le=65535)
     stats: Port = Field(ge=1, le=65535)
+    intake_http: Port = Field(ge=1, le=65535)
+    intake_smtp: Port = Field(ge=1, le=65535)
+    tickets_http: Port = Field(ge=1, le=65535)
 
     @model_validator(mode="after")
     def _distinct(self) -> FrontDoor:
@@ -97,6 +103,24 @@ class KafkaSettings(_Strict):
 class DatabaseSettings(_Strict):
     name: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     app_user: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class IntakeSettings(_Strict):
+    """Limits and timers of the intake service (every site runs one)."""
+
+    max_body_bytes: int = Field(ge=1024, le=64 * 1024 * 1024)
+    max_email_bytes: int = Field(ge=1024, le=256 * 1024 * 1024)
+    ack_timeout_s: float = Field(gt=0, le=120)  # Kafka must acknowledge within this, or 503
+    retry_after_s: int = Field(ge=1, le=3600)
+    kafka_request_timeout_ms: int = Field(ge=1000, le=300_000)
+    signature_tolerance_s: int = Field(ge=10, le=3600)  # Slack's replay window
+
+
+class TicketSettings(_Strict):
+    consumer_group: str = Field(pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    max_batch: int = Field(ge=1, le=10_000)
+    outbox_interval_ms: int = Field(ge=50, le=60_000)
+    page_size_max: int = Field(ge=1, le=1000)
 
 
 class ZooKeeperTimers(_Strict):
@@ -177,6 +201,8 @@ class Topology(_Strict):
     front_door: FrontDoor
     kafka: KafkaSettings
     database: DatabaseSettings
+    intake: IntakeSettings
+    tickets: TicketSettings
     timers: Timers
 
     @field_validator("sites")
@@ -210,6 +236,12 @@ class Topology(_Strict):
             raise ValueError(
                 f"kafka.replication_factor: {self.kafka.replication_factor} exceeds "
                 f"the {len(data)} brokers (data sites)"
+            )
+        if self.intake.kafka_request_timeout_ms < self.timers.kafka.broker_session_timeout_ms * 2:
+            raise ValueError(
+                f"intake.kafka_request_timeout_ms: {self.intake.kafka_request_timeout_ms} is below twice the broker "
+                f"session timeout ({self.timers.kafka.broker_session_timeout_ms} ms); sends would fail during a "
+                "normal leader election"
             )
         zk = self.timers.zookeeper
         ttl_ms = self.timers.patroni.ttl * 1000

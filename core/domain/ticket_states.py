@@ -17,7 +17,8 @@ class TicketState(StrEnum):
 
 S = TicketState
 TRANSITIONS: dict[TicketState, frozenset[TicketState]] = {
-    S.NEW: frozenset({S.ACKNOWLEDGED}),
+    # new -> resolved: a monitoring alert that cleared on its own, or a duplicate.
+    S.NEW: frozenset({S.ACKNOWLEDGED, S.RESOLVED}),
     S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS, S.PENDING_CUSTOMER, S.DISPATCHED_ONSITE, S.RESOLVED}),
     S.IN_PROGRESS: frozenset({S.PENDING_CUSTOMER, S.DISPATCHED_ONSITE, S.RESOLVED}),
     S.PENDING_CUSTOMER: frozenset({S.IN_PROGRESS, S.RESOLVED}),

@@ -9,11 +9,12 @@ import psycopg
 from psycopg import sql
 from yoyo import get_backend, read_migrations
 
+from infra.lab import render
 from infra.lab.render import Secrets
 from infra.topology import Topology
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "core" / "migrations"
-CONNECT_TIMEOUT_S = 3  # never the 130 s default: a dropped-packet partition must fail fast
+CONNECT_TIMEOUT_S = render.CONNECT_TIMEOUT_S
 
 
 def front_door_dsn(topo: Topology, user: str, password: str, dbname: str, *, read_only: bool = False) -> str:
@@ -44,17 +45,7 @@ def site_dsn(topo: Topology, site: str, user: str, password: str, dbname: str) -
 
 def app_dsn(topo: Topology, secrets: Secrets) -> str:
     """What the services use: both data sites, whichever is read-write (multi-host conninfo)."""
-    hosts = ",".join(str(topo.sites[s].address) for s in topo.data_sites)
-    ports = ",".join(str(topo.ports.postgres) for _ in topo.data_sites)
-    return psycopg.conninfo.make_conninfo(
-        host=hosts,
-        port=ports,
-        user=topo.database.app_user,
-        password=secrets.app,
-        dbname=topo.database.name,
-        target_session_attrs="read-write",
-        connect_timeout=CONNECT_TIMEOUT_S,
-    )
+    return render.app_dsn(topo, secrets.app)
 
 
 def ensure_database(topo: Topology, secrets: Secrets) -> None:
@@ -90,3 +81,22 @@ def _url_part(dsn: str) -> str:
         f"{quote(params['user'])}:{quote(params['password'])}@{params['host']}:{params['port']}/{params['dbname']}"
         f"?connect_timeout={params['connect_timeout']}"
     )
+
+
+REFERENCE_DATA = Path(__file__).resolve().parent / "reference.sql"
+
+
+def seed_reference(topo: Topology, secrets: Secrets) -> int:
+    """Load the lab's demo customers, contracts and assets (idempotent); return rows added."""
+    dsn = front_door_dsn(topo, topo.database.app_user, secrets.app, topo.database.name)
+    with psycopg.connect(dsn) as conn:
+        before = _reference_rows(conn)
+        conn.execute(REFERENCE_DATA.read_text())
+        return _reference_rows(conn) - before
+
+
+def _reference_rows(conn: psycopg.Connection) -> int:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM contracts) + (SELECT count(*) FROM assets)"
+    ).fetchone()
+    return int(row[0]) if row else 0

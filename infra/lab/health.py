@@ -114,3 +114,25 @@ def front_door(layout: LabLayout) -> Check:
         return True, f"postgres_primary -> {primary[0]}"
 
     return check
+
+
+SERVICE_BACKENDS = ("intake_http", "intake_smtp", "tickets_http")
+
+
+def services(layout: LabLayout, sites: list[str] | None = None) -> Check:
+    """The front door routes intake (HTTP and SMTP) and the ticket API to every expected site."""
+    stats = haproxy_stats_socket(layout.dirs_of(FRONT_DOOR))
+    want = set(sites or layout.topology.data_sites)
+
+    def check() -> tuple[bool, str]:
+        servers = probes.haproxy_servers(stats)
+        missing = {
+            backend: sorted(want - {s for s, st in servers.get(backend, {}).items() if st == "UP"})
+            for backend in SERVICE_BACKENDS
+        }
+        missing = {b: m for b, m in missing.items() if m}
+        if missing:
+            return False, "; ".join(f"{b} not up at {', '.join(m)}" for b, m in missing.items())
+        return True, f"{', '.join(SERVICE_BACKENDS)} up at {', '.join(sorted(want))}"
+
+    return check

@@ -52,6 +52,9 @@ class Lab:
                 (fd.postgres_primary, "front door: postgres primary"),
                 (fd.postgres_replica, "front door: postgres replica"),
                 (fd.stats, "front door: HAProxy stats"),
+                (fd.intake_http, "front door: intake HTTP"),
+                (fd.intake_smtp, "front door: intake SMTP"),
+                (fd.tickets_http, "front door: ticket API"),
             ):
                 require_port_free(str(fd.address), port, purpose)
 
@@ -180,6 +183,17 @@ class Lab:
             f"[green]✓[/green] database {topo.database.name}: "
             f"{len(applied)} migration(s) applied" + (f" ({', '.join(applied)})" if applied else "")
         )
+        seeded = database.seed_reference(topo, secrets)
+        console.print(f"[green]✓[/green] reference data: {seeded} new customer/contract/asset rows")
+        waited += [
+            health.wait_for(
+                console,
+                "intake and ticket services at both sites",
+                health.services(layout),
+                timeout,
+                layout.site(topo.data_sites[0]).log_of("tickets"),
+            )
+        ]
         return waited
 
     # -- down --------------------------------------------------------------------------
@@ -252,6 +266,13 @@ class Lab:
                     health.patroni_pair(topo, member=site),
                     timeout,
                     dirs.log_of("patroni"),
+                ),
+                health.wait_for(
+                    console,
+                    f"intake and ticket services at {site} in the front door",
+                    health.services(layout),
+                    timeout,
+                    dirs.log_of("tickets"),
                 ),
             ]
         return waited

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import uuid
 from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from psycopg.conninfo import make_conninfo
 
+from core.settings import ServiceSettings
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
 from infra.topology import Topology
 
+CONNECT_TIMEOUT_S = 3  # never libpq's default: a dropped-packet partition must fail fast
 _templates = Environment(
     loader=PackageLoader("infra.lab", "templates"),
     undefined=StrictUndefined,
@@ -47,6 +52,11 @@ class Secrets:
     replication: str
     rewind: str
     app: str
+    alert_token: str
+    slack_signing: str
+    teams_hmac: str  # base64 of 32 random bytes, as Teams issues them
+    zalo_app_id: str
+    zalo_oa_key: str
 
 
 def group_name(group: str) -> str:
@@ -189,14 +199,79 @@ def _supervisord(group: str, dirs: SiteDirs, programs: list[Program]) -> Rendere
     return RenderedFile(dirs.supervisor_conf, content, mode=0o600)
 
 
+SERVICE_PROGRAMS = ("intake", "tickets")
+
+
 def programs_of(topo: Topology, group: str) -> list[str]:
     """The supervised program names of one group (a site or the front door)."""
     if group == FRONT_DOOR:
         return ["haproxy"]
-    return ["zookeeper", "kafka", "patroni"] if topo.site(group).role == "data" else ["zookeeper", "kafka"]
+    if topo.site(group).role == "data":
+        return ["zookeeper", "kafka", "patroni", *SERVICE_PROGRAMS]
+    return ["zookeeper", "kafka"]
 
 
-def render_group(layout: LabLayout, group: str, secrets: Secrets) -> list[RenderedFile]:
+def services_settings_path(dirs: SiteDirs) -> Path:
+    return dirs.conf / "services.json"
+
+
+def _services(
+    topo: Topology, site: str, dirs: SiteDirs, secrets: Secrets, python: Path
+) -> list[tuple[Program, list[RenderedFile]]]:
+    path = services_settings_path(dirs)
+    settings = RenderedFile(path, json.dumps(service_settings(topo, site, secrets), indent=2) + "\n", mode=0o600)
+    env = 'LANG="C.UTF-8",PYTHONUNBUFFERED="1"'
+    programs = [
+        Program(name, f"{python} -m ccdr serve {name} --config {path}", dirs.root, startsecs=2, environment=env)
+        for name in SERVICE_PROGRAMS
+    ]
+    return [(programs[0], [settings]), *((p, []) for p in programs[1:])]
+
+
+def service_settings(topo: Topology, site: str, secrets: Secrets) -> dict[str, object]:
+    """The services' settings at one site (validated as core.settings.ServiceSettings)."""
+    address = str(topo.site(site).address)
+    fd = topo.front_door
+    raw: dict[str, object] = {
+        "environment": "lab",
+        "site": site,
+        "public_base_url": f"http://{fd.address}:{fd.tickets_http}",
+        "kafka": {
+            "bootstrap": topo.kafka_bootstrap(),
+            "intake_topic": topo.kafka.intake_topic,
+            "ticket_events_topic": topo.kafka.ticket_events_topic,
+        },
+        "database_dsn": app_dsn(topo, secrets.app),
+        "intake_listen": {"host": address, "http_port": topo.ports.intake_http, "smtp_port": topo.ports.intake_smtp},
+        "tickets_listen": {"host": address, "http_port": topo.ports.tickets_http},
+        "intake": topo.intake.model_dump(),
+        "tickets": topo.tickets.model_dump(),
+        "channels": {
+            "alert_token": secrets.alert_token,
+            "slack_signing_secret": secrets.slack_signing,
+            "teams_hmac_secret": secrets.teams_hmac,
+            "zalo_app_id": secrets.zalo_app_id,
+            "zalo_oa_secret_key": secrets.zalo_oa_key,
+        },
+    }
+    ServiceSettings.model_validate(raw)  # refuse to render what the services would refuse to start with
+    return raw
+
+
+def app_dsn(topo: Topology, password: str) -> str:
+    """Both data sites, whichever is read-write (multi-host conninfo); fail fast per host."""
+    return make_conninfo(
+        host=",".join(str(topo.sites[s].address) for s in topo.data_sites),
+        port=",".join(str(topo.ports.postgres) for _ in topo.data_sites),
+        user=topo.database.app_user,
+        password=password,
+        dbname=topo.database.name,
+        target_session_attrs="read-write",
+        connect_timeout=CONNECT_TIMEOUT_S,
+    )
+
+
+def render_group(layout: LabLayout, group: str, secrets: Secrets, python: Path | None = None) -> list[RenderedFile]:
     """Every file one group needs, supervisord.conf last."""
     topo = layout.topology
     dirs = layout.dirs_of(group)
@@ -207,6 +282,7 @@ def render_group(layout: LabLayout, group: str, secrets: Secrets) -> list[Render
         parts = [_zookeeper(topo, group, dirs), _kafka(topo, layout, group, dirs)]
         if topo.site(group).role == "data":
             parts.append(_patroni(topo, layout, group, dirs, secrets))
+            parts.extend(_services(topo, group, dirs, secrets, python or Path(sys.executable)))
     programs = [p for p, _ in parts]
     files = [f for _, fs in parts for f in fs]
     assert [p.name for p in programs] == programs_of(topo, group)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
 import os
 import secrets
@@ -10,16 +12,27 @@ from infra.lab.layout import LabLayout
 from infra.lab.render import Secrets
 
 
+def _new(field: str) -> str:
+    if field == "teams_hmac":
+        return base64.b64encode(secrets.token_bytes(32)).decode()
+    if field == "zalo_app_id":
+        return str(secrets.randbelow(10**18))
+    return secrets.token_urlsafe(24)
+
+
 def load_or_create(layout: LabLayout) -> Secrets:
+    """Existing values are kept; fields added by a newer version are generated and saved."""
     path = layout.secrets_file
-    if path.exists():
-        return Secrets(**json.loads(path.read_text()))
-    values = Secrets(**{field: secrets.token_urlsafe(18) for field in ("superuser", "replication", "rewind", "app")})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump(values.__dict__, out)
-    return values
+    known = json.loads(path.read_text()) if path.exists() else {}
+    values = {f.name: known.get(f.name) or _new(f.name) for f in dataclasses.fields(Secrets)}
+    if values != known:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(values, out)
+        os.replace(tmp, path)
+    return Secrets(**values)
 
 
 def load(layout: LabLayout) -> Secrets:

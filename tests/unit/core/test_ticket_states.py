@@ -26,9 +26,9 @@ def test_happy_path() -> None:
 
 def test_invalid_transition_lists_allowed() -> None:
     with pytest.raises(InvalidTransition) as err:
-        transition(S.NEW, S.RESOLVED)
-    assert err.value.allowed == [S.ACKNOWLEDGED]
-    assert str(err.value) == "cannot move a ticket from new to resolved; allowed: acknowledged"
+        transition(S.NEW, S.CLOSED)
+    assert err.value.allowed == [S.ACKNOWLEDGED, S.RESOLVED]
+    assert str(err.value) == "cannot move a ticket from new to closed; allowed: acknowledged, resolved"
 
 
 @pytest.mark.parametrize("current", list(S))

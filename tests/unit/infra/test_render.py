@@ -10,7 +10,17 @@ from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.render import RenderedFile, Secrets, new_kafka_cluster_id, render_group
 from infra.topology import load_topology
 
-SECRETS = Secrets(superuser="su-secret", replication="repl-secret", rewind="rw-secret", app="app-secret")
+SECRETS = Secrets(
+    superuser="su-secret",
+    replication="repl-secret",
+    rewind="rw-secret",
+    app="app-secret",
+    alert_token="alert-token-0123456789",
+    slack_signing="slack-signing-0123456789",
+    teams_hmac="dGVhbXMtaG1hYy1zZWNyZXQtMDEyMzQ1Njc4OTAxMjM0NQ==",
+    zalo_app_id="1234567890",
+    zalo_oa_key="zalo-oa-key-0123456789",
+)
 
 
 @pytest.fixture

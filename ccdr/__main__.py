@@ -1,0 +1,3 @@
+from ccdr.cli import main
+
+main()

@@ -1,0 +1,96 @@
+"""The one small exception hierarchy of the services. Pure: HTTP mapping lives in core.http.problems.
+
+Each error carries a stable `code` (the last part of its problem type URI), a title and a
+status, so clients and tests can rely on them; messages say what was wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str  # dotted path, e.g. "contact.email"
+    message: str
+
+
+class CcdrError(Exception):
+    code = "error"
+    title = "Error"
+    status = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def extensions(self) -> dict[str, object]:
+        return {}
+
+
+class InvalidInput(CcdrError):
+    """The request was understood but a field is wrong (422) or it is malformed (400)."""
+
+    code = "invalid-input"
+    title = "Invalid input"
+    status = 422
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None, *, malformed: bool = False) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+        if malformed:
+            self.code, self.title, self.status = "malformed-request", "Malformed request", 400
+
+    def extensions(self) -> dict[str, object]:
+        return {"errors": [{"field": e.field, "message": e.message} for e in self.errors]}
+
+
+class BadSignature(CcdrError):
+    code = "bad-signature"
+    title = "Signature or token check failed"
+    status = 401
+
+
+class PayloadTooLarge(CcdrError):
+    code = "payload-too-large"
+    title = "Payload too large"
+    status = 413
+
+
+class UnsupportedMediaType(CcdrError):
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
+    status = 415
+
+
+class NotFound(CcdrError):
+    code = "not-found"
+    title = "Not found"
+    status = 404
+
+
+class Conflict(CcdrError):
+    """The request conflicts with the current state (409); `allowed` lists what would not."""
+
+    code = "conflict"
+    title = "Conflict with the current state"
+    status = 409
+
+    def __init__(self, detail: str, allowed: list[str] | None = None) -> None:
+        super().__init__(detail)
+        self.allowed = allowed
+
+    def extensions(self) -> dict[str, object]:
+        return {} if self.allowed is None else {"allowed": self.allowed}
+
+
+class Unavailable(CcdrError):
+    """A dependency could not answer in time (503): retriable; nothing was acknowledged."""
+
+    code = "unavailable"
+    title = "Temporarily unavailable"
+    status = 503
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,65 @@
+"""RFC 9457 problem details: the only place where errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import CcdrError, FieldError, InvalidInput, NotFound, Unavailable
+
+PROBLEM_BASE = "https://ccdr.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+def problem_response(error: CcdrError, instance: str | None = None) -> JSONResponse:
+    body: dict[str, object] = {
+        "type": PROBLEM_BASE + error.code,
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        **error.extensions(),
+    }
+    if instance:
+        body["instance"] = instance
+    headers = {}
+    if isinstance(error, Unavailable):
+        headers["Retry-After"] = str(error.retry_after_s)
+    return JSONResponse(body, status_code=error.status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def field_errors(errors: list[dict[str, object]], skip_prefix: tuple[str, ...] = ("body",)) -> list[FieldError]:
+    """pydantic's error list as dotted field names ("contact.email") and messages."""
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ())]  # type: ignore[union-attr]
+        while loc and loc[0] in skip_prefix:
+            loc = loc[1:]
+        out.append(FieldError(".".join(loc) or "(body)", str(err.get("msg", "invalid"))))
+    return out
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CcdrError)
+    async def _ccdr(request: Request, exc: CcdrError) -> JSONResponse:
+        if exc.status >= 500:
+            log.warning("request failed", extra={"path": request.url.path, "problem": exc.code, "detail": exc.detail})
+        return problem_response(exc, request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = field_errors(list(exc.errors()))
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        return problem_response(InvalidInput(detail, errors), request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return problem_response(NotFound(f"no such resource: {request.url.path}"), request.url.path)
+        error = CcdrError(str(exc.detail))
+        error.status, error.code, error.title = exc.status_code, f"http-{exc.status_code}", str(exc.detail)
+        return problem_response(error, request.url.path)

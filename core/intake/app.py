@@ -1,0 +1,57 @@
+"""The intake service of one site: HTTP (every webhook channel) and SMTP, one Kafka producer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from core.http import observability, problems
+from core.intake.bus import IntakeBus, KafkaIntakeBus
+from core.intake.router import build_router
+from core.intake.service import IntakeService
+from core.intake.smtp import start_smtp
+from core.settings import ServiceSettings
+
+
+def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, with_smtp: bool = True) -> FastAPI:
+    kafka_bus = bus or KafkaIntakeBus(
+        settings.kafka.bootstrap,
+        settings.kafka.intake_topic,
+        ack_timeout_s=settings.intake.ack_timeout_s,
+        retry_after_s=settings.intake.retry_after_s,
+        request_timeout_ms=settings.intake.kafka_request_timeout_ms,
+        client_id=f"ccdr-intake-{settings.site}",
+    )
+    service = IntakeService(kafka_bus, settings.site)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if isinstance(kafka_bus, KafkaIntakeBus):
+            await kafka_bus.start()
+        smtp = None
+        listen = settings.intake_listen
+        if with_smtp and listen.smtp_port:
+            smtp = await start_smtp(
+                service, listen.host, listen.smtp_port, settings.intake.max_email_bytes, f"intake-{settings.site}"
+            )
+        try:
+            yield
+        finally:
+            if smtp:
+                smtp.close()
+                await smtp.wait_closed()
+            if isinstance(kafka_bus, KafkaIntakeBus):
+                await kafka_bus.stop()
+
+    app = FastAPI(
+        title="ccdr intake",
+        version="1",
+        description="24/7 multichannel incident intake. 202 means Kafka acknowledged the event.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    observability.install(app, "intake", kafka_bus.not_ready)
+    app.include_router(build_router(service, settings))
+    return app

@@ -1,0 +1,42 @@
+"""`ccdr serve intake|tickets --config FILE`: run one service under uvicorn (supervisord keeps it)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from core.http.observability import configure_logging
+from core.settings import load_settings
+
+app = typer.Typer(help="Run a ccdr service (the lab's supervisord does this at every data site).")
+
+
+class Service(StrEnum):
+    INTAKE = "intake"
+    TICKETS = "tickets"
+
+
+@app.command()
+def serve(
+    service: Annotated[Service, typer.Argument(help="which service")],
+    config: Annotated[Path, typer.Option("--config", help="settings JSON rendered by `ccdr lab up`")],
+) -> None:
+    """Run SERVICE with the settings in CONFIG until stopped."""
+    settings = load_settings(config)
+    configure_logging(service.value, settings.site)
+    if service is Service.INTAKE:
+        from core.intake.app import create_app as create_intake
+
+        web, listen = create_intake(settings), settings.intake_listen
+    else:
+        from core.tickets.app import create_app as create_tickets
+
+        web, listen = create_tickets(settings), settings.tickets_listen
+    server = uvicorn.Server(
+        uvicorn.Config(web, host=listen.host, port=listen.http_port, log_config=None, access_log=False)
+    )
+    server.run()

@@ -1,0 +1,95 @@
+"""The ticket service of one site: the intake consumer, the outbox relay and the ticket API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
+
+from core.http import observability, problems
+from core.settings import ServiceSettings
+from core.tickets.consumer import IntakeConsumer
+from core.tickets.outbox import OutboxRelay
+from core.tickets.planning import Policies
+from core.tickets.router import build_router
+from core.tickets.service import TicketService
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: ServiceSettings, *, run_workers: bool = True) -> FastAPI:
+    pool = AsyncConnectionPool(
+        settings.database_dsn.get_secret_value(),
+        min_size=1,
+        max_size=8,
+        open=False,
+        timeout=10,
+        check=AsyncConnectionPool.check_connection,  # drop connections to a demoted primary
+        kwargs={"application_name": f"ccdr-tickets-{settings.site}"},
+    )
+    consumer = IntakeConsumer(
+        bootstrap=settings.kafka.bootstrap,
+        topic=settings.kafka.intake_topic,
+        group=settings.tickets.consumer_group,
+        pool=pool,
+        policies=Policies(),
+        max_batch=settings.tickets.max_batch,
+        client_id=f"ccdr-tickets-{settings.site}",
+    )
+    relay = OutboxRelay(
+        pool=pool,
+        bootstrap=settings.kafka.bootstrap,
+        topic=settings.kafka.ticket_events_topic,
+        interval_s=settings.tickets.outbox_interval_ms / 1000,
+        client_id=f"ccdr-outbox-{settings.site}",
+    )
+    workers: list[asyncio.Task[None]] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await pool.open(wait=False)
+        if run_workers:
+            workers.extend([asyncio.create_task(consumer.run()), asyncio.create_task(relay.run())])
+            for task in workers:
+                task.add_done_callback(_crash_if_failed)
+        try:
+            yield
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await pool.close()
+
+    def not_ready() -> str | None:
+        stats = pool.get_stats()
+        if stats.get("pool_size", 0) == 0:
+            return "no database connection"
+        return None
+
+    app = FastAPI(
+        title="ccdr tickets",
+        version="1",
+        description="Tickets built from intake events: read, filter, search, move, log work, resolve.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    observability.install(app, "tickets", not_ready)
+    app.include_router(build_router(TicketService(pool), settings.tickets.page_size_max))
+    return app
+
+
+def _crash_if_failed(task: asyncio.Task[None]) -> None:
+    """A worker that dies must take the process with it: supervisord restarts it, nobody limps on."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.critical("worker crashed: %r", exc)
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGTERM)

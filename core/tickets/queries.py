@@ -1,0 +1,80 @@
+"""Ticket lists: filters, full-text search and keyset pagination (stable under inserts)."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from core.errors import InvalidInput
+from core.tickets import repository as repo
+from core.tickets.lifecycle import ClockState
+from core.tickets.model import Ticket
+
+# Mirrors core.tickets.lifecycle.ticket_sla_state; the unit tests hold the two together.
+_BREACHED = """((response_due IS NOT NULL AND coalesce(responded_at, now()) > response_due)
+             OR (resolution_due IS NOT NULL AND coalesce(resolved_at, now()) > resolution_due))"""
+_WARNING = f"""(NOT {_BREACHED} AND status NOT IN ('pending_customer', 'resolved', 'closed')
+             AND ((responded_at IS NULL AND response_warn_at IS NOT NULL AND now() > response_warn_at)
+                  OR (resolution_warn_at IS NOT NULL AND now() > resolution_warn_at)))"""
+SLA_CONDITIONS = {
+    ClockState.BREACHED: _BREACHED,
+    ClockState.PAUSED: f"(NOT {_BREACHED} AND status = 'pending_customer')",
+    ClockState.WARNING: _WARNING,
+    ClockState.ON_TRACK: f"(NOT {_BREACHED} AND status <> 'pending_customer' AND NOT {_WARNING})",
+}
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    status: str | None = None
+    priority: str | None = None
+    team: str | None = None
+    region: str | None = None
+    sla_state: ClockState | None = None
+    q: str | None = None
+
+
+def encode_cursor(created_at: datetime, code: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{code}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, code = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created), code
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("cursor: not a cursor this API returned", malformed=True) from None
+
+
+async def list_tickets(
+    conn: repo.Conn, flt: TicketFilter, limit: int, cursor: str | None
+) -> tuple[list[Ticket], str | None]:
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": limit + 1}
+    for column in ("status", "priority", "team", "region"):
+        value = getattr(flt, column)
+        if value is not None:
+            where.append(f"{column} = %({column})s")
+            params[column] = value
+    if flt.sla_state is not None:
+        where.append(SLA_CONDITIONS[flt.sla_state])
+    if flt.q:
+        where.append("search @@ websearch_to_tsquery('simple', %(q)s)")
+        params["q"] = flt.q
+    if cursor:
+        params["c_at"], params["c_code"] = decode_cursor(cursor)
+        where.append("(created_at, code) < (%(c_at)s, %(c_code)s)")
+    sql = f"SELECT {repo.TICKET_COLUMNS}, created_at AS page_at FROM tickets"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY created_at DESC, code DESC LIMIT %(limit)s"
+    cur = conn.cursor(row_factory=dict_row)
+    rows = await (await cur.execute(sql, params)).fetchall()  # type: ignore[arg-type]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1]["page_at"], rows[-1]["code"]) if more and rows else None
+    return [repo.row_to_ticket({k: v for k, v in r.items() if k != "page_at"}) for r in rows], next_cursor

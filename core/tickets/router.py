@@ -1,0 +1,81 @@
+"""Ticket API routes. Thin: parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from core.domain.priority import Priority
+from core.domain.routing import Team
+from core.domain.taxonomy import Region
+from core.domain.ticket_states import TicketState
+from core.tickets.lifecycle import ClockState
+from core.tickets.queries import TicketFilter
+from core.tickets.schemas import (
+    CsatRequest,
+    EventView,
+    ResolutionRequest,
+    TicketPage,
+    TicketView,
+    TransitionRequest,
+    WorklogRequest,
+)
+from core.tickets.service import TicketService
+
+
+def build_router(service: TicketService, page_size_max: int) -> APIRouter:
+    router = APIRouter(prefix="/v1/tickets")
+
+    def view(ticket: object) -> TicketView:
+        return TicketView.of(ticket, datetime.now(UTC))  # type: ignore[arg-type]
+
+    @router.get("", response_model=TicketPage)
+    async def list_tickets(
+        status: TicketState | None = None,
+        priority: Priority | None = None,
+        team: Team | None = None,
+        region: Region | None = None,
+        sla_state: ClockState | None = None,
+        q: Annotated[str | None, Query(max_length=200, description="full-text search")] = None,
+        limit: Annotated[int, Query(ge=1, le=page_size_max)] = 50,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> TicketPage:
+        flt = TicketFilter(
+            status=status.value if status else None,
+            priority=priority.value if priority else None,
+            team=team.value if team else None,
+            region=region.value if region else None,
+            sla_state=sla_state,
+            q=q or None,
+        )
+        tickets, next_cursor = await service.list(flt, limit, cursor)
+        return TicketPage(items=[view(t) for t in tickets], next_cursor=next_cursor)
+
+    @router.get("/{code}", response_model=TicketView)
+    async def get_ticket(code: str) -> TicketView:
+        return view(await service.get(code))
+
+    @router.get("/{code}/events", response_model=list[EventView])
+    async def ticket_events(code: str) -> list[EventView]:
+        return [EventView.of(e) for e in await service.events(code)]
+
+    @router.post("/{code}/transitions", response_model=TicketView)
+    async def transition(code: str, body: TransitionRequest) -> TicketView:
+        """Move the ticket; 409 lists the allowed targets when the move is not allowed."""
+        return view(await service.transition(code, body))
+
+    @router.post("/{code}/worklog", response_model=TicketView, status_code=201)
+    async def worklog(code: str, body: WorklogRequest) -> TicketView:
+        return view(await service.worklog(code, body))
+
+    @router.post("/{code}/resolution", response_model=TicketView)
+    async def resolve(code: str, body: ResolutionRequest) -> TicketView:
+        return view(await service.resolve(code, body))
+
+    @router.post("/{code}/csat", response_model=TicketView)
+    async def csat(code: str, body: CsatRequest) -> TicketView:
+        return view(await service.csat(code, body))
+
+    return router

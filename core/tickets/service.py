@@ -1,0 +1,120 @@
+"""Ticket API operations: each one is a locked read, a pure decision, events and a projection
+update in one transaction on the primary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from psycopg_pool import AsyncConnectionPool
+
+from core.domain.ticket_states import TRANSITIONS, InvalidTransition, TicketState
+from core.errors import Conflict, NotFound
+from core.intake.codes import normalize_code
+from core.tickets import queries
+from core.tickets import repository as repo
+from core.tickets.lifecycle import change_state
+from core.tickets.model import EventDraft, Ticket, TicketEvent
+from core.tickets.schemas import CsatRequest, ResolutionRequest, TransitionRequest, WorklogRequest
+
+S = TicketState
+
+
+def canonical(code: str) -> str:
+    normalized = normalize_code(code)
+    if normalized is None:
+        raise NotFound(f"{code!r} is not a ticket code (like INC-7K3M-9QX2-AB4D)")
+    return normalized
+
+
+@dataclass
+class TicketService:
+    pool: AsyncConnectionPool
+
+    async def get(self, code: str) -> Ticket:
+        async with self.pool.connection() as conn:
+            ticket = await repo.get_ticket(conn, canonical(code))
+        if ticket is None:
+            raise NotFound(f"no ticket {code} (an intake appears here within seconds of its 202)")
+        return ticket
+
+    async def events(self, code: str) -> list[TicketEvent]:
+        await self.get(code)
+        async with self.pool.connection() as conn:
+            return await repo.events_of(conn, canonical(code))
+
+    async def list(self, flt: queries.TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
+        async with self.pool.connection() as conn:
+            return await queries.list_tickets(conn, flt, limit, cursor)
+
+    async def transition(self, code: str, req: TransitionRequest) -> Ticket:
+        return await self._move(code, req.to, req.actor, {"note": req.note})
+
+    async def resolve(self, code: str, req: ResolutionRequest) -> Ticket:
+        return await self._move(
+            code,
+            S.RESOLVED,
+            req.actor,
+            {"root_cause": req.root_cause, "actions_taken": req.actions_taken},
+            fields={"root_cause": req.root_cause, "actions_taken": req.actions_taken},
+        )
+
+    async def worklog(self, code: str, req: WorklogRequest) -> Ticket:
+        now = datetime.now(UTC)
+        async with self.pool.connection() as conn, conn.transaction():
+            ticket = await self._locked(conn, code)
+            data = {"note": req.note, "kind": req.kind.value, "minutes_spent": req.minutes_spent}
+            await repo.append_events(
+                conn, ticket.code, [EventDraft(kind="worklog", actor=req.actor, at=now, data=data)]
+            )
+            return await self._reread(conn, ticket.code)
+
+    async def csat(self, code: str, req: CsatRequest) -> Ticket:
+        now = datetime.now(UTC)
+        async with self.pool.connection() as conn, conn.transaction():
+            ticket = await self._locked(conn, code)
+            if ticket.status not in (S.RESOLVED, S.CLOSED):
+                raise Conflict(f"CSAT is taken after resolution; {ticket.code} is {ticket.status}")
+            await repo.save_ticket(
+                conn,
+                ticket,
+                status=ticket.status.value,
+                clock=ticket.clock,
+                fields={"csat_score": req.score, "csat_comment": req.comment},
+            )
+            event = EventDraft(kind="csat", actor="customer", at=now, data={"score": req.score, "comment": req.comment})
+            await repo.append_events(conn, ticket.code, [event])
+            return await self._reread(conn, ticket.code)
+
+    async def _move(
+        self,
+        code: str,
+        target: TicketState,
+        actor: str,
+        data: dict[str, str],
+        fields: dict[str, object] | None = None,
+    ) -> Ticket:
+        now = datetime.now(UTC)
+        async with self.pool.connection() as conn, conn.transaction():
+            ticket = await self._locked(conn, code)
+            try:
+                clock = change_state(ticket.clock, ticket.status, target, now)
+            except InvalidTransition as exc:
+                raise Conflict(str(exc), [s.value for s in sorted(TRANSITIONS[ticket.status])]) from None
+            await repo.save_ticket(conn, ticket, status=target.value, clock=clock, fields=fields)
+            event = EventDraft(
+                kind="status_changed", actor=actor, at=now, data={"from": ticket.status, "to": target, **data}
+            )
+            await repo.append_events(conn, ticket.code, [event])
+            return await self._reread(conn, ticket.code)
+
+    async def _locked(self, conn: repo.Conn, code: str) -> Ticket:
+        ticket = await repo.get_ticket(conn, canonical(code), for_update=True)
+        if ticket is None:
+            raise NotFound(f"no ticket {code}")
+        return ticket
+
+    async def _reread(self, conn: repo.Conn, code: str) -> Ticket:
+        ticket = await repo.get_ticket(conn, code)
+        assert ticket is not None
+        return ticket
