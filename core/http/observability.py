@@ -34,7 +34,7 @@ def configure_logging(service: str, site: str, level: int = logging.INFO) -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiokafka", "kazoo", "uvicorn.access"):
+    for noisy in ("aiokafka", "kazoo", "uvicorn.access", "mail.log"):  # mail.log: every health check
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

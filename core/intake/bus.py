@@ -49,14 +49,15 @@ class KafkaIntakeBus:
         self._topic = topic
         self._ack_timeout_s = ack_timeout_s
         self._retry_after_s = retry_after_s
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=True,
-            request_timeout_ms=request_timeout_ms,
-            linger_ms=2,
-        )
+        self._producer_args = {
+            "bootstrap_servers": bootstrap,
+            "client_id": client_id,
+            "acks": "all",
+            "enable_idempotence": True,
+            "request_timeout_ms": request_timeout_ms,
+            "linger_ms": 2,
+        }
+        self._producer: AIOKafkaProducer | None = None
         self._started = False
         self._starter: asyncio.Task[None] | None = None
 
@@ -67,24 +68,28 @@ class KafkaIntakeBus:
     async def _start_until_connected(self) -> None:
         while not self._started:
             try:
+                if self._producer is None:  # aiokafka objects belong to the running loop
+                    self._producer = AIOKafkaProducer(**self._producer_args)
                 await self._producer.start()
                 self._started = True
                 log.info("kafka producer connected")
             except KafkaError as exc:
                 log.warning("kafka not reachable yet: %s", exc)
+                await self._producer.stop()
+                self._producer = None
                 await asyncio.sleep(START_RETRY_S)
 
     async def stop(self) -> None:
         if self._starter:
             self._starter.cancel()
-        if self._started:
+        if self._producer is not None:
             await self._producer.stop()
 
     def not_ready(self) -> str | None:
         return None if self._started else "kafka producer not connected"
 
     async def publish(self, events: Sequence[IntakeEvent]) -> None:
-        if not self._started:
+        if not self._started or self._producer is None:
             raise Unavailable("the event bus is not connected yet; retry shortly", self._retry_after_s)
         try:
             async with asyncio.timeout(self._ack_timeout_s):

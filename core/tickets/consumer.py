@@ -54,26 +54,28 @@ class IntakeConsumer:
         self._db_timeout_s = db_timeout_s
         self._policies = policies
         self._max_batch = max_batch
-        self._consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            group_id=group,
-            client_id=client_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=max_batch,
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=3_000,
-        )
+        self._topic = topic
+        self._consumer_args = {
+            "bootstrap_servers": bootstrap,
+            "group_id": group,
+            "client_id": client_id,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "max_poll_records": max_batch,
+            "session_timeout_ms": 10_000,
+            "heartbeat_interval_ms": 3_000,
+        }
         self.connected = False
 
     async def run(self) -> None:
         while not self.connected:
+            self._consumer = AIOKafkaConsumer(self._topic, **self._consumer_args)  # needs the running loop
             try:
                 await self._consumer.start()
                 self.connected = True
             except KafkaError as exc:
                 log.warning("kafka not reachable yet: %s", exc)
+                await self._consumer.stop()
                 await asyncio.sleep(1)
         try:
             while True:

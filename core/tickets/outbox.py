@@ -30,17 +30,24 @@ class OutboxRelay:
         self._pool = pool
         self._topic = topic
         self._interval_s = interval_s
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, client_id=client_id, acks="all", enable_idempotence=True, linger_ms=5
-        )
+        self._bootstrap = bootstrap
+        self._client_id = client_id
 
     async def run(self) -> None:
         while True:
+            self._producer = AIOKafkaProducer(  # aiokafka objects belong to the running loop
+                bootstrap_servers=self._bootstrap,
+                client_id=self._client_id,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=5,
+            )
             try:
                 await self._producer.start()
                 break
             except KafkaError as exc:
                 log.warning("kafka not reachable yet: %s", exc)
+                await self._producer.stop()
                 await asyncio.sleep(1)
         try:
             while True:

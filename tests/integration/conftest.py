@@ -56,7 +56,8 @@ def lab(topology: Topology) -> Iterator[Topology]:
         pytest.skip("the lab needs root")
     ccdr("lab", "up")
     yield topology
-    ccdr("lab", "down", check=False)
+    if not os.environ.get("CCDR_KEEP_LAB"):  # developers iterating keep it up between runs
+        ccdr("lab", "down", check=False)
 
 
 @pytest.fixture(scope="session")

@@ -249,8 +249,6 @@ def validated(model: type[M], data: dict[str, Any], what: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            FieldError(".".join(str(p) for p in err["loc"]) or "(body)", err["msg"]) for err in exc.errors()
-        ]
+        errors = [FieldError(".".join(str(p) for p in err["loc"]) or "(body)", err["msg"]) for err in exc.errors()]
         detail = f"invalid {what} payload: " + "; ".join(f"{e.field}: {e.message}" for e in errors)
         raise InvalidInput(detail, errors) from None

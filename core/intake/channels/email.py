@@ -34,6 +34,7 @@ _MSGID = re.compile(r"<([^<>\s]+)>")
 _BLOCK_TAGS = frozenset(
     {"br", "p", "div", "li", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "hr"}
 )
+_CELL_TAGS = frozenset({"td", "th"})
 _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
 
 
@@ -46,10 +47,14 @@ class _TextExtractor(HTMLParser):
         self._skipping = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
+        if tag == "body":  # an unclosed <head> must not hide the whole message
+            self._skipping = 0
+        elif tag in _SKIP_TAGS:
             self._skipping += 1
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n")
+        elif tag in _CELL_TAGS:
+            self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP_TAGS:

@@ -1,0 +1,96 @@
+"""Fixtures for the intake -> Kafka -> tickets path, exercised through the front door."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from infra.lab.database import front_door_dsn
+from infra.lab.render import Secrets
+from infra.topology import Topology
+from tests.integration.conftest import wait_until
+
+TICKET_WAIT_S = 90  # a ticket must appear well within this (also across a failover)
+
+
+@dataclass
+class Front:
+    """The system as a client sees it: the front door's intake and ticket API."""
+
+    topo: Topology
+    secrets: Secrets
+    http: httpx.Client
+
+    @property
+    def intake(self) -> str:
+        fd = self.topo.front_door
+        return f"http://{fd.address}:{fd.intake_http}"
+
+    @property
+    def tickets(self) -> str:
+        fd = self.topo.front_door
+        return f"http://{fd.address}:{fd.tickets_http}"
+
+    def site_intake(self, site: str) -> str:
+        return f"http://{self.topo.site(site).address}:{self.topo.ports.intake_http}"
+
+    def post(self, channel: str, body: Any = None, *, base: str | None = None, **kw: Any) -> httpx.Response:
+        return self.http.post(f"{base or self.intake}/v1/intake/{channel}", json=body, **kw)
+
+    def ticket(self, code: str, timeout: float = TICKET_WAIT_S) -> dict[str, Any]:
+        def probe() -> dict[str, Any] | None:
+            try:
+                r = self.http.get(f"{self.tickets}/v1/tickets/{code}")
+            except httpx.TransportError:
+                return None
+            return r.json() if r.status_code == 200 else None
+
+        return wait_until(f"ticket {code} visible via the API", probe, timeout)
+
+    def events(self, code: str) -> list[dict[str, Any]]:
+        r = self.http.get(f"{self.tickets}/v1/tickets/{code}/events")
+        r.raise_for_status()
+        return r.json()
+
+    def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        dsn = front_door_dsn(self.topo, self.topo.database.app_user, self.secrets.app, self.topo.database.name)
+        with psycopg.connect(dsn) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def intake_offsets(self) -> int:
+        """Sum of the intake topic's end offsets: grows by one per produced event."""
+
+        async def read() -> int:
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.topo.kafka_bootstrap(), request_timeout_ms=10_000)
+            await consumer.start()
+            try:
+                parts = consumer.partitions_for_topic(self.topo.kafka.intake_topic) or set()
+                if not parts:
+                    await consumer._client.force_metadata_update()  # first use: metadata not loaded
+                    parts = consumer.partitions_for_topic(self.topo.kafka.intake_topic) or set()
+                tps = [TopicPartition(self.topo.kafka.intake_topic, p) for p in parts]
+                ends = await consumer.end_offsets(tps)
+                return sum(ends.values())
+            finally:
+                await consumer.stop()
+
+        return asyncio.run(read())
+
+
+@pytest.fixture(scope="session")
+def front(lab: Topology, secrets: Secrets) -> Iterator[Front]:
+    with httpx.Client(timeout=30) as http:
+        yield Front(lab, secrets, http)
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}"
