@@ -131,6 +131,8 @@ def route(
         reasons.append(f"region {where} as reported")
     elif location and (where := region_of_place(location)):
         reasons.append(f"region {where} from location {location!r}")
+    elif where := region_of_place(text):
+        reasons.append(f"region {where} from a place named in the text")
     elif asset_region in {r.value for r in Region}:
         where = Region(asset_region)
         reasons.append(f"region {where} from the asset's site")

@@ -56,6 +56,13 @@ def install(app: FastAPI) -> None:
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         return problem_response(InvalidInput(detail, errors), request.url.path)
 
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        error = CcdrError("an internal error; it has been logged with this path and time")
+        error.code, error.title = "internal-error", "Internal error"
+        return problem_response(error, request.url.path)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:

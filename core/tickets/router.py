@@ -1,7 +1,5 @@
 """Ticket API routes. Thin: parse, call the service, shape the answer."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from typing import Annotated
 

@@ -89,7 +89,7 @@ def parse_email(raw: bytes) -> IntakeDraft:
     if not msg.keys():
         raise InvalidInput("not an RFC 5322 message: no header lines found", malformed=True)
     name, sender = _sender(msg)
-    subject = " ".join(str(msg.get("Subject", "")).split())
+    subject = " ".join(_unescape_8bit(str(msg.get("Subject", ""))).split())
     message_id = _first_id(msg.get("Message-ID"))
     in_reply_to = _first_id(msg.get("In-Reply-To"))
     references = tuple(_all_ids(msg.get("References")))
@@ -121,13 +121,19 @@ def _sender(msg: EmailMessage) -> tuple[str, str]:
     addresses: tuple[Address, ...] = getattr(header, "addresses", ()) if header is not None else ()
     for address in addresses:
         if address.addr_spec and "@" in address.addr_spec:
-            return address.display_name, address.addr_spec
-    name, addr = parseaddr(str(header or ""))
+            return _unescape_8bit(address.display_name), address.addr_spec
+    name, addr = parseaddr(_unescape_8bit(str(header or "")))
     if "@" not in addr:
         raise InvalidInput(
             "the message has no From address", [FieldError("from", "missing or unreadable")], malformed=True
         )
     return name, addr
+
+
+def _unescape_8bit(text: str) -> str:
+    """Raw UTF-8 in a header (RFC 6532, common despite RFC 2047) as text, not as the
+    surrogate escapes the parser keeps undecodable bytes in."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _contact(name: str, sender: str) -> Contact:

@@ -223,7 +223,9 @@ def test_slack_event_is_verified_and_opens_a_ticket(front: Front, unique: Callab
     assert ticket["channel"] == "slack"
     assert ticket["team"] == "network"
     retry = front.http.post(
-        f"{front.intake}/v1/intake/slack", content=body, headers={**_slack_headers(secret, body), "X-Slack-Retry-Num": "1"}
+        f"{front.intake}/v1/intake/slack",
+        content=body,
+        headers={**_slack_headers(secret, body), "X-Slack-Retry-Num": "1"},
     )
     assert retry.json()["intakes"][0]["ticket_code"] == code  # Slack's retry: the event_id dedups
 
@@ -252,7 +254,9 @@ def test_teams_outgoing_webhook_is_verified_and_answers_in_the_conversation(fron
     key = base64.b64decode(front.secrets.teams_hmac)
     auth = "HMAC " + base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
     r = front.http.post(
-        f"{front.intake}/v1/intake/teams", content=body, headers={"Authorization": auth, "Content-Type": "application/json"}
+        f"{front.intake}/v1/intake/teams",
+        content=body,
+        headers={"Authorization": auth, "Content-Type": "application/json"},
     )
     assert r.status_code == 200, r.text
     assert r.json()["type"] == "message"
