@@ -11,7 +11,6 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
-from starlette.routing import Match
 
 HTTP_REQUESTS = Counter("ccdr_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -40,11 +39,8 @@ def configure_logging(service: str, site: str, level: int = logging.INFO) -> Non
 
 def _route_template(request: Request) -> str:
     """Label by route template (/v1/tickets/{code}), never by raw path: bounded cardinality."""
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return getattr(route, "path", "unmatched")
-    return "unmatched"
+    route = request.scope.get("route")  # set by the router once it matched
+    return getattr(route, "path", "unmatched")
 
 
 def install(app: FastAPI, service: str, ready: Callable[[], str | None]) -> None:

@@ -1,0 +1,103 @@
+"""The intake HTTP layer on an in-memory bus: 202 only after the bus acknowledged, and each
+problem response (400/401/404/413/415/422/503) publishes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core.errors import Unavailable
+from core.intake.app import create_app
+from core.intake.schemas import IntakeEvent
+from core.settings import ServiceSettings
+from infra.lab.render import service_settings
+from infra.topology import load_topology
+from tests.unit.infra.test_render import SECRETS
+
+
+class MemoryBus:
+    """An IntakeBus that keeps events in a list, or refuses like a Kafka that cannot ack."""
+
+    def __init__(self) -> None:
+        self.events: list[IntakeEvent] = []
+        self.down = False
+
+    async def publish(self, events: Sequence[IntakeEvent]) -> None:
+        if self.down:
+            raise Unavailable("the event bus did not acknowledge", 3)
+        self.events.extend(events)
+
+    def not_ready(self) -> str | None:
+        return "down" if self.down else None
+
+
+@pytest.fixture
+def bus() -> MemoryBus:
+    return MemoryBus()
+
+
+@pytest.fixture
+def client(bus: MemoryBus) -> Iterator[TestClient]:
+    settings = ServiceSettings.model_validate(service_settings(load_topology(), "a", SECRETS))
+    with TestClient(create_app(settings, bus, with_smtp=False)) as c:
+        yield c
+
+
+FORM = {"contact": {"phone": "0912 000 000"}, "subject": "Mất mạng"}
+
+
+def test_accepted_after_the_bus_acknowledged(client: TestClient, bus: MemoryBus) -> None:
+    r = client.post("/v1/intake/portal", json=FORM, headers={"Idempotency-Key": "k-1"})
+    assert r.status_code == 202
+    assert [e.ticket_code for e in bus.events] == [r.json()["ticket_code"]]
+    assert bus.events[0].received_site == "a"
+    again = client.post("/v1/intake/portal", json=FORM, headers={"Idempotency-Key": "k-1"})
+    assert again.json()["ticket_code"] == r.json()["ticket_code"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"url": "/v1/intake/fax", "json": FORM}, 404, "not-found"),
+        ({"content": b"x", "headers": {"Content-Type": "text/plain"}}, 415, "unsupported-media-type"),
+        ({"content": b"{", "headers": {"Content-Type": "application/json"}}, 400, "malformed-request"),
+        ({"json": {"contact": {"phone": "1"}}}, 422, "invalid-input"),
+        ({"json": {**FORM, "impact": "catastrophic"}}, 422, "invalid-input"),
+        ({"json": {**FORM, "description": "x" * 2_000_000}}, 413, "payload-too-large"),
+        ({"url": "/v1/intake/alertmanager", "json": {}}, 401, "bad-signature"),
+        ({"url": "/v1/intake/slack", "json": {}}, 401, "bad-signature"),
+    ],
+)
+def test_problem_responses_publish_nothing(
+    client: TestClient, bus: MemoryBus, kwargs: dict, status: int, code: str
+) -> None:
+    url = kwargs.pop("url", "/v1/intake/portal")
+    r = client.post(url, **kwargs)
+    assert r.status_code == status
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["type"] == f"https://ccdr.dev/problems/{code}" and body["status"] == status
+    assert body["instance"] == url
+    assert bus.events == []
+
+
+def test_field_errors_name_the_field(client: TestClient) -> None:
+    r = client.post("/v1/intake/portal", json={"contact": {"email": "nope"}, "subject": "x"})
+    assert [e["field"] for e in r.json()["errors"]] == ["contact.email"]
+
+
+def test_unavailable_bus_is_503_with_retry_after(client: TestClient, bus: MemoryBus) -> None:
+    bus.down = True
+    r = client.post("/v1/intake/portal", json=FORM)
+    assert r.status_code == 503 and r.headers["retry-after"] == "3"
+    assert client.get("/readyz").status_code == 503
+    assert bus.events == []
+
+
+def test_metrics_are_labelled_by_route_template(client: TestClient) -> None:
+    client.post("/v1/intake/portal", json=FORM)
+    text = client.get("/metrics").text
+    assert 'route="/v1/intake/{channel}"' in text
+    assert "ccdr_intake_events_total" in text
