@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -36,6 +37,8 @@ _BLOCK_TAGS = frozenset(
 )
 _CELL_TAGS = frozenset({"td", "th"})
 _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
+# What the stdlib's header parser raises on some malformed headers (e.g. IndexError on "To: <").
+_HEADER_ERRORS = (IndexError, ValueError, TypeError, AttributeError, LookupError, MessageError)
 
 
 class _TextExtractor(HTMLParser):
@@ -89,10 +92,10 @@ def parse_email(raw: bytes) -> IntakeDraft:
     if not msg.keys():
         raise InvalidInput("not an RFC 5322 message: no header lines found", malformed=True)
     name, sender = _sender(msg)
-    subject = " ".join(_unescape_8bit(str(msg.get("Subject", ""))).split())
-    message_id = _first_id(msg.get("Message-ID"))
-    in_reply_to = _first_id(msg.get("In-Reply-To"))
-    references = tuple(_all_ids(msg.get("References")))
+    subject = " ".join(_unescape_8bit(str(_header(msg, "Subject") or "")).split())
+    message_id = _first_id(_header(msg, "Message-ID"))
+    in_reply_to = _first_id(_header(msg, "In-Reply-To"))
+    references = tuple(_all_ids(_header(msg, "References")))
     reply_to = _reply_codes(subject, references, in_reply_to)
     body_part = _body_part(msg)
     return IntakeDraft(
@@ -115,9 +118,26 @@ def parse_email(raw: bytes) -> IntakeDraft:
     )
 
 
+def _headers(msg: Message, name: str) -> list[object]:
+    """Every `name` header, parsed; one the stdlib cannot parse is kept as its raw text."""
+    found: list[object] = []
+    for key, value in msg.raw_items():
+        if key.lower() == name.lower():
+            try:
+                found.append(msg.policy.header_fetch_parse(key, value))
+            except _HEADER_ERRORS:
+                found.append(_unescape_8bit(str(value)))
+    return found
+
+
+def _header(msg: Message, name: str) -> object | None:
+    values = _headers(msg, name)
+    return values[0] if values else None
+
+
 def _sender(msg: EmailMessage) -> tuple[str, str]:
     """(display name, address) of From; a mail nobody sent cannot be answered, so it is refused."""
-    header = msg.get("From")
+    header = _header(msg, "From")
     addresses: tuple[Address, ...] = getattr(header, "addresses", ()) if header is not None else ()
     for address in addresses:
         if address.addr_spec and "@" in address.addr_spec:
@@ -151,7 +171,7 @@ def _recipients(msg: Message) -> tuple[str, ...]:
     """To and Cc addresses in order, once each; they tell which of our mailboxes was written to."""
     found: list[str] = []
     for field in ("To", "Cc"):
-        for header in msg.get_all(field, []):
+        for header in _headers(msg, field):
             addresses = getattr(header, "addresses", None)
             addrs = [a.addr_spec for a in addresses] if addresses is not None else _loose_addresses(header)
             found.extend(a for a in addrs if a and "@" in a)
@@ -195,11 +215,7 @@ def _reply_codes(subject: str, references: tuple[str, ...], in_reply_to: str | N
 
 def _date(msg: Message) -> datetime | None:
     """The Date header as an aware time; `-0000` (zone unknown) is UTC per RFC 5322 3.3."""
-    try:
-        header = msg.get("Date")
-        when = getattr(header, "datetime", None)
-    except (TypeError, ValueError, IndexError):
-        return None
+    when = getattr(_header(msg, "Date"), "datetime", None)
     if not isinstance(when, datetime):
         return None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import re
 from datetime import UTC, datetime, timedelta, timezone
@@ -246,3 +247,19 @@ def test_raw_utf8_headers_are_read_as_utf8() -> None:
     draft = parse_email(mail({**BASE, "Subject": "Sập   mạng tầng 2"}))
     assert draft.contact.name == "Khách"
     assert draft.subject == "Sập mạng tầng 2"
+
+
+_HEADER = st.sampled_from(["From", "To", "Cc", "Subject", "Date", "Message-ID", "References", "In-Reply-To"])
+
+
+@given(headers=st.lists(st.tuples(_HEADER, st.binary(max_size=40)), max_size=8), body=st.binary(max_size=100))
+def test_any_header_garbage_gives_a_draft_or_invalid_input(headers: list[tuple[str, bytes]], body: bytes) -> None:
+    """The SMTP listener answers 550 to InvalidInput; anything else would make the sender retry forever."""
+    lines = [b"From: a@abclogistics.example.com", *(name.encode() + b": " + value for name, value in headers)]
+    with contextlib.suppress(InvalidInput):
+        parse_email(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+
+
+def test_a_header_the_stdlib_cannot_parse_is_kept_as_text() -> None:
+    draft = parse_email(mail({**BASE, "Cc": "<"}))  # the stdlib raises IndexError on this one
+    assert draft.email is not None and draft.email.recipients == ("support@helpdesk.example.com",)
