@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from infra.topology import Topology
 
@@ -35,6 +37,16 @@ async def _ensure_topics(topo: Topology) -> list[str]:
         await admin.close()
 
 
+@retry(
+    retry=retry_if_exception_type(KafkaError),
+    wait=wait_fixed(1),
+    stop=stop_after_delay(60),
+    reraise=True,
+)
 def ensure_topics(topo: Topology) -> list[str]:
-    """Create the intake and ticket-event topics if missing; return those created."""
+    """Create the intake and ticket-event topics if missing; return those created.
+
+    Retried: a broker can be registered with the controller yet not accept connections for a
+    moment (NodeNotReadyError), most often while the site's services start beside it.
+    """
     return asyncio.run(_ensure_topics(topo))
