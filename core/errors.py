@@ -6,13 +6,29 @@ status, so clients and tests can rely on them; messages say what was wrong and h
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
 class FieldError:
     field: str  # dotted path, e.g. "contact.email"
     message: str
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]], skip_prefix: tuple[str, ...] = ()) -> list[FieldError]:
+    """pydantic's error list as dotted field names ("contact.email") and messages.
+
+    `skip_prefix` drops leading location parts that are not fields (FastAPI's "body").
+    """
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        while loc and loc[0] in skip_prefix:
+            loc = loc[1:]
+        out.append(FieldError(".".join(loc) or "(body)", str(err.get("msg", "invalid"))))
+    return out
 
 
 class CcdrError(Exception):

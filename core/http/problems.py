@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import CcdrError, FieldError, InvalidInput, NotFound, Unavailable
+from core.errors import CcdrError, InvalidInput, NotFound, Unavailable, field_errors
 
 PROBLEM_BASE = "https://ccdr.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -32,17 +32,6 @@ def problem_response(error: CcdrError, instance: str | None = None) -> JSONRespo
     return JSONResponse(body, status_code=error.status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def field_errors(errors: list[dict[str, object]], skip_prefix: tuple[str, ...] = ("body",)) -> list[FieldError]:
-    """pydantic's error list as dotted field names ("contact.email") and messages."""
-    out = []
-    for err in errors:
-        loc = [str(p) for p in err.get("loc", ())]  # type: ignore[union-attr]
-        while loc and loc[0] in skip_prefix:
-            loc = loc[1:]
-        out.append(FieldError(".".join(loc) or "(body)", str(err.get("msg", "invalid"))))
-    return out
-
-
 def install(app: FastAPI) -> None:
     @app.exception_handler(CcdrError)
     async def _ccdr(request: Request, exc: CcdrError) -> JSONResponse:
@@ -52,7 +41,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = field_errors(list(exc.errors()))
+        errors = field_errors(exc.errors(), skip_prefix=("body",))
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         return problem_response(InvalidInput(detail, errors), request.url.path)
 

@@ -12,15 +12,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ValidationError
 
 from core.errors import BadSignature, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
-from core.http.problems import field_errors
 from core.intake.channels import alerts, chat
+from core.intake.channels.payload import parse_json
 from core.intake.channels.portal import (
     AGENT_CHANNELS,
     JSON_CHANNELS,
@@ -34,7 +32,6 @@ from core.intake.service import Accepted, IntakeService
 from core.settings import ServiceSettings
 
 IDEMPOTENCY_KEY_MAX = 255
-M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -60,16 +57,6 @@ def require_json(request: Request) -> None:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         raise UnsupportedMediaType(f"expected application/json, got {media or 'no Content-Type'}")
-
-
-def validate_model(model: type[M], body: bytes) -> M:
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as exc:
-        if any(e["type"] == "json_invalid" for e in exc.errors()):
-            raise InvalidInput("the body is not valid JSON", malformed=True) from None
-        errors = field_errors(list(exc.errors()))  # type: ignore[arg-type]
-        raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors) from None
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -100,9 +87,9 @@ def build_router(service: IntakeService, settings: ServiceSettings) -> APIRouter
     async def json_form(channel: Channel, request: Request, body: bytes) -> Parsed:
         require_json(request)
         if channel in AGENT_CHANNELS:
-            form = validate_model(AgentEnteredIntake, body)
+            form = parse_json(AgentEnteredIntake, body, channel.value)
             return Parsed([agent_draft(channel, form)], receiver=f"agent:{form.agent_id}")
-        return Parsed([portal_draft(channel, validate_model(PortalIntake, body))])
+        return Parsed([portal_draft(channel, parse_json(PortalIntake, body, channel.value))])
 
     async def alert_webhook(channel: Channel, request: Request, body: bytes) -> Parsed:
         check_bearer(secrets.alert_token.get_secret_value(), request.headers.get("authorization"))

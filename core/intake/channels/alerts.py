@@ -14,19 +14,18 @@ not an object) is malformed (400); a field that is missing or wrong is named (42
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from core.domain.priority import Impact, Urgency
 from core.errors import FieldError, InvalidInput
+from core.intake.channels.payload import load_json_object, parse_json, validated
 from core.intake.schemas import AlertInfo, Category, Channel, IntakeDraft, IntakeKind, Region
 
 ALERTMANAGER_VERSION = "4"
-M = TypeVar("M", bound=BaseModel)
 
 SEVERITY_PRIORITY: dict[str, tuple[Impact, Urgency]] = {
     "critical": (Impact.HIGH, Urgency.HIGH),
@@ -118,7 +117,7 @@ def parse_alertmanager(body: bytes) -> list[IntakeDraft]:
 
 def parse_grafana(body: bytes) -> list[IntakeDraft]:
     """One draft per distinct alert of a Grafana (unified alerting) webhook notification."""
-    payload = validated(GrafanaPayload, load_json_object(body, "Grafana"), "Grafana")
+    payload = parse_json(GrafanaPayload, body, "Grafana")
     drafts = []
     for alert in _distinct(payload.alerts):
         url = alert.dashboard_url or alert.panel_url or alert.generator_url
@@ -231,24 +230,3 @@ def _label_id(labels: dict[str, str], key: str) -> str | None:
 
 
 # Shared JSON helpers (also used by the chat parsers).
-
-
-def load_json_object(body: bytes, what: str) -> dict[str, Any]:
-    """The body as a JSON object, or InvalidInput(malformed) saying why it is not one."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidInput(f"the {what} body is not valid JSON: {exc}", malformed=True) from None
-    if not isinstance(data, dict):
-        raise InvalidInput(f"the {what} body must be a JSON object, got {type(data).__name__}", malformed=True)
-    return data
-
-
-def validated(model: type[M], data: dict[str, Any], what: str) -> M:
-    """`model` from `data`, or InvalidInput (422) naming each wrong field by its dotted path."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = [FieldError(".".join(str(p) for p in err["loc"]) or "(body)", err["msg"]) for err in exc.errors()]
-        detail = f"invalid {what} payload: " + "; ".join(f"{e.field}: {e.message}" for e in errors)
-        raise InvalidInput(detail, errors) from None

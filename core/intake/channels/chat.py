@@ -30,8 +30,8 @@ from datetime import UTC, datetime, timedelta
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from core.errors import BadSignature
-from core.intake.channels.alerts import load_json_object, validated
 from core.intake.channels.email import html_to_text
+from core.intake.channels.payload import load_json_object, parse_json, validated
 from core.intake.codes import codes_in
 from core.intake.schemas import Attachment, Channel, ChatInfo, Contact, IntakeDraft, IntakeKind
 
@@ -242,7 +242,7 @@ def parse_slack(body: bytes) -> SlackChallenge | list[IntakeDraft]:
 
 def parse_teams(body: bytes) -> list[IntakeDraft]:
     """The draft of a message addressed to the outgoing webhook; [] for other activities."""
-    activity = validated(_TeamsActivity, load_json_object(body, "Teams"), "Teams")
+    activity = parse_json(_TeamsActivity, body, "Teams")
     if activity.type != "message":
         return []
     text = html_to_text(_TEAMS_LEADING_MENTION.sub("", activity.text, count=1))
