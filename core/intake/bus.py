@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
@@ -18,9 +19,9 @@ from aiokafka.errors import KafkaError
 
 from core.errors import Unavailable
 from core.intake.schemas import IntakeEvent
+from core.kafka import start_when_reachable
 
 log = logging.getLogger(__name__)
-START_RETRY_S = 1.0
 
 
 class IntakeBus(Protocol):
@@ -49,35 +50,24 @@ class KafkaIntakeBus:
         self._topic = topic
         self._ack_timeout_s = ack_timeout_s
         self._retry_after_s = retry_after_s
-        self._producer_args = {
-            "bootstrap_servers": bootstrap,
-            "client_id": client_id,
-            "acks": "all",
-            "enable_idempotence": True,
-            "request_timeout_ms": request_timeout_ms,
-            "linger_ms": 2,
-        }
-        self._producer: AIOKafkaProducer | None = None
-        self._started = False
+        self._make_producer = partial(
+            AIOKafkaProducer,
+            bootstrap_servers=bootstrap,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=request_timeout_ms,
+            linger_ms=2,
+        )
+        self._producer: AIOKafkaProducer | None = None  # set once connected
         self._starter: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Connect in the background: intake must come up even while Kafka is still starting."""
-        self._starter = asyncio.create_task(self._start_until_connected())
+        self._starter = asyncio.create_task(self._connect())
 
-    async def _start_until_connected(self) -> None:
-        while not self._started:
-            try:
-                if self._producer is None:  # aiokafka objects belong to the running loop
-                    self._producer = AIOKafkaProducer(**self._producer_args)
-                await self._producer.start()
-                self._started = True
-                log.info("kafka producer connected")
-            except KafkaError as exc:
-                log.warning("kafka not reachable yet: %s", exc)
-                await self._producer.stop()
-                self._producer = None
-                await asyncio.sleep(START_RETRY_S)
+    async def _connect(self) -> None:
+        self._producer = await start_when_reachable(self._make_producer, "intake producer")
 
     async def stop(self) -> None:
         if self._starter:
@@ -86,10 +76,10 @@ class KafkaIntakeBus:
             await self._producer.stop()
 
     def not_ready(self) -> str | None:
-        return None if self._started else "kafka producer not connected"
+        return None if self._producer is not None else "kafka producer not connected"
 
     async def publish(self, events: Sequence[IntakeEvent]) -> None:
-        if not self._started or self._producer is None:
+        if self._producer is None:
             raise Unavailable("the event bus is not connected yet; retry shortly", self._retry_after_s)
         try:
             async with asyncio.timeout(self._ack_timeout_s):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from functools import partial
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from core.intake.schemas import IntakeEvent
+from core.kafka import start_when_reachable
 from core.tickets import repository as repo
 from core.tickets.applier import apply_intake
 from core.tickets.planning import Policies
@@ -54,29 +56,21 @@ class IntakeConsumer:
         self._db_timeout_s = db_timeout_s
         self._policies = policies
         self._max_batch = max_batch
-        self._topic = topic
-        self._consumer_args = {
-            "bootstrap_servers": bootstrap,
-            "group_id": group,
-            "client_id": client_id,
-            "enable_auto_commit": False,
-            "auto_offset_reset": "earliest",
-            "max_poll_records": max_batch,
-            "session_timeout_ms": 10_000,
-            "heartbeat_interval_ms": 3_000,
-        }
-        self.connected = False
+        self._make_consumer = partial(
+            AIOKafkaConsumer,
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            client_id=client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=max_batch,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=3_000,
+        )
 
     async def run(self) -> None:
-        while not self.connected:
-            self._consumer = AIOKafkaConsumer(self._topic, **self._consumer_args)  # needs the running loop
-            try:
-                await self._consumer.start()
-                self.connected = True
-            except KafkaError as exc:
-                log.warning("kafka not reachable yet: %s", exc)
-                await self._consumer.stop()
-                await asyncio.sleep(1)
+        self._consumer = await start_when_reachable(self._make_consumer, "intake consumer")
         try:
             while True:
                 batches = await self._consumer.getmany(timeout_ms=1000, max_records=self._max_batch)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from functools import partial
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
 
+from core.kafka import start_when_reachable
 from core.tickets.consumer import RETRIABLE
 
 log = logging.getLogger(__name__)
@@ -30,25 +32,17 @@ class OutboxRelay:
         self._pool = pool
         self._topic = topic
         self._interval_s = interval_s
-        self._bootstrap = bootstrap
-        self._client_id = client_id
+        self._make_producer = partial(
+            AIOKafkaProducer,
+            bootstrap_servers=bootstrap,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+        )
 
     async def run(self) -> None:
-        while True:
-            self._producer = AIOKafkaProducer(  # aiokafka objects belong to the running loop
-                bootstrap_servers=self._bootstrap,
-                client_id=self._client_id,
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=5,
-            )
-            try:
-                await self._producer.start()
-                break
-            except KafkaError as exc:
-                log.warning("kafka not reachable yet: %s", exc)
-                await self._producer.stop()
-                await asyncio.sleep(1)
+        self._producer = await start_when_reachable(self._make_producer, "outbox relay")
         try:
             while True:
                 try:
