@@ -8,24 +8,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from core.domain.sla import Pause, deadline
+from core.domain.sla import Pause, SlaSnapshot, deadline
 from core.domain.ticket_states import PAUSED_STATES, TicketState, is_reopen, transition
 from core.tickets.model import SlaClock
 
 S = TicketState
 
 
-def resolution_deadlines(clock: SlaClock, pauses: tuple[Pause, ...]) -> tuple[datetime | None, datetime | None]:
-    snap = clock.snapshot
-    target = snap.targets.resolution
+def due_and_warning(
+    snap: SlaSnapshot, target: timedelta | None, pauses: tuple[Pause, ...] = ()
+) -> tuple[datetime | None, datetime | None]:
+    """When `target` runs out, and when the warning share of it does (None: no target, or paused)."""
     if target is None:
         return None, None
     due = deadline(snap.calendar, snap.opened_at, target, pauses)
     warn = deadline(snap.calendar, snap.opened_at, target * snap.warn_at, pauses)
     return due, warn
+
+
+def new_clock(snap: SlaSnapshot) -> SlaClock:
+    """The clock of a ticket that has just opened under `snap`."""
+    response_due, response_warn = due_and_warning(snap, snap.targets.response)
+    resolution_due, resolution_warn = due_and_warning(snap, snap.targets.resolution)
+    return SlaClock(
+        snapshot=snap,
+        response_due=response_due,
+        response_warn_at=response_warn,
+        resolution_due=resolution_due,
+        resolution_warn_at=resolution_warn,
+    )
 
 
 def change_state(clock: SlaClock, current: TicketState, target: TicketState, now: datetime) -> SlaClock:
@@ -40,7 +54,7 @@ def change_state(clock: SlaClock, current: TicketState, target: TicketState, now
     if current in PAUSED_STATES and target not in PAUSED_STATES:
         pauses = tuple(p if p.end is not None else Pause(begin=p.begin, end=max(now, p.begin)) for p in pauses)
     if pauses != clock.pauses:
-        due, warn = resolution_deadlines(clock, pauses)
+        due, warn = due_and_warning(clock.snapshot, clock.snapshot.targets.resolution, pauses)
         update |= {"pauses": pauses, "resolution_due": due, "resolution_warn_at": warn}
     if target is S.RESOLVED:
         update["resolved_at"] = now

@@ -7,7 +7,6 @@ writes what they return in one transaction (see core.tickets.repository).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +17,6 @@ from core.domain.sla import (
     DEFAULT_TARGETS,
     SlaPolicy,
     SlaTargets,
-    deadline,
     snapshot,
     twenty_four_seven,
     vietnam_business_hours,
@@ -26,7 +24,7 @@ from core.domain.sla import (
 from core.domain.ticket_states import OPEN_STATES, TicketState
 from core.domain.verification import AssetRef, ContractRef, CustomerRef, verify
 from core.intake.schemas import IntakeEvent
-from core.tickets.lifecycle import change_state
+from core.tickets.lifecycle import change_state, new_clock
 from core.tickets.model import EventDraft, SlaClock, Ticket
 
 CalendarKind = Literal["24x7", "business_hours"]
@@ -94,24 +92,7 @@ def open_ticket(
     zone = customer.time_zone if customer else policies.default_time_zone
     policy = sla_policy(policies, calendar, zone, opened_at.year)
     snap = snapshot(policy, decision.priority, opened_at)
-    targets = snap.targets
-
-    def due(target: timedelta | None) -> tuple[object, object]:
-        if target is None:
-            return None, None
-        return deadline(snap.calendar, opened_at, target), deadline(snap.calendar, opened_at, target * snap.warn_at)
-
-    response_due, response_warn = due(targets.response)
-    resolution_due, resolution_warn = due(targets.resolution)
-    clock = SlaClock.model_validate(
-        {
-            "snapshot": snap,
-            "response_due": response_due,
-            "response_warn_at": response_warn,
-            "resolution_due": resolution_due,
-            "resolution_warn_at": resolution_warn,
-        }
-    )
+    clock = new_clock(snap)
     ticket = Ticket(
         code=event.ticket_code,
         intake_id=event.intake_id,
