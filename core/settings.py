@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from infra.topology import IntakeSettings, TicketSettings
+from infra.topology import IntakeSettings, TicketSettings, first_error
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "secret", "password", "example"})
 
@@ -80,6 +80,4 @@ def load_settings(path: Path) -> ServiceSettings:
     try:
         return ServiceSettings.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SettingsError(f"{path}: {where}: {first['msg']}") from None
+        raise SettingsError(f"{path}: {first_error(exc)}") from None

@@ -302,12 +302,17 @@ def parse_topology(text: str, source: str = "topology") -> Topology:
     try:
         return Topology.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        msg = first["msg"].removeprefix("Value error, ")
-        where = f"{loc}: " if loc else ""
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise TopologyError(f"{source}: {where}{msg}{more}") from None
+        raise TopologyError(f"{source}: {first_error(exc)}") from None
+
+
+def first_error(exc: ValidationError) -> str:
+    """One line for a person: the first wrong field's dotted name and why, and how many more."""
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    msg = first["msg"].removeprefix("Value error, ")
+    where = f"{loc}: " if loc else ""
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}{msg}{more}"
 
 
 def load_topology(path: Path | None = None) -> Topology:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -89,7 +91,4 @@ def _crash_if_failed(task: asyncio.Task[None]) -> None:
     exc = task.exception()
     if exc is not None:
         log.critical("worker crashed: %r", exc)
-        import os
-        import signal
-
         os.kill(os.getpid(), signal.SIGTERM)

@@ -14,7 +14,8 @@ from core.tickets import repository as repo
 from core.tickets.lifecycle import ClockState
 from core.tickets.model import Ticket
 
-# Mirrors core.tickets.lifecycle.ticket_sla_state; the unit tests hold the two together.
+# Mirrors core.tickets.lifecycle.ticket_sla_state (keep them together); the integration tests
+# filter by these states.
 _BREACHED = """((response_due IS NOT NULL AND coalesce(responded_at, now()) > response_due)
              OR (resolution_due IS NOT NULL AND coalesce(resolved_at, now()) > resolution_due))"""
 _WARNING = f"""(NOT {_BREACHED} AND status NOT IN ('pending_customer', 'resolved', 'closed')
@@ -68,7 +69,7 @@ async def list_tickets(
     if cursor:
         params["c_at"], params["c_code"] = decode_cursor(cursor)
         where.append("(created_at, code) < (%(c_at)s, %(c_code)s)")
-    sql = f"SELECT {repo.TICKET_COLUMNS}, created_at AS page_at FROM tickets"
+    sql = f"SELECT {repo.TICKET_COLUMNS} FROM tickets"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY created_at DESC, code DESC LIMIT %(limit)s"
@@ -76,5 +77,7 @@ async def list_tickets(
     rows = await (await cur.execute(sql, params)).fetchall()  # type: ignore[arg-type]
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1]["page_at"], rows[-1]["code"]) if more and rows else None
-    return [repo.row_to_ticket({k: v for k, v in r.items() if k != "page_at"}) for r in rows], next_cursor
+    tickets = [repo.row_to_ticket(r) for r in rows]
+    last = tickets[-1] if more and tickets else None
+    next_cursor = encode_cursor(last.created_at, last.code) if last and last.created_at else None
+    return tickets, next_cursor

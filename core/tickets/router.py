@@ -10,6 +10,7 @@ from core.domain.routing import Team
 from core.domain.taxonomy import Region
 from core.domain.ticket_states import TicketState
 from core.tickets.lifecycle import ClockState
+from core.tickets.model import Ticket
 from core.tickets.queries import TicketFilter
 from core.tickets.schemas import (
     CsatRequest,
@@ -26,8 +27,8 @@ from core.tickets.service import TicketService
 def build_router(service: TicketService, page_size_max: int) -> APIRouter:
     router = APIRouter(prefix="/v1/tickets")
 
-    def view(ticket: object) -> TicketView:
-        return TicketView.of(ticket, datetime.now(UTC))  # type: ignore[arg-type]
+    def view(ticket: Ticket) -> TicketView:
+        return TicketView.of(ticket, datetime.now(UTC))
 
     @router.get("", response_model=TicketPage)
     async def list_tickets(

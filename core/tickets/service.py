@@ -39,9 +39,11 @@ class TicketService:
         return ticket
 
     async def events(self, code: str) -> list[TicketEvent]:
-        await self.get(code)
         async with self.pool.connection() as conn:
-            return await repo.events_of(conn, canonical(code))
+            events = await repo.events_of(conn, canonical(code))
+        if not events:  # every ticket has at least its `created` event
+            raise NotFound(f"no ticket {code}")
+        return events
 
     async def list(self, flt: queries.TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
         async with self.pool.connection() as conn:

@@ -43,11 +43,6 @@ def site_dsn(topo: Topology, site: str, user: str, password: str, dbname: str) -
     )
 
 
-def app_dsn(topo: Topology, secrets: Secrets) -> str:
-    """What the services use: both data sites, whichever is read-write (multi-host conninfo)."""
-    return render.app_dsn(topo, secrets.app)
-
-
 def ensure_database(topo: Topology, secrets: Secrets) -> None:
     """Create the application role and database if missing (idempotent)."""
     db = topo.database

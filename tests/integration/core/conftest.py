@@ -72,10 +72,8 @@ class Front:
             consumer = AIOKafkaConsumer(bootstrap_servers=self.topo.kafka_bootstrap(), request_timeout_ms=10_000)
             await consumer.start()
             try:
+                await consumer.topics()  # fetches the cluster's metadata
                 parts = consumer.partitions_for_topic(self.topo.kafka.intake_topic) or set()
-                if not parts:
-                    await consumer._client.force_metadata_update()  # first use: metadata not loaded
-                    parts = consumer.partitions_for_topic(self.topo.kafka.intake_topic) or set()
                 tps = [TopicPartition(self.topo.kafka.intake_topic, p) for p in parts]
                 ends = await consumer.end_offsets(tps)
                 return sum(ends.values())

@@ -17,6 +17,7 @@ from email.utils import make_msgid
 import pytest
 
 from core.intake.codes import email_ticket_code
+from tests.integration.conftest import wait_until
 from tests.integration.core.conftest import Front
 
 
@@ -141,8 +142,6 @@ def test_alertmanager_firing_opens_a_p1_and_resolved_resolves_it(front: Front, u
     def is_resolved() -> dict | None:
         t = front.ticket(code)
         return t if t["status"] == "resolved" else None
-
-    from tests.integration.conftest import wait_until
 
     final = wait_until("the alert's ticket resolved", is_resolved, 60)
     assert "cleared" in final["root_cause"]
@@ -330,8 +329,6 @@ def test_email_opens_a_ticket_and_a_reply_threads_onto_it(front: Front, unique: 
     def replied() -> list | None:
         kinds = [e["kind"] for e in front.events(code)]
         return kinds if "customer_replied" in kinds else None
-
-    from tests.integration.conftest import wait_until
 
     wait_until("the reply appended to the first ticket", replied, 60)
     assert front.sql("SELECT count(*) FROM tickets WHERE code = %s", email_ticket_code(reply["Message-ID"])) == [(0,)]

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
+import pytest
+
 from tests.integration.core.conftest import Front
 
 
@@ -78,9 +81,6 @@ def test_lifecycle_with_409_worklog_pause_resolution_and_csat(front: Front, uniq
 
 
 def test_events_are_immutable_in_the_database(front: Front, unique: Callable[[str], str]) -> None:
-    import psycopg
-    import pytest
-
     code = _new_ticket(front, unique("immutable"))["code"]
     with pytest.raises(psycopg.errors.RaiseException, match="immutable"):
         front.sql("UPDATE ticket_events SET actor = 'mallory' WHERE ticket_code = %s", code)
