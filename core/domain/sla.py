@@ -5,6 +5,7 @@ carries. Pure: no I/O; times are timezone-aware datetimes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -110,6 +111,13 @@ def twenty_four_seven(timezone: str = "Asia/Ho_Chi_Minh") -> SlaCalendar:
 
 def vietnam_business_hours(years: Sequence[int], timezone: str = "Asia/Ho_Chi_Minh") -> SlaCalendar:
     """Mon-Fri 08:00-17:30 and Sat 08:00-12:00, closed on Vietnamese public holidays."""
+    return _vietnam_business_hours(tuple(years), timezone)
+
+
+@functools.lru_cache(maxsize=64)
+def _vietnam_business_hours(years: tuple[int, ...], timezone: str) -> SlaCalendar:
+    # Cached: every ticket opened asks for one, and computing the lunar holidays costs ~3 ms;
+    # the calendar is frozen, so sharing it is safe.
     weekday = (time(8, 0), time(17, 30))
     return SlaCalendar(
         name="vn-business-hours",
