@@ -67,6 +67,22 @@ class BadSignature(CcdrError):
     status = 401
 
 
+class Unauthenticated(CcdrError):
+    """No valid agent session (401): missing, expired, revoked or unknown token, or bad credentials."""
+
+    code = "unauthenticated"
+    title = "Authentication required"
+    status = 401
+
+
+class Forbidden(CcdrError):
+    """Authenticated, but the agent's role does not allow this (403)."""
+
+    code = "forbidden"
+    title = "Not allowed for this role"
+    status = 403
+
+
 class PayloadTooLarge(CcdrError):
     code = "payload-too-large"
     title = "Payload too large"

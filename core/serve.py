@@ -1,7 +1,10 @@
-"""`ccdr serve intake|tickets --config FILE`: run one service under uvicorn (supervisord keeps it)."""
+"""`ccdr serve intake|tickets|failover|notifier --config FILE`: run one service of a site
+(supervisord keeps it): the two HTTP services under uvicorn, the failover agent and the notifier
+as asyncio loops."""
 
 from __future__ import annotations
 
+import asyncio
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +21,8 @@ app = typer.Typer(help="Run a ccdr service (the lab's supervisord does this at e
 class Service(StrEnum):
     INTAKE = "intake"
     TICKETS = "tickets"
+    FAILOVER = "failover"
+    NOTIFIER = "notifier"
 
 
 @app.command()
@@ -28,6 +33,16 @@ def serve(
     """Run SERVICE with the settings in CONFIG until stopped."""
     settings = load_settings(config)
     configure_logging(service.value, settings.site)
+    if service is Service.FAILOVER:
+        from failover.agent import run as run_failover
+
+        asyncio.run(run_failover(settings))
+        return
+    if service is Service.NOTIFIER:
+        from core.notify.service import run as run_notifier
+
+        asyncio.run(run_notifier(settings))
+        return
     if service is Service.INTAKE:
         from core.intake.app import create_app as create_intake
 

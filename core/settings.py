@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from infra.topology import IntakeSettings, TicketSettings, first_error
+from infra.topology import AgentSettings, FailoverSettings, IntakeSettings, TicketSettings, first_error
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "secret", "password", "example"})
 
@@ -44,6 +44,13 @@ class Listen(_Strict):
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
 
 
+class Supervisor(_Strict):
+    """The site's process supervisor, which the standby controller asks to start cold components."""
+
+    socket: str  # supervisord's unix socket
+    group: str  # the site's program group (programs are addressed as group:name)
+
+
 class ServiceSettings(_Strict):
     environment: Literal["lab", "production"]
     site: str = Field(pattern=r"^[a-z0-9]+$")
@@ -55,6 +62,12 @@ class ServiceSettings(_Strict):
     intake: IntakeSettings
     tickets: TicketSettings
     channels: ChannelSecrets
+    zookeeper_hosts: str = Field(min_length=1)  # host:port,host:port,... of the ensemble
+    failover: FailoverSettings
+    agents: AgentSettings
+    supervisor: Supervisor
+    patroni_url: str  # this site's Patroni REST API (the failover agent reports its view)
+    mail_dir: str  # the notifier delivers into this Maildir (the lab has no outside mail relay)
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> ServiceSettings:

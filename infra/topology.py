@@ -123,6 +123,30 @@ class TicketSettings(_Strict):
     page_size_max: int = Field(ge=1, le=1000)
 
 
+class ColdComponent(_Strict):
+    """A component that runs at one site only; the other site starts it when needed."""
+
+    active_site: str  # where it runs until a failover moves it
+    grace_s: float = Field(ge=1, le=3600)  # the active site's lease must be gone this long first
+
+
+class FailoverSettings(_Strict):
+    """Timers of the failover agent (singletons, cold standby, site registry) and of presence."""
+
+    session_timeout_s: float = Field(ge=2, le=60)  # leadership and presence vanish this long after a site dies
+    op_timeout_s: float = Field(gt=0, le=30)  # one ZooKeeper call, at most
+    loop_s: float = Field(ge=0.1, le=10)  # one decide-and-act tick
+    heartbeat_s: float = Field(ge=0.5, le=60)  # site registry refresh
+    absent_grace_s: float = Field(ge=1, le=86_400)  # re-route an absent agent's tickets after this
+    sla_clock_batch: int = Field(ge=1, le=100_000)  # tickets read per scan
+    duty_manager: str  # whom the emergency plan notifies
+    cold: dict[str, ColdComponent] = Field(default_factory=dict)
+
+
+class AgentSettings(_Strict):
+    session_ttl_h: float = Field(ge=0.25, le=168)  # an agent's token expires after this (a long shift)
+
+
 class ZooKeeperTimers(_Strict):
     tick_time_ms: int = Field(ge=100, le=10_000)
     init_limit: int = Field(ge=2, le=100)
@@ -203,6 +227,8 @@ class Topology(_Strict):
     database: DatabaseSettings
     intake: IntakeSettings
     tickets: TicketSettings
+    failover: FailoverSettings
+    agents: AgentSettings
     timers: Timers
 
     @field_validator("sites")
@@ -244,6 +270,19 @@ class Topology(_Strict):
                 "normal leader election"
             )
         zk = self.timers.zookeeper
+        session_ms = self.failover.session_timeout_s * 1000
+        if not zk.min_session_timeout_ms <= session_ms <= zk.max_session_timeout_ms:
+            raise ValueError(
+                f"failover.session_timeout_s: {self.failover.session_timeout_s} s is outside ZooKeeper's session "
+                f"bounds ({zk.min_session_timeout_ms}-{zk.max_session_timeout_ms} ms); it would be silently changed"
+            )
+        if self.failover.op_timeout_s >= self.failover.session_timeout_s:
+            raise ValueError("failover.op_timeout_s: must be below failover.session_timeout_s")
+        for name, cold in self.failover.cold.items():
+            if cold.active_site not in data:
+                raise ValueError(
+                    f"failover.cold.{name}.active_site: {cold.active_site!r} is not a data site ({', '.join(data)})"
+                )
         ttl_ms = self.timers.patroni.ttl * 1000
         if zk.max_session_timeout_ms < ttl_ms:
             raise ValueError(

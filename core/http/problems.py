@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import CcdrError, InvalidInput, NotFound, Unavailable, field_errors
+from core.errors import CcdrError, InvalidInput, NotFound, Unauthenticated, Unavailable, field_errors
 
 PROBLEM_BASE = "https://ccdr.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
+DATABASE_RETRY_AFTER_S = 5  # a Patroni failover takes ~20 s: a few retries
 
 
 def problem_response(error: CcdrError, instance: str | None = None) -> JSONResponse:
@@ -27,6 +30,8 @@ def problem_response(error: CcdrError, instance: str | None = None) -> JSONRespo
     if instance:
         body["instance"] = instance
     headers = {}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="ccdr"'
     if isinstance(error, Unavailable):
         headers["Retry-After"] = str(error.retry_after_s)
     return JSONResponse(body, status_code=error.status, media_type=MEDIA_TYPE, headers=headers)
@@ -44,6 +49,13 @@ def install(app: FastAPI) -> None:
         errors = field_errors(exc.errors(), skip_prefix=("body",))
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         return problem_response(InvalidInput(detail, errors), request.url.path)
+
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        # The primary is failing over (or this site is cut off): a client retry will succeed.
+        detail = f"the database is not reachable right now ({type(exc).__name__}); retry shortly"
+        return await _ccdr(request, Unavailable(detail, DATABASE_RETRY_AFTER_S))
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

@@ -8,10 +8,13 @@ import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
+from core.agents import router as agents_router
+from core.agents.service import AgentService
 from core.http import observability, problems
 from core.settings import ServiceSettings
 from core.tickets.consumer import IntakeConsumer
@@ -19,6 +22,11 @@ from core.tickets.outbox import OutboxRelay
 from core.tickets.planning import Policies
 from core.tickets.router import build_router
 from core.tickets.service import TicketService
+from failover.coordination import CoordinationUnavailable
+from failover.presence import PresenceBoard
+from failover.zookeeper import ZooKeeperCoordination
+
+ROSTER_MAX_BYTES = 2 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +57,30 @@ def create_app(settings: ServiceSettings, *, run_workers: bool = True) -> FastAP
         interval_s=settings.tickets.outbox_interval_ms / 1000,
         client_id=f"ccdr-outbox-{settings.site}",
     )
+    coord = ZooKeeperCoordination(
+        settings.zookeeper_hosts,
+        settings.site,
+        session_timeout=settings.failover.session_timeout_s,
+        op_timeout=settings.failover.op_timeout_s,
+    )
+    presence = PresenceBoard(coord)
+    agents = AgentService(pool, settings.site, timedelta(hours=settings.agents.session_ttl_h), presence)
     workers: list[asyncio.Task[None]] = []
+
+    async def keep_presence() -> None:
+        """Connect to ZooKeeper (it may come up after us) and re-create presence lost with a session."""
+        started = False
+        while True:
+            try:
+                if not started:  # after that, kazoo reconnects (and renews an expired session) itself
+                    await asyncio.to_thread(coord.start, settings.failover.session_timeout_s)
+                    started = True
+                restored = await presence.restore()
+                if restored:
+                    log.info("presence: restored %d records after a session loss", restored)
+            except CoordinationUnavailable as exc:
+                log.warning("presence: %s", exc)
+            await asyncio.sleep(settings.failover.heartbeat_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,12 +89,15 @@ def create_app(settings: ServiceSettings, *, run_workers: bool = True) -> FastAP
             workers.extend([asyncio.create_task(consumer.run()), asyncio.create_task(relay.run())])
             for task in workers:
                 task.add_done_callback(_crash_if_failed)
+        presence_task = asyncio.create_task(keep_presence())
         try:
             yield
         finally:
+            presence_task.cancel()
             for task in workers:
                 task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await asyncio.gather(presence_task, *workers, return_exceptions=True)
+            await asyncio.to_thread(coord.stop)
             await pool.close()
 
     def not_ready() -> str | None:
@@ -80,7 +114,9 @@ def create_app(settings: ServiceSettings, *, run_workers: bool = True) -> FastAP
     )
     problems.install(app)
     observability.install(app, "tickets", not_ready)
-    app.include_router(build_router(TicketService(pool), settings.tickets.page_size_max))
+    authenticate = agents_router.authenticator(agents)
+    app.include_router(agents_router.build_router(agents, authenticate, ROSTER_MAX_BYTES))
+    app.include_router(build_router(TicketService(pool), settings.tickets.page_size_max, authenticate))
     return app
 
 

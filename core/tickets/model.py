@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.domain.escalation import EscalationChain, SupportLevel
 from core.domain.priority import Priority
 from core.domain.sla import Pause, SlaSnapshot
 from core.domain.ticket_states import TicketState
@@ -60,6 +61,12 @@ class Ticket(BaseModel):
     actions_taken: str | None = None
     csat_score: int | None = None
     csat_comment: str | None = None
+    support_level: SupportLevel = SupportLevel.L1
+    level_since: datetime | None = None  # None: since it was opened
+    escalation: EscalationChain = Field(default_factory=EscalationChain)  # the chain in force when opened
+    emergency_at: datetime | None = None
+    assignee: str | None = None
+    assigned_at: datetime | None = None
     version: int = 1
     created_at: datetime | None = None
     updated_at: datetime | None = None

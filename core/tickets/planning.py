@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.domain.escalation import EscalationChain
 from core.domain.priority import Impact, Priority, PriorityPolicy, Urgency, assess
 from core.domain.routing import route
 from core.domain.sla import (
@@ -41,6 +42,7 @@ class Policies(BaseModel):
     default_calendar: CalendarKind = "business_hours"  # for intakes without a contract
     default_time_zone: str = "Asia/Ho_Chi_Minh"
     auto_resolve_alerts: bool = True
+    escalation: EscalationChain = Field(default_factory=EscalationChain)
 
 
 def sla_policy(policies: Policies, calendar: CalendarKind, time_zone: str, year: int) -> SlaPolicy:
@@ -116,6 +118,7 @@ def open_ticket(
         received_at=event.received_at,
         alert_fingerprint=event.alert.fingerprint if event.alert else None,
         clock=clock,
+        escalation=policies.escalation,
     )
     created = EventDraft(
         kind="created",

@@ -37,6 +37,8 @@ class TicketFilter:
     region: str | None = None
     sla_state: ClockState | None = None
     q: str | None = None
+    assignee: str | None = None
+    open_only: bool = False  # not resolved or closed
 
 
 def encode_cursor(created_at: datetime, code: str) -> str:
@@ -56,11 +58,13 @@ async def list_tickets(
 ) -> tuple[list[Ticket], str | None]:
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit + 1}
-    for column in ("status", "priority", "team", "region"):
+    for column in ("status", "priority", "team", "region", "assignee"):
         value = getattr(flt, column)
         if value is not None:
             where.append(f"{column} = %({column})s")
             params[column] = value
+    if flt.open_only:
+        where.append("status NOT IN ('resolved', 'closed')")
     if flt.sla_state is not None:
         where.append(SLA_CONDITIONS[flt.sla_state])
     if flt.q:

@@ -25,7 +25,8 @@ TICKET_COLUMNS = """
     contract_number, asset_serial, verification, subject, description, contact, received_site,
     receiver, event_time, received_at, created_at, updated_at, sla, sla_pauses, response_due,
     response_warn_at, resolution_due, resolution_warn_at, responded_at, resolved_at, closed_at,
-    alert_fingerprint, root_cause, actions_taken, csat_score, csat_comment, version
+    alert_fingerprint, root_cause, actions_taken, csat_score, csat_comment, support_level, level_since,
+    escalation, emergency_at, assignee, assigned_at, version
 """
 
 
@@ -117,9 +118,9 @@ async def insert_ticket(conn: Conn, ticket: Ticket, events: Sequence[EventDraft]
         """INSERT INTO tickets (code, intake_id, channel, status, priority, impact, urgency, team, region,
                customer_id, contract_number, asset_serial, verification, subject, description, contact,
                received_site, receiver, event_time, received_at, sla, sla_pauses, response_due,
-               response_warn_at, resolution_due, resolution_warn_at, alert_fingerprint, version)
+               response_warn_at, resolution_due, resolution_warn_at, alert_fingerprint, escalation, version)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                   %s, %s, %s, %s, %s, 0)""",
+                   %s, %s, %s, %s, %s, %s, 0)""",
         (
             ticket.code,
             ticket.intake_id,
@@ -148,6 +149,7 @@ async def insert_ticket(conn: Conn, ticket: Ticket, events: Sequence[EventDraft]
             c.resolution_due,
             c.resolution_warn_at,
             ticket.alert_fingerprint,
+            Jsonb(ticket.escalation.model_dump(mode="json")),
         ),
     )
     await append_events(conn, ticket.code, events, ticket.intake_id)

@@ -19,7 +19,6 @@ class _Request(BaseModel):
 
 class TransitionRequest(_Request):
     to: TicketState
-    actor: str = Field(min_length=1, max_length=64)
     note: str = Field(default="", max_length=5000)
 
 
@@ -30,14 +29,12 @@ class WorkKind(StrEnum):
 
 
 class WorklogRequest(_Request):
-    actor: str = Field(min_length=1, max_length=64)
     note: str = Field(min_length=1, max_length=10_000)
     kind: WorkKind = WorkKind.NOTE
     minutes_spent: int = Field(default=0, ge=0, le=24 * 60)
 
 
 class ResolutionRequest(_Request):
-    actor: str = Field(min_length=1, max_length=64)
     root_cause: str = Field(min_length=3, max_length=5000)
     actions_taken: str = Field(min_length=3, max_length=10_000)
 
@@ -91,6 +88,10 @@ class TicketView(BaseModel):
     actions_taken: str | None
     csat_score: int | None
     csat_comment: str | None
+    support_level: str
+    assignee: str | None
+    assigned_at: datetime | None
+    emergency_at: datetime | None
     version: int
 
     @classmethod

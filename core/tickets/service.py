@@ -49,29 +49,27 @@ class TicketService:
         async with self.pool.connection() as conn:
             return await queries.list_tickets(conn, flt, limit, cursor)
 
-    async def transition(self, code: str, req: TransitionRequest) -> Ticket:
-        return await self._move(code, req.to, req.actor, {"note": req.note})
+    async def transition(self, code: str, req: TransitionRequest, actor: str) -> Ticket:
+        return await self._move(code, req.to, actor, {"note": req.note})
 
-    async def resolve(self, code: str, req: ResolutionRequest) -> Ticket:
+    async def resolve(self, code: str, req: ResolutionRequest, actor: str) -> Ticket:
         return await self._move(
             code,
             S.RESOLVED,
-            req.actor,
+            actor,
             {"root_cause": req.root_cause, "actions_taken": req.actions_taken},
             fields={"root_cause": req.root_cause, "actions_taken": req.actions_taken},
         )
 
-    async def worklog(self, code: str, req: WorklogRequest) -> Ticket:
+    async def worklog(self, code: str, req: WorklogRequest, actor: str) -> Ticket:
         now = datetime.now(UTC)
         async with self.pool.connection() as conn, conn.transaction():
             ticket = await self._locked(conn, code)
             data = {"note": req.note, "kind": req.kind.value, "minutes_spent": req.minutes_spent}
-            await repo.append_events(
-                conn, ticket.code, [EventDraft(kind="worklog", actor=req.actor, at=now, data=data)]
-            )
+            await repo.append_events(conn, ticket.code, [EventDraft(kind="worklog", actor=actor, at=now, data=data)])
             return await self._reread(conn, ticket.code)
 
-    async def csat(self, code: str, req: CsatRequest) -> Ticket:
+    async def csat(self, code: str, req: CsatRequest, actor: str) -> Ticket:
         now = datetime.now(UTC)
         async with self.pool.connection() as conn, conn.transaction():
             ticket = await self._locked(conn, code)
@@ -84,7 +82,9 @@ class TicketService:
                 clock=ticket.clock,
                 fields={"csat_score": req.score, "csat_comment": req.comment},
             )
-            event = EventDraft(kind="csat", actor="customer", at=now, data={"score": req.score, "comment": req.comment})
+            # Recorded by the agent who took the customer's answer (the follow-up call or e-mail).
+            data = {"score": req.score, "comment": req.comment, "source": "customer"}
+            event = EventDraft(kind="csat", actor=actor, at=now, data=data)
             await repo.append_events(conn, ticket.code, [event])
             return await self._reread(conn, ticket.code)
 

@@ -36,6 +36,7 @@ class Program:
     startsecs: int = 3
     stopsignal: str = "TERM"
     environment: str = 'LANG="C.UTF-8"'
+    autostart: bool = True  # False: a cold-standby component, started by the failover agent
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,8 @@ def _supervisord(group: str, dirs: SiteDirs, programs: list[Program]) -> Rendere
     return RenderedFile(dirs.supervisor_conf, content, mode=0o600)
 
 
-SERVICE_PROGRAMS = ("intake", "tickets")
+SERVICE_PROGRAMS = ("intake", "tickets", "failover")
+COLD_PROGRAMS = ("notifier",)  # present at both data sites, started by the standby controller
 
 
 def programs_of(topo: Topology, group: str) -> list[str]:
@@ -207,7 +209,7 @@ def programs_of(topo: Topology, group: str) -> list[str]:
     if group == FRONT_DOOR:
         return ["haproxy"]
     if topo.site(group).role == "data":
-        return ["zookeeper", "kafka", "patroni", *SERVICE_PROGRAMS]
+        return ["zookeeper", "kafka", "patroni", *SERVICE_PROGRAMS, *COLD_PROGRAMS]
     return ["zookeeper", "kafka"]
 
 
@@ -219,16 +221,23 @@ def _services(
     topo: Topology, site: str, dirs: SiteDirs, secrets: Secrets, python: Path
 ) -> list[tuple[Program, list[RenderedFile]]]:
     path = services_settings_path(dirs)
-    settings = RenderedFile(path, json.dumps(service_settings(topo, site, secrets), indent=2) + "\n", mode=0o600)
+    settings = RenderedFile(path, json.dumps(service_settings(topo, site, secrets, dirs), indent=2) + "\n", mode=0o600)
     env = 'LANG="C.UTF-8",PYTHONUNBUFFERED="1"'
     programs = [
-        Program(name, f"{python} -m ccdr serve {name} --config {path}", dirs.root, startsecs=2, environment=env)
-        for name in SERVICE_PROGRAMS
+        Program(
+            name,
+            f"{python} -m ccdr serve {name} --config {path}",
+            dirs.root,
+            startsecs=2,
+            environment=env,
+            autostart=name not in COLD_PROGRAMS,
+        )
+        for name in (*SERVICE_PROGRAMS, *COLD_PROGRAMS)
     ]
     return [(programs[0], [settings]), *((p, []) for p in programs[1:])]
 
 
-def service_settings(topo: Topology, site: str, secrets: Secrets) -> dict[str, object]:
+def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs) -> dict[str, object]:
     """The services' settings at one site (validated as core.settings.ServiceSettings)."""
     address = str(topo.site(site).address)
     fd = topo.front_door
@@ -253,6 +262,12 @@ def service_settings(topo: Topology, site: str, secrets: Secrets) -> dict[str, o
             "zalo_app_id": secrets.zalo_app_id,
             "zalo_oa_secret_key": secrets.zalo_oa_key,
         },
+        "zookeeper_hosts": topo.zookeeper_connect(),
+        "failover": topo.failover.model_dump(),
+        "agents": topo.agents.model_dump(),
+        "supervisor": {"socket": str(dirs.supervisor_socket), "group": group_name(site)},
+        "patroni_url": f"http://{address}:{topo.ports.patroni_rest}",
+        "mail_dir": str(dirs.root / "mail"),
     }
     ServiceSettings.model_validate(raw)  # refuse to render what the services would refuse to start with
     return raw

@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import socket
 import sys
 import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
-from supervisor.xmlrpc import SupervisorTransport, UnixStreamHTTPConnection
-
+from failover.processes import rpc_proxy as _proxy
 from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.system import run
 
 SUPERVISORD = Path(sys.executable).with_name("supervisord")
-# A frozen site's supervisord accepts on its socket but never answers: never wait forever.
-RPC_TIMEOUT_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -35,25 +31,6 @@ class ProcessState:
     @property
     def running(self) -> bool:
         return self.state == "RUNNING"
-
-
-class _TimedUnixConnection(UnixStreamHTTPConnection):
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(RPC_TIMEOUT_S)
-        self.sock.connect(self.socketfile)
-
-
-def _proxy(sock: Path) -> Any:
-    transport = SupervisorTransport(None, None, f"unix://{sock}")
-
-    def connection() -> _TimedUnixConnection:
-        conn = _TimedUnixConnection("localhost")
-        conn.socketfile = str(sock)
-        return conn
-
-    transport._get_connection = connection  # supervisor's hook; its default has no timeout
-    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
 
 def is_up(layout: LabLayout, group: str) -> bool:

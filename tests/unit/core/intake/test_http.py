@@ -4,6 +4,7 @@ problem response (400/401/404/413/415/422/503) publishes nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from core.errors import Unavailable
 from core.intake.app import create_app
 from core.intake.schemas import IntakeEvent
 from core.settings import ServiceSettings
+from infra.lab.layout import SiteDirs
 from infra.lab.render import service_settings
 from infra.topology import load_topology
 from tests.unit.infra.test_render import SECRETS
@@ -40,7 +42,9 @@ def bus() -> MemoryBus:
 
 @pytest.fixture
 def client(bus: MemoryBus) -> Iterator[TestClient]:
-    settings = ServiceSettings.model_validate(service_settings(load_topology(), "a", SECRETS))
+    settings = ServiceSettings.model_validate(
+        service_settings(load_topology(), "a", SECRETS, SiteDirs(Path("/tmp/ccdr-test-site-a")))
+    )
     with TestClient(create_app(settings, bus, with_smtp=False)) as c:
         yield c
 

@@ -1,0 +1,141 @@
+"""Agent operations: log in (at either site), authenticate a token, log out, revoke, presence,
+the agent's queue, accounts and the roster."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from core.agents import repository as repo
+from core.agents.credentials import hash_password, new_token, token_hash, verify_password
+from core.agents.model import Agent, Permission, Session, allowed
+from core.agents.roster import RosterError, Shift, parse_roster_csv, parse_roster_ics
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, Unavailable
+from failover.coordination import CoordinationUnavailable
+from failover.presence import PresenceBoard, Status
+
+PRESENCE_RETRY_AFTER_S = 2
+
+
+@dataclass(frozen=True)
+class Login:
+    token: str
+    session: Session
+    remote: bool  # logged in away from the agent's home site
+
+
+@dataclass
+class AgentService:
+    pool: AsyncConnectionPool[Any]
+    site: str
+    session_ttl: timedelta
+    presence: PresenceBoard
+
+    async def login(self, agent_id: str, password: str, client: str | None) -> Login:
+        token = new_token()
+        expires = datetime.now(UTC) + self.session_ttl
+        async with self.pool.connection() as conn, conn.transaction():
+            found = await repo.agent_with_hash(conn, agent_id)
+            agent = found[0] if found else None
+            ok = verify_password(found[1] if found else None, password)
+            outcome = "bad_credentials" if not ok or agent is None else ("ok" if agent.active else "inactive")
+            await repo.audit_login(conn, agent_id, agent.home_site if agent else None, self.site, outcome, client)
+            if outcome == "ok" and agent is not None:
+                issued = await repo.insert_session(conn, token_hash(token), agent.id, self.site, expires)
+        # Raised after the commit: failed attempts stay in the audit. One answer for an unknown
+        # agent and a wrong password, so the API cannot be used to probe for accounts.
+        if outcome == "inactive":
+            raise Unauthenticated("this account is disabled")
+        if outcome != "ok" or agent is None:
+            raise Unauthenticated("unknown agent or wrong password")
+        session = Session(agent=agent, site=self.site, issued_at=issued, expires_at=expires)
+        with contextlib.suppress(CoordinationUnavailable):  # the board restores presence when it can
+            await self.presence.set(agent.id, Status.AVAILABLE)
+        return Login(token, session, remote=agent.home_site != self.site)
+
+    async def authenticate(self, token: str | None) -> Session:
+        if not token:
+            raise Unauthenticated("send the token from POST /v1/agents/login as `Authorization: Bearer <token>`")
+        async with self.pool.connection() as conn:
+            session = await repo.live_session(conn, token_hash(token))
+        if session is None:
+            raise Unauthenticated("the token is unknown, expired or revoked: log in again")
+        return session
+
+    async def logout(self, token: str, session: Session) -> None:
+        async with self.pool.connection() as conn:
+            await repo.revoke(conn, by=session.agent.id, token_hash=token_hash(token))
+        with contextlib.suppress(CoordinationUnavailable):
+            await self.presence.clear(session.agent.id)
+
+    async def revoke_all(self, agent_id: str, by: Session) -> int:
+        require(by, Permission.MANAGE_AGENTS)
+        async with self.pool.connection() as conn:
+            if await repo.agent_with_hash(conn, agent_id) is None:
+                raise NotFound(f"no agent {agent_id}")
+            return await repo.revoke(conn, by=by.agent.id, agent_id=agent_id)
+
+    async def create(self, agent: Agent, password: str, by: Session) -> Agent:
+        require(by, Permission.MANAGE_AGENTS)
+        async with self.pool.connection() as conn:
+            if not await repo.create_agent(conn, agent, hash_password(password)):
+                raise Conflict(f"agent {agent.id} exists")
+        return agent
+
+    async def set_presence(self, session: Session, status: Status) -> dict[str, Any]:
+        try:
+            return await self.presence.set(session.agent.id, status)
+        except CoordinationUnavailable as exc:
+            raise Unavailable(f"presence is not reachable: {exc}", PRESENCE_RETRY_AFTER_S) from None
+
+    async def everyone_present(self) -> list[dict[str, Any]]:
+        try:
+            return await self.presence.everyone()
+        except CoordinationUnavailable as exc:
+            raise Unavailable(f"presence is not reachable: {exc}", PRESENCE_RETRY_AFTER_S) from None
+
+    async def logins(self, agent_id: str, session: Session, limit: int) -> list[dict[str, Any]]:
+        if agent_id != session.agent.id:
+            require(session, Permission.MANAGE_AGENTS)
+        async with self.pool.connection() as conn:
+            return await repo.logins(conn, agent_id, limit)
+
+    async def import_roster(
+        self, body: bytes, media_type: str, by: Session, window: tuple[datetime, datetime] | None
+    ) -> tuple[int, int]:
+        require(by, Permission.MANAGE_ROSTER)
+        shifts = parse_roster(body, media_type, window)
+        async with self.pool.connection() as conn, conn.transaction():
+            unknown = await repo.unknown_agents(conn, [s.agent_id for s in shifts])
+            if unknown:
+                raise InvalidInput(f"roster names unknown agents: {', '.join(unknown)}")
+            return await repo.replace_shifts(conn, shifts, f"{media_type} by {by.agent.id}")
+
+    async def on_duty(self, at: datetime) -> list[Shift]:
+        async with self.pool.connection() as conn:
+            return await repo.shifts_at(conn, at)
+
+
+def require(session: Session, permission: Permission) -> None:
+    if not allowed(session.agent.role, permission):
+        raise Forbidden(f"{session.agent.role} may not {permission.value.replace('_', ' ')}")
+
+
+def parse_roster(body: bytes, media_type: str, window: tuple[datetime, datetime] | None) -> Sequence[Shift]:
+    try:
+        if media_type == "text/csv":
+            return parse_roster_csv(body.decode("utf-8-sig"))
+        if media_type == "text/calendar":
+            if window is None:
+                raise InvalidInput("an iCalendar roster needs ?from=...&to=... (the window to expand it in)")
+            return parse_roster_ics(body, window_start=window[0], window_end=window[1])
+    except UnicodeDecodeError:
+        raise InvalidInput("the roster is not UTF-8 text", malformed=True) from None
+    except RosterError as exc:
+        raise InvalidInput(f"roster: {exc}") from None
+    raise InvalidInput(f"unsupported roster type {media_type!r}: send text/csv or text/calendar")

@@ -1,0 +1,47 @@
+"""Which ticket events tell whom, and what the message says. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class TicketEventMessage(BaseModel):
+    """A `ticket.events.v1` record (schema_version 1), as the outbox publishes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int
+    event_id: int
+    ticket_code: str
+    seq: int
+    kind: str
+    actor: str
+    at: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Notice:
+    recipient: str  # an agent id (resolved to their e-mail) or an e-mail address
+    subject: str
+    body: str
+
+
+def notices(event: TicketEventMessage, duty_manager: str) -> list[Notice]:
+    d, code = event.data, event.ticket_code
+    if event.kind == "assigned":
+        why = d.get("reason", "")
+        return [Notice(str(d["agent"]), f"[{code}] assigned to you", f"{code} is yours: {why}.")]
+    if event.kind == "escalated":
+        text = f"{code} escalated {d.get('from')} -> {d.get('to')}: {d.get('reason', '')}."
+        return [Notice(duty_manager, f"[{code}] escalated to {d.get('to')}", text)]
+    if event.kind == "emergency_plan":
+        text = f"{code} is still open at L3: {d.get('reason', '')}. The emergency plan applies: call the customer."
+        return [Notice(duty_manager, f"[{code}] EMERGENCY PLAN", text)]
+    if event.kind == "sla_breached":
+        text = f"{code} breached its {d.get('target')} target (due {d.get('due_at')})."
+        return [Notice(duty_manager, f"[{code}] {d.get('target')} SLA breached", text)]
+    return []

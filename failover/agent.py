@@ -1,0 +1,108 @@
+"""The failover agent of one data site (`ccdr serve failover`): it campaigns for the singleton
+roles, runs the ones it leads, keeps the cold-standby components where they belong, and
+publishes the site's registry record. Each of those is its own loop, so a long SLA-clock scan
+never delays a standby decision."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
+
+from core.settings import ServiceSettings
+from failover import registry
+from failover.coordination import CoordinationUnavailable
+from failover.election import Singleton
+from failover.fencing import registrar
+from failover.processes import SupervisorProcesses
+from failover.roles import DISPATCHER, SLA_CLOCK, Dispatcher, SlaClock
+from failover.standby import Activation, StandbyController
+from failover.zookeeper import ZooKeeperCoordination
+
+log = logging.getLogger(__name__)
+
+
+def _recorder(pool: AsyncConnectionPool[Any]) -> Callable[[Activation], Awaitable[None]]:
+    async def record(a: Activation) -> None:
+        async with pool.connection() as conn:
+            await conn.execute(
+                """INSERT INTO standby_activations (component, site, previous_site, automatic, reason, operator)
+                   VALUES (%s, %s, %s, %s, %s, %s)""",
+                (a.component, a.site, a.previous_site, a.automatic, a.reason, a.operator),
+            )
+
+    return record
+
+
+async def _every(period: float, step: Callable[[], Awaitable[object]], what: str) -> None:
+    while True:
+        started = time.monotonic()
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed tick is logged and retried, never fatal
+            log.warning("%s: %s: %s", what, type(exc).__name__, exc)
+        await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+
+
+async def run(settings: ServiceSettings) -> None:
+    fo = settings.failover
+    coord = ZooKeeperCoordination(
+        settings.zookeeper_hosts, settings.site, session_timeout=fo.session_timeout_s, op_timeout=fo.op_timeout_s
+    )
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(CoordinationUnavailable), wait=wait_exponential(max=5), reraise=True
+    ):
+        with attempt:
+            await asyncio.to_thread(coord.start, fo.session_timeout_s)
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        settings.database_dsn.get_secret_value(),
+        min_size=1,
+        max_size=4,
+        open=False,
+        timeout=5,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"application_name": f"ccdr-failover-{settings.site}"},
+    )
+    await pool.open(wait=False)
+    register = registrar(pool)
+    singletons = [
+        Singleton(SLA_CLOCK, settings.site, coord, register, SlaClock(pool, fo.sla_clock_batch)),
+        Singleton(DISPATCHER, settings.site, coord, register, Dispatcher(pool, coord, fo.absent_grace_s)),
+    ]
+    processes = SupervisorProcesses(settings.supervisor.socket, settings.supervisor.group)
+    controllers = [
+        StandbyController(name, c.active_site, c.grace_s, coord, processes, _recorder(pool), time.monotonic)
+        for name, c in fo.cold.items()
+    ]
+
+    async def heartbeat() -> None:
+        views = await registry.site_views(settings.kafka.bootstrap, settings.patroni_url)
+        cold = {c.component: c.running_here for c in controllers}
+        data = registry.record(coord, {s.role: s.term if s.leading else None for s in singletons}, cold, views)
+        await asyncio.to_thread(registry.publish, coord, data)
+
+    loops = [asyncio.create_task(_every(fo.loop_s, s.tick, f"role {s.role}")) for s in singletons]
+    loops += [asyncio.create_task(_every(fo.loop_s, c.tick, f"standby {c.component}")) for c in controllers]
+    loops.append(asyncio.create_task(_every(fo.heartbeat_s, heartbeat, "heartbeat")))
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    log.info("site %s: failover agent running (session timeout %s s)", settings.site, fo.session_timeout_s)
+    await stop.wait()
+    for task in loops:
+        task.cancel()
+    await asyncio.gather(*loops, return_exceptions=True)
+    for s in singletons:  # a clean stop hands the roles over at once instead of after the session timeout
+        with contextlib.suppress(Exception):
+            await s.stop()
+    await asyncio.to_thread(coord.stop)
+    await pool.close()

@@ -1,0 +1,64 @@
+"""The site registry: each failover agent publishes an ephemeral record of its site — the roles
+it leads with their epochs, its cold components, and its own view of ZooKeeper, Kafka and
+Patroni — refreshed every heartbeat. `ccdr failover status` reads every site's record."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from failover.coordination import Coordination, SessionState, Term
+
+SITES = "sites"
+
+
+def _tcp_reachable(host_port: str, timeout: float) -> bool:
+    import socket
+
+    host, _, port = host_port.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _patroni_role(url: str, timeout: float) -> str:
+    try:
+        with urllib.request.urlopen(f"{url}/patroni", timeout=timeout) as resp:
+            body = json.loads(resp.read() or b"{}")
+    except (OSError, ValueError):
+        return "unreachable"
+    return f"{body.get('role', '?')} ({body.get('state', '?')})"
+
+
+async def site_views(kafka_bootstrap: Sequence[str], patroni_url: str, timeout: float = 1.0) -> dict[str, Any]:
+    """This site's own view of its dependencies (what an operator wants when sites disagree)."""
+    brokers = await asyncio.gather(*(asyncio.to_thread(_tcp_reachable, b, timeout) for b in kafka_bootstrap))
+    patroni = await asyncio.to_thread(_patroni_role, patroni_url, timeout)
+    return {
+        "kafka": {b: ("reachable" if ok else "unreachable") for b, ok in zip(kafka_bootstrap, brokers, strict=True)},
+        "patroni": patroni,
+    }
+
+
+def record(
+    coord: Coordination, leading: Mapping[str, Term | None], cold: Mapping[str, bool], views: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "site": coord.site,
+        "heartbeat_at": time.time(),
+        "roles": {role: term.epoch for role, term in leading.items() if term is not None},
+        "cold_running": sorted(name for name, running in cold.items() if running),
+        "zookeeper": {"session": coord.state.value, "session_id": f"{coord.session_id or 0:#x}"},
+        **views,
+    }
+
+
+def publish(coord: Coordination, data: Mapping[str, Any]) -> None:
+    if coord.state is SessionState.CONNECTED:
+        coord.announce(SITES, coord.site, data)

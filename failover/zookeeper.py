@@ -1,0 +1,259 @@
+"""The ZooKeeper adapter of the coordination port (kazoo). The only module importing kazoo.
+
+Layout under `/ccdr` (ROOT):
+  roles/<role>/epoch             persistent, the last epoch handed out (a decimal string)
+  roles/<role>/leader            ephemeral, JSON {holder, epoch, since} of the current term
+  <kind>/<name>                  ephemeral records: sites/<site>, presence/<agent>@<site>
+  standby/<component>/owner      persistent, JSON {site}
+  standby/<component>/requests/  persistent sequential operator requests
+
+Every call is bounded by `op_timeout` (kazoo's async API with a timeout) and fails fast when the
+session is not CONNECTED, so a caller on a suspended session is told "unavailable" at once
+instead of queueing behind the reconnect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import (
+    BadVersionError,
+    KazooException,
+    NodeExistsError,
+    NoNodeError,
+    RolledBackError,
+)
+from kazoo.handlers.threading import KazooTimeoutError
+from kazoo.protocol.states import KazooState
+from kazoo.retry import KazooRetry
+
+from failover.coordination import (
+    ActivationRequest,
+    CoordinationUnavailable,
+    Owner,
+    SessionState,
+    Term,
+)
+
+log = logging.getLogger(__name__)
+
+ROOT = "/ccdr"
+
+_STATES = {KazooState.CONNECTED: SessionState.CONNECTED, KazooState.SUSPENDED: SessionState.SUSPENDED}
+_LOST_RACE = (NodeExistsError, BadVersionError, RolledBackError, NoNodeError)
+
+
+def _dump(data: Mapping[str, Any]) -> bytes:
+    return json.dumps(dict(data), sort_keys=True, separators=(",", ":")).encode()
+
+
+def _load(raw: bytes | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class ZooKeeperCoordination:
+    def __init__(self, hosts: str, site: str, *, session_timeout: float, op_timeout: float) -> None:
+        self.site = site
+        self.op_timeout = op_timeout
+        self._state = SessionState.LOST
+        self._listeners: list[Callable[[SessionState], None]] = []
+        self._zk = KazooClient(
+            hosts=hosts,
+            timeout=session_timeout,
+            connection_retry=KazooRetry(max_tries=-1, delay=0.2, max_delay=2.0),
+            logger=logging.getLogger("kazoo"),
+        )
+        self._zk.add_listener(self._on_kazoo_state)
+
+    # -- session ----------------------------------------------------------------------------
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    @property
+    def session_id(self) -> int | None:
+        client_id = self._zk.client_id
+        return int(client_id[0]) if client_id and self._state is SessionState.CONNECTED else None
+
+    def on_state(self, listener: Callable[[SessionState], None]) -> None:
+        self._listeners.append(listener)
+
+    def _on_kazoo_state(self, state: str) -> None:
+        self._state = _STATES.get(state, SessionState.LOST)
+        for listener in self._listeners:
+            listener(self._state)
+
+    def start(self, timeout: float) -> None:
+        try:
+            self._zk.start(timeout=timeout)
+        except (KazooTimeoutError, KazooException) as exc:
+            raise CoordinationUnavailable(f"ZooKeeper not reachable: {exc}") from exc
+        self._state = SessionState.CONNECTED
+
+    def stop(self) -> None:
+        try:
+            self._zk.stop()
+            self._zk.close()
+        except KazooException:  # stopping a client that never connected
+            pass
+
+    def _wait(self, async_result: Any) -> Any:
+        try:
+            return async_result.get(timeout=self.op_timeout)
+        except (KazooTimeoutError, KazooException) as exc:
+            if isinstance(exc, _LOST_RACE):
+                raise
+            raise CoordinationUnavailable(f"ZooKeeper: {type(exc).__name__} {exc}".strip()) from exc
+
+    def _require_session(self) -> None:
+        if self._state is not SessionState.CONNECTED:
+            raise CoordinationUnavailable(f"ZooKeeper session {self._state}")
+
+    def _get(self, path: str) -> tuple[bytes, Any] | None:
+        """(data, stat) of ROOT + path, or None when there is no such node."""
+        self._require_session()
+        try:
+            return self._wait(self._zk.get_async(ROOT + path))
+        except NoNodeError:
+            return None
+
+    # -- leadership ---------------------------------------------------------------------------
+    def leader(self, role: str) -> Term | None:
+        found = self._get(f"/roles/{role}/leader")
+        if found is None:
+            return None
+        raw, stat = found
+        data = _load(raw)
+        return Term(
+            role=role,
+            holder=str(data.get("holder", "?")),
+            epoch=int(data.get("epoch", 0)),
+            since=float(data.get("since", 0.0)),
+            session=int(stat.ephemeralOwner),
+        )
+
+    def try_acquire(self, role: str, holder: str) -> Term | None:
+        self._require_session()
+        base = f"/roles/{role}"
+        self._ensure(f"{base}/epoch", b"0")
+        found = self._get(f"{base}/epoch")
+        if found is None:
+            return None
+        raw, stat = found
+        epoch = int(raw or b"0") + 1
+        since = time.time()
+        txn = self._zk.transaction()
+        txn.check(ROOT + f"{base}/epoch", stat.version)
+        txn.set_data(ROOT + f"{base}/epoch", str(epoch).encode(), stat.version)
+        txn.create(ROOT + f"{base}/leader", _dump({"holder": holder, "epoch": epoch, "since": since}), ephemeral=True)
+        results = self._wait(txn.commit_async())
+        if any(isinstance(r, Exception) for r in results):
+            return None  # another candidate won this round
+        session = self.session_id
+        return Term(role=role, holder=holder, epoch=epoch, since=since, session=session or 0)
+
+    def release(self, term: Term) -> None:
+        current = self.leader(term.role)
+        if current is not None and current.epoch == term.epoch and current.session == self.session_id:
+            with contextlib.suppress(_LOST_RACE):
+                self._wait(self._zk.delete_async(ROOT + f"/roles/{term.role}/leader"))
+
+    # -- ephemeral records -----------------------------------------------------------------
+    def announce(self, kind: str, name: str, data: Mapping[str, Any]) -> None:
+        path = f"/{kind}/{name}"
+        found = self._get(path)
+        if found is not None and int(found[1].ephemeralOwner) == self.session_id:
+            self._wait(self._zk.set_async(ROOT + path, _dump(data)))
+            return
+        if found is not None:  # left by another session of the same name: ours replaces it
+            with contextlib.suppress(NoNodeError):
+                self._wait(self._zk.delete_async(ROOT + path))
+        self._ensure(f"/{kind}", b"")
+        try:
+            self._wait(self._zk.create_async(ROOT + path, _dump(data), ephemeral=True))
+        except NodeExistsError:
+            self._wait(self._zk.set_async(ROOT + path, _dump(data)))
+
+    def withdraw(self, kind: str, name: str) -> None:
+        self._require_session()
+        with contextlib.suppress(NoNodeError):
+            self._wait(self._zk.delete_async(ROOT + f"/{kind}/{name}"))
+
+    def members(self, kind: str) -> dict[str, dict[str, Any]]:
+        self._require_session()
+        try:
+            names = self._wait(self._zk.get_children_async(ROOT + f"/{kind}"))
+        except NoNodeError:
+            return {}
+        records: dict[str, dict[str, Any]] = {}
+        for name in sorted(names):
+            found = self._get(f"/{kind}/{name}")
+            if found is not None:  # it may vanish between the listing and the read
+                records[name] = _load(found[0])
+        return records
+
+    # -- cold standby ----------------------------------------------------------------------
+    def owner(self, component: str) -> Owner | None:
+        found = self._get(f"/standby/{component}/owner")
+        if found is None:
+            return None
+        return Owner(component=component, site=str(_load(found[0]).get("site", "")), version=found[1].version)
+
+    def claim_owner(self, component: str, site: str, expected: Owner | None) -> bool:
+        self._require_session()
+        path = f"/standby/{component}/owner"
+        try:
+            if expected is None:
+                self._ensure(f"/standby/{component}", b"")
+                self._wait(self._zk.create_async(ROOT + path, _dump({"site": site})))
+            else:
+                self._wait(self._zk.set_async(ROOT + path, _dump({"site": site}), expected.version))
+        except _LOST_RACE:
+            return False
+        return True
+
+    def request_activation(self, component: str, site: str, reason: str, operator: str) -> str:
+        self._require_session()
+        self._ensure(f"/standby/{component}/requests", b"")
+        data = {"site": site, "reason": reason, "operator": operator, "at": time.time()}
+        created = self._wait(
+            self._zk.create_async(ROOT + f"/standby/{component}/requests/req-", _dump(data), sequence=True)
+        )
+        return str(created).rsplit("/", 1)[-1]
+
+    def activation_requests(self, component: str) -> list[ActivationRequest]:
+        found = self.members(f"standby/{component}/requests")
+        return [
+            ActivationRequest(
+                id=name,
+                component=component,
+                site=str(d.get("site", "")),
+                reason=str(d.get("reason", "")),
+                operator=str(d.get("operator", "")),
+                at=float(d.get("at", 0.0)),
+            )
+            for name, d in found.items()
+        ]
+
+    def drop_request(self, request: ActivationRequest) -> None:
+        self.withdraw(f"standby/{request.component}/requests", request.id)
+
+    def _ensure(self, path: str, value: bytes) -> None:
+        """Create a persistent node and its missing parents (from ROOT down) unless it exists."""
+        if self._get(path) is not None:
+            return
+        parts = path.strip("/").split("/")
+        for depth in range(len(parts) + 1):
+            node = ROOT + "".join(f"/{p}" for p in parts[:depth])
+            with contextlib.suppress(NodeExistsError):
+                self._wait(self._zk.create_async(node, value if depth == len(parts) else b""))
