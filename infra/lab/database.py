@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -9,7 +10,7 @@ import psycopg
 from psycopg import sql
 from yoyo import get_backend, read_migrations
 
-from infra.lab import render
+from infra.lab import demo_agents, render
 from infra.lab.render import Secrets
 from infra.topology import Topology
 
@@ -88,6 +89,13 @@ def seed_reference(topo: Topology, secrets: Secrets) -> int:
         before = _reference_rows(conn)
         conn.execute(REFERENCE_DATA.read_text())
         return _reference_rows(conn) - before
+
+
+def seed_agents(topo: Topology, secrets: Secrets) -> tuple[int, int]:
+    """The demo agents and their roster (idempotent); returns (agents added, shifts added)."""
+    dsn = front_door_dsn(topo, topo.database.app_user, secrets.app, topo.database.name)
+    with psycopg.connect(dsn) as conn:
+        return demo_agents.seed(conn, secrets.agent_password, datetime.now(demo_agents.VIETNAM).date())
 
 
 def _reference_rows(conn: psycopg.Connection) -> int:

@@ -185,6 +185,8 @@ class Lab:
         )
         seeded = database.seed_reference(topo, secrets)
         console.print(f"[green]✓[/green] reference data: {seeded} new customer/contract/asset rows")
+        agents, shifts = database.seed_agents(topo, secrets)
+        console.print(f"[green]✓[/green] demo agents: {agents} new, duty roster: {shifts} new shifts")
         waited += [
             health.wait_for(
                 console,

@@ -58,6 +58,7 @@ class Secrets:
     teams_hmac: str  # base64 of 32 random bytes, as Teams issues them
     zalo_app_id: str
     zalo_oa_key: str
+    agent_password: str  # every demo agent's password in the lab (infra/lab/demo_agents.py)
 
 
 def group_name(group: str) -> str:

@@ -20,6 +20,7 @@ SECRETS = Secrets(
     teams_hmac="dGVhbXMtaG1hYy1zZWNyZXQtMDEyMzQ1Njc4OTAxMjM0NQ==",
     zalo_app_id="1234567890",
     zalo_oa_key="zalo-oa-key-0123456789",
+    agent_password="agent-password-0123456789",
 )
 
 
