@@ -27,7 +27,8 @@ class Front:
 
     topo: Topology
     secrets: Secrets
-    http: httpx.Client
+    http: httpx.Client  # anonymous: the intake channels
+    desk: httpx.Client  # logged in as an L2 engineer: the ticket API
 
     @property
     def intake(self) -> str:
@@ -36,8 +37,7 @@ class Front:
 
     @property
     def tickets(self) -> str:
-        fd = self.topo.front_door
-        return f"http://{fd.address}:{fd.tickets_http}"
+        return fd_tickets(self.topo)
 
     def site_intake(self, site: str) -> str:
         return f"http://{self.topo.site(site).address}:{self.topo.ports.intake_http}"
@@ -48,7 +48,7 @@ class Front:
     def ticket(self, code: str, timeout: float = TICKET_WAIT_S) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             try:
-                r = self.http.get(f"{self.tickets}/v1/tickets/{code}")
+                r = self.desk.get(f"{self.tickets}/v1/tickets/{code}")
             except httpx.TransportError:
                 return None
             return r.json() if r.status_code == 200 else None
@@ -56,7 +56,7 @@ class Front:
         return wait_until(f"ticket {code} visible via the API", probe, timeout)
 
     def events(self, code: str) -> list[dict[str, Any]]:
-        r = self.http.get(f"{self.tickets}/v1/tickets/{code}/events")
+        r = self.desk.get(f"{self.tickets}/v1/tickets/{code}/events")
         r.raise_for_status()
         return r.json()
 
@@ -85,8 +85,22 @@ class Front:
 
 @pytest.fixture(scope="session")
 def front(lab: Topology, secrets: Secrets) -> Iterator[Front]:
-    with httpx.Client(timeout=30) as http:
-        yield Front(lab, secrets, http)
+    with httpx.Client(timeout=30) as http, httpx.Client(timeout=30) as desk:
+        desk.headers["Authorization"] = f"Bearer {login(http, fd_tickets(lab), DESK_AGENT, secrets.agent_password)}"
+        yield Front(lab, secrets, http, desk)
+
+
+DESK_AGENT = "chi.le"  # a demo L2 network engineer (infra/lab/demo_agents.py)
+
+
+def fd_tickets(topo: Topology) -> str:
+    return f"http://{topo.front_door.address}:{topo.front_door.tickets_http}"
+
+
+def login(http: httpx.Client, base: str, agent: str, password: str) -> str:
+    r = http.post(f"{base}/v1/agents/login", json={"agent_id": agent, "password": password})
+    assert r.status_code == 200, r.text
+    return str(r.json()["token"])
 
 
 @pytest.fixture

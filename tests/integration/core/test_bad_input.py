@@ -106,11 +106,11 @@ def test_each_bad_input_gets_its_problem_and_changes_nothing(front: Front) -> No
 
 
 def test_ticket_api_problems(front: Front) -> None:
-    r = front.http.get(f"{front.tickets}/v1/tickets/INC-0000-0000-0000")
+    r = front.desk.get(f"{front.tickets}/v1/tickets/INC-0000-0000-0000")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
-    r = front.http.get(f"{front.tickets}/v1/tickets", params={"priority": "P9"})
+    r = front.desk.get(f"{front.tickets}/v1/tickets", params={"priority": "P9"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("priority")
-    r = front.http.get(f"{front.tickets}/v1/tickets", params={"cursor": "garbage"})
+    r = front.desk.get(f"{front.tickets}/v1/tickets", params={"cursor": "garbage"})
     assert r.status_code == 400
 
 

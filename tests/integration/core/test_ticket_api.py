@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.core.conftest import Front
+from tests.integration.core.conftest import DESK_AGENT, Front, fd_tickets, login
 
 
 def _new_ticket(front: Front, subject: str, **extra: Any) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def _new_ticket(front: Front, subject: str, **extra: Any) -> dict[str, Any]:
 
 
 def _move(front: Front, code: str, to: str) -> Any:
-    return front.http.post(f"{front.tickets}/v1/tickets/{code}/transitions", json={"to": to, "actor": "l2-hung"})
+    return front.desk.post(f"{front.tickets}/v1/tickets/{code}/transitions", json={"to": to})
 
 
 def test_lifecycle_with_409_worklog_pause_resolution_and_csat(front: Front, unique: Callable[[str], str]) -> None:
@@ -35,9 +35,9 @@ def test_lifecycle_with_409_worklog_pause_resolution_and_csat(front: Front, uniq
 
     acked = _move(front, code, "acknowledged").json()
     assert acked["sla"]["response"]["done_at"] is not None
-    r = front.http.post(
+    r = front.desk.post(
         f"{front.tickets}/v1/tickets/{code}/worklog",
-        json={"actor": "l2-hung", "note": "Đã gọi khách hàng, kiểm tra từ xa", "kind": "remote", "minutes_spent": 20},
+        json={"note": "Đã gọi khách hàng, kiểm tra từ xa", "kind": "remote", "minutes_spent": 20},
     )
     assert r.status_code == 201, r.text
     paused = _move(front, code, "pending_customer").json()
@@ -48,24 +48,29 @@ def test_lifecycle_with_409_worklog_pause_resolution_and_csat(front: Front, uniq
     onsite = _move(front, code, "dispatched_onsite")
     assert onsite.status_code == 200
 
-    r = front.http.post(f"{front.tickets}/v1/tickets/{code}/csat", json={"score": 5})
+    r = front.desk.post(f"{front.tickets}/v1/tickets/{code}/csat", json={"score": 5})
     assert r.status_code == 409  # not before resolution
-    r = front.http.post(
+    r = front.desk.post(
         f"{front.tickets}/v1/tickets/{code}/resolution",
-        json={"actor": "l2-hung", "root_cause": "Ắc quy UPS chai", "actions_taken": "Thay 4 ắc quy, kiểm tra tải"},
+        json={"root_cause": "Ắc quy UPS chai", "actions_taken": "Thay 4 ắc quy, kiểm tra tải"},
     )
     assert r.status_code == 200 and r.json()["status"] == "resolved"
     assert r.json()["root_cause"] == "Ắc quy UPS chai"
-    r = front.http.post(f"{front.tickets}/v1/tickets/{code}/csat", json={"score": 6})
+    r = front.desk.post(f"{front.tickets}/v1/tickets/{code}/csat", json={"score": 6})
     assert r.status_code == 422
-    r = front.http.post(f"{front.tickets}/v1/tickets/{code}/csat", json={"score": 5, "comment": "Nhanh"})
+    r = front.desk.post(f"{front.tickets}/v1/tickets/{code}/csat", json={"score": 5, "comment": "Nhanh"})
     assert r.json()["csat_score"] == 5
     closed = _move(front, code, "closed").json()
     assert closed["status"] == "closed" and closed["allowed_transitions"] == ["in_progress"]
 
     events = front.events(code)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    kinds = [e["kind"] for e in events]
+    # The singletons (SLA clock, dispatcher) may append their own events in between: the API's
+    # are the created event and those of the logged-in agent.
+    assert {e["actor"] for e in events[1:] if not e["actor"].startswith(("sla-clock@", "dispatcher@"))} == {
+        DESK_AGENT
+    }
+    kinds = [e["kind"] for e in events if e["kind"] == "created" or e["actor"] == DESK_AGENT]
     assert kinds == [
         "created",
         "status_changed",
@@ -94,18 +99,38 @@ def test_filters_search_and_pagination(front: Front, unique: Callable[[str], str
         _new_ticket(front, f"{word} đầu ghi camera hỏng {i}", category="camera", region="central")["code"]
         for i in range(3)
     }
-    r = front.http.get(f"{front.tickets}/v1/tickets", params={"q": word, "limit": 2})
+    r = front.desk.get(f"{front.tickets}/v1/tickets", params={"q": word, "limit": 2})
     page = r.json()
     assert len(page["items"]) == 2 and page["next_cursor"]
-    rest = front.http.get(f"{front.tickets}/v1/tickets", params={"q": word, "limit": 2, "cursor": page["next_cursor"]})
+    rest = front.desk.get(f"{front.tickets}/v1/tickets", params={"q": word, "limit": 2, "cursor": page["next_cursor"]})
     found = {t["code"] for t in page["items"]} | {t["code"] for t in rest.json()["items"]}
     assert found == codes and rest.json()["next_cursor"] is None
 
-    r = front.http.get(
+    r = front.desk.get(
         f"{front.tickets}/v1/tickets",
         params={"q": word, "team": "camera", "region": "central", "status": "new", "sla_state": "on_track"},
     )
     assert {t["code"] for t in r.json()["items"]} == codes
     for other in ({"team": "network"}, {"region": "north"}, {"status": "closed"}, {"sla_state": "breached"}):
-        r = front.http.get(f"{front.tickets}/v1/tickets", params={"q": word, **other})
+        r = front.desk.get(f"{front.tickets}/v1/tickets", params={"q": word, **other})
         assert r.json()["items"] == [], other
+
+
+def test_ticket_api_needs_a_session_and_auditors_only_read(front: Front, unique: Callable[[str], str]) -> None:
+    code = _new_ticket(front, unique("auth"))["code"]
+    url = f"{front.tickets}/v1/tickets/{code}"
+    r = front.http.get(url)  # no token
+    assert r.status_code == 401 and r.json()["type"].endswith("/unauthenticated")
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    r = front.http.get(url, headers={"Authorization": "Bearer not-a-token"})
+    assert r.status_code == 401
+    auditor = login(front.http, fd_tickets(front.topo), "lan.mai", front.secrets.agent_password)
+    as_auditor = {"Authorization": f"Bearer {auditor}"}
+    assert front.http.get(url, headers=as_auditor).status_code == 200
+    before = front.events(code)
+    r = front.http.post(f"{url}/transitions", json={"to": "acknowledged"}, headers=as_auditor)
+    assert r.status_code == 403 and r.json()["type"].endswith("/forbidden")
+    assert front.events(code) == before  # refused: nothing written
+    r = front.http.post(f"{front.tickets}/v1/agents/logout", headers=as_auditor)
+    assert r.status_code == 204
+    assert front.http.get(url, headers=as_auditor).status_code == 401  # revoked at both sites
