@@ -59,7 +59,7 @@ def decide(view: StandbyView) -> StandbyDecision:
     owner_site = view.owner.site if view.owner else view.declared_site
     if view.request is not None and owner_site != view.me:
         r = view.request
-        return StandbyDecision(Move.CLAIM, f"operator {r.operator}: {r.reason}", automatic=False)
+        return StandbyDecision(Move.CLAIM, r.reason, automatic=False)  # recorded with r.operator
     if view.owner is None and view.me == view.declared_site:
         return StandbyDecision(Move.CLAIM, f"initial owner per topology ({view.declared_site})")
     if owner_site == view.me:

@@ -67,9 +67,7 @@ def test_lifecycle_with_409_worklog_pause_resolution_and_csat(front: Front, uniq
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     # The singletons (SLA clock, dispatcher) may append their own events in between: the API's
     # are the created event and those of the logged-in agent.
-    assert {e["actor"] for e in events[1:] if not e["actor"].startswith(("sla-clock@", "dispatcher@"))} == {
-        DESK_AGENT
-    }
+    assert {e["actor"] for e in events[1:] if not e["actor"].startswith(("sla-clock@", "dispatcher@"))} == {DESK_AGENT}
     kinds = [e["kind"] for e in events if e["kind"] == "created" or e["actor"] == DESK_AGENT]
     assert kinds == [
         "created",
