@@ -63,7 +63,8 @@ class Front:
     def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
         dsn = front_door_dsn(self.topo, self.topo.database.app_user, self.secrets.app, self.topo.database.name)
         with psycopg.connect(dsn) as conn:
-            return conn.execute(query, params).fetchall()
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description else []
 
     def intake_offsets(self) -> int:
         """Sum of the intake topic's end offsets: grows by one per produced event."""

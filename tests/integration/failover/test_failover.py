@@ -79,6 +79,7 @@ def test_kill_the_sla_clock_leaders_site_each_escalation_happens_once(
             TAKEOVER_S,
         )
         took_over_s = time.monotonic() - killed_at
+        print(f"\nsla-clock: site {survivor} leads {took_over_s:.1f} s after site {leader.holder} was killed")
         assert new.epoch > leader.epoch
         done = wait_until(
             "every escalation recorded",
@@ -132,6 +133,8 @@ def test_isolated_leader_stops_before_the_new_one_starts_and_its_stale_epoch_is_
         ]
         assert stopped and started, (stopped, started)
         assert stopped[0] < started[0], f"old leader stopped at {stopped[0]}, new one started at {started[0]}"
+        margin = (started[0] - stopped[0]).total_seconds()
+        print(f"\nisolated leader stopped acting {margin:.1f} s before the new leader started")
         # The deposed leader's late write, as a thawed process would send it: PostgreSQL refuses it.
         wait_until(
             "the new epoch registered in PostgreSQL",
@@ -207,6 +210,7 @@ def test_agent_logs_in_at_the_surviving_site_and_keeps_the_queue(
 
         moved = wait_until("login at the surviving site", relogin, RECOVERY_S, interval=0.5)
         login_s = time.monotonic() - killed_at
+        print(f"\nagent logged in at site {other} {login_s:.1f} s after site {home} was killed")
         assert moved["site"] == other and moved["home_site"] == home and moved["remote"] is True
         new_auth = {"Authorization": f"Bearer {moved['token']}"}
         queue = front.http.get(f"{front.tickets}/v1/tickets/queue", headers=new_auth).json()["items"]
@@ -248,7 +252,9 @@ def test_cold_notifier_moves_on_operator_command_and_after_the_grace_period(fron
     try:
         killed_at = time.monotonic()
         wait_until("the standby takes the notifier back", lambda: observer.owner("notifier") == start or None, 60)
-        assert time.monotonic() - killed_at >= grace  # not before the grace period
+        moved_s = time.monotonic() - killed_at
+        assert moved_s >= grace  # not before the grace period
+        print(f"\nnotifier activated automatically at site {start} {moved_s:.1f} s after the kill (grace {grace:g} s)")
         wait_until("notifier running at the survivor", lambda: start in _notifier_sites(front) or None, 30)
         row = _sql_retrying(front, "SELECT automatic, reason, site FROM standby_activations ORDER BY id DESC LIMIT 1")
         assert row[0][0] is True and "lease has been gone" in str(row[0][1]) and row[0][2] == start
