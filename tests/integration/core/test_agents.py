@@ -1,0 +1,60 @@
+"""Agent accounts, the login audit, revocation and roster import through the front door."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.integration.core.conftest import Front, login
+
+
+def _auth(front: Front, agent: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {login(front.http, front.tickets, agent, front.secrets.agent_password)}"}
+
+
+def test_failed_logins_are_audited_and_answer_alike(front: Front) -> None:
+    wrong = front.http.post(f"{front.tickets}/v1/agents/login", json={"agent_id": "an.nguyen", "password": "nope"})
+    nobody = front.http.post(f"{front.tickets}/v1/agents/login", json={"agent_id": "no.body", "password": "nope"})
+    assert wrong.status_code == nobody.status_code == 401
+    assert wrong.json()["detail"] == nobody.json()["detail"]
+    audit = front.http.get(f"{front.tickets}/v1/agents/an.nguyen/logins", headers=_auth(front, "hoa.ngo")).json()
+    assert any(a["outcome"] == "bad_credentials" for a in audit)
+    r = front.http.post(f"{front.tickets}/v1/agents/login", json={"agent_id": "x"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "password"
+
+
+def test_revocation_ends_every_session_of_an_agent(front: Front) -> None:
+    engineer = _auth(front, "dung.pham")
+    assert front.http.get(f"{front.tickets}/v1/agents/me", headers=engineer).status_code == 200
+    r = front.http.post(f"{front.tickets}/v1/agents/dung.pham/revoke", headers=engineer)
+    assert r.status_code == 403  # an engineer cannot revoke
+    r = front.http.post(f"{front.tickets}/v1/agents/dung.pham/revoke", headers=_auth(front, "khoa.ly"))
+    assert r.status_code == 200 and r.json()["revoked"] >= 1
+    for site in front.topo.data_sites:  # refused at both sites, not just the one that revoked
+        url = f"http://{front.topo.site(site).address}:{front.topo.ports.tickets_http}/v1/agents/me"
+        assert front.http.get(url, headers=engineer).status_code == 401
+
+
+def test_roster_import_refuses_bad_rows_and_unknown_agents_and_changes_nothing(
+    front: Front, unique: Callable[[str], str]
+) -> None:
+    sup = _auth(front, "hoa.ngo")
+    before = front.sql("SELECT count(*) FROM duty_shifts")[0][0]
+    header = "agent_id,specialty,region,level,date,start,end,time_zone,kind\n"
+    cases = {
+        header + "an.nguyen,Network,Bắc,L9,2030-01-07,08:00,17:30,,\n": "line 2: level 'L9'",
+        header + f"{unique('ghost')},Network,Bắc,L1,2030-01-07,08:00,17:30,,\n": "unknown agents",
+        "who,what\nx,y\n": "missing",
+    }
+    for body, expected in cases.items():
+        r = front.http.put(f"{front.tickets}/v1/roster", content=body, headers={**sup, "Content-Type": "text/csv"})
+        assert r.status_code == 422, r.text
+        assert expected in r.json()["detail"], r.json()
+    r = front.http.put(f"{front.tickets}/v1/roster", content=b"x", headers={**sup, "Content-Type": "text/plain"})
+    assert r.status_code == 422 and "text/csv" in r.json()["detail"]
+    r = front.http.put(
+        f"{front.tickets}/v1/roster",
+        content=header + "an.nguyen,Network,Bắc,L1,2030-01-07,08:00,17:30,,\n",
+        headers={**_auth(front, "an.nguyen"), "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 403
+    assert front.sql("SELECT count(*) FROM duty_shifts")[0][0] == before
