@@ -69,21 +69,24 @@ def next_due(view: ClockView, now: datetime, horizon: datetime) -> datetime | No
 
 
 def _sla_actions(view: ClockView) -> list[ClockAction]:
-    if view.status not in OPEN_STATES:
-        return []
-    out: list[ClockAction] = []
-    if view.responded_at is None:
-        out += _deadline(view, "response", view.response_warn_at, view.response_due)
-    out += _deadline(view, "resolution", view.resolution_warn_at, view.resolution_due)
-    return out
+    is_open = view.status in OPEN_STATES
+    resolved_at = None if is_open else view.resolved_at
+    return [
+        *_deadline(view, "response", view.response_warn_at, view.response_due, view.responded_at, is_open),
+        *_deadline(view, "resolution", view.resolution_warn_at, view.resolution_due, resolved_at, is_open),
+    ]
 
 
-def _deadline(view: ClockView, target: str, warn_at: datetime | None, due: datetime | None) -> list[ClockAction]:
+def _deadline(
+    view: ClockView, target: str, warn_at: datetime | None, due: datetime | None, done: datetime | None, is_open: bool
+) -> list[ClockAction]:
+    """A warning only while it can still help; a breach whenever the target was missed, even if
+    the clock learns it late (the work got done after the deadline while no leader ran)."""
     out = []
-    if warn_at is not None:
+    if warn_at is not None and done is None and is_open:
         data = {"target": target, "due": due.isoformat() if due else None}
         out.append(ClockAction(view.code, f"{target}_warning", "sla_warning", warn_at, data))
-    if due is not None:
+    if due is not None and (done > due if done is not None else is_open):
         out.append(ClockAction(view.code, f"{target}_breach", "sla_breached", due, {"target": target}))
     return out
 

@@ -16,6 +16,7 @@ from core.settings import ServiceSettings
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
 from infra.topology import Topology
 
+TCP_USER_TIMEOUT_MS = 5000  # unacknowledged data on a connection for 5 s: it is dead
 CONNECT_TIMEOUT_S = 3  # never libpq's default: a dropped-packet partition must fail fast
 _templates = Environment(
     loader=PackageLoader("infra.lab", "templates"),
@@ -284,6 +285,13 @@ def app_dsn(topo: Topology, password: str) -> str:
         dbname=topo.database.name,
         target_session_attrs="read-write",
         connect_timeout=CONNECT_TIMEOUT_S,
+        # A primary cut off or frozen drops packets without a reset: without these a pooled
+        # connection's next query waits for the kernel's retransmission timeout (~2 min).
+        tcp_user_timeout=TCP_USER_TIMEOUT_MS,
+        keepalives=1,
+        keepalives_idle=5,
+        keepalives_interval=2,
+        keepalives_count=2,
     )
 
 

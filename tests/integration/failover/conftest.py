@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from failover.coordination import Term
+from failover.coordination import CoordinationUnavailable, Term
 from failover.zookeeper import ZooKeeperCoordination
 from infra.lab.layout import LabLayout
 from infra.topology import Topology
@@ -26,14 +26,25 @@ class Observer:
         )
         self.coord.start(timeout=10)
 
+    # None when the ensemble does not answer (the test's own session may sit on a cut-off node):
+    # these are polled with wait_until.
     def leader(self, role: str) -> Term | None:
-        return self.coord.leader(role)
+        try:
+            return self.coord.leader(role)
+        except CoordinationUnavailable:
+            return None
 
     def presence(self) -> dict[str, dict[str, Any]]:
-        return self.coord.members("presence")
+        try:
+            return self.coord.members("presence")
+        except CoordinationUnavailable:
+            return {}
 
     def owner(self, component: str) -> str | None:
-        owner = self.coord.owner(component)
+        try:
+            owner = self.coord.owner(component)
+        except CoordinationUnavailable:
+            return None
         return owner.site if owner else None
 
 
