@@ -16,6 +16,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
+from core.database import pool_for
 from core.settings import ServiceSettings
 from failover import registry
 from failover.coordination import CoordinationUnavailable
@@ -63,15 +64,7 @@ async def run(settings: ServiceSettings) -> None:
     ):
         with attempt:
             await asyncio.to_thread(coord.start, fo.session_timeout_s)
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        settings.database_dsn.get_secret_value(),
-        min_size=1,
-        max_size=4,
-        open=False,
-        timeout=5,
-        check=AsyncConnectionPool.check_connection,
-        kwargs={"application_name": f"ccdr-failover-{settings.site}"},
-    )
+    pool = pool_for(settings, "failover", max_size=4, timeout=5)
     await pool.open(wait=False)
     register = registrar(pool)
     singletons = [

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
+from core.database import pool_for
 from core.kafka import start_when_reachable
 from core.notify.rules import Notice, TicketEventMessage, notices
 from core.settings import ServiceSettings
@@ -59,15 +60,7 @@ async def handle(
 
 async def run(settings: ServiceSettings) -> None:
     maildir = Path(settings.mail_dir)
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        settings.database_dsn.get_secret_value(),
-        min_size=1,
-        max_size=2,
-        open=False,
-        timeout=10,
-        check=AsyncConnectionPool.check_connection,
-        kwargs={"application_name": f"ccdr-notifier-{settings.site}"},
-    )
+    pool = pool_for(settings, "notifier", max_size=2, timeout=10)
     await pool.open(wait=False)
 
     def make() -> AIOKafkaConsumer:

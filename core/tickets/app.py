@@ -11,10 +11,10 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
-from psycopg_pool import AsyncConnectionPool
 
 from core.agents import router as agents_router
 from core.agents.service import AgentService
+from core.database import pool_for
 from core.http import observability, problems
 from core.settings import ServiceSettings
 from core.tickets.consumer import IntakeConsumer
@@ -32,15 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: ServiceSettings, *, run_workers: bool = True) -> FastAPI:
-    pool = AsyncConnectionPool(
-        settings.database_dsn.get_secret_value(),
-        min_size=1,
-        max_size=8,
-        open=False,
-        timeout=10,
-        check=AsyncConnectionPool.check_connection,  # drop connections to a demoted primary
-        kwargs={"application_name": f"ccdr-tickets-{settings.site}"},
-    )
+    pool = pool_for(settings, "tickets", max_size=8, timeout=10)
     consumer = IntakeConsumer(
         bootstrap=settings.kafka.bootstrap,
         topic=settings.kafka.intake_topic,

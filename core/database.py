@@ -1,0 +1,23 @@
+"""The services' PostgreSQL pools, built one way: the multi-host read-write DSN from the
+settings, connections checked on checkout (a demoted primary's are dropped), and the component
+named in `application_name` so its role shows in pg_stat_activity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from core.settings import ServiceSettings
+
+
+def pool_for(settings: ServiceSettings, component: str, *, max_size: int, timeout: float) -> AsyncConnectionPool[Any]:
+    return AsyncConnectionPool(
+        settings.database_dsn.get_secret_value(),
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        timeout=timeout,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"application_name": f"ccdr-{component}-{settings.site}"},
+    )
