@@ -196,7 +196,7 @@ async def save_ticket(
 ) -> None:
     """Write the projection's mutable columns (events are appended separately)."""
     extra = fields or {}
-    allowed = {"root_cause", "actions_taken", "csat_score", "csat_comment"}
+    allowed = {"root_cause", "actions_taken", "csat_score", "csat_comment", "level_since"}
     unknown = set(extra) - allowed
     if unknown:
         raise ValueError(f"not a mutable ticket column: {', '.join(sorted(unknown))}")

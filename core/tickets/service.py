@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from psycopg_pool import AsyncConnectionPool
 
-from core.domain.ticket_states import TRANSITIONS, InvalidTransition, TicketState
+from core.domain.ticket_states import TRANSITIONS, InvalidTransition, TicketState, is_reopen
 from core.errors import Conflict, NotFound
 from core.intake.codes import normalize_code
 from core.tickets import queries
@@ -103,6 +103,10 @@ class TicketService:
                 clock = change_state(ticket.clock, ticket.status, target, now)
             except InvalidTransition as exc:
                 raise Conflict(str(exc), [s.value for s in sorted(TRANSITIONS[ticket.status])]) from None
+            if is_reopen(ticket.status, target):
+                # The escalation timer of the current level starts again: a ticket reopened days
+                # after its resolution must not escalate the moment it is reopened.
+                fields = {**(fields or {}), "level_since": now}
             await repo.save_ticket(conn, ticket, status=target.value, clock=clock, fields=fields)
             event = EventDraft(
                 kind="status_changed", actor=actor, at=now, data={"from": ticket.status, "to": target, **data}
