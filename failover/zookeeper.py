@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import socket
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -44,6 +45,7 @@ from failover.coordination import (
 log = logging.getLogger(__name__)
 
 ROOT = "/ccdr"
+DEAD_AFTER_TIMEOUTS = 2  # consecutive unanswered calls before the connection is presumed dead
 
 _STATES = {KazooState.CONNECTED: SessionState.CONNECTED, KazooState.SUSPENDED: SessionState.SUSPENDED}
 _LOST_RACE = (NodeExistsError, BadVersionError, RolledBackError, NoNodeError)
@@ -67,6 +69,7 @@ class ZooKeeperCoordination:
         self.op_timeout = op_timeout
         self._state = SessionState.LOST
         self._listeners: list[Callable[[SessionState], None]] = []
+        self._timeouts = 0  # consecutive calls the server did not answer
         self._zk = KazooClient(
             hosts=hosts,
             timeout=session_timeout,
@@ -109,11 +112,34 @@ class ZooKeeperCoordination:
 
     def _wait(self, async_result: Any) -> Any:
         try:
-            return async_result.get(timeout=self.op_timeout)
-        except (KazooTimeoutError, KazooException) as exc:
+            value = async_result.get(timeout=self.op_timeout)
+        except KazooTimeoutError as exc:
+            self._timeouts += 1
+            if self._timeouts >= DEAD_AFTER_TIMEOUTS:
+                self._drop_connection()
+            raise CoordinationUnavailable(f"ZooKeeper did not answer within {self.op_timeout:g} s") from exc
+        except KazooException as exc:
             if isinstance(exc, _LOST_RACE):
                 raise
             raise CoordinationUnavailable(f"ZooKeeper: {type(exc).__name__} {exc}".strip()) from exc
+        self._timeouts = 0
+        return value
+
+    def _drop_connection(self) -> None:
+        """Make kazoo notice a dead server connection now.
+
+        kazoo counts every request it sends as a ping ("requests act as implicit pings"), so a
+        client that keeps asking — our loops do, every half second — never times out a server
+        that stopped answering (a cut-off or quorum-less node keeps the TCP connection open).
+        Shutting the socket down makes kazoo drop it and reconnect to another server, keeping
+        the session if it is still alive. kazoo offers no public call for this.
+        """
+        self._timeouts = 0
+        sock = getattr(getattr(self._zk, "_connection", None), "_socket", None)
+        if sock is not None:
+            log.warning("ZooKeeper server stopped answering: dropping the connection to reconnect elsewhere")
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _require_session(self) -> None:
         if self._state is not SessionState.CONNECTED:

@@ -4,6 +4,7 @@ pause while pending on the customer, filters, search and pagination."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -82,6 +83,11 @@ def test_lifecycle_with_409_worklog_pause_resolution_and_csat(front: Front, uniq
     ]
     assert closed["version"] == len(events)
 
+    reopened = _move(front, code, "in_progress")
+    assert reopened.status_code == 200 and reopened.json()["status"] == "in_progress"
+    ((level_since,),) = front.sql("SELECT level_since FROM tickets WHERE code = %s", code)
+    assert level_since is not None and level_since >= closed_at_of(events)  # the escalation timer restarts
+
 
 def test_events_are_immutable_in_the_database(front: Front, unique: Callable[[str], str]) -> None:
     code = _new_ticket(front, unique("immutable"))["code"]
@@ -132,3 +138,7 @@ def test_ticket_api_needs_a_session_and_auditors_only_read(front: Front, unique:
     r = front.http.post(f"{front.tickets}/v1/agents/logout", headers=as_auditor)
     assert r.status_code == 204
     assert front.http.get(url, headers=as_auditor).status_code == 401  # revoked at both sites
+
+
+def closed_at_of(events: list[dict[str, Any]]) -> datetime:
+    return datetime.fromisoformat(next(e["at"] for e in reversed(events) if e["data"].get("to") == "closed"))

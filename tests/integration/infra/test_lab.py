@@ -17,7 +17,7 @@ import pytest
 from infra.lab import netns, probes
 from infra.lab.database import front_door_dsn, site_dsn
 from infra.lab.layout import LabLayout
-from infra.lab.render import Secrets
+from infra.lab.render import COLD_PROGRAMS, Secrets
 from infra.topology import Topology
 from tests.integration.conftest import ccdr, wait_until
 
@@ -88,7 +88,13 @@ def test_status_json_reports_every_site(lab: Topology) -> None:
     assert status["kafka"]["voters"] == [1, 2, 3]
     assert status["kafka"]["under_replicated"] == 0
     for site in status["sites"]:
-        assert all(c["process"] == "RUNNING" for c in site["components"]), site
+        always_on = [c for c in site["components"] if c["name"] not in COLD_PROGRAMS]
+        assert all(c["process"] == "RUNNING" for c in always_on), site
+    for name in COLD_PROGRAMS:  # a cold component runs at exactly one data site
+        running = [
+            s["site"] for s in status["sites"] for c in s["components"] if c["name"] == name and c["process"] == "RUNNING"
+        ]
+        assert len(running) == 1, (name, running)
 
 
 @pytest.mark.parametrize("victim", ["a", "b", "c"])
