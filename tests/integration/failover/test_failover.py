@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import httpx
 import psycopg
@@ -213,10 +214,10 @@ def test_agent_logs_in_at_the_surviving_site_and_keeps_the_queue(
         print(f"\nagent logged in at site {other} {login_s:.1f} s after site {home} was killed")
         assert moved["site"] == other and moved["home_site"] == home and moved["remote"] is True
         new_auth = {"Authorization": f"Bearer {moved['token']}"}
-        queue = front.http.get(f"{front.tickets}/v1/tickets/queue", headers=new_auth).json()["items"]
+        queue = _get(front, "/v1/tickets/queue", new_auth)["items"]
         assert [t["code"] for t in queue] == [code], f"queue after moving ({login_s:.1f} s to log in)"
         # The token issued at the dead site is still valid at the survivor.
-        me = front.http.get(f"{front.tickets}/v1/agents/me", headers=auth).json()
+        me = _get(front, "/v1/agents/me", auth)
         assert me["session_site"] == home and me["serving_site"] == other
         moved_presence = wait_until(
             "presence shows the move",
@@ -224,7 +225,7 @@ def test_agent_logs_in_at_the_surviving_site_and_keeps_the_queue(
             30,
         )
         assert moved_presence["site"] == other
-        audit = front.http.get(f"{front.tickets}/v1/agents/{agent}/logins", headers=new_auth).json()
+        audit = _get(front, f"/v1/agents/{agent}/logins", new_auth)
         assert audit[0]["login_site"] == other and audit[0]["home_site"] == home and audit[0]["remote"] is True
         assert audit[1]["login_site"] == home and audit[1]["remote"] is False
     finally:
@@ -262,6 +263,20 @@ def test_cold_notifier_moves_on_operator_command_and_after_the_grace_period(fron
         ccdr("lab", "restore-site", target)
     time.sleep(3)
     assert _notifier_sites(front) == {start}  # the restored site does not take it back by itself
+
+
+def _get(front: Front, path: str, headers: dict[str, str]) -> Any:
+    """GET through the front door, retried as a client would while HAProxy has not yet marked
+    the dead site down (a request in flight to it is cut)."""
+
+    def attempt() -> Any:
+        try:
+            r = front.http.get(f"{front.tickets}{path}", headers=headers)
+        except httpx.TransportError:
+            return None
+        return r.json() if r.status_code == 200 else None
+
+    return wait_until(f"GET {path}", attempt, RECOVERY_S, interval=0.5)
 
 
 def _notifier_sites(front: Front) -> set[str]:
