@@ -15,6 +15,12 @@ import uvicorn
 from core.http.observability import configure_logging
 from core.settings import load_settings
 
+# Longer than HAProxy keeps idle server connections for reuse: with uvicorn's default (5 s, the
+# same as HAProxy's pool-purge-delay) HAProxy sometimes sends a request on a connection uvicorn
+# is closing, and answers its client by closing the connection without a response (seen in CI on
+# a PUT). The server must never be the side that closes an idle keep-alive connection first.
+KEEP_ALIVE_S = 75
+
 app = typer.Typer(help="Run a ccdr service (the lab's supervisord does this at every data site).")
 
 
@@ -52,6 +58,13 @@ def serve(
 
         web, listen = create_tickets(settings), settings.tickets_listen
     server = uvicorn.Server(
-        uvicorn.Config(web, host=listen.host, port=listen.http_port, log_config=None, access_log=False)
+        uvicorn.Config(
+            web,
+            host=listen.host,
+            port=listen.http_port,
+            log_config=None,
+            access_log=False,
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
     )
     server.run()
