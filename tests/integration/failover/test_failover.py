@@ -167,7 +167,11 @@ def test_isolated_leader_stops_before_the_new_one_starts_and_its_stale_epoch_is_
 def test_agent_logs_in_at_the_surviving_site_and_keeps_the_queue(
     front: Front, observer: Observer, unique: Callable[[str], str]
 ) -> None:
-    home, other = front.topo.data_sites
+    # The agent's home is the site without the database primary: losing it tests the agents'
+    # failover, not Patroni's (the database failover is measured by the SLA-clock test above).
+    (primary_address,) = _sql_retrying(front, "SELECT host(inet_server_addr())")[0]
+    other = next(s for s in front.topo.data_sites if str(front.topo.site(s).address) == primary_address)
+    home = _other(front.topo.data_sites, other)
     agent = unique("tech").lower().replace("-", ".")[:40]
     password = unique("pw-long-enough")
     # A supervisor creates the agent and puts them alone on the cabling/central roster.
