@@ -18,8 +18,33 @@ from tests.integration.conftest import ccdr, wait_until
 from tests.integration.core.conftest import Front, login
 from tests.integration.failover.conftest import Observer, log_records
 
+SERVICE_BACKENDS = ("intake_http", "intake_smtp", "tickets_http")  # both sites serve these (not PostgreSQL)
 TAKEOVER_S = 60  # session timeout (6 s) + a loop, plus a Patroni failover (~22 s) before acting
 RECOVERY_S = 90
+
+
+def _converged() -> bool | None:
+    """The lab is whole again: a primary with a sync standby, no under-replicated partition, every
+    site's services up at the front door. Each test starts from there (as a drill's rollback ends)."""
+    view = json.loads(ccdr("lab", "status", "--json", check=False).stdout or "{}")
+    kafka = view.get("kafka") or {}
+    ok = (
+        view.get("patroni_primary")
+        and view.get("patroni_sync_standby")
+        and kafka.get("under_replicated") == 0
+        and all(
+            state == "UP"
+            for name, backend in (view.get("front_door") or {}).items()
+            if name in SERVICE_BACKENDS
+            for state in backend.values()
+        )
+    )
+    return True if ok else None
+
+
+@pytest.fixture(autouse=True)
+def converged_lab(front: Front) -> None:
+    wait_until("the lab converged before the next fault", _converged, RECOVERY_S * 2, interval=2)
 
 
 def _other(lab_sites: list[str], site: str) -> str:
