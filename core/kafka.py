@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol, TypeVar
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 log = logging.getLogger(__name__)
@@ -37,3 +39,20 @@ async def start_when_reachable(make: Callable[[], C], what: str) -> C:
         else:
             log.info("%s: connected to kafka", what)
             return client
+
+
+def acknowledged_producer(
+    bootstrap: list[str], client_id: str, *, linger_ms: int, request_timeout_ms: int | None = None
+) -> Callable[[], AIOKafkaProducer]:
+    """A factory of producers whose acknowledgement is our promise: acks=all (every in-sync
+    replica, so the other site too) and idempotent (a retried send is written once)."""
+    extra = {} if request_timeout_ms is None else {"request_timeout_ms": request_timeout_ms}
+    return partial(
+        AIOKafkaProducer,
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=linger_ms,
+        **extra,
+    )

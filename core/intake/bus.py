@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from functools import partial
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
@@ -19,7 +18,7 @@ from aiokafka.errors import KafkaError
 
 from core.errors import Unavailable
 from core.intake.schemas import IntakeEvent
-from core.kafka import start_when_reachable
+from core.kafka import acknowledged_producer, start_when_reachable
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +49,8 @@ class KafkaIntakeBus:
         self._topic = topic
         self._ack_timeout_s = ack_timeout_s
         self._retry_after_s = retry_after_s
-        self._make_producer = partial(
-            AIOKafkaProducer,
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=True,
-            request_timeout_ms=request_timeout_ms,
-            linger_ms=2,
+        self._make_producer = acknowledged_producer(
+            bootstrap, client_id, linger_ms=2, request_timeout_ms=request_timeout_ms
         )
         self._producer: AIOKafkaProducer | None = None  # set once connected
         self._starter: asyncio.Task[None] | None = None

@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from functools import partial
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
 
-from core.kafka import start_when_reachable
+from core.kafka import acknowledged_producer, start_when_reachable
 from core.tickets.consumer import RETRIABLE
 
 log = logging.getLogger(__name__)
@@ -32,14 +30,7 @@ class OutboxRelay:
         self._pool = pool
         self._topic = topic
         self._interval_s = interval_s
-        self._make_producer = partial(
-            AIOKafkaProducer,
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-        )
+        self._make_producer = acknowledged_producer(bootstrap, client_id, linger_ms=5)
 
     async def run(self) -> None:
         self._producer = await start_when_reachable(self._make_producer, "outbox relay")
