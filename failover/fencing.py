@@ -6,6 +6,8 @@ raises SQLSTATE CCF01 for an older one; every fenced ticket event runs it in a t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -17,23 +19,22 @@ from failover.election import Register, StaleTerm
 STALE_EPOCH = "CCF01"
 
 
-def is_stale_epoch(exc: BaseException) -> bool:
-    return isinstance(exc, psycopg.Error) and getattr(exc, "sqlstate", None) == STALE_EPOCH
+@contextmanager
+def stale_epoch_ends_term() -> Iterator[None]:
+    """PostgreSQL refusing our epoch means a newer leader exists: raise StaleTerm (the runner
+    then relinquishes); any other database error passes through."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        if exc.sqlstate == STALE_EPOCH:
+            raise StaleTerm(str(exc).splitlines()[0]) from exc
+        raise
 
 
 def registrar(pool: AsyncConnectionPool[Any]) -> Register:
     async def register(term: Term) -> None:
-        try:
+        with stale_epoch_ends_term():
             async with pool.connection() as conn:
                 await conn.execute("SELECT ccdr_fence(%s, %s, %s)", (term.role, term.epoch, term.holder))
-        except psycopg.Error as exc:
-            if is_stale_epoch(exc):
-                raise StaleTerm(str(exc).splitlines()[0]) from exc
-            raise
 
     return register
-
-
-async def fenced_epoch(conn: psycopg.AsyncConnection[Any], role: str) -> int | None:
-    row = await (await conn.execute("SELECT epoch FROM fencing_epochs WHERE role = %s", (role,))).fetchone()
-    return int(row[0]) if row else None

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from core.agents import dispatch
@@ -23,8 +22,8 @@ from core.domain.taxonomy import Region
 from core.tickets import clock_store
 from core.tickets.sla_clock import due_actions
 from failover.coordination import Coordination
-from failover.election import Singleton, StaleTerm
-from failover.fencing import is_stale_epoch
+from failover.election import Singleton
+from failover.fencing import stale_epoch_ends_term
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +55,8 @@ class SlaClock:
                     for action in due_actions(view, self.now()):
                         if not runner.may_act():
                             return  # fenced mid-scan: stop at once
-                        try:
+                        with stale_epoch_ends_term():
                             done = await clock_store.record_clock_action(conn, action, _fence(runner), self.now())
-                        except psycopg.Error as exc:
-                            if is_stale_epoch(exc):
-                                raise StaleTerm(str(exc).splitlines()[0]) from exc
-                            raise
                         if done:
                             log.info(
                                 "sla-clock: %s %s (%s)",
@@ -106,11 +101,7 @@ class Dispatcher:
             for a in dispatch.plan(tickets, shifts, available, self.absent_since, self.grace, now):
                 if not runner.may_act():
                     return
-                try:
+                with stale_epoch_ends_term():
                     done = await clock_store.assign(conn, a.code, a.agent, a.expected, a.reason, _fence(runner), now)
-                except psycopg.Error as exc:
-                    if is_stale_epoch(exc):
-                        raise StaleTerm(str(exc).splitlines()[0]) from exc
-                    raise
                 if done:
                     log.info("dispatcher: %s -> %s (%s)", a.code, a.agent, a.reason, extra={"ticket": a.code})
