@@ -73,9 +73,10 @@ async def clock_views(conn: Conn, *, after: str, limit: int, followup_days: int 
 
 
 async def locked_view(conn: Conn, code: str) -> ClockView | None:
+    """The ticket's view, its row locked until the transaction ends (one round trip)."""
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute("SELECT 1 FROM tickets WHERE code = %s FOR UPDATE", (code,))
-    row = await (await cur.execute(f"SELECT {_VIEW_COLUMNS} FROM tickets t WHERE t.code = %s", (code,))).fetchone()
+    query = f"SELECT {_VIEW_COLUMNS} FROM tickets t WHERE t.code = %s FOR UPDATE OF t"
+    row = await (await cur.execute(query, (code,))).fetchone()
     return _view(row) if row else None
 
 
