@@ -27,23 +27,34 @@ async def agent_with_hash(conn: Conn, agent_id: str) -> tuple[Agent, str] | None
     return Agent.model_validate(row), password_hash
 
 
-async def create_agent(conn: Conn, agent: Agent, password_hash: str) -> bool:
-    cur = await conn.execute(
-        """INSERT INTO agents (id, name, email, password_hash, role, teams, regions, skills, home_site, active)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
-        (
-            agent.id,
-            agent.name,
-            agent.email,
-            password_hash,
-            agent.role.value,
-            list(agent.teams),
-            list(agent.regions),
-            list(agent.skills),
-            agent.home_site,
-            agent.active,
-        ),
+# The statements the lab's demo seed (sync) shares with the service (async).
+INSERT_AGENT = """INSERT INTO agents (id, name, email, password_hash, role, teams, regions, skills, home_site, active)
+                  VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"""
+INSERT_SHIFT = """INSERT INTO duty_shifts (agent_id, team, region, level, kind, starts_at, ends_at, source)
+                  VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"""
+
+
+def agent_row(agent: Agent, password_hash: str) -> tuple[object, ...]:
+    return (
+        agent.id,
+        agent.name,
+        agent.email,
+        password_hash,
+        agent.role.value,
+        list(agent.teams),
+        list(agent.regions),
+        list(agent.skills),
+        agent.home_site,
+        agent.active,
     )
+
+
+def shift_row(s: Shift, source: str) -> tuple[object, ...]:
+    return (s.agent_id, s.team.value, s.region.value, s.level.value, s.kind, s.starts_at, s.ends_at, source)
+
+
+async def create_agent(conn: Conn, agent: Agent, password_hash: str) -> bool:
+    cur = await conn.execute(INSERT_AGENT, agent_row(agent, password_hash))
     return cur.rowcount == 1
 
 
@@ -113,14 +124,7 @@ async def replace_shifts(conn: Conn, shifts: Sequence[Shift], source: str) -> tu
     start, end = min(s.starts_at for s in shifts), max(s.ends_at for s in shifts)
     removed = await conn.execute("DELETE FROM duty_shifts WHERE starts_at >= %s AND starts_at < %s", (start, end))
     async with conn.cursor() as cur:
-        await cur.executemany(
-            """INSERT INTO duty_shifts (agent_id, team, region, level, kind, starts_at, ends_at, source)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-            [
-                (s.agent_id, s.team.value, s.region.value, s.level.value, s.kind, s.starts_at, s.ends_at, source)
-                for s in shifts
-            ],
-        )
+        await cur.executemany(INSERT_SHIFT, [shift_row(s, source) for s in shifts])
     return removed.rowcount, len(shifts)
 
 

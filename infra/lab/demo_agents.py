@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from core.agents import repository as agents_repo
 from core.agents.credentials import hash_password
+from core.agents.model import Agent, Role
 from core.agents.roster import Shift
 from core.domain.escalation import SupportLevel
 from core.domain.routing import Team
@@ -85,29 +87,20 @@ def seed(conn: psycopg.Connection, password: str, today: date) -> tuple[int, int
     hashed = hash_password(password)
     added = 0
     for a in DEMO_AGENTS:
-        cur = conn.execute(
-            """INSERT INTO agents (id, name, email, password_hash, role, teams, regions, home_site)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
-            (
-                a.id,
-                a.name,
-                f"{a.id}@ccdr.lab",
-                hashed,
-                a.role,
-                [a.team.value] if a.team else [],
-                [a.region.value] if a.region else [],
-                a.home_site,
-            ),
+        agent = Agent(
+            id=a.id,
+            name=a.name,
+            email=f"{a.id}@ccdr.lab",
+            role=Role(a.role),
+            teams=(a.team.value,) if a.team else (),
+            regions=(a.region.value,) if a.region else (),
+            home_site=a.home_site,
         )
-        added += cur.rowcount
+        added += conn.execute(agents_repo.INSERT_AGENT, agents_repo.agent_row(agent, hashed)).rowcount
     covered = conn.execute("SELECT count(*) FROM duty_shifts WHERE ends_at > now() + interval '1 day'").fetchone()
     if covered and covered[0]:
         return added, 0
     shifts = roster(today - timedelta(days=1))
     with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO duty_shifts (agent_id, team, region, level, kind, starts_at, ends_at, source)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, 'lab demo roster')""",
-            [(s.agent_id, s.team.value, s.region.value, s.level.value, s.kind, s.starts_at, s.ends_at) for s in shifts],
-        )
+        cur.executemany(agents_repo.INSERT_SHIFT, [agents_repo.shift_row(s, "lab demo roster") for s in shifts])
     return added, len(shifts)
