@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -17,8 +18,6 @@ SITES = "sites"
 
 
 def _tcp_reachable(host_port: str, timeout: float) -> bool:
-    import socket
-
     host, _, port = host_port.rpartition(":")
     try:
         with socket.create_connection((host, int(port)), timeout=timeout):

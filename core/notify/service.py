@@ -47,12 +47,10 @@ async def handle(
             ).fetchone()
             if row is None:
                 continue  # sent before (by us or by the other site before a failover)
-            email = await (await conn.execute("SELECT email FROM agents WHERE id = %s", (notice.recipient,))).fetchone()
-            to = (
-                (email[0] if email and email[0] else notice.recipient)
-                if "@" not in notice.recipient
-                else notice.recipient
-            )
+            to = notice.recipient
+            if "@" not in to:  # an agent id: deliver to their e-mail when they have one
+                row = await (await conn.execute("SELECT email FROM agents WHERE id = %s", (to,))).fetchone()
+                to = row[0] if row and row[0] else to
             await asyncio.to_thread(deliver, maildir, f"ccdr-notifier@{settings.site}", to, notice)
             sent += 1
     return sent
