@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verifying against this when the agent does not exist keeps the timing of "unknown agent" and
-# "wrong password" alike.
-_DUMMY = _hasher.hash("not-a-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the agent does not exist, so "unknown agent" and "wrong password"
+    take the same time. Made on first use: an argon2 hash costs tens of milliseconds and 64 MiB,
+    which every `ccdr` command importing this module would otherwise pay at start-up."""
+    return _hasher.hash("not-a-password")
 
 
 def hash_password(password: str) -> str:
@@ -21,7 +27,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
