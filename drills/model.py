@@ -1,0 +1,133 @@
+"""What a drill records and what the checker concludes. Pure data: no I/O.
+
+Times are POSIX seconds (float, UTC) taken from one clock, the drill runner's host, so every
+duration in a report is a difference of two readings of the same clock.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Outcome(StrEnum):
+    OK = "ok"  # acknowledged (HTTP 202) within the client deadline
+    FAIL = "fail"  # definitely refused (an HTTP error, connection refused) until the deadline
+    UNKNOWN = "unknown"  # the last attempt timed out: it may or may not have been recorded
+
+
+class Attempt(_Frozen):
+    """One HTTP request of a canary operation (retries reuse the Idempotency-Key)."""
+
+    sent: float
+    done: float
+    ok: bool
+    status: int | None = None  # HTTP status; None: no response (timeout, connection error)
+    error: str | None = None  # short reason when not ok
+
+
+class CanaryOp(_Frozen):
+    """One canary intake: invoked on the open-loop schedule, retried until the client deadline."""
+
+    seq: int = Field(ge=0)
+    key: str  # the Idempotency-Key, unique per operation; also written into the subject
+    invoked: float  # the scheduled send time (open loop: not delayed by slow responses)
+    outcome: Outcome
+    ticket_code: str | None = None  # from the acknowledgement
+    acked: float | None = None  # when the acknowledgement arrived
+    attempts: tuple[Attempt, ...] = ()
+
+    @property
+    def latency_s(self) -> float | None:
+        return None if self.acked is None else self.acked - self.invoked
+
+
+class Sample(_Frozen):
+    """One probe of a capability (agent login, database primary, SLA-clock leadership, ...)."""
+
+    capability: str
+    at: float
+    ok: bool
+    latency_s: float | None = None
+    detail: str | None = None  # e.g. the SLA-clock leader's site, or an error
+
+
+class Timeline(_Frozen):
+    """The drill's marks, from the Chaos Toolkit journal and the runner."""
+
+    started: float  # canary and probes running
+    fault_at: float  # the fault action began
+    restore_at: float | None = None  # the rollback (restore/heal) began; None: it never ran
+    converged_at: float | None = None  # the lab was whole again
+    ended: float  # canary and probes stopped
+
+
+class TicketSeen(_Frozen):
+    """A ticket the checker found in PostgreSQL for a canary key (matched by the subject)."""
+
+    code: str
+    created: float
+
+
+class Observed(_Frozen):
+    """What the checker read after recovery, keyed by canary key."""
+
+    tickets: dict[str, tuple[TicketSeen, ...]] = Field(default_factory=dict)
+    in_kafka: frozenset[str] = frozenset()  # canary keys whose intake event is in the topic
+
+
+# -- findings --------------------------------------------------------------------------------
+
+
+class Rpo(_Frozen):
+    acknowledged: int  # canary intakes acknowledged
+    lost: int  # acknowledged, but no ticket
+    lost_keys: tuple[str, ...] = ()  # the first few, for the report
+    lost_span_s: float = 0.0  # from the first to the last lost acknowledgement
+    lost_not_in_kafka: int = 0  # of the lost, how many are missing from the topic too
+    duplicates: int = 0  # intakes with more than one ticket
+    duplicate_keys: tuple[str, ...] = ()
+    unknown: int = 0  # outcomes the client could not know
+    unknown_present: int = 0  # ... that turned out recorded (a ticket exists)
+    unknown_absent: int = 0  # ... that did not
+
+
+class Rto(_Frozen):
+    """Recovery of one capability, measured from the fault injection."""
+
+    capability: str
+    disrupted: bool  # at least one failure while the fault lasted
+    seconds: float | None  # fault -> first of K consecutive successes; None: not recovered
+    recovered_at: float | None = None
+    failures: int = 0  # failed samples while the fault lasted
+    samples: int = 0
+    recovered_during_fault: bool = True  # False: it came back only after the restore
+
+
+class Latency(_Frozen):
+    phase: str  # before | during | after
+    count: int
+    p50_s: float | None = None
+    p99_s: float | None = None
+    max_s: float | None = None
+
+
+class Availability(_Frozen):
+    invoked: int
+    acknowledged: int  # within the client deadline
+    ratio: float  # acknowledged / invoked (1.0 when nothing was invoked)
+    longest_gap_s: float  # longest time with no successful attempt, while the drill ran
+    longest_gap_from: float | None = None
+    longest_gap_to: float | None = None
+
+
+class Findings(_Frozen):
+    rpo: Rpo
+    rto: tuple[Rto, ...]
+    availability: Availability
+    latency: tuple[Latency, ...]
