@@ -147,6 +147,35 @@ class AgentSettings(_Strict):
     session_ttl_h: float = Field(ge=0.25, le=168)  # an agent's token expires after this (a long shift)
 
 
+class DrillSettings(_Strict):
+    """The drill suite's measuring instruments and default objectives (docs/drills.md)."""
+
+    archive_dir: Path  # reports, ledger files and the signing key
+    canary_rate_per_s: float = Field(gt=0, le=200)  # open loop: sent on schedule, whatever the answers
+    canary_deadline_s: float = Field(gt=0, le=120)  # a client's retry budget for one intake
+    canary_attempt_timeout_s: float = Field(gt=0, le=60)
+    canary_retry_s: float = Field(gt=0, le=10)  # pause between attempts of one intake
+    probe_interval_s: float = Field(ge=0.1, le=10)  # agent login, database primary, SLA-clock leader
+    consecutive_successes: int = Field(ge=1, le=100)  # K: recovery is the first of K successes in a row
+    ticket_freshness_s: float = Field(gt=0, le=600)  # a ticket created this soon after the ack counts as on time
+    settle_s: float = Field(ge=0, le=600)  # canary keeps running this long after the lab converged
+    converge_timeout_s: float = Field(ge=10, le=3600)
+    check_timeout_s: float = Field(ge=10, le=3600)  # how long the checker waits for lagging tickets
+    rpo_max_lost: int = Field(ge=0)
+    availability_min: float = Field(ge=0, le=1)
+    rto_s: dict[str, float] = Field(default_factory=dict)  # capability -> target
+    abort_rto_s: float = Field(gt=0, le=3600)  # roll back when intake is not back within this
+
+    @model_validator(mode="after")
+    def _attempt_inside_deadline(self) -> DrillSettings:
+        if self.canary_attempt_timeout_s > self.canary_deadline_s:
+            raise ValueError(
+                f"drills: canary_attempt_timeout_s ({self.canary_attempt_timeout_s}) exceeds "
+                f"canary_deadline_s ({self.canary_deadline_s})"
+            )
+        return self
+
+
 class ZooKeeperTimers(_Strict):
     tick_time_ms: int = Field(ge=100, le=10_000)
     init_limit: int = Field(ge=2, le=100)
@@ -229,6 +258,7 @@ class Topology(_Strict):
     tickets: TicketSettings
     failover: FailoverSettings
     agents: AgentSettings
+    drills: DrillSettings
     timers: Timers
 
     @field_validator("sites")

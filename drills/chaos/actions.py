@@ -1,0 +1,213 @@
+"""Fault actions and rollbacks for Chaos Toolkit experiments (see the package docstring)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from pathlib import Path
+
+import httpx
+from chaoslib.exceptions import InterruptExecution
+from rich.console import Console
+
+from drills.canary import CHANNEL, canary_body
+from drills.chaos.probes import converged
+from failover.processes import rpc_proxy
+from infra.lab import faults, health, netns, probes, supervise
+from infra.lab.errors import LabError
+from infra.lab.lab import Lab
+from infra.lab.layout import LabLayout
+from infra.lab.system import signal_pids
+from infra.topology import Topology, load_topology
+
+__all__ = [
+    "crash_kafka_broker",
+    "crash_postgres_primary",
+    "crash_zookeeper_leader",
+    "freeze_site",
+    "heal",
+    "hold_fault",
+    "isolate_site",
+    "kill_site",
+    "partition_sites",
+    "restore_site",
+    "rolling_restart_site",
+    "thaw_site",
+    "wait_converged",
+]
+
+log = logging.getLogger(__name__)
+console = Console(stderr=True)
+GUARD_INTERVAL_S = 1.0
+GUARD_TIMEOUT_S = 5.0
+GUARD_SUBJECT = "drill guard "  # not the canary's prefix: the checker counts only the canary
+
+
+def _topology() -> Topology:
+    return load_topology(None)
+
+
+def kill_site(site: str) -> int:
+    """Power cut: SIGKILL every process of the site; it stays down until `restore_site`."""
+    return faults.kill_site(_topology(), site)
+
+
+def restore_site(site: str) -> float:
+    """Start a killed site again (thawing it first if frozen); wait until it rejoins. Returns seconds."""
+    started = time.monotonic()
+    topo = _topology()
+    if netns.fault_rules(topo):
+        faults.heal(topo)
+    if _site_is_up(topo, site):
+        faults.thaw_site(topo, site)
+    else:
+        Lab(topo, console).restore_site(site)
+    return time.monotonic() - started
+
+
+def _site_is_up(topo: Topology, site: str) -> bool:
+    return supervise.is_up(LabLayout(topo), site) if not _frozen(topo, site) else True
+
+
+def _frozen(topo: Topology, site: str) -> bool:
+    for pid in netns.pids_in(topo.site(site).namespace):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state == "T":
+            return True
+    return False
+
+
+def freeze_site(site: str) -> int:
+    """SIGSTOP every process of the site: a hung site that still holds its sockets."""
+    return faults.freeze_site(_topology(), site)
+
+
+def thaw_site(site: str) -> int:
+    return faults.thaw_site(_topology(), site)
+
+
+def partition_sites(site: str, other: str) -> None:
+    """Drop traffic between two sites; both still reach the third."""
+    faults.partition(_topology(), site, other)
+
+
+def isolate_site(site: str) -> None:
+    """Cut the site off from the other sites and the front door."""
+    faults.isolate(_topology(), site)
+
+
+def heal() -> list[str]:
+    return faults.heal(_topology())
+
+
+def _kill_processes(topo: Topology, site: str, match: str) -> int:
+    """SIGKILL the site's processes whose command line contains `match`; return how many."""
+    pids = []
+    for pid in netns.pids_in(topo.site(site).namespace):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if match in cmdline:
+            pids.append(pid)
+    if not pids:
+        raise LabError(f"site {site}: no process matching {match!r} to crash")
+    signal_pids(pids, signal.SIGKILL)
+    return len(pids)
+
+
+def crash_postgres_primary() -> str:
+    """SIGKILL every PostgreSQL process of the current primary (Patroni restarts or fails over)."""
+    topo = _topology()
+    primary = next((m.name for m in probes.patroni_cluster(topo) or [] if m.role == "leader"), None)
+    if primary is None:
+        raise LabError("no PostgreSQL primary to crash")
+    _kill_processes(topo, primary, "postgres -D")
+    return primary
+
+
+def crash_kafka_broker(site: str) -> str:
+    """SIGKILL the Kafka process of a site (its supervisord restarts it)."""
+    topo = _topology()
+    _kill_processes(topo, site, "kafka.Kafka")
+    return site
+
+
+def crash_zookeeper_leader() -> str:
+    """SIGKILL the ZooKeeper server that leads the ensemble (its supervisord restarts it)."""
+    topo = _topology()
+    port = topo.ports.zookeeper_client
+    leader = next((n for n, s in topo.sites.items() if probes.zookeeper_mode(str(s.address), port) == "leader"), None)
+    if leader is None:
+        raise LabError("no ZooKeeper leader to crash")
+    _kill_processes(topo, leader, "org.apache.zookeeper.server.quorum.QuorumPeerMain")
+    return leader
+
+
+def rolling_restart_site(site: str, timeout_s: float = 180) -> list[str]:
+    """Restart the site's programs one at a time (a maintenance window), each back healthy first."""
+    topo = _topology()
+    layout = LabLayout(topo)
+    proxy = rpc_proxy(layout.site(site).supervisor_socket)
+    restarted = []
+    for info in proxy.supervisor.getAllProcessInfo():
+        if info["statename"] != "RUNNING":
+            continue  # a cold standby that is not active here stays stopped
+        name = f"{info['group']}:{info['name']}"
+        console.print(f"site {site}: restarting {info['name']}")
+        proxy.supervisor.stopProcess(name)
+        proxy.supervisor.startProcess(name)
+        restarted.append(str(info["name"]))
+        health.wait_for(console, f"{site} healthy after restarting {info['name']}", lambda: converged(topo), timeout_s)
+    return restarted
+
+
+def wait_converged(timeout_s: float = 300) -> float:
+    """Wait until the lab is whole again: quorum, brokers in sync, a primary with a sync standby,
+    every service in the front door. Returns seconds waited."""
+    topo = _topology()
+    waited = health.wait_for(console, "the lab converged", lambda: converged(topo), timeout_s)
+    return waited.seconds
+
+
+def hold_fault(duration_s: float, abort_rto_s: float, drill_id: str = "guard") -> float:
+    """Keep the fault in place for `duration_s`, watching intake through the front door.
+
+    The guardrail: if no intake has been acknowledged for `abort_rto_s` since the fault, raise
+    InterruptExecution, so Chaos Toolkit stops the method and plays the rollbacks at once.
+    Returns the seconds until intake was first acknowledged again (0 when it never failed)."""
+    topo = _topology()
+    url = f"http://{topo.front_door.address}:{topo.front_door.intake_http}/v1/intake/{CHANNEL}"
+    started = time.monotonic()
+    last_ok = started
+    first_ok_after_failure: float | None = None
+    failed = False
+    seq = 0
+    with httpx.Client(timeout=GUARD_TIMEOUT_S) as client:
+        while (elapsed := time.monotonic() - started) < duration_s:
+            key = f"{drill_id}-guard-{seq:05d}"
+            seq += 1
+            try:
+                body = canary_body(drill_id, key, subject_prefix=GUARD_SUBJECT)
+                ok = client.post(url, json=body, headers={"Idempotency-Key": key}).status_code == 202
+            except httpx.TransportError:
+                ok = False
+            now = time.monotonic()
+            if ok:
+                last_ok = now
+                if failed and first_ok_after_failure is None:
+                    first_ok_after_failure = now - started
+            else:
+                failed = True
+                if now - last_ok > abort_rto_s:
+                    raise InterruptExecution(
+                        f"guardrail: no intake acknowledged for {now - last_ok:.0f} s "
+                        f"(abort threshold {abort_rto_s:.0f} s); rolling back"
+                    )
+            time.sleep(max(0.0, GUARD_INTERVAL_S - (time.monotonic() - now)))
+        del elapsed
+    return first_ok_after_failure or 0.0

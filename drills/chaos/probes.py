@@ -1,0 +1,119 @@
+"""Steady-state probes for Chaos Toolkit experiments: what a client of the desk must always get.
+
+Each returns a plain value the experiment's tolerance compares (`true`), and never raises for
+a failed check: a failure is `False`, so Chaos Toolkit reports a deviation, not an error.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+
+from drills.canary import CHANNEL, canary_body
+from infra.lab import health
+from infra.lab import secrets as lab_secrets
+from infra.lab.layout import LabLayout
+from infra.topology import Topology, load_topology
+
+__all__ = ["agent_can_log_in", "intake_acknowledges", "lab_converged", "ticket_visible_within"]
+
+PROBE_AGENT = "khoa.ly"  # the lab's SRE demo agent
+STEADY_SUBJECT = "drill steady-state "
+HTTP_TIMEOUT_S = 10.0
+
+
+def _topology() -> Topology:
+    return load_topology(None)
+
+
+def _intake_url(topo: Topology) -> str:
+    return f"http://{topo.front_door.address}:{topo.front_door.intake_http}/v1/intake/{CHANNEL}"
+
+
+def _tickets_url(topo: Topology) -> str:
+    return f"http://{topo.front_door.address}:{topo.front_door.tickets_http}"
+
+
+def _post_intake(client: httpx.Client, topo: Topology) -> str | None:
+    key = f"steady-{uuid.uuid4().hex[:12]}"
+    try:
+        r = client.post(
+            _intake_url(topo),
+            json=canary_body("steady-state", key, subject_prefix=STEADY_SUBJECT),
+            headers={"Idempotency-Key": key},
+        )
+    except httpx.TransportError:
+        return None
+    return str(r.json()["ticket_code"]) if r.status_code == 202 else None
+
+
+def intake_acknowledges() -> bool:
+    """An intake through the front door is acknowledged (202)."""
+    topo = _topology()
+    with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
+        return _post_intake(client, topo) is not None
+
+
+def _login(client: httpx.Client, topo: Topology) -> str | None:
+    password = lab_secrets.load(LabLayout(topo)).agent_password
+    try:
+        r = client.post(f"{_tickets_url(topo)}/v1/agents/login", json={"agent_id": PROBE_AGENT, "password": password})
+    except httpx.TransportError:
+        return None
+    return str(r.json()["token"]) if r.status_code == 200 else None
+
+
+def agent_can_log_in() -> bool:
+    """An agent logs in through the front door (and logs out again)."""
+    topo = _topology()
+    with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
+        token = _login(client, topo)
+        if token is None:
+            return False
+        client.post(f"{_tickets_url(topo)}/v1/agents/logout", headers={"Authorization": f"Bearer {token}"})
+        return True
+
+
+def ticket_visible_within(seconds: float = 30) -> bool:
+    """A new intake becomes a ticket an agent can read via the API within `seconds`."""
+    topo = _topology()
+    with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
+        code = _post_intake(client, topo)
+        token = _login(client, topo) if code else None
+        if code is None or token is None:
+            return False
+        deadline = time.monotonic() + seconds
+        auth = {"Authorization": f"Bearer {token}"}
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    r = client.get(f"{_tickets_url(topo)}/v1/tickets/{code}", headers=auth)
+                    if r.status_code == 200:
+                        return True
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.5)
+            return False
+        finally:
+            client.post(f"{_tickets_url(topo)}/v1/agents/logout", headers=auth)
+
+
+def converged(topo: Topology) -> tuple[bool, str]:
+    """Quorum, brokers in sync, a primary with a sync standby, every service in the front door."""
+    for check in (
+        health.zookeeper_quorum(topo),
+        health.kafka_brokers(topo),
+        health.patroni_pair(topo),
+        health.services(LabLayout(topo)),
+    ):
+        ok, detail = check()
+        if not ok:
+            return False, detail
+    return True, "ZooKeeper quorum, Kafka in sync, PostgreSQL primary + sync standby, services in the front door"
+
+
+def lab_converged() -> bool:
+    """The lab is whole again (see `converged`)."""
+    return converged(_topology())[0]

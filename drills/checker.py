@@ -1,0 +1,399 @@
+"""From a drill's history and what was read afterwards to findings, checks and a verdict.
+
+Pure: no I/O, no clock reads. The same inputs always give the same findings, so a report can be
+re-derived from its artifacts. Times are POSIX seconds from the drill runner's clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from itertools import pairwise
+from typing import Literal
+
+from drills.model import (
+    Availability,
+    CanaryOp,
+    Findings,
+    Latency,
+    Observed,
+    Outcome,
+    Rpo,
+    Rto,
+    Sample,
+    Timeline,
+)
+from drills.report import Check, Objectives
+
+INTAKE = "intake"
+TICKET_CREATION = "ticket_creation"
+SLA_CLOCK = "sla_clock"
+
+_LABELS = {
+    INTAKE: "Intake",
+    TICKET_CREATION: "Ticket creation",
+    SLA_CLOCK: "SLA-clock leadership",
+    "agent_login": "Agent login",
+    "db_primary": "Database primary",
+}
+
+
+# -- RPO -------------------------------------------------------------------------------------
+
+
+def rpo(ops: Sequence[CanaryOp], observed: Observed, *, keep: int = 20) -> Rpo:
+    """Loss, duplication and unknown outcomes of the canary intakes, judged against the tickets found.
+
+    Lost: acknowledged (OK) but no ticket. Duplicate: more than one ticket for one key (any outcome).
+    Unknown: the client could not tell; present if a ticket exists. A FAIL with a ticket is not loss.
+    """
+    ordered = sorted(ops, key=lambda op: op.seq)
+    acknowledged = [op for op in ordered if op.outcome is Outcome.OK]
+    lost = [op for op in acknowledged if not observed.tickets.get(op.key)]
+    lost_acks = [op.acked for op in lost if op.acked is not None]
+    duplicates = [op for op in ordered if len(observed.tickets.get(op.key, ())) > 1]
+    unknown = [op for op in ordered if op.outcome is Outcome.UNKNOWN]
+    present = sum(1 for op in unknown if observed.tickets.get(op.key))
+    return Rpo(
+        acknowledged=len(acknowledged),
+        lost=len(lost),
+        lost_keys=tuple(op.key for op in lost[:keep]),
+        lost_span_s=max(lost_acks) - min(lost_acks) if len(lost_acks) >= 2 else 0.0,
+        lost_not_in_kafka=sum(1 for op in lost if op.key not in observed.in_kafka),
+        duplicates=len(duplicates),
+        duplicate_keys=tuple(op.key for op in duplicates[:keep]),
+        unknown=len(unknown),
+        unknown_present=present,
+        unknown_absent=len(unknown) - present,
+    )
+
+
+# -- RTO -------------------------------------------------------------------------------------
+
+
+def _window_end(timeline: Timeline) -> float:
+    return timeline.restore_at if timeline.restore_at is not None else timeline.ended
+
+
+def _in_window(at: float, timeline: Timeline) -> bool:
+    return timeline.fault_at <= at < _window_end(timeline)
+
+
+def rto(samples: Sequence[Sample], timeline: Timeline, *, capability: str, k: int) -> Rto:
+    """Recovery time of one capability from its samples (those of other capabilities are ignored).
+
+    Samples are ordered by `at` (ties keep their input order). The fault window is
+    [fault_at, restore_at), or [fault_at, ended) when the restore never ran. The capability is
+    disrupted if a sample failed in the window; if not, it recovered at fault_at (0 s).
+    Otherwise it recovered at the first sample of the first run of `k` consecutive successes
+    after the last failure in the window; the run may extend past the window, and a failure after
+    the window breaks a run (the search goes on). seconds = recovered_at - fault_at; None when no
+    such run exists. `failures` counts failed samples in the window, `samples` every sample at or
+    after fault_at.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    mine = sorted((s for s in samples if s.capability == capability), key=lambda s: s.at)
+    end = _window_end(timeline)
+    in_window = [i for i, s in enumerate(mine) if _in_window(s.at, timeline) and not s.ok]
+    counted = sum(1 for s in mine if s.at >= timeline.fault_at)
+    if not in_window:
+        return Rto(
+            capability=capability,
+            disrupted=False,
+            seconds=0.0,
+            recovered_at=timeline.fault_at,
+            failures=0,
+            samples=counted,
+            recovered_during_fault=True,
+        )
+    recovered_at: float | None = None
+    run_start: float | None = None
+    run = 0
+    for s in mine[in_window[-1] + 1 :]:
+        if not s.ok:
+            run, run_start = 0, None
+            continue
+        if run == 0:
+            run_start = s.at
+        run += 1
+        if run >= k:
+            recovered_at = run_start
+            break
+    return Rto(
+        capability=capability,
+        disrupted=True,
+        seconds=None if recovered_at is None else recovered_at - timeline.fault_at,
+        recovered_at=recovered_at,
+        failures=len(in_window),
+        samples=counted,
+        recovered_during_fault=recovered_at is not None and recovered_at < end,
+    )
+
+
+def canary_samples(ops: Sequence[CanaryOp]) -> list[Sample]:
+    """One `intake` sample per canary attempt (at = sent, latency = done - sent, detail = error)."""
+    return [
+        Sample(capability=INTAKE, at=a.sent, ok=a.ok, latency_s=a.done - a.sent, detail=a.error)
+        for op in sorted(ops, key=lambda op: op.seq)
+        for a in op.attempts
+    ]
+
+
+def ticket_samples(ops: Sequence[CanaryOp], observed: Observed, *, freshness_s: float) -> list[Sample]:
+    """One `ticket_creation` sample per acknowledged intake, at its acknowledgement.
+
+    ok: its earliest ticket was created at most `freshness_s` after the acknowledgement (a ticket
+    created before it counts as ok); latency = created - acked, None when there is no ticket.
+    """
+    out: list[Sample] = []
+    for op in sorted(ops, key=lambda op: op.seq):
+        if op.outcome is not Outcome.OK or op.acked is None:
+            continue
+        tickets = observed.tickets.get(op.key, ())
+        if not tickets:
+            out.append(Sample(capability=TICKET_CREATION, at=op.acked, ok=False, detail="no ticket"))
+            continue
+        delay = min(t.created for t in tickets) - op.acked
+        out.append(
+            Sample(
+                capability=TICKET_CREATION,
+                at=op.acked,
+                ok=delay <= freshness_s,
+                latency_s=delay,
+                detail=None if delay <= freshness_s else "late",
+            )
+        )
+    return out
+
+
+def leader_samples(samples: Sequence[Sample], timeline: Timeline, affected_sites: Collection[str]) -> list[Sample]:
+    """Leadership samples re-judged: `detail` is the leader's site (None or empty: no leader).
+
+    ok only if the probe succeeded, names a leader, and, within the fault window, that leader is not
+    on an affected site: a leader on a dead or isolated site is not leading.
+    """
+    return [
+        s.model_copy(
+            update={"ok": s.ok and bool(s.detail) and not (_in_window(s.at, timeline) and s.detail in affected_sites)}
+        )
+        for s in samples
+    ]
+
+
+# -- availability and latency ----------------------------------------------------------------
+
+
+def availability(ops: Sequence[CanaryOp], timeline: Timeline) -> Availability:
+    """Share of intakes acknowledged, and the longest time without a successful attempt.
+
+    The gap is measured between consecutive completions (`done`) of successful attempts, and
+    from `started` to the first and from the last to `ended`; completions are clamped to
+    [started, ended]. The earliest of equally long gaps is reported.
+    """
+    acknowledged = sum(1 for op in ops if op.outcome is Outcome.OK)
+    dones = sorted(min(max(a.done, timeline.started), timeline.ended) for op in ops for a in op.attempts if a.ok)
+    marks = [timeline.started, *dones, timeline.ended]
+    gap, gap_from, gap_to = 0.0, timeline.started, timeline.started
+    for a, b in pairwise(marks):
+        if b - a > gap:
+            gap, gap_from, gap_to = b - a, a, b
+    return Availability(
+        invoked=len(ops),
+        acknowledged=acknowledged,
+        ratio=acknowledged / len(ops) if ops else 1.0,
+        longest_gap_s=gap,
+        longest_gap_from=gap_from,
+        longest_gap_to=gap_to,
+    )
+
+
+def nearest_rank(values: Sequence[float], percentile: int) -> float:
+    """The nearest-rank percentile: the smallest value with at least `percentile` % of values at or below it.
+
+    That is sorted(values)[ceil(percentile / 100 * n) - 1], computed in integers; n must be > 0.
+    """
+    if not values:
+        raise ValueError("no values")
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], not {percentile}")
+    ordered = sorted(values)
+    rank = -(-percentile * len(ordered) // 100)  # ceil without floats
+    return ordered[rank - 1]
+
+
+def _phase(name: str, values: list[float]) -> Latency:
+    if not values:
+        return Latency(phase=name, count=0)
+    return Latency(
+        phase=name,
+        count=len(values),
+        p50_s=nearest_rank(values, 50),
+        p99_s=nearest_rank(values, 99),
+        max_s=max(values),
+    )
+
+
+def latency(ops: Sequence[CanaryOp], timeline: Timeline) -> tuple[Latency, Latency, Latency]:
+    """Latency (invoked -> acked) of acknowledged intakes, by when they were invoked.
+
+    before: invoked < fault_at; during: fault_at <= invoked < converged_at (else restore_at,
+    else ended); after: the rest. p50 and p99 by the nearest-rank method (see `nearest_rank`).
+    """
+    if timeline.converged_at is not None:
+        end = timeline.converged_at
+    elif timeline.restore_at is not None:
+        end = timeline.restore_at
+    else:
+        end = timeline.ended
+    phases: dict[str, list[float]] = {"before": [], "during": [], "after": []}
+    for op in ops:
+        value = op.latency_s
+        if op.outcome is not Outcome.OK or value is None:
+            continue
+        if op.invoked < timeline.fault_at:
+            phases["before"].append(value)
+        elif op.invoked < end:
+            phases["during"].append(value)
+        else:
+            phases["after"].append(value)
+    return _phase("before", phases["before"]), _phase("during", phases["during"]), _phase("after", phases["after"])
+
+
+# -- all together ----------------------------------------------------------------------------
+
+
+def check(
+    ops: Sequence[CanaryOp],
+    samples: Sequence[Sample],
+    observed: Observed,
+    timeline: Timeline,
+    *,
+    k: int,
+    freshness_s: float,
+    affected_sites: Collection[str],
+) -> Findings:
+    """All findings of a drill. RTOs: intake (per attempt), ticket_creation, then each probed capability
+    in sorted order (`sla_clock` re-judged by `leader_samples`)."""
+    probed = sorted({s.capability for s in samples})
+    reserved = {INTAKE, TICKET_CREATION} & set(probed)
+    if reserved:
+        raise ValueError(f"probe samples may not use the derived capabilities {sorted(reserved)}")
+    rtos = [
+        rto(canary_samples(ops), timeline, capability=INTAKE, k=k),
+        rto(ticket_samples(ops, observed, freshness_s=freshness_s), timeline, capability=TICKET_CREATION, k=k),
+    ]
+    for capability in probed:
+        mine = [s for s in samples if s.capability == capability]
+        if capability == SLA_CLOCK:
+            mine = leader_samples(mine, timeline, affected_sites)
+        rtos.append(rto(mine, timeline, capability=capability, k=k))
+    return Findings(
+        rpo=rpo(ops, observed),
+        rto=tuple(rtos),
+        availability=availability(ops, timeline),
+        latency=latency(ops, timeline),
+    )
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def judge(findings: Findings, objectives: Objectives) -> tuple[Check, ...]:
+    """The objectives against the findings: RPO, one RTO check per targeted capability, availability.
+
+    An RTO fails when its capability was not measured (absent, or no sample after the fault) or
+    did not recover; otherwise it passes when seconds <= target.
+    """
+    r = findings.rpo
+    checks = [
+        Check(
+            name="RPO",
+            target=f"≤ {objectives.rpo_max_lost} lost, 0 duplicates",
+            achieved=f"{r.lost} lost, {r.duplicates} duplicates",
+            passed=r.lost <= objectives.rpo_max_lost and r.duplicates == 0,
+        )
+    ]
+    by_capability = {x.capability: x for x in reversed(findings.rto)}  # the first one wins
+    for capability, target in objectives.rto_s.items():
+        found = by_capability.get(capability)
+        if found is None or found.samples == 0:
+            achieved, passed = "not measured", False
+        elif found.seconds is None:
+            achieved, passed = "not recovered", False
+        else:
+            achieved, passed = f"{found.seconds:.1f} s", found.seconds <= target
+        checks.append(Check(name=f"RTO {capability}", target=f"≤ {_num(target)} s", achieved=achieved, passed=passed))
+    a = findings.availability
+    checks.append(
+        Check(
+            name="availability",
+            target=f"≥ {objectives.availability_min * 100:.1f} %",
+            achieved=f"{a.ratio * 100:.1f} %",
+            passed=a.ratio >= objectives.availability_min,
+        )
+    )
+    return tuple(checks)
+
+
+def verdict(checks: Sequence[Check]) -> Literal["pass", "fail"]:
+    """pass when every check passed; fail otherwise, and when there is nothing to check."""
+    return "pass" if checks and all(c.passed for c in checks) else "fail"
+
+
+# -- in words --------------------------------------------------------------------------------
+
+
+def _label(capability: str) -> str:
+    return _LABELS.get(capability) or capability.replace("_", " ").capitalize()
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def notes(findings: Findings) -> tuple[str, ...]:
+    """The findings as short factual sentences for people."""
+    out: list[str] = []
+    r = findings.rpo
+    if r.lost == 0:
+        out.append(f"No acknowledged intake was lost ({r.acknowledged} acknowledged).")
+    else:
+        verb = "has" if r.lost == 1 else "have"
+        out.append(
+            f"{_plural(r.lost, 'acknowledged intake', 'acknowledged intakes')} {verb} no ticket "
+            f"(span {r.lost_span_s:.1f} s)."
+        )
+        out.append(f"Of these, {r.lost - r.lost_not_in_kafka} reached Kafka and {r.lost_not_in_kafka} did not.")
+    if r.duplicates:
+        verb = "has" if r.duplicates == 1 else "have"
+        out.append(f"{_plural(r.duplicates, 'intake', 'intakes')} {verb} more than one ticket.")
+    if r.unknown:
+        out.append(
+            f"{_plural(r.unknown, 'unknown outcome', 'unknown outcomes')}: "
+            f"{r.unknown_present} recorded, {r.unknown_absent} not."
+        )
+    for x in findings.rto:
+        label = _label(x.capability)
+        if x.samples == 0:
+            out.append(f"{label} was not measured after the fault.")
+        elif not x.disrupted:
+            out.append(f"{label} was not disrupted.")
+        elif x.seconds is None:
+            out.append(f"{label} did not recover before the drill ended.")
+        elif x.recovered_during_fault:
+            out.append(
+                f"{label} recovered {x.seconds:.1f} s after the fault "
+                f"({_plural(x.failures, 'failed sample', 'failed samples')})."
+            )
+        else:
+            out.append(f"{label} came back only after the site was restored ({x.seconds:.1f} s after the fault).")
+    a = findings.availability
+    out.append(
+        f"{a.ratio * 100:.1f} % of intakes acknowledged ({a.acknowledged} of {a.invoked}); "
+        f"longest time without a successful intake {a.longest_gap_s:.1f} s."
+    )
+    during = next((x for x in findings.latency if x.phase == "during"), None)
+    if during is not None and during.count and during.p99_s is not None:
+        out.append(f"During the fault, p99 intake latency was {during.p99_s:.2f} s ({during.count} acknowledged).")
+    return tuple(out)

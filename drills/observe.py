@@ -1,0 +1,108 @@
+"""What the drill reads from the outside after recovery: PostgreSQL rows and the Kafka topic.
+
+Read-only, through the front door's primary port and the brokers' public listeners, as any
+auditor with read access could. The canary's operations are found by their subject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Collection
+
+import psycopg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from drills.canary import SUBJECT_PREFIX, key_of_subject
+from drills.model import Observed, TicketSeen
+from infra.topology import Topology
+
+KAFKA_TIMEOUT_MS = 10_000
+
+
+def tickets_for(dsn: str, drill_id: str) -> dict[str, tuple[TicketSeen, ...]]:
+    """Every ticket whose subject names one of this drill's canary keys."""
+    pattern = f"{SUBJECT_PREFIX}{drill_id}-%"
+    found: dict[str, list[TicketSeen]] = {}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT subject, code, extract(epoch FROM created_at) FROM tickets WHERE subject LIKE %s", (pattern,)
+        ).fetchall()
+    for subject, code, created in rows:
+        key = key_of_subject(subject)
+        if key is not None:
+            found.setdefault(key, []).append(TicketSeen(code=code, created=float(created)))
+    return {k: tuple(sorted(v, key=lambda t: t.created)) for k, v in found.items()}
+
+
+async def end_offsets(topo: Topology) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=topo.kafka_bootstrap(), request_timeout_ms=KAFKA_TIMEOUT_MS)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        parts = consumer.partitions_for_topic(topo.kafka.intake_topic) or set()
+        ends = await consumer.end_offsets([TopicPartition(topo.kafka.intake_topic, p) for p in parts])
+        return {tp.partition: off for tp, off in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def keys_in_topic(topo: Topology, drill_id: str, since: dict[int, int]) -> frozenset[str]:
+    """Canary keys of this drill among the intake events appended after the offsets `since`."""
+    topic = topo.kafka.intake_topic
+    prefix = f"{SUBJECT_PREFIX}{drill_id}-"
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=topo.kafka_bootstrap(),
+        enable_auto_commit=False,
+        request_timeout_ms=KAFKA_TIMEOUT_MS,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()
+        parts = sorted(consumer.partitions_for_topic(topic) or set())
+        tps = [TopicPartition(topic, p) for p in parts]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, since.get(tp.partition, 0))
+        keys: set[str] = set()
+        remaining = {tp for tp in tps if (await consumer.position(tp)) < ends[tp]}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=2000)
+            for records in batch.values():
+                for rec in records:
+                    subject = _subject(rec.value)
+                    if subject and subject.startswith(prefix):
+                        keys.add(subject.removeprefix(SUBJECT_PREFIX))
+            remaining = {tp for tp in remaining if (await consumer.position(tp)) < ends[tp]}
+        return frozenset(keys)
+    finally:
+        await consumer.stop()
+
+
+def _subject(value: bytes | None) -> str | None:
+    if not value:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    subject = data.get("subject") if isinstance(data, dict) else None
+    return subject if isinstance(subject, str) else None
+
+
+def observe(
+    topo: Topology, dsn: str, drill_id: str, since: dict[int, int], expected: Collection[str], timeout_s: float
+) -> Observed:
+    """Read tickets until every key in `expected` has one or `timeout_s` passes (the consumer may
+    still be catching up after a failover), then read the topic once."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        tickets = tickets_for(dsn, drill_id)
+        if all(k in tickets for k in expected) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    in_kafka = asyncio.run(keys_in_topic(topo, drill_id, since))
+    return Observed(tickets=tickets, in_kafka=in_kafka)
