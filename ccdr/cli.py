@@ -10,6 +10,8 @@ from rich.console import Console
 
 from core.serve import serve
 from core.settings import SettingsError
+from drills.cli import DrillCliError
+from drills.cli import app as drill_app
 from failover.cli import FailoverError
 from failover.cli import app as failover_app
 from infra.lab.cli import app as lab_app
@@ -19,6 +21,7 @@ from infra.topology import TopologyError
 app = typer.Typer(help="ccdr: disaster-resilient, active-active contact-center core.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 app.add_typer(failover_app, name="failover")
+app.add_typer(drill_app, name="drill")
 app.command("serve")(serve)
 
 
@@ -30,7 +33,7 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         app(standalone_mode=False)
-    except (LabError, TopologyError, SettingsError, FailoverError) as exc:
+    except (LabError, TopologyError, SettingsError, FailoverError, DrillCliError) as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except typer.Abort:

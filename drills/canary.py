@@ -43,7 +43,7 @@ def key_of_subject(subject: str) -> str | None:
 def canary_body(drill_id: str, key: str, *, subject_prefix: str = SUBJECT_PREFIX) -> dict[str, object]:
     # Low impact and urgency: P4, so the canary's tickets page nobody during the drill.
     return {
-        "contact": {"name": "ccdr drill canary", "email": "canary@drills.ccdr.invalid"},
+        "contact": {"name": "ccdr drill canary", "email": "canary@drills.ccdr.lab"},
         "category": "other",
         "impact": "low",
         "urgency": "low",

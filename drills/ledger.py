@@ -39,7 +39,10 @@ GENESIS_HASH = "0" * 64  # prev_hash of entry 1
 REPORT_FILE = "report.json"
 SIGNATURE_FILE = "report.sig"
 KEY_FILE = Path("keys") / "drill-signing.pem"
-_RESERVED = frozenset({REPORT_FILE, SIGNATURE_FILE})
+# Renderings of the signed report.json, written after signing and re-made by `ccdr drill report`:
+# not evidence themselves, so not listed (the JSON they render is).
+RENDERINGS = frozenset({"report.html", "report.pdf"})
+_RESERVED = frozenset({REPORT_FILE, SIGNATURE_FILE}) | RENDERINGS
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # one path component: no "/", no "..", not hidden
 _LEDGER_FILE = re.compile(r"(\d{6,})\.json")
 
@@ -132,13 +135,23 @@ def make_entry(
     return LedgerEntry(**fields, entry_hash=draft.computed_hash())
 
 
-def _gap(prev: LedgerEntry | None, next_seq: int) -> Problem:
-    first = 1 if prev is None else prev.seq + 1
-    last = next_seq - 1
-    where = f"ledger entry {first}" if first == last else f"ledger entries {first}-{last}"
-    if prev is None:
-        return Problem(where=where, what=f"missing (the chain starts at {next_seq})")
-    return Problem(where=where, what=f"missing (the chain jumps from {prev.seq} to {next_seq})")
+def _gaps(prev: LedgerEntry | None, next_seq: int, present: set[int]) -> list[Problem]:
+    """The entries skipped between `prev` and `next_seq` that are nowhere in the chain, as runs."""
+    missing = [seq for seq in range(1 if prev is None else prev.seq + 1, next_seq) if seq not in present]
+    how = f"the chain starts at {next_seq}" if prev is None else f"the chain jumps from {prev.seq} to {next_seq}"
+    runs: list[list[int]] = []
+    for seq in missing:
+        if runs and runs[-1][-1] == seq - 1:
+            runs[-1].append(seq)
+        else:
+            runs.append([seq])
+    return [
+        Problem(
+            where=f"ledger entry {run[0]}" if len(run) == 1 else f"ledger entries {run[0]}-{run[-1]}",
+            what=f"missing ({how})",
+        )
+        for run in runs
+    ]
 
 
 def verify_chain(entries: Sequence[LedgerEntry]) -> list[Problem]:
@@ -146,6 +159,7 @@ def verify_chain(entries: Sequence[LedgerEntry]) -> list[Problem]:
     problems: list[Problem] = []
     prev: LedgerEntry | None = None  # the highest entry so far
     first_seen: dict[str, int] = {}
+    present = {entry.seq for entry in entries}
     for entry in entries:
         where = f"ledger entry {entry.seq}"
         if entry.computed_hash() != entry.entry_hash:
@@ -155,12 +169,10 @@ def verify_chain(entries: Sequence[LedgerEntry]) -> list[Problem]:
             problems.append(Problem(where=where, what=f"out of order: it comes after entry {expected - 1}"))
         else:
             if entry.seq > expected:
-                # The link across a gap cannot be checked: the entry it names is gone.
-                problems.append(_gap(prev, entry.seq))
+                # The link across a jump cannot be checked: the entry it names is not the one before.
+                problems.extend(_gaps(prev, entry.seq, present))
             elif prev is None and entry.prev_hash != GENESIS_HASH:
-                problems.append(
-                    Problem(where=where, what="its prev_hash is not 64 zeros, as the first one must be")
-                )
+                problems.append(Problem(where=where, what="its prev_hash is not 64 zeros, as the first one must be"))
             elif prev is not None and entry.prev_hash != prev.entry_hash:
                 problems.append(
                     Problem(

@@ -171,8 +171,8 @@ def _draw_latency(ax: Axes, report: DrillReport, raster: bool) -> None:
         xs = [x for x, _ in by_outcome[outcome]]
         if xs:
             ax.scatter(xs, [y] * len(xs), color=COLOURS[outcome.value], **cross)
-    if log:
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    # No latency labels inside the band: it has no latency scale.
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: "" if value > high * 1.0001 else f"{value:g}"))
     ax.set_ylabel("canary latency (s)" + (", log scale" if log else ""))
     ax.grid(True, which="major", axis="y", color="#dddddd", linewidth=0.5)
 

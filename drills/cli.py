@@ -1,0 +1,270 @@
+"""`ccdr drill list | run | history | report | verify | schedule`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from drills import ledger, signing
+from drills.ledger_store import PostgresLedger
+from drills.render import render_html, render_pdf
+from drills.report import DrillReport
+from drills.runner import SIGNING_KEY, DrillError, DrillOptions, DrillResult, findings_summary, run_drill
+from drills.scenarios import PRIMARY_SITE_ALIAS, UnknownScenario, catalogue
+from drills.schedule import CalendarError, load_calendar, upcoming
+from infra.topology import Topology, load_topology
+
+app = typer.Typer(help="Failover drills: run, read, verify and schedule them.", no_args_is_help=True)
+console = Console(stderr=True)
+out = Console()
+
+TopologyOption = Annotated[
+    Path | None,
+    typer.Option("--topology", envvar="CCDR_TOPOLOGY", help="Topology TOML (default: infra/topology.toml)."),
+]
+CalendarOption = Annotated[
+    Path | None, typer.Option("--calendar", help="Drill calendar TOML (default: drills/calendar.toml).")
+]
+
+
+def _archive(topo: Topology) -> ledger.Archive:
+    return ledger.Archive(topo.drills.archive_dir)
+
+
+def _progress(line: str) -> None:
+    console.print(f"[dim]{datetime.now(UTC):%H:%M:%S}[/dim] {line}", highlight=False)
+
+
+@app.command("list")
+def list_scenarios() -> None:
+    """The scenarios (Chaos Toolkit experiments in drills/experiments/)."""
+    table = Table("scenario", "what happens", "sites taken away", title="drill scenarios")
+    for spec in catalogue().values():
+        table.add_row(spec.name, spec.title, ", ".join(spec.affected_sites) or "-")
+    table.add_row(PRIMARY_SITE_ALIAS, "Loss of the site that holds the PostgreSQL primary now", "(resolved at run)")
+    out.print(table)
+
+
+def _chaos_logging() -> None:
+    # Chaos Toolkit reports each activity on its "chaostoolkit" logger: show them as progress.
+    handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    chaos = logging.getLogger("chaostoolkit")
+    chaos.handlers[:] = [handler]
+    chaos.setLevel(logging.INFO)
+    chaos.propagate = False
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="A scenario from `ccdr drill list`.")],
+    duration: Annotated[float, typer.Option("--duration", min=5, max=3600, help="Hold the fault this long (s).")] = 60,
+    load: Annotated[float, typer.Option("--load", min=0, help="Locust load alongside, requests/s (0: none).")] = 0,
+    operator: Annotated[str | None, typer.Option(help="Who runs the drill (default: the login name).")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
+    trigger: Annotated[str, typer.Option(hidden=True)] = "manual",
+    topology: TopologyOption = None,
+) -> None:
+    """Run one drill under canary (and optional locust) load; print the verdict and the report's path."""
+    topo = load_topology(topology)
+    try:
+        names = set(catalogue()) | {PRIMARY_SITE_ALIAS}
+        if scenario not in names:
+            raise UnknownScenario(f"unknown scenario {scenario!r}; known: {', '.join(sorted(names))}")
+        if trigger not in ("manual", "scheduled", "ci"):
+            raise DrillError(f"--trigger must be manual, scheduled or ci, not {trigger!r}")
+        _chaos_logging()
+        hook = None
+        if load > 0:
+            from loadtests.drill_load import LocustLoad
+
+            hook = LocustLoad(topo)
+        options = DrillOptions(
+            scenario=scenario,
+            duration_s=duration,
+            load_rps=load,
+            operator=operator or getpass.getuser(),
+            trigger=trigger,  # type: ignore[arg-type]
+            pdf=pdf,
+        )
+        result = run_drill(topo, options, _progress, hook)
+    except (DrillError, UnknownScenario, ledger.ArchiveError) as exc:
+        raise DrillCliError(str(exc)) from None
+    print_summary(result)
+
+
+def print_summary(result: DrillResult) -> None:
+    r = result.report
+    colour = "green" if r.verdict == "pass" else "red"
+    table = Table(title=f"{r.scenario.title} — {r.id}", show_header=True)
+    table.add_column("check")
+    table.add_column("target")
+    table.add_column("achieved")
+    table.add_column("")
+    for c in r.checks:
+        table.add_row(c.name, c.target, c.achieved, "[green]pass[/green]" if c.passed else "[red]FAIL[/red]")
+    out.print(table)
+    facts = Table(show_header=False, box=None)
+    for k, v in findings_summary(r.findings):
+        facts.add_row(k, v)
+    out.print(facts)
+    for note in r.notes:
+        out.print(f"• {note}", highlight=False)
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    out.print(f"verdict: [bold {colour}]{r.verdict.upper()}[/bold {colour}]  (ledger entry {result.entry.seq})")
+    out.print(f"report: {result.html}", highlight=False)
+    if result.pdf:
+        out.print(f"pdf:    {result.pdf}", highlight=False)
+
+
+@app.command()
+def history(topology: TopologyOption = None, limit: Annotated[int, typer.Option(min=1)] = 20) -> None:
+    """The latest drills in the archive, newest first."""
+    archive = _archive(load_topology(topology))
+    entries, problems = archive.read_entries()
+    table = Table("seq", "report", "scenario", "verdict", "lost", "RTO intake", "status", title="drill history")
+    for entry in sorted(entries, key=lambda e: e.seq, reverse=True)[:limit]:
+        try:
+            r = archive.load_report(entry.report_id)
+        except (OSError, ValueError) as exc:
+            table.add_row(str(entry.seq), entry.report_id, "?", "[red]unreadable[/red]", "", "", str(exc)[:40])
+            continue
+        intake = next((x for x in r.findings.rto if x.capability == "intake"), None)
+        rto = "-" if intake is None or intake.seconds is None else f"{intake.seconds:.1f} s"
+        colour = "green" if r.verdict == "pass" else "red"
+        table.add_row(
+            str(entry.seq),
+            r.id,
+            r.scenario.name,
+            f"[{colour}]{r.verdict}[/{colour}]",
+            str(r.findings.rpo.lost),
+            rto,
+            r.status,
+        )
+    out.print(table)
+    for p in problems:
+        console.print(f"[yellow]warning:[/yellow] {p}", highlight=False)
+
+
+@app.command()
+def report(
+    report_id: Annotated[str, typer.Argument(help="A report id from `ccdr drill history`.")],
+    html: Annotated[bool, typer.Option("--html", help="Write (again) and print the HTML report's path.")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Write the PDF and print its path.")] = False,
+    topology: TopologyOption = None,
+) -> None:
+    """Show one report (JSON on stdout), or render it as HTML or PDF beside it."""
+    topo = load_topology(topology)
+    archive = _archive(topo)
+    r, entry = _load(archive, report_id)
+    if not html and not pdf:
+        out.print_json(r.model_dump_json(by_alias=True))
+        return
+    page = render_html(r, signature=entry.signature, key_id=entry.key_id, ledger_seq=entry.seq)
+    directory = archive.report_dir(report_id)
+    if html:
+        (directory / "report.html").write_text(page)
+        out.print(str(directory / "report.html"), highlight=False)
+    if pdf:
+        with console.status("rendering PDF"):
+            (directory / "report.pdf").write_bytes(render_pdf(page))
+        out.print(str(directory / "report.pdf"), highlight=False)
+
+
+def _load(archive: ledger.Archive, report_id: str) -> tuple[DrillReport, ledger.LedgerEntry]:
+    try:
+        entry = next((e for e in archive.entries() if e.report_id == report_id), None)
+        if entry is None:
+            raise DrillCliError(f"no report {report_id!r} in the ledger (ccdr drill history)")
+        return archive.load_report(report_id), entry
+    except (ledger.ArchiveError, OSError, ValueError) as exc:
+        raise DrillCliError(f"report {report_id}: {exc}") from None
+
+
+@app.command()
+def verify(
+    report_id: Annotated[str | None, typer.Argument(help="One report; default: the whole ledger.")] = None,
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="The signer's public key (default: the archive's).")
+    ] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Do not compare with the PostgreSQL copy.")] = False,
+    topology: TopologyOption = None,
+) -> None:
+    """Check signatures, digests and the hash chain; name whatever was altered. Exit 1 if anything was."""
+    topo = load_topology(topology)
+    archive = _archive(topo)
+    key_path = public_key or signing.public_key_path(topo.drills.archive_dir / SIGNING_KEY)
+    try:
+        key = signing.load_public_key(key_path)
+        problems = archive.verify(report_id, key)
+    except (signing.SigningKeyError, ledger.ArchiveError, OSError) as exc:
+        raise DrillCliError(str(exc)) from None
+    entries = archive.entries()
+    mirror_note = "PostgreSQL copy not compared (--offline)"
+    if not offline:
+        try:
+            problems += ledger.compare_with_mirror(entries, PostgresLedger.for_lab(topo).entries())
+            mirror_note = "PostgreSQL copy compared"
+        except Exception as exc:  # noqa: BLE001 - an unreachable database is reported, not fatal to verification
+            mirror_note = f"PostgreSQL copy not compared: {str(exc).splitlines()[0][:120]}"
+    scope = f"report {report_id}" if report_id else f"{len(entries)} ledger entries"
+    if problems:
+        for p in problems:
+            out.print(f"[red]ALTERED[/red] {p}", highlight=False)
+        out.print(f"verification FAILED: {len(problems)} problem(s) in {scope}; {mirror_note}", highlight=False)
+        raise typer.Exit(1)
+    kid = signing.key_id(key)
+    out.print(f"[green]verified[/green] {scope}: signatures (key {kid}), digests and chain intact; {mirror_note}")
+
+
+@app.command()
+def schedule(
+    next_count: Annotated[int, typer.Option("--next", min=1, max=100, help="How many upcoming drills.")] = 10,
+    calendar: CalendarOption = None,
+) -> None:
+    """The drill calendar: the next scheduled drills and whether a blackout skips them."""
+    try:
+        cal = load_calendar(calendar, known_scenarios=set(catalogue()) | {PRIMARY_SITE_ALIAS})
+    except CalendarError as exc:
+        raise DrillCliError(str(exc)) from None
+    now = datetime.now(cal.tz)
+    table = Table("when", "drill", "scenario", "duration", "load", "", title=f"next drills ({cal.timezone})")
+    for u in upcoming(cal, now, next_count):
+        skip = f"[yellow]skipped: blackout {u.blackout.name}[/yellow]" if u.blackout else ""
+        table.add_row(
+            f"{u.at:%Y-%m-%d %a %H:%M}",
+            u.drill.name,
+            u.drill.scenario,
+            f"{u.drill.duration_s:g} s",
+            f"{u.drill.load_rps:g}/s",
+            skip,
+        )
+    out.print(table)
+
+
+class DrillCliError(Exception):
+    """A drill command that cannot be carried out (one line, exit 1)."""
+
+
+def now_s() -> float:
+    return time.time()
+
+
+def dump(report: DrillReport) -> str:
+    return json.dumps(report.model_dump(mode="json", by_alias=True), indent=2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
