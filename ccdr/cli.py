@@ -32,7 +32,9 @@ def main() -> None:
     for noisy in ("aiokafka", "kazoo"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a command's typer.Exit(n) comes back as its return value
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except (LabError, TopologyError, SettingsError, FailoverError, DrillCliError) as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -33,13 +33,20 @@ TopologyOption = Annotated[
     Path | None,
     typer.Option("--topology", envvar="CCDR_TOPOLOGY", help="Topology TOML (default: infra/topology.toml)."),
 ]
+ArchiveOption = Annotated[
+    Path | None,
+    typer.Option("--archive", help="A drill archive (default: the topology's drills.archive_dir), e.g. a copy."),
+]
 CalendarOption = Annotated[
     Path | None, typer.Option("--calendar", help="Drill calendar TOML (default: drills/calendar.toml).")
 ]
 
 
-def _archive(topo: Topology) -> ledger.Archive:
-    return ledger.Archive(topo.drills.archive_dir)
+def _archive(topo: Topology, path: Path | None = None) -> ledger.Archive:
+    root = path or topo.drills.archive_dir
+    if path is not None and not (root / "ledger").is_dir():
+        raise DrillCliError(f"{root} is not a drill archive (no ledger/ directory)")
+    return ledger.Archive(root)
 
 
 def _progress(line: str) -> None:
@@ -130,9 +137,11 @@ def print_summary(result: DrillResult) -> None:
 
 
 @app.command()
-def history(topology: TopologyOption = None, limit: Annotated[int, typer.Option(min=1)] = 20) -> None:
+def history(
+    topology: TopologyOption = None, archive_dir: ArchiveOption = None, limit: Annotated[int, typer.Option(min=1)] = 20
+) -> None:
     """The latest drills in the archive, newest first."""
-    archive = _archive(load_topology(topology))
+    archive = _archive(load_topology(topology), archive_dir)
     entries, problems = archive.read_entries()
     table = Table("seq", "report", "scenario", "verdict", "lost", "RTO intake", "status", title="drill history")
     for entry in sorted(entries, key=lambda e: e.seq, reverse=True)[:limit]:
@@ -164,10 +173,11 @@ def report(
     html: Annotated[bool, typer.Option("--html", help="Write (again) and print the HTML report's path.")] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="Write the PDF and print its path.")] = False,
     topology: TopologyOption = None,
+    archive_dir: ArchiveOption = None,
 ) -> None:
     """Show one report (JSON on stdout), or render it as HTML or PDF beside it."""
     topo = load_topology(topology)
-    archive = _archive(topo)
+    archive = _archive(topo, archive_dir)
     r, entry = _load(archive, report_id)
     if not html and not pdf:
         out.print_json(r.model_dump_json(by_alias=True))
@@ -201,17 +211,18 @@ def verify(
     ] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Do not compare with the PostgreSQL copy.")] = False,
     topology: TopologyOption = None,
+    archive_dir: ArchiveOption = None,
 ) -> None:
     """Check signatures, digests and the hash chain; name whatever was altered. Exit 1 if anything was."""
     topo = load_topology(topology)
-    archive = _archive(topo)
-    key_path = public_key or signing.public_key_path(topo.drills.archive_dir / SIGNING_KEY)
+    archive = _archive(topo, archive_dir)
+    key_path = public_key or signing.public_key_path(archive.root / SIGNING_KEY)
     try:
         key = signing.load_public_key(key_path)
         problems = archive.verify(report_id, key)
     except (signing.SigningKeyError, ledger.ArchiveError, OSError) as exc:
         raise DrillCliError(str(exc)) from None
-    entries = archive.entries()
+    entries, _ = archive.read_entries()  # unreadable entries are among `problems` already
     mirror_note = "PostgreSQL copy not compared (--offline)"
     if not offline:
         try:
