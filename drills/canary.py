@@ -77,8 +77,9 @@ class _Op:
 class Canary:
     """Runs until `stop()`; `history()` returns every operation, finished or given up on."""
 
-    def __init__(self, settings: CanarySettings) -> None:
+    def __init__(self, settings: CanarySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
+        self._transport = transport  # tests inject one; None: real sockets
         self._ops: list[_Op] = []
         self._stop = asyncio.Event()
 
@@ -88,7 +89,7 @@ class Canary:
     async def run(self) -> list[CanaryOp]:
         s = self.settings
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        async with httpx.AsyncClient(base_url=s.base_url, limits=limits) as client:
+        async with httpx.AsyncClient(base_url=s.base_url, limits=limits, transport=self._transport) as client:
             tasks: set[asyncio.Task[None]] = set()
             start = time.time()
             seq = 0

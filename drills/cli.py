@@ -138,11 +138,18 @@ def print_summary(result: DrillResult) -> None:
 
 @app.command()
 def history(
-    topology: TopologyOption = None, archive_dir: ArchiveOption = None, limit: Annotated[int, typer.Option(min=1)] = 20
+    topology: TopologyOption = None,
+    archive_dir: ArchiveOption = None,
+    limit: Annotated[int, typer.Option(min=1)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable: the ledger entries.")] = False,
 ) -> None:
     """The latest drills in the archive, newest first."""
     archive = _archive(load_topology(topology), archive_dir)
     entries, problems = archive.read_entries()
+    if as_json:
+        latest = sorted(entries, key=lambda e: e.seq, reverse=True)[:limit]
+        out.print_json(json.dumps([e.model_dump(mode="json") for e in latest]))
+        return
     table = Table("seq", "report", "scenario", "verdict", "lost", "RTO intake", "status", title="drill history")
     for entry in sorted(entries, key=lambda e: e.seq, reverse=True)[:limit]:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,7 @@ from rich.console import Console
 
 from drills.canary import CHANNEL, canary_body
 from drills.chaos.probes import converged
+from drills.schedule import Abort, abort_due
 from failover.processes import rpc_proxy
 from infra.lab import faults, health, netns, probes, supervise
 from infra.lab.errors import LabError
@@ -177,18 +179,19 @@ def wait_converged(timeout_s: float = 300) -> float:
 def hold_fault(duration_s: float, abort_rto_s: float, drill_id: str = "guard") -> float:
     """Keep the fault in place for `duration_s`, watching intake through the front door.
 
-    The guardrail: if no intake has been acknowledged for `abort_rto_s` since the fault, raise
-    InterruptExecution, so Chaos Toolkit stops the method and plays the rollbacks at once.
+    The guardrail: if intake still fails `abort_rto_s` after the fault (its RTO passed the abort
+    threshold), raise InterruptExecution, so Chaos Toolkit stops the method and plays the rollbacks.
     Returns the seconds until intake was first acknowledged again (0 when it never failed)."""
     topo = _topology()
     url = f"http://{topo.front_door.address}:{topo.front_door.intake_http}/v1/intake/{CHANNEL}"
     started = time.monotonic()
-    last_ok = started
+    fault_at = datetime.now(UTC)
+    abort = Abort(rto_s=float(abort_rto_s))
     first_ok_after_failure: float | None = None
     failed = False
     seq = 0
     with httpx.Client(timeout=GUARD_TIMEOUT_S) as client:
-        while (elapsed := time.monotonic() - started) < duration_s:
+        while time.monotonic() - started < float(duration_s):
             key = f"{drill_id}-guard-{seq:05d}"
             seq += 1
             try:
@@ -198,16 +201,14 @@ def hold_fault(duration_s: float, abort_rto_s: float, drill_id: str = "guard") -
                 ok = False
             now = time.monotonic()
             if ok:
-                last_ok = now
                 if failed and first_ok_after_failure is None:
                     first_ok_after_failure = now - started
             else:
                 failed = True
-                if now - last_ok > abort_rto_s:
+                if abort_due(fault_at, datetime.now(UTC), intake_recovered=False, abort=abort):
                     raise InterruptExecution(
-                        f"guardrail: no intake acknowledged for {now - last_ok:.0f} s "
-                        f"(abort threshold {abort_rto_s:.0f} s); rolling back"
+                        f"guardrail: intake still failing {now - started:.0f} s after the fault "
+                        f"(abort threshold {abort.rto_s:.0f} s); rolling back"
                     )
             time.sleep(max(0.0, GUARD_INTERVAL_S - (time.monotonic() - now)))
-        del elapsed
     return first_ok_after_failure or 0.0

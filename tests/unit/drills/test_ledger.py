@@ -35,7 +35,7 @@ def _artifacts(report_id: str) -> dict[str, bytes]:
     return {
         "journal.json": json.dumps({"status": "completed", "id": report_id}).encode(),
         "history.jsonl": b'{"seq": 0, "outcome": "ok"}\n{"seq": 1, "outcome": "ok"}\n',
-        "samples.jsonl": f"{{\"report\": \"{report_id}\"}}\n".encode(),
+        "samples.jsonl": f'{{"report": "{report_id}"}}\n'.encode(),
     }
 
 

@@ -1,0 +1,119 @@
+"""A whole drill against the real lab: site a is lost under canary load, and the report, its
+signature and the ledger are checked from the outside. Asserts the checker's findings, not timings."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drills.canary import SUBJECT_PREFIX
+from drills.chaos.probes import converged
+from infra.topology import Topology
+from tests.integration.conftest import ccdr, wait_until
+from tests.integration.core.conftest import Front
+
+CONVERGE_S = 300
+DRILL_TIMEOUT_S = 900
+
+
+@pytest.fixture(scope="module")
+def drill(lab: Topology) -> dict[str, Any]:
+    """Run `ccdr drill run site-loss-a` once for the module; return its report (JSON) and paths."""
+    wait_until("the lab converged before the drill", lambda: converged(lab)[0] or None, CONVERGE_S, interval=2)
+    proc = ccdr(
+        "drill",
+        "run",
+        "site-loss-a",
+        "--duration",
+        "30",
+        "--operator",
+        "ci",
+        "--trigger",
+        "ci",
+        timeout=DRILL_TIMEOUT_S,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    match = re.search(r"report:\s*(\S+report\.html)", proc.stdout)
+    assert match, proc.stdout
+    html = Path(match.group(1))
+    report = json.loads((html.parent / "report.json").read_text())
+    return {
+        "report": report,
+        "html": html,
+        "dir": html.parent,
+        "stdout": proc.stdout,
+        "archive": html.parent.parent.parent,
+    }
+
+
+def test_site_loss_drill_loses_no_acknowledged_intake(drill: dict[str, Any], front: Front) -> None:
+    report = drill["report"]
+    rpo = report["findings"]["rpo"]
+    assert report["scenario"]["name"] == "site-loss-a"
+    assert report["status"] == "completed", report.get("abort_reason")
+    assert rpo["acknowledged"] > 0
+    assert rpo["lost"] == 0, rpo["lost_keys"]
+    assert rpo["duplicates"] == 0, rpo["duplicate_keys"]
+    assert rpo["unknown_absent"] + rpo["unknown_present"] == rpo["unknown"]
+    check = {c["name"]: c for c in report["checks"]}
+    assert check["RPO"]["passed"]
+    # The checker's RPO against our own count: every acknowledged canary key has its ticket.
+    history = [json.loads(line) for line in (drill["dir"] / "history.jsonl").read_text().splitlines()]
+    acked = {op["key"] for op in history if op["outcome"] == "ok"}
+    assert len(acked) == rpo["acknowledged"]
+    rows = front.sql("SELECT subject FROM tickets WHERE subject LIKE %s", f"{SUBJECT_PREFIX}{report['id']}-%")
+    with_ticket = {subject.removeprefix(SUBJECT_PREFIX) for (subject,) in rows}
+    assert acked <= with_ticket
+    # The fault really happened and the lab came back: marks in order, RTO for every capability.
+    t = report["timeline"]
+    assert t["started"] < t["fault_at"] < t["restore_at"] < t["converged_at"] <= t["ended"]
+    capabilities = {r["capability"] for r in report["findings"]["rto"]}
+    assert {"intake", "ticket_creation", "agent_login", "database_primary", "sla_clock"} <= capabilities
+    assert "verdict: " in drill["stdout"]
+
+
+def test_report_is_signed_and_in_the_ledger_and_renders(drill: dict[str, Any]) -> None:
+    proc = ccdr("drill", "verify", drill["report"]["id"])
+    assert "verified" in proc.stdout and "PostgreSQL copy compared" in proc.stdout
+    html = drill["html"].read_text()
+    assert drill["report"]["id"] in html and "<svg" in html
+    assert (drill["dir"] / "journal.json").exists()
+    entries = json.loads(ccdr("drill", "history", "--json").stdout)
+    assert entries[0]["report_id"] == drill["report"]["id"]
+    assert "site-loss-a" in ccdr("drill", "history").stdout
+
+
+def test_one_altered_byte_fails_verify_naming_the_report(drill: dict[str, Any], tmp_path: Path) -> None:
+    copy = tmp_path / "archive"
+    shutil.copytree(drill["archive"], copy)
+    target = copy / "reports" / drill["report"]["id"] / "report.json"
+    data = bytearray(target.read_bytes())
+    at = data.index(b'"operator":"ci"') + len(b'"operator":"')
+    data[at] = ord("C")  # one byte: "ci" -> "Ci"
+    target.write_bytes(bytes(data))
+    proc = ccdr("drill", "verify", "--archive", str(copy), "--offline", check=False)
+    assert proc.returncode == 1
+    assert f"report {drill['report']['id']}: report.json was altered" in proc.stdout
+
+
+def test_a_removed_ledger_entry_breaks_the_chain(drill: dict[str, Any], tmp_path: Path) -> None:
+    copy = tmp_path / "archive"
+    shutil.copytree(drill["archive"], copy)
+    entries = sorted((copy / "ledger").glob("*.json"))
+    mine = next(p for p in entries if json.loads(p.read_text())["report_id"] == drill["report"]["id"])
+    mine.unlink()
+    proc = ccdr("drill", "verify", "--archive", str(copy), "--offline", check=False)
+    assert proc.returncode == 1
+    assert f"report {drill['report']['id']}: is not in the ledger" in proc.stdout
+    seq = int(mine.stem)
+    if seq < len(entries):  # an entry after it now links to a missing one
+        assert f"ledger entry {seq}: missing" in proc.stdout
+    # The PostgreSQL copy still has it: comparing names the entry as missing from the files.
+    online = ccdr("drill", "verify", "--archive", str(copy), check=False)
+    assert online.returncode == 1 and f"ledger entry {seq}" in online.stdout
