@@ -272,6 +272,26 @@ def schedule(
     out.print(table)
 
 
+@app.command()
+def scheduler(
+    candidate: Annotated[str, typer.Option("--candidate", help="This scheduler's name (e.g. ops-hanoi).")],
+    calendar: CalendarOption = None,
+    topology: TopologyOption = None,
+) -> None:
+    """Run one candidate of the leader-elected drill scheduler until SIGTERM (only the leader schedules)."""
+    import asyncio
+
+    from drills.scheduler_main import serve
+
+    try:
+        load_calendar(calendar, known_scenarios=set(catalogue()) | {PRIMARY_SITE_ALIAS})
+    except CalendarError as exc:
+        raise DrillCliError(str(exc)) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True)
+    _chaos_logging()
+    asyncio.run(serve(load_topology(topology), candidate, calendar))
+
+
 class DrillCliError(Exception):
     """A drill command that cannot be carried out (one line, exit 1)."""
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from chaoslib.experiment import run_experiment
 
@@ -320,17 +320,14 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
         return result
 
 
-class LoadHook:
-    """Optional load alongside the canary (locust); see loadtests/."""
+class LoadHook(Protocol):
+    """Optional load alongside the canary (locust: loadtests/drill_load.py)."""
 
-    def start(self, rate_per_s: float) -> None:
-        raise NotImplementedError
+    def start(self, rate_per_s: float) -> None: ...
 
-    def stop(self) -> LoadStats | None:
-        raise NotImplementedError
+    def stop(self) -> LoadStats | None: ...
 
-    def artifacts(self) -> dict[str, bytes]:
-        raise NotImplementedError
+    def artifacts(self) -> dict[str, bytes]: ...
 
 
 def _run_experiment(

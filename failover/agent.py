@@ -22,6 +22,7 @@ from failover import registry
 from failover.coordination import CoordinationUnavailable
 from failover.election import Singleton
 from failover.fencing import registrar
+from failover.loops import every
 from failover.processes import SupervisorProcesses
 from failover.roles import DISPATCHER, SLA_CLOCK, Dispatcher, SlaClock
 from failover.standby import Activation, StandbyController
@@ -40,18 +41,6 @@ def _recorder(pool: AsyncConnectionPool[Any]) -> Callable[[Activation], Awaitabl
             )
 
     return record
-
-
-async def _every(period: float, step: Callable[[], Awaitable[object]], what: str) -> None:
-    while True:
-        started = time.monotonic()
-        try:
-            await step()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failed tick is logged and retried, never fatal
-            log.warning("%s: %s: %s", what, type(exc).__name__, exc)
-        await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
 
 
 async def run(settings: ServiceSettings) -> None:
@@ -83,9 +72,9 @@ async def run(settings: ServiceSettings) -> None:
         data = registry.record(coord, {s.role: s.term if s.leading else None for s in singletons}, cold, views)
         await asyncio.to_thread(registry.publish, coord, data)
 
-    loops = [asyncio.create_task(_every(fo.loop_s, s.tick, f"role {s.role}")) for s in singletons]
-    loops += [asyncio.create_task(_every(fo.loop_s, c.tick, f"standby {c.component}")) for c in controllers]
-    loops.append(asyncio.create_task(_every(fo.heartbeat_s, heartbeat, "heartbeat")))
+    loops = [asyncio.create_task(every(fo.loop_s, s.tick, f"role {s.role}")) for s in singletons]
+    loops += [asyncio.create_task(every(fo.loop_s, c.tick, f"standby {c.component}")) for c in controllers]
+    loops.append(asyncio.create_task(every(fo.heartbeat_s, heartbeat, "heartbeat")))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
