@@ -13,6 +13,12 @@ from aiokafka.errors import KafkaError
 
 log = logging.getLogger(__name__)
 RETRY_S = 1.0
+# aiokafka forgets its bootstrap list once it has metadata, and refreshes that only every 5 min
+# or after an error. A client whose last refresh happened while a broker was away (a site
+# restored minutes ago) knows one broker only; when that one dies it can reach no other, so
+# intake stalled until the dead site came back (found by a site-loss drill under load). A short
+# max age keeps every client's view of the brokers current.
+METADATA_MAX_AGE_MS = 5_000
 
 
 class _Client(Protocol):
@@ -54,5 +60,6 @@ def acknowledged_producer(
         acks="all",
         enable_idempotence=True,
         linger_ms=linger_ms,
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
         **extra,
     )

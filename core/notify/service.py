@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
 from core.database import pool_for
-from core.kafka import start_when_reachable
+from core.kafka import METADATA_MAX_AGE_MS, start_when_reachable
 from core.notify.rules import Notice, TicketEventMessage, notices
 from core.settings import ServiceSettings
 
@@ -69,6 +69,7 @@ async def run(settings: ServiceSettings) -> None:
             client_id=f"ccdr-notifier-{settings.site}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
         )
 
     consumer = await start_when_reachable(make, "notifier consumer")

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from core.intake.schemas import IntakeEvent
-from core.kafka import start_when_reachable
+from core.kafka import METADATA_MAX_AGE_MS, start_when_reachable
 from core.tickets import repository as repo
 from core.tickets.applier import apply_intake
 from core.tickets.planning import Policies
@@ -67,6 +67,7 @@ class IntakeConsumer:
             max_poll_records=max_batch,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
         )
 
     async def run(self) -> None:
