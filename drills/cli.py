@@ -25,6 +25,7 @@ from drills.scenarios import PRIMARY_SITE_ALIAS, UnknownScenario, catalogue
 from drills.schedule import CalendarError, load_calendar, upcoming
 from infra.topology import Topology, load_topology
 
+VERDICT_FAIL_EXIT = 3  # the drill ran and is recorded, but missed an objective (1: it could not run)
 app = typer.Typer(help="Failover drills: run, read, verify and schedule them.", no_args_is_help=True)
 console = Console(stderr=True)
 out = Console()
@@ -83,14 +84,16 @@ def run(
     trigger: Annotated[str, typer.Option(hidden=True)] = "manual",
     topology: TopologyOption = None,
 ) -> None:
-    """Run one drill under canary (and optional locust) load; print the verdict and the report's path."""
+    """Run one drill under canary (and optional locust) load; print the verdict and the report's path.
+
+    Exit status: 0 pass, 3 fail (recorded and signed all the same), 1 the drill could not run."""
     topo = load_topology(topology)
     try:
         names = set(catalogue()) | {PRIMARY_SITE_ALIAS}
         if scenario not in names:
             raise UnknownScenario(f"unknown scenario {scenario!r}; known: {', '.join(sorted(names))}")
-        if trigger not in ("manual", "scheduled", "ci"):
-            raise DrillError(f"--trigger must be manual, scheduled or ci, not {trigger!r}")
+        if trigger not in ("manual", "scheduled", "ci", "benchmark"):
+            raise DrillError(f"--trigger must be manual, scheduled, ci or benchmark, not {trigger!r}")
         _chaos_logging()
         hook = None
         if load > 0:
@@ -109,6 +112,8 @@ def run(
     except (DrillError, UnknownScenario, ledger.ArchiveError) as exc:
         raise DrillCliError(str(exc)) from None
     print_summary(result)
+    if result.report.verdict != "pass":
+        raise typer.Exit(VERDICT_FAIL_EXIT)
 
 
 def print_summary(result: DrillResult) -> None:

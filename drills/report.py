@@ -108,7 +108,7 @@ class DrillReport(_Frozen):
     schema_: Literal["ccdr.drill-report/1"] = Field(default=SCHEMA, alias="schema")
     id: str
     scenario: Scenario
-    trigger: Literal["manual", "scheduled", "ci"] = "manual"
+    trigger: Literal["manual", "scheduled", "ci", "benchmark"] = "manual"
     status: Literal["completed", "aborted", "interrupted", "failed"]  # the Chaos Toolkit run's status
     deviated: bool  # the steady state did not hold after the method
     abort_reason: str | None = None

@@ -75,7 +75,7 @@ class DrillOptions:
     duration_s: float = 60.0
     load_rps: float = 0.0
     operator: str = "unknown"
-    trigger: Literal["manual", "scheduled", "ci"] = "manual"
+    trigger: Literal["manual", "scheduled", "ci", "benchmark"] = "manual"
     objectives: Objectives | None = None  # None: the topology's defaults
     abort_rto_s: float | None = None
     pdf: bool = False

@@ -1,0 +1,123 @@
+"""Benchmark the drills: run each scenario N times and print median and max RTO per capability,
+RPO and availability. Not a test: it reports what it measured (docs/drills.md keeps the figures).
+
+    .venv/bin/python -m drills.bench                       # every scenario, 3 runs each
+    .venv/bin/python -m drills.bench site-loss-a partition-a-b --runs 5 --duration 30 --json out.json
+
+Every run is a real drill, signed into the ledger like any other (trigger "benchmark").
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from drills.chaos.probes import converged
+from drills.report import DrillReport
+from drills.runner import DrillOptions, run_drill
+from drills.scenarios import catalogue
+from infra.topology import load_topology
+
+console = Console(stderr=True)
+out = Console()
+CAPABILITIES = ("intake", "ticket_creation", "agent_login", "database_primary", "sla_clock")
+
+
+def _wait_converged(timeout_s: float) -> None:
+    topo = load_topology(None)
+    deadline = time.monotonic() + timeout_s
+    with console.status("waiting for the lab to converge before the next run"):
+        while not converged(topo)[0]:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the lab did not converge within {timeout_s:.0f} s; stopping the benchmark")
+            time.sleep(2)
+
+
+def summarise(scenario: str, reports: list[DrillReport]) -> dict[str, object]:
+    """Median and max per capability over the runs (None: not recovered in some run)."""
+    rto: dict[str, dict[str, float | None]] = {}
+    for cap in CAPABILITIES:
+        values = [next((r.seconds for r in rep.findings.rto if r.capability == cap), None) for rep in reports]
+        known = [v for v in values if v is not None]
+        rto[cap] = {
+            "median_s": statistics.median(known) if known and len(known) == len(values) else None,
+            "max_s": max(known) if known and len(known) == len(values) else None,
+        }
+    return {
+        "scenario": scenario,
+        "runs": len(reports),
+        "reports": [r.id for r in reports],
+        "verdicts": [r.verdict for r in reports],
+        "rto": rto,
+        "lost": sum(r.findings.rpo.lost for r in reports),
+        "duplicates": sum(r.findings.rpo.duplicates for r in reports),
+        "acknowledged": sum(r.findings.rpo.acknowledged for r in reports),
+        "availability_min": min(r.findings.availability.ratio for r in reports),
+        "availability_median": statistics.median(r.findings.availability.ratio for r in reports),
+    }
+
+
+def _fmt(value: object) -> str:
+    return "not recovered" if value is None else f"{value:.1f}"
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
+    table = Table(title="drill benchmark: RTO median / max (s), RPO, availability")
+    table.add_column("scenario")
+    table.add_column("runs", justify="right")
+    for cap in CAPABILITIES:
+        table.add_column(cap.replace("_", " "), justify="right")
+    table.add_column("lost / acked", justify="right")
+    table.add_column("dup", justify="right")
+    table.add_column("avail. min / median", justify="right")
+    for row in rows:
+        rto = row["rto"]
+        assert isinstance(rto, dict)
+        table.add_row(
+            str(row["scenario"]),
+            str(row["runs"]),
+            *(f"{_fmt(rto[c]['median_s'])} / {_fmt(rto[c]['max_s'])}" for c in CAPABILITIES),
+            f"{row['lost']} / {row['acknowledged']}",
+            str(row["duplicates"]),
+            f"{row['availability_min']:.1%} / {row['availability_median']:.1%}",
+        )
+    out.print(table)
+
+
+def main(
+    scenarios: Annotated[list[str] | None, typer.Argument(help="Scenarios (default: all).")] = None,
+    runs: Annotated[int, typer.Option(min=1, max=50)] = 3,
+    duration: Annotated[float, typer.Option(min=5, max=3600, help="Hold each fault this long (s).")] = 45,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here too.")] = None,
+) -> None:
+    topo = load_topology(None)
+    known = catalogue()
+    names = scenarios or list(known)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise typer.BadParameter(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    rows = []
+    for name in names:
+        reports = []
+        for i in range(runs):
+            _wait_converged(topo.drills.converge_timeout_s)
+            console.print(f"[bold]{name}[/bold]: run {i + 1} of {runs}")
+            options = DrillOptions(scenario=name, duration_s=duration, operator="benchmark", trigger="benchmark")
+            result = run_drill(topo, options, lambda line: console.print(f"  {line}", highlight=False))
+            reports.append(result.report)
+        rows.append(summarise(name, reports))
+        print_table(rows)  # after every scenario: a long benchmark shows its figures as it goes
+    if json_out:
+        json_out.write_text(json.dumps({"host": reports[0].environment.host, "rows": rows}, indent=2))
+        console.print(f"figures written to {json_out}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
