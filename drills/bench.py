@@ -110,12 +110,18 @@ def main(
             _wait_converged(topo.drills.converge_timeout_s)
             console.print(f"[bold]{name}[/bold]: run {i + 1} of {runs}")
             options = DrillOptions(scenario=name, duration_s=duration, operator="benchmark", trigger="benchmark")
-            result = run_drill(topo, options, lambda line: console.print(f"  {line}", highlight=False))
+            try:
+                result = run_drill(topo, options, lambda line: console.print(f"  {line}", highlight=False))
+            except Exception as exc:  # noqa: BLE001 - one broken run is reported, the benchmark goes on
+                console.print(f"[red]{name} run {i + 1} could not run:[/red] {exc}", highlight=False)
+                continue
             reports.append(result.report)
+        if not reports:
+            continue
         rows.append(summarise(name, reports))
         print_table(rows)  # after every scenario: a long benchmark shows its figures as it goes
     if json_out:
-        json_out.write_text(json.dumps({"host": reports[0].environment.host, "rows": rows}, indent=2))
+        json_out.write_text(json.dumps({"rows": rows}, indent=2))
         console.print(f"figures written to {json_out}")
 
 

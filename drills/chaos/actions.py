@@ -106,18 +106,18 @@ def heal() -> list[str]:
     return faults.heal(_topology())
 
 
-def _kill_processes(topo: Topology, site: str, match: str) -> int:
-    """SIGKILL the site's processes whose command line contains `match`; return how many."""
+def _kill_processes(topo: Topology, site: str, *matches: str) -> int:
+    """SIGKILL the site's processes whose command line contains any of `matches`; return how many."""
     pids = []
     for pid in netns.pids_in(topo.site(site).namespace):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if match in cmdline:
+        if any(m in cmdline for m in matches):
             pids.append(pid)
     if not pids:
-        raise LabError(f"site {site}: no process matching {match!r} to crash")
+        raise LabError(f"site {site}: no process matching {' or '.join(matches)} to crash")
     signal_pids(pids, signal.SIGKILL)
     return len(pids)
 
@@ -128,7 +128,8 @@ def crash_postgres_primary() -> str:
     primary = next((m.name for m in probes.patroni_cluster(topo) or [] if m.role == "leader"), None)
     if primary is None:
         raise LabError("no PostgreSQL primary to crash")
-    _kill_processes(topo, primary, "postgres -D")
+    # The postmaster and every backend (theirs read "postgres: ..."): the instance dies at once, as in a crash.
+    _kill_processes(topo, primary, "postgres -D", "postgres: ")
     return primary
 
 
