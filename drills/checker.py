@@ -183,6 +183,12 @@ def leader_samples(samples: Sequence[Sample], timeline: Timeline, affected_sites
 # -- availability and latency ----------------------------------------------------------------
 
 
+def judged_samples(samples: Sequence[Sample], timeline: Timeline, affected_sites: Collection[str]) -> list[Sample]:
+    """The probe samples as the checker judges them (`sla_clock` through `leader_samples`), for charts."""
+    leader = leader_samples([s for s in samples if s.capability == SLA_CLOCK], timeline, affected_sites)
+    return [*(s for s in samples if s.capability != SLA_CLOCK), *leader]
+
+
 def availability(ops: Sequence[CanaryOp], timeline: Timeline) -> Availability:
     """Share of intakes acknowledged, and the longest time without a successful attempt.
 

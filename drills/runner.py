@@ -300,7 +300,7 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
                 consecutive_successes=d.consecutive_successes,
             ),
             load=load_stats,
-            series=_series(ops, samples, started),
+            series=_series(ops, checker.judged_samples(samples, timeline, spec.affected_sites), started),
             artifacts=ledger.artifact_list(artifacts),
             sign_off=SignOff(operator=options.operator),
         )

@@ -11,6 +11,7 @@ from drills.checker import (
     canary_samples,
     check,
     judge,
+    judged_samples,
     latency,
     leader_samples,
     nearest_rank,
@@ -543,3 +544,12 @@ def test_check_and_notes_are_deterministic() -> None:
     b = check(list(reversed(ops)), list(reversed(probes)), observed, TL, k=3, freshness_s=5.0, affected_sites=("a",))
     assert a == b
     assert notes(a) == notes(b)
+
+
+def test_judged_samples_rejudge_only_the_sla_clock_for_the_chart() -> None:
+    probes = [
+        Sample(capability="sla_clock", at=12.0, ok=True, detail="a"),
+        Sample(capability="agent_login", at=12.0, ok=True, detail="a"),
+    ]
+    judged = {s.capability: s.ok for s in judged_samples(probes, TL, {"a"})}
+    assert judged == {"sla_clock": False, "agent_login": True}
