@@ -236,15 +236,17 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
             instruments = Instruments(topo, drill_id)
             started = time.time()
             instruments.start()
-            progress(f"canary at {d.canary_rate_per_s:g}/s and probes every {d.probe_interval_s:g} s")
-            if load is not None:
-                load.start(options.load_rps)
-            time.sleep(d.settle_s)  # a baseline before the fault
-            journal = _run_experiment(spec, drill_id, options, topo, progress, instruments)
-            progress(f"experiment {journal.get('status')}; canary runs {d.settle_s:g} s more")
-            time.sleep(d.settle_s)
-            load_stats = load.stop() if load is not None else None
-            ops, samples = instruments.stop()
+            try:
+                progress(f"canary at {d.canary_rate_per_s:g}/s and probes every {d.probe_interval_s:g} s")
+                if load is not None:
+                    load.start(options.load_rps)
+                time.sleep(d.settle_s)  # a baseline before the fault
+                journal = _run_experiment(spec, drill_id, options, topo, progress, instruments)
+                progress(f"experiment {journal.get('status')}; canary runs {d.settle_s:g} s more")
+                time.sleep(d.settle_s)
+            finally:  # whatever happened, no canary or locust is left running behind the caller's back
+                load_stats = load.stop() if load is not None else None
+                ops, samples = instruments.stop()
             ended = time.time()
             roles_after = roles.snapshot(topo, coord.coord)
         finally:

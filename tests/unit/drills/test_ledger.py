@@ -98,6 +98,17 @@ def test_clean_archive_of_three_reports_verifies(lab: Lab) -> None:
     assert lab.archive.report_ids() == list(IDS)
 
 
+def test_renderings_written_after_signing_are_not_evidence_and_not_flagged(lab: Lab) -> None:
+    directory = lab.archive.report_dir(IDS[0])
+    (directory / "report.html").write_text("<html>rendered later</html>")
+    (directory / "report.pdf").write_bytes(b"%PDF-1.7")
+    assert lab.archive.verify(IDS[0], lab.public_key) == []
+    (directory / "notes.txt").write_text("slipped in")
+    assert [p.what for p in lab.archive.verify(IDS[0], lab.public_key)] == [
+        "notes.txt is in its directory but not listed in ledger entry 1"
+    ]
+
+
 def test_written_files_are_the_signed_canonical_report(lab: Lab) -> None:
     report = lab.archive.load_report("r2")
     raw = (lab.dir("r2") / "report.json").read_bytes()
