@@ -6,10 +6,9 @@ import getpass
 import json
 import logging
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,15 +16,15 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from drills import ledger, signing
-from drills.ledger_store import PostgresLedger
-from drills.render import render_html, render_pdf
 from drills.report import DrillReport
-from drills.runner import SIGNING_KEY, DrillError, DrillOptions, DrillResult, findings_summary, run_drill
 from drills.scenarios import PRIMARY_SITE_ALIAS, UnknownScenario, catalogue
 from drills.schedule import CalendarError, load_calendar, upcoming
 from infra.topology import Topology, load_topology
 
 VERDICT_FAIL_EXIT = 3  # the drill ran and is recorded, but missed an objective (1: it could not run)
+if TYPE_CHECKING:
+    from drills.runner import DrillResult
+
 app = typer.Typer(help="Failover drills: run, read, verify and schedule them.", no_args_is_help=True)
 console = Console(stderr=True)
 out = Console()
@@ -87,6 +86,8 @@ def run(
     """Run one drill under canary (and optional locust) load; print the verdict and the report's path.
 
     Exit status: 0 pass, 3 fail (recorded and signed all the same), 1 the drill could not run."""
+    from drills.runner import DrillError, DrillOptions, run_drill  # heavy (Chaos Toolkit): only when used
+
     topo = load_topology(topology)
     try:
         names = set(catalogue()) | {PRIMARY_SITE_ALIAS}
@@ -117,6 +118,8 @@ def run(
 
 
 def print_summary(result: DrillResult) -> None:
+    from drills.runner import findings_summary
+
     r = result.report
     colour = "green" if r.verdict == "pass" else "red"
     table = Table(title=f"{r.scenario.title} — {r.id}", show_header=True)
@@ -188,6 +191,8 @@ def report(
     archive_dir: ArchiveOption = None,
 ) -> None:
     """Show one report (JSON on stdout), or render it as HTML or PDF beside it."""
+    from drills.render import render_html, render_pdf  # heavy (matplotlib): only when used
+
     topo = load_topology(topology)
     archive = _archive(topo, archive_dir)
     r, entry = _load(archive, report_id)
@@ -226,9 +231,11 @@ def verify(
     archive_dir: ArchiveOption = None,
 ) -> None:
     """Check signatures, digests and the hash chain; name whatever was altered. Exit 1 if anything was."""
+    from drills.ledger_store import PostgresLedger
+
     topo = load_topology(topology)
     archive = _archive(topo, archive_dir)
-    key_path = public_key or signing.public_key_path(archive.root / SIGNING_KEY)
+    key_path = public_key or archive.public_key_path
     try:
         key = signing.load_public_key(key_path)
         problems = archive.verify(report_id, key)
@@ -299,14 +306,6 @@ def scheduler(
 
 class DrillCliError(Exception):
     """A drill command that cannot be carried out (one line, exit 1)."""
-
-
-def now_s() -> float:
-    return time.time()
-
-
-def dump(report: DrillReport) -> str:
-    return json.dumps(report.model_dump(mode="json", by_alias=True), indent=2)
 
 
 if __name__ == "__main__":  # pragma: no cover

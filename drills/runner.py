@@ -59,7 +59,6 @@ from infra.topology import Topology
 
 log = logging.getLogger(__name__)
 
-SIGNING_KEY = "keys/drill-signing.pem"
 LOCK_FILE = ".drill.lock"
 PROBE_TIMEOUT_S = 5.0
 CHAOS_SETTINGS = {"runtime": {"rollbacks": {"strategy": "always"}}}  # roll back even after an abort
@@ -227,7 +226,7 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
         if not ok:
             raise DrillError(f"the lab has not converged ({detail}); a drill would measure the wrong thing")
         drill_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{spec.name}"
-        key = signing.load_or_create_key(d.archive_dir / SIGNING_KEY)
+        key = signing.load_or_create_key(ledger.Archive(d.archive_dir).key_path)
         progress(f"drill {drill_id}: {spec.title}")
         coord = LeaderProbe(topo)
         try:
