@@ -1,4 +1,4 @@
-"""The scheduler's record in PostgreSQL (`drill_schedule_runs`, migration 0004), fenced by epoch."""
+"""The scheduler's record in PostgreSQL (`drill_schedule_runs`, migration 0005), fenced by epoch."""
 
 from __future__ import annotations
 
