@@ -14,7 +14,7 @@ topo() { python3 -c "import tomllib,sys; t=tomllib.load(open('infra/topology.tom
 # 1. Debian packages.
 apt_packages=(iproute2 nftables haproxy zookeeper postgresql-15 postgresql-client-15
               openjdk-17-jre-headless maven python3-venv procps
-              libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)  # the last three: PDF reports (WeasyPrint)
+              libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)  # the last four: PDF reports (WeasyPrint)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
