@@ -7,6 +7,7 @@ reads or writes files; the caller decides where the page goes.
 from __future__ import annotations
 
 import io
+import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -347,6 +348,8 @@ def render_pdf(html: str) -> bytes:
     """The HTML page printed to PDF (A4) by WeasyPrint."""
     import weasyprint  # slow to import: only when a PDF is wanted
 
+    # WeasyPrint warns about every SVG presentation property it ignores in matplotlib's chart.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
     pdf = weasyprint.HTML(string=html).write_pdf()
     assert pdf is not None  # no target given: WeasyPrint returns the bytes
     return pdf
