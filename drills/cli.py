@@ -19,6 +19,7 @@ from drills import ledger, signing
 from drills.report import DrillReport
 from drills.scenarios import PRIMARY_SITE_ALIAS, UnknownScenario, catalogue
 from drills.schedule import CalendarError, load_calendar, upcoming
+from infra.cli_options import TopologyOption
 from infra.topology import Topology, load_topology
 
 VERDICT_FAIL_EXIT = 3  # the drill ran and is recorded, but missed an objective (1: it could not run)
@@ -29,10 +30,6 @@ app = typer.Typer(help="Failover drills: run, read, verify and schedule them.", 
 console = Console(stderr=True)
 out = Console()
 
-TopologyOption = Annotated[
-    Path | None,
-    typer.Option("--topology", envvar="CCDR_TOPOLOGY", help="Topology TOML (default: infra/topology.toml)."),
-]
 ArchiveOption = Annotated[
     Path | None,
     typer.Option("--archive", help="A drill archive (default: the topology's drills.archive_dir), e.g. a copy."),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,14 +14,11 @@ from rich.table import Table
 from failover.coordination import CoordinationUnavailable
 from failover.roles import DISPATCHER, SLA_CLOCK
 from failover.zookeeper import ZooKeeperCoordination
+from infra.cli_options import TopologyOption
 from infra.topology import Topology, load_topology
 
 ROLES = (SLA_CLOCK, DISPATCHER)
 app = typer.Typer(help="Singleton roles, cold standby and the site registry (ZooKeeper).", no_args_is_help=True)
-TopologyOption = Annotated[
-    Path | None,
-    typer.Option("--topology", envvar="CCDR_TOPOLOGY", help="Topology TOML (default: infra/topology.toml)."),
-]
 
 
 class FailoverError(Exception):

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from infra.cli_options import TopologyOption
 from infra.lab import faults
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
@@ -19,10 +20,6 @@ app = typer.Typer(help="The two-site lab: real ZooKeeper, Kafka, Patroni/Postgre
 console = Console(stderr=True)
 out = Console()
 
-TopologyOption = Annotated[
-    Path | None,
-    typer.Option("--topology", envvar="CCDR_TOPOLOGY", help="Topology TOML (default: infra/topology.toml)."),
-]
 SiteArg = Annotated[str, typer.Argument(help="Site name from the topology (a, b, c).")]
 
 
