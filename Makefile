@@ -1,5 +1,5 @@
 # The two commands in the README; both install what is missing first (infra/install/install.sh).
-.PHONY: install demo test lint unit integration bench-lab bench-drills down
+.PHONY: install demo test lint unit integration bench bench-lab bench-drills down
 
 install:
 	bash infra/install/install.sh
@@ -21,6 +21,11 @@ lint:
 
 unit: install
 	.venv/bin/pytest -q tests/unit
+
+# Capacity of the intake path against its ceilings (pgbench, raw Kafka producer), on the running lab;
+# prints a table and writes bench-results/<UTC time>.json.
+bench: install
+	.venv/bin/ccdr bench
 
 bench-lab: install
 	.venv/bin/python -m loadtests.bench_lab

@@ -17,12 +17,17 @@ from failover.cli import app as failover_app
 from infra.lab.cli import app as lab_app
 from infra.lab.errors import LabError
 from infra.topology import TopologyError
+from loadtests import bench
+from loadtests.cli import LoadError
+from loadtests.cli import app as load_app
 
 app = typer.Typer(help="ccdr: disaster-resilient, active-active contact-center core.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 app.add_typer(failover_app, name="failover")
 app.add_typer(drill_app, name="drill")
+app.add_typer(load_app, name="load")
 app.command("serve")(serve)
+app.command("bench")(bench.main)
 
 
 def main() -> None:
@@ -35,7 +40,7 @@ def main() -> None:
         code = app(standalone_mode=False)  # a command's typer.Exit(n) comes back as its return value
         if isinstance(code, int) and code:
             sys.exit(code)
-    except (LabError, TopologyError, SettingsError, FailoverError, DrillCliError) as exc:
+    except (LabError, TopologyError, SettingsError, FailoverError, DrillCliError, LoadError) as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except typer.Abort:

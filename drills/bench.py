@@ -26,7 +26,7 @@ from drills.scenarios import catalogue
 from infra.topology import load_topology
 
 console = Console(stderr=True)
-out = Console()
+out = Console(width=200)  # the table is wide; logs of a long benchmark should not wrap it
 CAPABILITIES = ("intake", "ticket_creation", "agent_login", "database_primary", "sla_clock")
 
 

@@ -23,25 +23,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich import box
-from rich.console import Console, RenderableType
-from rich.table import Table
-from rich.text import Text
+from rich.console import Console
 
 from infra.topology import Topology
 from loadtests import knee, shapes, signing
-from loadtests.knee import OVERALL, Capacity, HistoryRow, StepStats
-from loadtests.slo import SloLimits, slo_verdict
+from loadtests import summary as results
+from loadtests.knee import OVERALL, HistoryRow
+from loadtests.slo import SloLimits
+from loadtests.summary import HISTORY_CSV, LOCUST_LOG, PREFIX, REPORT_HTML
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 LOCUST = Path(sys.executable).with_name("locust")
-PREFIX = "locust"
-HISTORY_CSV = f"{PREFIX}_stats_history.csv"
-REPORT_HTML = "report.html"
-LOCUST_LOG = "locust.log"
 COMMAND_TXT = "command.txt"
 PROGRESS_EVERY_S = 5.0  # locust flushes its CSVs every 5 s; more often would repeat the same row
-MAX_STEP_ROWS = 20  # one screen; every step is in the history CSV
 
 ShapeParams = shapes.ConstantParams | shapes.StepParams | shapes.SpikeParams | shapes.SoakParams
 SHAPE_CLASSES = {
@@ -140,7 +134,7 @@ def shape_env(shape: str, given: Mapping[str, float | None]) -> dict[str, str]:
         floor = 0 if option in ZERO_ALLOWED else None
         if not math.isfinite(value) or value < 0 or (floor is None and value == 0):
             raise LoadError(f"{_flag(option)} must be {'>= 0' if floor == 0 else '> 0'}, not {value:g}")
-        env[shapes.ENV_PREFIX + options[option].upper()] = str(value)
+        env[shapes.ENV_PREFIX + options[option].upper()] = str(int(value)) if value.is_integer() else str(value)
     shape_params(shape, env)
     return env
 
@@ -170,6 +164,10 @@ class LoadPlan:
     def params(self) -> ShapeParams:
         return shape_params(self.shape, self.shape_env)
 
+    @property
+    def title(self) -> str:
+        return f"{self.shape} load on {self.target.describe()}"
+
 
 def make_plan(
     shape: str,
@@ -196,8 +194,8 @@ def make_plan(
     if not 0 <= slo_error_ratio <= 1:
         raise LoadError(f"--slo-error-ratio must be between 0 and 1, not {slo_error_ratio:g}")
     canonical = ",".join(f"{name}={weight}" for name, weight in weights.items() if weight)
-    limits = SloLimits(p99_ms=slo_p99_ms, error_ratio=slo_error_ratio)
-    return LoadPlan(shape, env, canonical, rate, limits, target, secrets, out)
+    limits = SloLimits(p99_ms=float(slo_p99_ms), error_ratio=float(slo_error_ratio))
+    return LoadPlan(shape, env, canonical, float(rate), limits, target, secrets, out)
 
 
 def needs_secrets(plan: LoadPlan) -> bool:
@@ -266,6 +264,35 @@ def knee_windows(params: ShapeParams) -> tuple[float, float]:
 # Running it.
 
 
+class HistoryTail:
+    """The rows locust appended to its stats history since the last read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._header: str | None = None
+        self._partial = b""
+
+    def read(self) -> list[HistoryRow]:
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        self._offset += len(chunk)
+        *complete, self._partial = (self._partial + chunk).split(b"\n")
+        lines = [line.decode("utf-8", "replace").rstrip("\r") for line in complete]
+        if self._header is None and lines:
+            self._header = lines.pop(0)
+        if self._header is None or not lines:
+            return []
+        try:
+            return knee.parse_stats_history("\n".join([self._header, *lines]))
+        except ValueError:
+            return []  # progress is cosmetic; the summary reads the whole file and reports problems
+
+
 def _last_words(log_text: str) -> str:
     lines = [line.strip() for line in log_text.splitlines() if line.strip()]
     return lines[-1][:300] if lines else "(locust wrote nothing)"
@@ -302,15 +329,18 @@ def run(
     (plan.out / COMMAND_TXT).write_text(f"{shown_env} {shlex.join(command)}\n")
     planned = planned_s(plan.params)
     progress.print(
-        f"{plan.shape} load on {plan.target.describe()} for {_clock(planned)}; results in {plan.out}/",
+        f"{plan.title} for {results.clock(planned)}; results in {plan.out}/",
         highlight=False,
     )
     log_path = plan.out / LOCUST_LOG
     with log_path.open("wb") as log:
         # Its own process group: a terminal Ctrl-C reaches only us, and we forward exactly one SIGINT.
-        proc = subprocess.Popen(
-            command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, process_group=0
-        )
+        try:
+            proc = subprocess.Popen(
+                command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, process_group=0
+            )
+        except OSError as exc:
+            raise LoadError(f"cannot start {command[0]}: {exc.strerror or exc}") from None
         interrupts = _supervise(proc, HistoryTail(plan.out / HISTORY_CSV), progress, planned, every_s)
     log_text = log_path.read_text(errors="replace")
     if interrupts > 1:
@@ -318,10 +348,21 @@ def run(
     history = plan.out / HISTORY_CSV
     if not history.exists() or history.stat().st_size == 0:
         raise LoadError(f"locust exited {proc.returncode} without statistics: {_last_words(log_text)} (see {log_path})")
-    outcome = outcome_of(plan, history.read_text(errors="replace"), log_text, proc.returncode)
-    for part in summary(outcome):
+    try:
+        outcome = results.outcome_of(
+            history.read_text(errors="replace"),
+            log_text,
+            proc.returncode,
+            title=plan.title,
+            limits=plan.limits,
+            out=plan.out,
+            windows=knee_windows(plan.params),
+        )
+    except results.ResultsError as exc:
+        raise LoadError(str(exc)) from None
+    for part in results.summary(outcome):
         out.print(part, highlight=False)
-    return exit_status(proc.returncode)
+    return results.exit_status(proc.returncode)
 
 
 def _supervise(
@@ -354,7 +395,7 @@ def _supervise(
             if time.monotonic() >= next_at:
                 rows = [r for r in tail.read() if r.name == OVERALL]
                 latest = rows[-1] if rows else latest
-                console.print(progress_line(time.monotonic() - start, planned, latest), highlight=False)
+                console.print(results.progress_line(time.monotonic() - start, planned, latest), highlight=False)
                 next_at += every_s
     finally:
         if previous is not None:
