@@ -70,3 +70,27 @@ def test_taken_port_is_named() -> None:
         port = holder.getsockname()[1]
         with pytest.raises(PortTaken, match=rf"port 127.0.0.1:{port} \(front door: test\) is taken"):
             require_port_free("127.0.0.1", port, "front door: test")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("drill", "--bogus"), "No such option: --bogus"),
+        (("lab", "kill-site"), "Missing argument 'site'"),
+        (("drill", "run", "site-loss-a", "--duration", "1"), "Invalid value for '--duration'"),
+    ],
+)
+def test_usage_errors_are_shown_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    code, err = _run(monkeypatch, capsys, *args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_an_unknown_drill_scenario_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _run(monkeypatch, capsys, "drill", "run", "site-loss-z")
+    assert code == 1
+    assert err.startswith("error: unknown scenario 'site-loss-z'; known: ") and len(err.strip().splitlines()) == 1
