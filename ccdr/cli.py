@@ -55,5 +55,6 @@ def main() -> None:
             sys.exit(exit_code)
         raise
 
+
 if __name__ == "__main__":
     main()

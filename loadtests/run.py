@@ -125,9 +125,10 @@ def shape_env(shape: str, given: Mapping[str, float | None]) -> dict[str, str]:
         raise LoadError(f"--shape {shape!r}: expected one of {', '.join(SHAPE_OPTIONS)}")
     options = SHAPE_OPTIONS[shape]
     env: dict[str, str] = {}
-    for option, value in given.items():
-        if value is None:
+    for option, given_value in given.items():
+        if given_value is None:
             continue
+        value = float(given_value)
         if option not in options:
             takes = ", ".join(_flag(o) for o in options)
             raise LoadError(f"{_flag(option)} does not apply to the {shape} shape (it takes {takes})")
@@ -341,7 +342,12 @@ def run(
             )
         except OSError as exc:
             raise LoadError(f"cannot start {command[0]}: {exc.strerror or exc}") from None
-        interrupts = _supervise(proc, HistoryTail(plan.out / HISTORY_CSV), progress, planned, every_s)
+        try:
+            interrupts = _supervise(proc, HistoryTail(plan.out / HISTORY_CSV), progress, planned, every_s)
+        except BaseException:
+            proc.kill()  # in its own process group, nothing else would stop it
+            proc.wait()
+            raise
     log_text = log_path.read_text(errors="replace")
     if interrupts > 1:
         raise LoadError(f"interrupted twice: locust was killed; partial results in {plan.out}")
@@ -360,6 +366,8 @@ def run(
         )
     except results.ResultsError as exc:
         raise LoadError(str(exc)) from None
+    if outcome.total is None and proc.returncode != 0:
+        raise LoadError(f"locust exited {proc.returncode} without statistics: {_last_words(log_text)} (see {log_path})")
     for part in results.summary(outcome):
         out.print(part, highlight=False)
     return results.exit_status(proc.returncode)
@@ -382,8 +390,8 @@ def _supervise(
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, on_sigint) if in_main else None
-    start = time.monotonic()
-    next_at = start + every_s
+    next_at = time.monotonic() + every_s
+    started = time.time()  # until the history's first row tells when locust's clock started
     latest: HistoryRow | None = None
     try:
         while True:
@@ -394,8 +402,10 @@ def _supervise(
                 pass
             if time.monotonic() >= next_at:
                 rows = [r for r in tail.read() if r.name == OVERALL]
+                if rows and latest is None:
+                    started = rows[0].timestamp
                 latest = rows[-1] if rows else latest
-                console.print(results.progress_line(time.monotonic() - start, planned, latest), highlight=False)
+                console.print(results.progress_line(time.time() - started, planned, latest), highlight=False)
                 next_at += every_s
     finally:
         if previous is not None:

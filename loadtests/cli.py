@@ -1,0 +1,107 @@
+"""`ccdr load run`: locust against the intake (front door or one site), capacity and SLO verdict.
+
+Only locust-free modules are imported here: locust runs in a subprocess (see loadtests/run.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from infra.lab.layout import LabLayout
+from infra.topology import load_topology
+from loadtests import run as load_run
+from loadtests.run import LoadError
+from loadtests.shapes import DEFAULT_MIX
+from loadtests.slo import SloLimits
+
+app = typer.Typer(help="Load tests: locust against the intake; capacity per channel and the SLO verdict.")
+console = Console(stderr=True)
+out = Console()
+
+__all__ = ["LoadError", "app"]
+
+
+def default_out(shape: str, now: datetime) -> Path:
+    return Path("load-results") / f"{now:%Y%m%dT%H%M%SZ}-{shape}"
+
+
+@app.command()
+def run(
+    shape: Annotated[str, typer.Option("--shape", help="constant | step | spike | soak.")] = "step",
+    users: Annotated[
+        int | None, typer.Option(help="Users; step: in the first step [constant 20, step 10, spike 20, soak 30].")
+    ] = None,
+    step_users: Annotated[int | None, typer.Option(help="step: users added per step [10].")] = None,
+    step_s: Annotated[float | None, typer.Option(help="step: seconds per step [60].")] = None,
+    steps: Annotated[int | None, typer.Option(help="step: number of steps [10].")] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="constant [300], spike [180], soak [14400]: run time in seconds.")
+    ] = None,
+    spawn_rate: Annotated[
+        float | None, typer.Option(help="Users started per second [constant 5, step 10, spike 10].")
+    ] = None,
+    spike_users: Annotated[int | None, typer.Option(help="spike: users during the spike [200].")] = None,
+    spike_at: Annotated[float | None, typer.Option(help="spike: seconds before the spike [60].")] = None,
+    spike_s: Annotated[float | None, typer.Option(help="spike: seconds the spike lasts [30].")] = None,
+    spike_rate: Annotated[float | None, typer.Option(help="spike: users started per second in it [100].")] = None,
+    ramp_s: Annotated[float | None, typer.Option(help="soak: seconds to ramp up to --users [600].")] = None,
+    mix: Annotated[str, typer.Option(help="Persona weights, e.g. portal=40,email=20 (others 0).")] = DEFAULT_MIX,
+    rate: Annotated[float, typer.Option(help="Requests per second of each user.")] = 1.0,
+    slo_p99_ms: Annotated[float, typer.Option(help="SLO: the whole run's p99 at most this (ms).")] = SloLimits.p99_ms,
+    slo_error_ratio: Annotated[
+        float, typer.Option(help="SLO: failures/requests at most this.")
+    ] = SloLimits.error_ratio,
+    site: Annotated[
+        str | None, typer.Option(help="Load one data site's own intake, not the front door (can it carry it all?).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Another intake's HTTP base URL (overrides the target's).")] = None,
+    smtp: Annotated[str | None, typer.Option(help="Another SMTP listener, HOST:PORT (overrides the target's).")] = None,
+    secrets: Annotated[Path | None, typer.Option(help="Channel secrets JSON (default: the lab's).")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Results directory (default: ./load-results/<UTC time>-<shape>).")
+    ] = None,
+    topology: Annotated[
+        Path | None,
+        typer.Option("--topology", envvar="CCDR_TOPOLOGY", help="Topology TOML (default: infra/topology.toml)."),
+    ] = None,
+) -> None:
+    """Run headless locust with a load shape; print progress, then capacity per channel and the SLO verdict.
+
+    Ctrl-C stops the run early (locust still writes its results; twice kills it). A step run that goes past
+    the knee breaches the whole-run SLO by design: read the capacity table.
+    Exit status: 0 when the whole run met the SLO, 1 on a breach or when the run could not be made."""
+    topo = load_topology(topology)
+    target = load_run.override_target(load_run.target_of(topo, site), host, smtp)
+    given = {
+        "users": users,
+        "step_users": step_users,
+        "step_s": step_s,
+        "steps": steps,
+        "duration": duration,
+        "spawn_rate": spawn_rate,
+        "spike_users": spike_users,
+        "spike_at": spike_at,
+        "spike_s": spike_s,
+        "spike_rate": spike_rate,
+        "ramp_s": ramp_s,
+    }
+    shape = shape.strip().lower()
+    plan = load_run.make_plan(
+        shape,
+        given,
+        mix=mix,
+        rate=rate,
+        slo_p99_ms=slo_p99_ms,
+        slo_error_ratio=slo_error_ratio,
+        target=target,
+        secrets=secrets or LabLayout(topo).secrets_file,
+        out=out_dir or default_out(shape, datetime.now(UTC)),
+    )
+    code = load_run.run(plan, console, out)
+    if code:
+        raise typer.Exit(code)
