@@ -16,6 +16,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from drills import ledger, signing
+from drills.archive import Archive, ArchiveError
 from drills.report import DrillReport
 from drills.scenarios import PRIMARY_SITE_ALIAS, UnknownScenario, catalogue
 from drills.schedule import CalendarError, load_calendar, upcoming
@@ -39,11 +40,11 @@ CalendarOption = Annotated[
 ]
 
 
-def _archive(topo: Topology, path: Path | None = None) -> ledger.Archive:
+def _archive(topo: Topology, path: Path | None = None) -> Archive:
     root = path or topo.drills.archive_dir
     if path is not None and not (root / "ledger").is_dir():
         raise DrillCliError(f"{root} is not a drill archive (no ledger/ directory)")
-    return ledger.Archive(root)
+    return Archive(root)
 
 
 def _progress(line: str) -> None:
@@ -107,7 +108,7 @@ def run(
             pdf=pdf,
         )
         result = run_drill(topo, options, _progress, hook)
-    except (DrillError, UnknownScenario, ledger.ArchiveError) as exc:
+    except (DrillError, UnknownScenario, ArchiveError) as exc:
         raise DrillCliError(str(exc)) from None
     print_summary(result)
     if result.report.verdict != "pass":
@@ -207,13 +208,13 @@ def report(
         out.print(str(directory / "report.pdf"), highlight=False)
 
 
-def _load(archive: ledger.Archive, report_id: str) -> tuple[DrillReport, ledger.LedgerEntry]:
+def _load(archive: Archive, report_id: str) -> tuple[DrillReport, ledger.LedgerEntry]:
     try:
         entry = next((e for e in archive.entries() if e.report_id == report_id), None)
         if entry is None:
             raise DrillCliError(f"no report {report_id!r} in the ledger (ccdr drill history)")
         return archive.load_report(report_id), entry
-    except (ledger.ArchiveError, OSError, ValueError) as exc:
+    except (ArchiveError, OSError, ValueError) as exc:
         raise DrillCliError(f"report {report_id}: {exc}") from None
 
 
@@ -236,7 +237,7 @@ def verify(
     try:
         key = signing.load_public_key(key_path)
         problems = archive.verify(report_id, key)
-    except (signing.SigningKeyError, ledger.ArchiveError, OSError) as exc:
+    except (signing.SigningKeyError, ArchiveError, OSError) as exc:
         raise DrillCliError(str(exc)) from None
     entries, _ = archive.read_entries()  # unreadable entries are among `problems` already
     mirror_note = "PostgreSQL copy not compared (--offline)"

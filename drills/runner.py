@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol
 from chaoslib.experiment import run_experiment
 
 from drills import checker, ledger, roles, signing
+from drills.archive import Archive, artifact_list
 from drills.canary import CHANNEL, Canary, CanarySettings
 from drills.chaos.probes import converged
 from drills.environment import collect_environment
@@ -226,7 +227,7 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
         if not ok:
             raise DrillError(f"the lab has not converged ({detail}); a drill would measure the wrong thing")
         drill_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{spec.name}"
-        key = signing.load_or_create_key(ledger.Archive(d.archive_dir).key_path)
+        key = signing.load_or_create_key(Archive(d.archive_dir).key_path)
         progress(f"drill {drill_id}: {spec.title}")
         coord = LeaderProbe(topo)
         try:
@@ -302,10 +303,10 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
             ),
             load=load_stats,
             series=_series(ops, checker.judged_samples(samples, timeline, spec.affected_sites), started),
-            artifacts=ledger.artifact_list(artifacts),
+            artifacts=artifact_list(artifacts),
             sign_off=SignOff(operator=options.operator),
         )
-        archive = ledger.Archive(d.archive_dir)
+        archive = Archive(d.archive_dir)
         entry = archive.append(report, artifacts, key)
         result = DrillResult(
             report, entry, archive.report_dir(report.id), archive.report_dir(report.id) / "report.html"

@@ -11,14 +11,12 @@ from pathlib import Path
 import pytest
 
 from drills import signing
+from drills.archive import Archive, ArchiveError, artifact_list
 from drills.ledger import (
     GENESIS_HASH,
-    Archive,
-    ArchiveError,
     LedgerEntry,
     LedgerMirror,
     Problem,
-    artifact_list,
     compare_with_mirror,
     make_entry,
     sha256_hex,

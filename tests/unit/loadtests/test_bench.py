@@ -16,8 +16,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from drills.report import LoadStats
-from loadtests import bench
-from loadtests.bench import (
+from loadtests.bench import cli, phases
+from loadtests.bench.figures import (
     SCHEMA,
     BenchError,
     BenchResult,
@@ -33,17 +33,18 @@ from loadtests.bench import (
     end_to_end,
     figures,
     format_value,
+    headline,
     parse_failures_csv,
     parse_meminfo,
     parse_pgbench,
     percentile,
-    pgbench_command,
     ratio,
     ratios,
     render_table,
     topic_config,
     topic_layout,
 )
+from loadtests.bench.phases import pgbench_command
 
 ROOT = Path(__file__).resolve().parents[3]
 # What pgbench 15.18 (Debian 12) prints on stdout for `-n -c 4 -j 2 -T 2 -f insert.sql`.
@@ -132,9 +133,9 @@ def test_pgbench_command_carries_no_password() -> None:
 
 
 def test_the_bench_script_inserts_one_kilobyte_row() -> None:
-    assert bench.PGBENCH_SCRIPT.count("INSERT") == 1
-    assert "repeat(md5(random()::text), 32)" in bench.PGBENCH_SCRIPT  # 32 x 32 hex characters
-    assert bench.BENCH_TABLE.startswith(bench.BENCH_SCHEMA + ".")
+    assert phases.PGBENCH_SCRIPT.count("INSERT") == 1
+    assert "repeat(md5(random()::text), 32)" in phases.PGBENCH_SCRIPT  # 32 x 32 hex characters
+    assert phases.BENCH_TABLE.startswith(phases.BENCH_SCHEMA + ".")
 
 
 # -- percentiles, latency, rates -----------------------------------------------------------------
@@ -225,7 +226,7 @@ class FakeProducer:
         self.keys: set[bytes] = set()
 
     async def send_and_wait(self, topic: str, value: bytes, key: bytes) -> None:
-        assert len(value) == bench.MESSAGE_BYTES
+        assert len(value) == phases.MESSAGE_BYTES
 
     async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
         self.sent += 1
@@ -243,9 +244,9 @@ class FakeProducer:
 
 
 def test_the_producer_keeps_a_window_in_flight_and_counts_every_ack(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bench, "IN_FLIGHT", 20)
+    monkeypatch.setattr(phases, "IN_FLIGHT", 20)
     producer = FakeProducer()
-    acked, elapsed = asyncio.run(bench._produce(producer, "ccdr-bench.x", 0.2))  # type: ignore[arg-type]
+    acked, elapsed = asyncio.run(phases._produce(producer, "ccdr-bench.x", 0.2))  # type: ignore[arg-type]
     assert acked == producer.sent > 20
     assert producer.most_outstanding == 20
     assert producer.outstanding == 0
@@ -463,9 +464,9 @@ def test_a_lab_that_is_not_up_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyP
     def down(**_: object) -> BenchResult:
         raise BenchError("Patroni does not answer at any data site: is the lab up (ccdr lab up)?")
 
-    monkeypatch.setattr(bench, "run_bench", down)
+    monkeypatch.setattr(cli, "run_bench", down)
     app = typer.Typer()
-    app.command()(bench.main)
+    app.command()(cli.main)
     outcome = CliRunner().invoke(app, ["--seconds", "5"])
     assert outcome.exit_code == 1
     assert "error: Patroni does not answer" in outcome.output
@@ -488,6 +489,6 @@ def test_a_failed_pgbench_is_told_by_its_first_error() -> None:
         "\tIs the server running on that host and accepting TCP/IP connections?\n"
         "pgbench: error: could not create connection for setup\n"
     )
-    assert bench._headline(stderr).endswith("port 15432 failed: Connection refused")
-    assert bench._headline("connection failed: timeout expired\n\tmore") == "connection failed: timeout expired"
-    assert bench._headline("") == "no output"
+    assert headline(stderr).endswith("port 15432 failed: Connection refused")
+    assert headline("connection failed: timeout expired\n\tmore") == "connection failed: timeout expired"
+    assert headline("") == "no output"

@@ -1,0 +1,184 @@
+"""`ccdr bench`'s command: the phases in order, progress on stderr, the table on stdout, the figures as JSON."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import psycopg
+import typer
+from aiokafka.errors import KafkaError
+from rich.console import Console
+
+from infra.cli_options import TopologyOption
+from infra.lab import secrets as lab_secrets
+from infra.lab.database import front_door_dsn
+from infra.lab.layout import LabLayout
+from infra.topology import TopologyError, load_topology
+from loadtests.bench.figures import BenchError, BenchResult, default_json_path, document, headline, render_table
+from loadtests.bench.phases import (
+    IN_FLIGHT,
+    INTAKE_LINGER_MS,
+    MESSAGE_BYTES,
+    PGBENCH,
+    PGBENCH_THREADS,
+    PORTAL_ONLY,
+    ROW_BYTES,
+    console,
+    database_settings,
+    machine_info,
+    primary_site,
+    run_broker_ceiling,
+    run_database_ceiling,
+    run_intake,
+)
+from loadtests.drill_load import LOCUST
+
+PHASE_PAUSE_S = 2.0  # lets one phase's tail leave the machine before the next starts
+
+
+def _phase(title: str) -> None:
+    console.rule(title)
+
+
+def _pause() -> None:
+    time.sleep(PHASE_PAUSE_S)
+
+
+def run_bench(
+    *, seconds: int, clients: int, users: int, user_rate: float, site: str, drain_s: float, topology: Path | None = None
+) -> BenchResult:
+    """Every phase, in order, on the running lab."""
+    started = datetime.now(UTC)
+    topo = load_topology(topology)
+    if site not in topo.data_sites:
+        raise BenchError(f"--site {site!r} is not a data site ({', '.join(topo.data_sites)})")
+    for tool, hint in ((PGBENCH, "apt-get install postgresql-15"), (LOCUST, "make install")):
+        if not tool.exists():
+            raise BenchError(f"{tool} is missing: run `{hint}`")
+    layout = LabLayout(topo)
+    try:
+        password = lab_secrets.load(layout).app
+    except OSError:
+        raise BenchError(f"no lab secrets at {layout.secrets_file}: is the lab up (ccdr lab up)?") from None
+    dsn = front_door_dsn(topo, topo.database.app_user, password, topo.database.name)
+    db_settings = database_settings(dsn)
+    primary = primary_site(topo)
+    fd = topo.front_door
+    front_door_url = f"http://{fd.address}:{fd.intake_http}"
+    site_url = f"http://{topo.sites[site].address}:{topo.ports.intake_http}"
+    machine = machine_info()
+    warnings = []
+    if not db_settings["synchronous_standby_names"] or db_settings["synchronous_commit"] in ("off", "local"):
+        warnings.append(
+            "commits do not wait for a synchronous standby now "
+            f"(synchronous_standby_names={db_settings['synchronous_standby_names']!r}): "
+            "the database ceiling is not that of the lab's normal state"
+        )
+    console.print(
+        f"primary at site {primary}; {machine['cores']} cores, load {machine['load_average']}; {seconds} s per phase",
+        highlight=False,
+    )
+
+    _phase(f"1/5 database ceiling: pgbench, {clients} clients, {seconds} s")
+    database = run_database_ceiling(topo, password, clients, seconds)
+    console.print(f"  {database.tps:,.1f} tx/s, latency {database.latency_ms} ms")
+    _pause()
+
+    _phase(f"2/5 broker ceiling: acks=all, idempotent, {IN_FLIGHT} in flight, {seconds} s (bench topic, not intake)")
+    broker = run_broker_ceiling(topo, seconds)
+    console.print(f"  {broker.rate_per_s:,.0f} msg/s acknowledged ({broker.mb_per_s:.1f} MB/s)")
+    _pause()
+
+    runs = []
+    for number, (label, url) in enumerate((("front door", front_door_url), (f"site {site}", site_url)), start=3):
+        _phase(f"{number}/5 intake and tickets, {label} ({url}): portal only, {users} users, {seconds} s")
+        run = run_intake(dsn, label=label, url=url, users=users, user_rate=user_rate, seconds=seconds, drain_s=drain_s)
+        console.print(
+            f"  {run.accepted_per_s:,.1f} req/s accepted; {run.e2e.tickets:,} tickets, "
+            f"{run.e2e.rate_per_s or 0:,.1f} tickets/s, p99 {run.e2e.p99_ms or 0:,.0f} ms, "
+            f"drain {run.e2e.drain_s or 0:.1f} s"
+        )
+        if not run.e2e.drained:
+            warnings.append(
+                f"{label}: only {run.e2e.tickets} of {run.e2e.accepted} accepted intakes became tickets "
+                f"within {drain_s:.0f} s of the load's end"
+            )
+        if run.failures:
+            warnings.append(f"{label}: {run.failures} requests not accepted: {run.errors}")
+        runs.append(run)
+        _pause()
+
+    settings = {
+        "seconds": seconds,
+        "pgbench_clients": clients,
+        "pgbench_threads": PGBENCH_THREADS,
+        "row_bytes": ROW_BYTES,
+        "message_bytes": MESSAGE_BYTES,
+        "in_flight": IN_FLIGHT,
+        "linger_ms": INTAKE_LINGER_MS,
+        "users": users,
+        "user_rate": user_rate,
+        "mix": PORTAL_ONLY,
+        "site": site,
+        "drain_timeout_s": drain_s,
+        "primary_site": primary,
+        **db_settings,
+        "front_door_url": front_door_url,
+        "site_url": site_url,
+    }
+    return BenchResult(
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        command=shlex.join(sys.argv),
+        machine=machine,
+        settings=settings,
+        database=database,
+        broker=broker,
+        front_door=runs[0],
+        one_site=runs[1],
+        warnings=warnings,
+    )
+
+
+def main(
+    seconds: Annotated[int, typer.Option(min=5, max=3600, help="Length of each phase.")] = 20,
+    clients: Annotated[int, typer.Option(min=1, max=256, help="pgbench clients (phase 1).")] = 8,
+    users: Annotated[int, typer.Option(min=1, max=2000, help="locust users (phases 3-5).")] = 32,
+    user_rate: Annotated[float, typer.Option(min=0.1, help="Requests/s per locust user (an upper bound).")] = 50.0,
+    site: Annotated[str, typer.Option(help="The site whose intake is measured alone (phase 5).")] = "a",
+    drain_timeout: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait after the load for its tickets.")
+    ] = 120.0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the figures here (default: bench-results/<UTC time>.json).")
+    ] = None,
+    topology: TopologyOption = None,
+) -> None:
+    """Measure the intake path's capacity against the database's and the brokers' ceilings, on the running lab."""
+    try:
+        result = run_bench(
+            seconds=seconds,
+            clients=clients,
+            users=users,
+            user_rate=user_rate,
+            site=site,
+            drain_s=drain_timeout,
+            topology=topology,
+        )
+    except (BenchError, TopologyError, psycopg.Error, KafkaError) as exc:
+        message = str(exc) if isinstance(exc, BenchError | TopologyError) else f"{type(exc).__name__}: {exc}"
+        Console(stderr=True).print(f"[red]error:[/red] {headline(message)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    Console().print(render_table(result))
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    path = json_out or default_json_path(result.started_at)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document(result), indent=2, ensure_ascii=False) + "\n")
+    console.print(f"figures written to {path}")
