@@ -122,6 +122,19 @@ def exclusive(archive_dir: Path) -> Iterator[None]:
         yield
 
 
+def _await_converged(topo: Topology, progress: Progress) -> None:
+    """A drill starts from a whole lab (a fresh `lab up` may still be catching up): wait for it, then refuse."""
+    deadline = time.monotonic() + topo.drills.converge_timeout_s
+    ok, detail = converged(topo)
+    if not ok:
+        progress(f"waiting for the lab to converge first: {detail}")
+    while not ok:
+        if time.monotonic() > deadline:
+            raise DrillError(f"the lab has not converged ({detail}); a drill would measure the wrong thing")
+        time.sleep(2)
+        ok, detail = converged(topo)
+
+
 class Instruments:
     """The canary (asyncio, its own thread) and the samplers (a thread each)."""
 
@@ -223,9 +236,7 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
     d = topo.drills
     objectives = options.objectives or default_objectives(topo)
     with exclusive(d.archive_dir):
-        ok, detail = converged(topo)
-        if not ok:
-            raise DrillError(f"the lab has not converged ({detail}); a drill would measure the wrong thing")
+        _await_converged(topo, progress)
         drill_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{spec.name}"
         key = signing.load_or_create_key(Archive(d.archive_dir).key_path)
         progress(f"drill {drill_id}: {spec.title}")
