@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +18,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from drills.chaos.probes import converged
 from drills.report import DrillReport
 from drills.runner import DrillOptions, run_drill
 from drills.scenarios import catalogue
@@ -28,16 +26,6 @@ from infra.topology import load_topology
 console = Console(stderr=True)
 out = Console(width=200)  # the table is wide; logs of a long benchmark should not wrap it
 CAPABILITIES = ("intake", "ticket_creation", "agent_login", "database_primary", "sla_clock")
-
-
-def _wait_converged(timeout_s: float) -> None:
-    topo = load_topology(None)
-    deadline = time.monotonic() + timeout_s
-    with console.status("waiting for the lab to converge before the next run"):
-        while not converged(topo)[0]:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the lab did not converge within {timeout_s:.0f} s; stopping the benchmark")
-            time.sleep(2)
 
 
 def summarise(scenario: str, reports: list[DrillReport]) -> dict[str, object]:
@@ -107,7 +95,6 @@ def main(
     for name in names:
         reports = []
         for i in range(runs):
-            _wait_converged(topo.drills.converge_timeout_s)
             console.print(f"[bold]{name}[/bold]: run {i + 1} of {runs}")
             options = DrillOptions(scenario=name, duration_s=duration, operator="benchmark", trigger="benchmark")
             try:
