@@ -7,6 +7,7 @@ import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from chaoslib.exceptions import InterruptExecution
@@ -20,6 +21,7 @@ from infra.lab import faults, health, netns, probes, supervise
 from infra.lab.errors import LabError
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
+from infra.lab.render import COLD_PROGRAMS
 from infra.lab.system import signal_pids
 from infra.topology import Topology, load_topology
 
@@ -35,6 +37,7 @@ __all__ = [
     "partition_sites",
     "restore_site",
     "rolling_restart_site",
+    "start_site_programs",
     "thaw_site",
     "wait_converged",
 ]
@@ -151,6 +154,14 @@ def crash_zookeeper_leader() -> str:
     return leader
 
 
+def _await_state(proxy: Any, name: str, states: set[str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (state := str(proxy.supervisor.getProcessInfo(name)["statename"])) not in states:
+        if time.monotonic() > deadline:
+            raise LabError(f"{name}: still {state} after {timeout_s:.0f} s (wanted {' or '.join(sorted(states))})")
+        time.sleep(0.5)
+
+
 def rolling_restart_site(site: str, timeout_s: float = 180) -> list[str]:
     """Restart the site's programs one at a time (a maintenance window), each back healthy first."""
     topo = _topology()
@@ -162,11 +173,28 @@ def rolling_restart_site(site: str, timeout_s: float = 180) -> list[str]:
             continue  # a cold standby that is not active here stays stopped
         name = f"{info['group']}:{info['name']}"
         console.print(f"site {site}: restarting {info['name']}")
-        proxy.supervisor.stopProcess(name)
-        proxy.supervisor.startProcess(name)
+        # wait=False: a broker's orderly shutdown outlasts one XML-RPC call's timeout; we poll instead.
+        proxy.supervisor.stopProcess(name, False)
+        _await_state(proxy, name, {"STOPPED", "EXITED"}, timeout_s)
+        proxy.supervisor.startProcess(name, False)
+        _await_state(proxy, name, {"RUNNING"}, timeout_s)
         restarted.append(str(info["name"]))
         health.wait_for(console, f"{site} healthy after restarting {info['name']}", lambda: converged(topo), timeout_s)
     return restarted
+
+
+def start_site_programs(site: str) -> list[str]:
+    """Rollback: start every program of the site that should always run (not the cold standbys,
+    which their controller starts where they belong). Returns what had to be started."""
+    topo = _topology()
+    proxy = rpc_proxy(LabLayout(topo).site(site).supervisor_socket)
+    started = []
+    for info in proxy.supervisor.getAllProcessInfo():
+        if info["name"] in COLD_PROGRAMS or info["statename"] in ("RUNNING", "STARTING"):
+            continue
+        proxy.supervisor.startProcess(f"{info['group']}:{info['name']}", False)
+        started.append(str(info["name"]))
+    return started
 
 
 def wait_converged(timeout_s: float = 300) -> float:
