@@ -18,10 +18,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from drills.archive import Archive
 from drills.report import DrillReport
 from drills.runner import DrillOptions, run_drill
 from drills.scenarios import catalogue
-from infra.topology import load_topology
+from infra.topology import Topology, load_topology
 
 console = Console(stderr=True)
 out = Console(width=200)  # the table is wide; logs of a long benchmark should not wrap it
@@ -84,6 +85,9 @@ def main(
     runs: Annotated[int, typer.Option(min=1, max=50)] = 3,
     duration: Annotated[float, typer.Option(min=5, max=3600, help="Hold each fault this long (s).")] = 45,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here too.")] = None,
+    from_archive: Annotated[
+        bool, typer.Option("--from-archive", help="Run nothing: summarise the last --runs benchmark reports.")
+    ] = False,
 ) -> None:
     topo = load_topology(None)
     known = catalogue()
@@ -91,7 +95,29 @@ def main(
     unknown = [n for n in names if n not in known]
     if unknown:
         raise typer.BadParameter(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    rows = []
+    if from_archive:
+        rows = _from_archive(topo.drills.archive_dir, names, runs)
+    else:
+        rows = _run_all(topo, names, runs, duration)
+    if json_out:
+        json_out.write_text(json.dumps({"rows": rows}, indent=2))
+        console.print(f"figures written to {json_out}")
+
+
+def _from_archive(root: Path, names: list[str], runs: int) -> list[dict[str, object]]:
+    archive = Archive(root)
+    by_scenario: dict[str, list[DrillReport]] = {}
+    for entry in sorted(archive.entries(), key=lambda e: e.seq):
+        report = archive.load_report(entry.report_id)
+        if report.trigger == "benchmark":
+            by_scenario.setdefault(report.scenario.name, []).append(report)
+    rows = [summarise(n, by_scenario[n][-runs:]) for n in names if by_scenario.get(n)]
+    print_table(rows)
+    return rows
+
+
+def _run_all(topo: Topology, names: list[str], runs: int, duration: float) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
     for name in names:
         reports = []
         for i in range(runs):
@@ -107,9 +133,7 @@ def main(
             continue
         rows.append(summarise(name, reports))
         print_table(rows)  # after every scenario: a long benchmark shows its figures as it goes
-    if json_out:
-        json_out.write_text(json.dumps({"rows": rows}, indent=2))
-        console.print(f"figures written to {json_out}")
+    return rows
 
 
 if __name__ == "__main__":
