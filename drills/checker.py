@@ -393,7 +393,7 @@ def notes(findings: Findings) -> tuple[str, ...]:
                 f"({_plural(x.failures, 'failed sample', 'failed samples')})."
             )
         else:
-            out.append(f"{label} came back only after the site was restored ({x.seconds:.1f} s after the fault).")
+            out.append(f"{label} came back only after the fault was undone ({x.seconds:.1f} s after the fault).")
     a = findings.availability
     out.append(
         f"{a.ratio * 100:.1f} % of intakes acknowledged ({a.acknowledged} of {a.invoked}); "

@@ -516,7 +516,7 @@ def test_notes_say_what_happened() -> None:
     assert "No acknowledged intake was lost (812 acknowledged)." in said
     assert "3 unknown outcomes: 2 recorded, 1 not." in said
     assert "Intake was not disrupted." in said
-    assert "Agent login came back only after the site was restored (62.0 s after the fault)." in said
+    assert "Agent login came back only after the fault was undone (62.0 s after the fault)." in said
     assert "Database primary recovered 8.4 s after the fault (3 failed samples)." in said
     assert "SLA-clock leadership did not recover before the drill ended." in said
     assert any(s.startswith("95.2 % of intakes acknowledged (95 of 100)") for s in said)
