@@ -279,8 +279,8 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
         checks = checker.judge(findings, objectives)
         status = journal.get("status", "failed") if _steady_before(journal) else "failed"
         verdict = checker.verdict(checks)
-        if status != "completed" or journal.get("deviated"):
-            verdict = "fail"
+        if status != "completed" or journal.get("deviated") or timeline.converged_at is None:
+            verdict = "fail"  # the experiment, the steady state or the way back failed
         artifacts = {
             "journal.json": json.dumps(journal, indent=2, default=str).encode(),
             "history.jsonl": _jsonl(ops),
@@ -398,6 +398,10 @@ def _status_notes(journal: dict[str, Any]) -> tuple[str, ...]:
         notes.append("The steady state did not hold before the fault: nothing was injected and nothing was measured.")
     if journal.get("deviated"):
         notes.append("The steady state did not hold after the fault (Chaos Toolkit: deviated).")
+    rollbacks = journal.get("rollbacks") or []
+    if any(r.get("status") != "succeeded" for r in rollbacks):
+        failed = ", ".join(r["activity"]["name"] for r in rollbacks if r.get("status") != "succeeded")
+        notes.append(f"The way back failed ({failed}): the lab did not converge; see journal.json.")
     if journal.get("status") not in (None, "completed"):
         notes.append(f"The experiment did not complete (status {journal.get('status')}); rollbacks were played.")
     return tuple(notes)

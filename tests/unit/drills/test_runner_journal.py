@@ -80,3 +80,12 @@ def test_an_interrupted_run_reports_the_activity_that_failed() -> None:
     run = [{**JOURNAL["run"][0]}, {**JOURNAL["run"][1], "status": "failed", "exception": ["guardrail: no intake"]}]
     assert _abort_reason({**JOURNAL, "status": "interrupted", "run": run}) == "guardrail: no intake"
     assert _abort_reason(JOURNAL) is None
+
+
+def test_a_failed_rollback_is_a_note() -> None:
+    from drills.runner import _status_notes
+
+    rollbacks = [JOURNAL["rollbacks"][0], {**JOURNAL["rollbacks"][1], "status": "failed"}]
+    notes = _status_notes({**JOURNAL, "rollbacks": rollbacks})
+    assert any("wait-converged" in n and "did not converge" in n for n in notes)
+    assert _status_notes(JOURNAL) == ()
