@@ -8,16 +8,20 @@ from __future__ import annotations
 import contextlib
 import http.client
 import sys
+import time
 import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from failover.processes import rpc_proxy as _proxy
+from infra.lab.errors import LabError
 from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.system import run
 
 SUPERVISORD = Path(sys.executable).with_name("supervisord")
+STOP_TIMEOUT_S = 120.0
+RUNNING_STATES = {"STARTING", "RUNNING", "BACKOFF", "STOPPING"}
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,21 @@ def reload(layout: LabLayout, group: str) -> None:
     proxy = _proxy(layout.dirs_of(group).supervisor_socket)
     added, changed, removed = proxy.supervisor.reloadConfig()[0]
     for name in removed + changed:
-        proxy.supervisor.stopProcessGroup(name)
+        # wait=False, then poll: stopping a broker outlasts one XML-RPC call's timeout.
+        proxy.supervisor.stopProcessGroup(name, False)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while any(p["group"] == name and p["statename"] in RUNNING_STATES for p in _infos(proxy)):
+            if time.monotonic() > deadline:
+                raise LabError(f"{group}: programs of {name} still running {STOP_TIMEOUT_S:.0f} s after stop")
+            time.sleep(0.5)
         proxy.supervisor.removeProcessGroup(name)
     for name in changed + added:
         proxy.supervisor.addProcessGroup(name)
     proxy.supervisor.startAllProcesses()
+
+
+def _infos(proxy: Any) -> list[dict[str, Any]]:
+    return cast(list[dict[str, Any]], proxy.supervisor.getAllProcessInfo())
 
 
 def processes(layout: LabLayout, group: str) -> list[ProcessState]:
