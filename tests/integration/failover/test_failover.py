@@ -220,12 +220,16 @@ def test_agent_logs_in_at_the_surviving_site_and_keeps_the_queue(
     auth = {"Authorization": f"Bearer {token}"}
     wait_until("presence at the home site", lambda: observer.presence().get(f"{agent}@{home}"), 15)
     code = _open_ticket(front, unique("đứt cáp quang tầng 3"), category="cabling", region="central")
-    queue = wait_until(
-        "the dispatcher assigns the ticket",
-        lambda: front.http.get(f"{front.tickets}/v1/tickets/queue", headers=auth).json()["items"] or None,
-        30,
-    )
-    assert [t["code"] for t in queue] == [code] and queue[0]["assignee"] == agent
+
+    def assigned() -> list[dict[str, object]] | None:
+        items = front.http.get(f"{front.tickets}/v1/tickets/queue", headers=auth).json()["items"]
+        return items if any(t["code"] == code for t in items) else None
+
+    # The only on-duty cabling/central engineer also gets any such ticket left unassigned by
+    # earlier load (the demo's locust run): the queue holds ours, maybe among others.
+    queue = wait_until("the dispatcher assigns the ticket", assigned, 30)
+    assert all(t["assignee"] == agent for t in queue)
+    before = {t["code"] for t in queue}
 
     ccdr("lab", "kill-site", home)
     try:
@@ -244,7 +248,7 @@ def test_agent_logs_in_at_the_surviving_site_and_keeps_the_queue(
         assert moved["site"] == other and moved["home_site"] == home and moved["remote"] is True
         new_auth = {"Authorization": f"Bearer {moved['token']}"}
         queue = _get(front, "/v1/tickets/queue", new_auth)["items"]
-        assert [t["code"] for t in queue] == [code], f"queue after moving ({login_s:.1f} s to log in)"
+        assert before <= {t["code"] for t in queue}, f"queue after moving ({login_s:.1f} s to log in)"
         # The token issued at the dead site is still valid at the survivor.
         me = _get(front, "/v1/agents/me", auth)
         assert me["session_site"] == home and me["serving_site"] == other
