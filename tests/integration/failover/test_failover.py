@@ -21,6 +21,7 @@ from tests.integration.failover.conftest import Observer, log_records
 SERVICE_BACKENDS = ("intake_http", "intake_smtp", "tickets_http")  # both sites serve these (not PostgreSQL)
 TAKEOVER_S = 60  # session timeout (6 s) + a loop, plus a Patroni failover (~22 s) before acting
 RECOVERY_S = 90
+QUEUE_LIMIT = 200  # the API's page maximum: a queue may hold backlog besides the test's ticket
 
 
 def _converged() -> bool | None:
@@ -222,7 +223,7 @@ def test_agent_logs_in_at_the_surviving_site_and_keeps_the_queue(
     code = _open_ticket(front, unique("đứt cáp quang tầng 3"), category="cabling", region="central")
 
     def assigned() -> list[dict[str, object]] | None:
-        items = front.http.get(f"{front.tickets}/v1/tickets/queue", headers=auth).json()["items"]
+        items = front.http.get(f"{front.tickets}/v1/tickets/queue?limit={QUEUE_LIMIT}", headers=auth).json()["items"]
         return items if any(t["code"] == code for t in items) else None
 
     # The only on-duty cabling/central engineer also gets any such ticket left unassigned by
@@ -247,7 +248,7 @@ def test_agent_logs_in_at_the_surviving_site_and_keeps_the_queue(
         print(f"\nagent logged in at site {other} {login_s:.1f} s after site {home} was killed")
         assert moved["site"] == other and moved["home_site"] == home and moved["remote"] is True
         new_auth = {"Authorization": f"Bearer {moved['token']}"}
-        queue = _get(front, "/v1/tickets/queue", new_auth)["items"]
+        queue = _get(front, f"/v1/tickets/queue?limit={QUEUE_LIMIT}", new_auth)["items"]
         assert before <= {t["code"] for t in queue}, f"queue after moving ({login_s:.1f} s to log in)"
         # The token issued at the dead site is still valid at the survivor.
         me = _get(front, "/v1/agents/me", auth)
