@@ -8,7 +8,7 @@ from psycopg.types.json import Jsonb
 
 from drills.ledger import LedgerEntry
 from infra.lab import secrets as lab_secrets
-from infra.lab.database import front_door_dsn
+from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
 from infra.topology import Topology
 
@@ -22,7 +22,7 @@ class PostgresLedger:
     @classmethod
     def for_lab(cls, topo: Topology) -> PostgresLedger:
         secrets = lab_secrets.load(LabLayout(topo))
-        return cls(front_door_dsn(topo, topo.database.app_user, secrets.app, topo.database.name))
+        return cls(app_dsn(topo, secrets.app))
 
     def append(self, entry: LedgerEntry) -> None:
         """Idempotent for the same entry; a different entry under the same seq is refused by the key."""

@@ -53,7 +53,7 @@ from drills.samplers import (
 )
 from drills.scenarios import PRIMARY_SITE_ALIAS, ScenarioSpec, scenario
 from infra.lab import secrets as lab_secrets
-from infra.lab.database import front_door_dsn
+from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
 from infra.lab.status import collect
 from infra.topology import Topology
@@ -152,7 +152,7 @@ class Instruments:
             )
         )
         secrets = lab_secrets.load(LabLayout(topo))
-        dsn = front_door_dsn(topo, topo.database.app_user, secrets.app, topo.database.name)
+        dsn = app_dsn(topo, secrets.app)
         self.leader_probe = LeaderProbe(topo)
         self.samplers = [
             Sampler(AGENT_LOGIN, agent_login_probe(topo, secrets.agent_password, PROBE_TIMEOUT_S), d.probe_interval_s),
@@ -265,7 +265,7 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
         timeline = timeline_from_journal(journal, started, ended)
         acked = [o.key for o in ops if o.acked is not None]
         progress(f"checking {len(ops)} canary intakes ({len(acked)} acknowledged) against PostgreSQL and Kafka")
-        dsn = front_door_dsn(topo, topo.database.app_user, lab_secrets.load(LabLayout(topo)).app, topo.database.name)
+        dsn = app_dsn(topo, lab_secrets.load(LabLayout(topo)).app)
         observed = observe(topo, dsn, drill_id, since, acked, d.check_timeout_s)
         findings = checker.check(
             ops,

@@ -24,7 +24,7 @@ from failover.fencing import registrar
 from failover.loops import every
 from failover.zookeeper import ZooKeeperCoordination
 from infra.lab import secrets as lab_secrets
-from infra.lab.database import front_door_dsn
+from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
 from infra.topology import Topology
 
@@ -53,7 +53,7 @@ async def serve(topo: Topology, candidate: str, calendar_path: Path | None) -> N
     )
     await asyncio.to_thread(coord.start, fo.session_timeout_s)
     secrets = lab_secrets.load(LabLayout(topo))
-    dsn = front_door_dsn(topo, topo.database.app_user, secrets.app, topo.database.name)
+    dsn = app_dsn(topo, secrets.app)
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(dsn, min_size=1, max_size=2, open=False, timeout=10)
     await pool.open(wait=False)
 

@@ -27,7 +27,7 @@ from rich.table import Table
 
 from infra.lab import faults, probes
 from infra.lab import secrets as lab_secrets
-from infra.lab.database import front_door_dsn
+from infra.lab.database import app_dsn
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
 from infra.topology import Topology, load_topology
@@ -42,7 +42,7 @@ def _primary(topo: Topology) -> str | None:
 
 
 def _write_lands(topo: Topology, app_password: str) -> bool:
-    dsn = front_door_dsn(topo, topo.database.app_user, app_password, topo.database.name)
+    dsn = app_dsn(topo, app_password)
     try:
         with psycopg.connect(dsn) as conn:
             conn.execute("INSERT INTO replication_probe (token) VALUES (%s)", (f"bench-{uuid.uuid4().hex}",))

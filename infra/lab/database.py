@@ -31,6 +31,12 @@ def front_door_dsn(topo: Topology, user: str, password: str, dbname: str, *, rea
     )
 
 
+def app_dsn(topo: Topology, app_password: str) -> str:
+    """The application role's DSN through the front door's primary port: what services, drills and
+    benchmarks use."""
+    return front_door_dsn(topo, topo.database.app_user, app_password, topo.database.name)
+
+
 def site_dsn(topo: Topology, site: str, user: str, password: str, dbname: str) -> str:
     """Straight to one site's PostgreSQL, bypassing the front door."""
     return psycopg.conninfo.make_conninfo(
@@ -62,7 +68,7 @@ def ensure_database(topo: Topology, secrets: Secrets) -> None:
 
 def migrate(topo: Topology, secrets: Secrets) -> list[str]:
     """Apply pending migrations through the primary; return the ids applied."""
-    dsn = front_door_dsn(topo, topo.database.app_user, secrets.app, topo.database.name)
+    dsn = app_dsn(topo, secrets.app)
     backend = get_backend("postgresql+psycopg://" + _url_part(dsn))
     migrations = read_migrations(str(MIGRATIONS))
     with backend.lock():
@@ -84,7 +90,7 @@ REFERENCE_DATA = Path(__file__).resolve().parent / "reference.sql"
 
 def seed_reference(topo: Topology, secrets: Secrets) -> int:
     """Load the lab's demo customers, contracts and assets (idempotent); return rows added."""
-    dsn = front_door_dsn(topo, topo.database.app_user, secrets.app, topo.database.name)
+    dsn = app_dsn(topo, secrets.app)
     with psycopg.connect(dsn) as conn:
         before = _reference_rows(conn)
         conn.execute(REFERENCE_DATA.read_text())
@@ -93,7 +99,7 @@ def seed_reference(topo: Topology, secrets: Secrets) -> int:
 
 def seed_agents(topo: Topology, secrets: Secrets) -> tuple[int, int]:
     """The demo agents and their roster (idempotent); returns (agents added, shifts added)."""
-    dsn = front_door_dsn(topo, topo.database.app_user, secrets.app, topo.database.name)
+    dsn = app_dsn(topo, secrets.app)
     with psycopg.connect(dsn) as conn:
         return demo_agents.seed(conn, secrets.agent_password, datetime.now(demo_agents.VIETNAM).date())
 

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from infra.cli_options import TopologyOption
 from infra.lab import secrets as lab_secrets
-from infra.lab.database import front_door_dsn
+from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
 from infra.topology import TopologyError, load_topology
 from loadtests.bench.figures import BenchError, BenchResult, default_json_path, document, headline, render_table
@@ -66,7 +66,7 @@ def run_bench(
         password = lab_secrets.load(layout).app
     except OSError:
         raise BenchError(f"no lab secrets at {layout.secrets_file}: is the lab up (ccdr lab up)?") from None
-    dsn = front_door_dsn(topo, topo.database.app_user, password, topo.database.name)
+    dsn = app_dsn(topo, password)
     db_settings = database_settings(dsn)
     primary = primary_site(topo)
     fd = topo.front_door

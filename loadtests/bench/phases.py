@@ -25,7 +25,7 @@ from rich.console import Console
 
 from core.kafka import acknowledged_producer
 from infra.lab import probes
-from infra.lab.database import front_door_dsn
+from infra.lab.database import app_dsn
 from infra.lab.layout import PG_BIN_DIR
 from infra.topology import Topology
 from loadtests.bench.figures import (
@@ -119,7 +119,7 @@ def database_settings(dsn: str) -> dict[str, str]:
 def run_database_ceiling(topo: Topology, password: str, clients: int, seconds: int) -> PgbenchResult:
     """Phase 1: pgbench INSERTs through the front door's primary port, as the app user."""
     db = topo.database
-    dsn = front_door_dsn(topo, db.app_user, password, db.name)
+    dsn = app_dsn(topo, password)
     with _connect(dsn) as conn:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {BENCH_SCHEMA}")
         conn.execute(f"DROP TABLE IF EXISTS {BENCH_TABLE}")

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from infra.lab.database import front_door_dsn
+from infra.lab.database import app_dsn
 from infra.lab.render import Secrets
 from infra.topology import Topology
 from tests.integration.conftest import wait_until
@@ -61,7 +61,7 @@ class Front:
         return r.json()
 
     def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
-        dsn = front_door_dsn(self.topo, self.topo.database.app_user, self.secrets.app, self.topo.database.name)
+        dsn = app_dsn(self.topo, self.secrets.app)
         with psycopg.connect(dsn) as conn:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else []

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from infra.lab import netns, probes
-from infra.lab.database import front_door_dsn, site_dsn
+from infra.lab.database import app_dsn, site_dsn
 from infra.lab.layout import LabLayout
 from infra.lab.render import COLD_PROGRAMS, Secrets
 from infra.topology import Topology
@@ -33,7 +33,7 @@ def _primary(topo: Topology) -> str | None:
 
 def _write_probe(topo: Topology, secrets: Secrets) -> str:
     token = uuid.uuid4().hex
-    dsn = front_door_dsn(topo, topo.database.app_user, secrets.app, topo.database.name)
+    dsn = app_dsn(topo, secrets.app)
     with psycopg.connect(dsn) as conn:
         conn.execute("INSERT INTO replication_probe (token) VALUES (%s)", (token,))
     return token
