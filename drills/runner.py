@@ -46,15 +46,18 @@ from drills.samplers import (
     AGENT_LOGIN,
     DATABASE_PRIMARY,
     SLA_CLOCK_LEADER,
-    LeaderProbe,
     Sampler,
     agent_login_probe,
     database_primary_probe,
+    leader_probe,
+    observer_session,
 )
 from drills.scenarios import PRIMARY_SITE_ALIAS, ScenarioSpec, scenario
+from failover.coordination import Coordination
 from infra.lab import secrets as lab_secrets
 from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
+from infra.lab.render import Secrets
 from infra.lab.status import collect
 from infra.topology import Topology
 
@@ -138,7 +141,7 @@ def _await_converged(topo: Topology, progress: Progress) -> None:
 class Instruments:
     """The canary (asyncio, its own thread) and the samplers (a thread each)."""
 
-    def __init__(self, topo: Topology, drill_id: str) -> None:
+    def __init__(self, topo: Topology, drill_id: str, secrets: Secrets, coord: Coordination) -> None:
         d = topo.drills
         fd = topo.front_door
         self.canary = Canary(
@@ -151,13 +154,11 @@ class Instruments:
                 retry_s=d.canary_retry_s,
             )
         )
-        secrets = lab_secrets.load(LabLayout(topo))
         dsn = app_dsn(topo, secrets.app)
-        self.leader_probe = LeaderProbe(topo)
         self.samplers = [
             Sampler(AGENT_LOGIN, agent_login_probe(topo, secrets.agent_password, PROBE_TIMEOUT_S), d.probe_interval_s),
             Sampler(DATABASE_PRIMARY, database_primary_probe(dsn, PROBE_TIMEOUT_S), d.probe_interval_s),
-            Sampler(SLA_CLOCK_LEADER, self.leader_probe, d.probe_interval_s),
+            Sampler(SLA_CLOCK_LEADER, leader_probe(coord), d.probe_interval_s),
         ]
         self._ops: list[CanaryOp] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -187,7 +188,6 @@ class Instruments:
         self._loop.call_soon_threadsafe(self.canary.stop)
         samples = [s for sampler in self.samplers for s in sampler.stop()]
         self._thread.join()
-        self.leader_probe.close()
         return self._ops, samples
 
 
@@ -240,11 +240,12 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
         drill_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{spec.name}"
         key = signing.load_or_create_key(Archive(d.archive_dir).key_path)
         progress(f"drill {drill_id}: {spec.title}")
-        coord = LeaderProbe(topo)
+        secrets = lab_secrets.load(LabLayout(topo))
+        coord = observer_session(topo)  # one outside session: roles before/after and the leader probe
         try:
-            roles_before = roles.snapshot(topo, coord.coord)
+            roles_before = roles.snapshot(topo, coord)
             since = asyncio.run(end_offsets(topo))
-            instruments = Instruments(topo, drill_id)
+            instruments = Instruments(topo, drill_id, secrets, coord)
             started = time.time()
             instruments.start()
             try:
@@ -259,13 +260,13 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
                 load_stats = load.stop() if load is not None else None
                 ops, samples = instruments.stop()
             ended = time.time()
-            roles_after = roles.snapshot(topo, coord.coord)
+            roles_after = roles.snapshot(topo, coord)
         finally:
-            coord.close()
+            coord.stop()
         timeline = timeline_from_journal(journal, started, ended)
         acked = [o.key for o in ops if o.acked is not None]
         progress(f"checking {len(ops)} canary intakes ({len(acked)} acknowledged) against PostgreSQL and Kafka")
-        dsn = app_dsn(topo, lab_secrets.load(LabLayout(topo)).app)
+        dsn = app_dsn(topo, secrets.app)
         observed = observe(topo, dsn, drill_id, since, acked, d.check_timeout_s)
         findings = checker.check(
             ops,

@@ -20,7 +20,7 @@ import httpx
 import psycopg
 
 from drills.model import Sample
-from failover.coordination import CoordinationUnavailable
+from failover.coordination import Coordination, CoordinationUnavailable
 from failover.roles import SLA_CLOCK
 from failover.zookeeper import ZooKeeperCoordination
 from infra.topology import Topology
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 AGENT_LOGIN = "agent_login"
 DATABASE_PRIMARY = "database_primary"
 SLA_CLOCK_LEADER = "sla_clock"
+OBSERVER_SESSION_S = 10
 PROBE_AGENT = "khoa.ly"  # the lab's SRE demo agent (infra/lab/demo_agents.py)
 
 Probe = Callable[[], tuple[bool, str | None]]  # (ok, detail)
@@ -95,21 +96,23 @@ def database_primary_probe(dsn: str, timeout_s: float) -> Probe:
     return probe
 
 
-class LeaderProbe:
-    """Reads the SLA-clock leader node from ZooKeeper with a session of its own."""
+def observer_session(topo: Topology) -> ZooKeeperCoordination:
+    """The drill's own read-only ZooKeeper session (from outside the sites), started."""
+    coord = ZooKeeperCoordination(
+        topo.zookeeper_connect(), "drill", session_timeout=OBSERVER_SESSION_S, op_timeout=topo.failover.op_timeout_s
+    )
+    coord.start(timeout=OBSERVER_SESSION_S)
+    return coord
 
-    def __init__(self, topo: Topology) -> None:
-        self.coord = ZooKeeperCoordination(
-            topo.zookeeper_connect(), "drill", session_timeout=10, op_timeout=topo.failover.op_timeout_s
-        )
-        self.coord.start(timeout=10)
 
-    def __call__(self) -> tuple[bool, str | None]:
+def leader_probe(coord: Coordination) -> Probe:
+    """Who holds the SLA-clock leadership; the detail is the leader's site."""
+
+    def probe() -> tuple[bool, str | None]:
         try:
-            term = self.coord.leader(SLA_CLOCK)
+            term = coord.leader(SLA_CLOCK)
         except CoordinationUnavailable as exc:
             return False, f"ZooKeeper unavailable: {exc}"[:200]
         return (term is not None), (term.holder if term else None)
 
-    def close(self) -> None:
-        self.coord.stop()
+    return probe
