@@ -17,7 +17,7 @@ from drills.canary import CHANNEL, canary_body
 from drills.chaos.probes import converged
 from drills.schedule import Abort, abort_due
 from failover.processes import rpc_proxy
-from infra.lab import faults, health, netns, probes, supervise
+from infra.lab import faults, health, netns, probes
 from infra.lab.errors import LabError
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
@@ -59,31 +59,13 @@ def kill_site(site: str) -> int:
 
 
 def restore_site(site: str) -> float:
-    """Start a killed site again (thawing it first if frozen); wait until it rejoins. Returns seconds."""
+    """Bring a killed or frozen site back (healing any cut first); wait until it rejoins. Returns seconds."""
     started = time.monotonic()
     topo = _topology()
     if netns.fault_rules(topo):
         faults.heal(topo)
-    if _site_is_up(topo, site):
-        faults.thaw_site(topo, site)
-    else:
-        Lab(topo, console).restore_site(site)
+    Lab(topo, console).restore_site(site)  # thaws, starts what is down, waits for every component
     return time.monotonic() - started
-
-
-def _site_is_up(topo: Topology, site: str) -> bool:
-    return supervise.is_up(LabLayout(topo), site) if not _frozen(topo, site) else True
-
-
-def _frozen(topo: Topology, site: str) -> bool:
-    for pid in netns.pids_in(topo.site(site).namespace):
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state == "T":
-            return True
-    return False
 
 
 def freeze_site(site: str) -> int:
