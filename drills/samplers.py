@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 import psycopg
 
+from drills.chaos.probes import logout, probe_agent_login
 from drills.model import Sample
 from failover.coordination import Coordination, CoordinationUnavailable
 from failover.roles import SLA_CLOCK
@@ -31,7 +32,6 @@ AGENT_LOGIN = "agent_login"
 DATABASE_PRIMARY = "database_primary"
 SLA_CLOCK_LEADER = "sla_clock"
 OBSERVER_SESSION_S = 10
-PROBE_AGENT = "khoa.ly"  # the lab's SRE demo agent (infra/lab/demo_agents.py)
 
 Probe = Callable[[], tuple[bool, str | None]]  # (ok, detail)
 
@@ -73,14 +73,14 @@ class Sampler:
 
 def agent_login_probe(topo: Topology, password: str, timeout_s: float) -> Probe:
     base = f"http://{topo.front_door.address}:{topo.front_door.tickets_http}"
-    client = httpx.Client(base_url=base, timeout=timeout_s)
+    client = httpx.Client(timeout=timeout_s)
 
     def probe() -> tuple[bool, str | None]:
-        r = client.post("/v1/agents/login", json={"agent_id": PROBE_AGENT, "password": password})
+        r = probe_agent_login(client, base, password)
         if r.status_code != 200:
             return False, f"HTTP {r.status_code}"
         body = r.json()
-        client.post("/v1/agents/logout", headers={"Authorization": f"Bearer {body['token']}"})
+        logout(client, base, body["token"])
         return True, str(body.get("site"))
 
     return probe

@@ -57,10 +57,20 @@ def intake_acknowledges() -> bool:
         return _post_intake(client, topo) is not None
 
 
+def probe_agent_login(client: httpx.Client, tickets_url: str, password: str) -> httpx.Response:
+    """The probe agent logs in through `tickets_url` (transport errors propagate)."""
+    return client.post(f"{tickets_url}/v1/agents/login", json={"agent_id": PROBE_AGENT, "password": password})
+
+
+def logout(client: httpx.Client, tickets_url: str, token: str) -> None:
+    with contextlib.suppress(httpx.TransportError):  # the session expires anyway
+        client.post(f"{tickets_url}/v1/agents/logout", headers={"Authorization": f"Bearer {token}"})
+
+
 def _login(client: httpx.Client, topo: Topology) -> str | None:
     password = lab_secrets.load(LabLayout(topo)).agent_password
     try:
-        r = client.post(f"{_tickets_url(topo)}/v1/agents/login", json={"agent_id": PROBE_AGENT, "password": password})
+        r = probe_agent_login(client, _tickets_url(topo), password)
     except httpx.TransportError:
         return None
     return str(r.json()["token"]) if r.status_code == 200 else None
@@ -73,7 +83,7 @@ def agent_can_log_in() -> bool:
         token = _login(client, topo)
         if token is None:
             return False
-        client.post(f"{_tickets_url(topo)}/v1/agents/logout", headers={"Authorization": f"Bearer {token}"})
+        logout(client, _tickets_url(topo), token)
         return True
 
 
@@ -104,8 +114,7 @@ def ticket_visible_within(seconds: float = 30) -> bool:
                 time.sleep(0.5)
             return False
         finally:
-            with contextlib.suppress(httpx.TransportError):
-                client.post(f"{_tickets_url(topo)}/v1/agents/logout", headers=auth)
+            logout(client, _tickets_url(topo), token)
 
 
 def converged(topo: Topology) -> tuple[bool, str]:
