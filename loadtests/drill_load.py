@@ -8,16 +8,14 @@ import io
 import math
 import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from drills.report import LoadStats
 from infra.lab.layout import LabLayout
 from infra.topology import Topology
+from loadtests.locust_command import headless
 
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-LOCUST = Path(sys.executable).with_name("locust")
 STOP_TIMEOUT_S = 60
 OVERALL = "Aggregated"
 
@@ -74,29 +72,14 @@ class LocustLoad:
         self.rate = rate_per_s
         self.users = max(1, math.ceil(rate_per_s))
         fd = self.topo.front_door
-        command = [
-            str(LOCUST),
-            "-f",
-            str(LOCUSTFILE),
-            "--headless",
-            "--only-summary",
-            "-u",
-            str(self.users),
-            "-r",
-            str(self.users),
-            "--host",
+        command = headless(
             f"http://{fd.address}:{fd.intake_http}",
-            "--csv",
-            str(self.prefix),
-            "--ccdr-rate",
-            f"{rate_per_s / self.users:.6g}",
-            "--smtp-host",
-            str(fd.address),
-            "--smtp-port",
-            str(fd.intake_smtp),
-            "--ccdr-secrets",
-            str(LabLayout(self.topo).secrets_file),
-        ]
+            self.prefix,
+            users=self.users,
+            smtp=(str(fd.address), fd.intake_smtp),
+            rate=rate_per_s / self.users,
+            secrets=LabLayout(self.topo).secrets_file,
+        )
         log = (self.workdir / "locust.log").open("wb")
         self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 

@@ -16,7 +16,6 @@ import os
 import shlex
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -29,11 +28,10 @@ from infra.topology import Topology
 from loadtests import knee, shapes, signing
 from loadtests import summary as results
 from loadtests.knee import OVERALL, HistoryRow
+from loadtests.locust_command import LOCUST, headless
 from loadtests.slo import SloLimits
 from loadtests.summary import HISTORY_CSV, LOCUST_LOG, PREFIX, REPORT_HTML
 
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-LOCUST = Path(sys.executable).with_name("locust")
 COMMAND_TXT = "command.txt"
 PROGRESS_EVERY_S = 5.0  # locust flushes its CSVs every 5 s; more often would repeat the same row
 
@@ -207,29 +205,20 @@ def needs_secrets(plan: LoadPlan) -> bool:
 
 def locust_command(plan: LoadPlan, locust: Path = LOCUST) -> list[str]:
     """Headless locust with full CSV history, an HTML report and the ccdr options. Pure."""
+    # --only-summary in `headless`: no stats table every 2 s in the log; the progress line is ours.
     return [
-        str(locust),
-        "-f",
-        str(LOCUSTFILE),
-        "--headless",
-        "--only-summary",  # no stats table every 2 s in the log: the progress line is ours
-        "--host",
-        plan.target.url,
-        "--csv",
-        str(plan.out / PREFIX),
+        *headless(
+            plan.target.url,
+            plan.out / PREFIX,
+            locust=locust,
+            smtp=(plan.target.smtp_host, plan.target.smtp_port),
+            mix=plan.mix,
+            rate=plan.rate,
+            secrets=plan.secrets,
+        ),
         "--csv-full-history",
         "--html",
         str(plan.out / REPORT_HTML),
-        "--smtp-host",
-        plan.target.smtp_host,
-        "--smtp-port",
-        str(plan.target.smtp_port),
-        "--ccdr-mix",
-        plan.mix,
-        "--ccdr-rate",
-        str(plan.rate),
-        "--ccdr-secrets",
-        str(plan.secrets),
         "--slo-p99-ms",
         str(plan.limits.p99_ms),
         "--slo-error-ratio",

@@ -37,7 +37,7 @@ from loadtests.bench.phases import (
     run_database_ceiling,
     run_intake,
 )
-from loadtests.drill_load import LOCUST
+from loadtests.locust_command import LOCUST
 
 PHASE_PAUSE_S = 2.0  # lets one phase's tail leave the machine before the next starts
 

@@ -44,7 +44,8 @@ from loadtests.bench.figures import (
     topic_config,
     topic_layout,
 )
-from loadtests.drill_load import LOCUST, LOCUSTFILE, parse_stats_csv
+from loadtests.drill_load import parse_stats_csv
+from loadtests.locust_command import LOCUST, headless
 
 PGBENCH = PG_BIN_DIR / "pgbench"
 PGBENCH_THREADS = 2
@@ -296,12 +297,7 @@ def run_intake(
     since = datetime.now(UTC) - timedelta(seconds=5)
     with tempfile.TemporaryDirectory(prefix="ccdr-bench-locust-") as workdir:
         prefix = Path(workdir) / "locust"
-        command = [
-            str(LOCUST),
-            *("-f", str(LOCUSTFILE), "--headless", "--only-summary"),
-            *("-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", url, "--csv", str(prefix)),
-            *("--ccdr-mix", PORTAL_ONLY, "--ccdr-rate", f"{user_rate:g}", "--ccdr-run-id", run_id),
-        ]
+        command = headless(url, prefix, users=users, run_time_s=seconds, mix=PORTAL_ONLY, rate=user_rate, run_id=run_id)
         log_path = Path(workdir) / "locust.log"
         stats_path = Path(f"{prefix}_stats.csv")
 

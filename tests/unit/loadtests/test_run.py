@@ -30,6 +30,7 @@ from infra.topology import load_topology
 from loadtests import run as load_run
 from loadtests import shapes
 from loadtests.knee import OVERALL, HistoryRow, StepStats, find_capacity
+from loadtests.locust_command import LOCUSTFILE
 from loadtests.run import LoadError, LoadPlan, Target
 from loadtests.slo import SloLimits
 from loadtests.summary import Outcome, exit_status, gate_line, outcome_of, progress_line, summary
@@ -73,7 +74,7 @@ def render(parts: list[object]) -> str:
 
 def test_the_front_door_by_default() -> None:
     command = load_run.locust_command(plan(), Path("/venv/bin/locust"))
-    assert command[:3] == ["/venv/bin/locust", "-f", str(load_run.LOCUSTFILE)]
+    assert command[:3] == ["/venv/bin/locust", "-f", str(LOCUSTFILE)]
     assert {"--headless", "--csv-full-history"} <= set(command)
     assert value(command, "--host") == "http://127.0.0.1:18080"
     assert (value(command, "--smtp-host"), value(command, "--smtp-port")) == ("127.0.0.1", "10025")
