@@ -17,9 +17,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Protocol, runtime_checkable
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from drills import signing
+from drills.model import Frozen
 from drills.report import parse_report
 from drills.signing import Ed25519PublicKey
 
@@ -44,11 +45,7 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Problem(_Frozen):
+class Problem(Frozen):
     """One thing that does not verify: where (e.g. "ledger entry 3", "report <id>") and what, in one sentence."""
 
     where: str
@@ -58,7 +55,7 @@ class Problem(_Frozen):
         return f"{self.where}: {self.what}"
 
 
-class LedgerEntry(_Frozen):
+class LedgerEntry(Frozen):
     """One report in the ledger; `entry_hash` covers every other field, `prev_hash` links to the entry before."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)

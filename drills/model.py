@@ -11,7 +11,9 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class _Frozen(BaseModel):
+class Frozen(BaseModel):
+    """Every drill record: immutable, and unknown fields refused."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -21,7 +23,7 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"  # the last attempt timed out: it may or may not have been recorded
 
 
-class Attempt(_Frozen):
+class Attempt(Frozen):
     """One HTTP request of a canary operation (retries reuse the Idempotency-Key)."""
 
     sent: float
@@ -31,7 +33,7 @@ class Attempt(_Frozen):
     error: str | None = None  # short reason when not ok
 
 
-class CanaryOp(_Frozen):
+class CanaryOp(Frozen):
     """One canary intake: invoked on the open-loop schedule, retried until the client deadline."""
 
     seq: int = Field(ge=0)
@@ -47,7 +49,7 @@ class CanaryOp(_Frozen):
         return None if self.acked is None else self.acked - self.invoked
 
 
-class Sample(_Frozen):
+class Sample(Frozen):
     """One probe of a capability (agent login, database primary, SLA-clock leadership, ...)."""
 
     capability: str
@@ -57,7 +59,7 @@ class Sample(_Frozen):
     detail: str | None = None  # e.g. the SLA-clock leader's site, or an error
 
 
-class Timeline(_Frozen):
+class Timeline(Frozen):
     """The drill's marks, from the Chaos Toolkit journal and the runner."""
 
     started: float  # canary and probes running
@@ -67,14 +69,14 @@ class Timeline(_Frozen):
     ended: float  # canary and probes stopped
 
 
-class TicketSeen(_Frozen):
+class TicketSeen(Frozen):
     """A ticket the checker found in PostgreSQL for a canary key (matched by the subject)."""
 
     code: str
     created: float
 
 
-class Observed(_Frozen):
+class Observed(Frozen):
     """What the checker read after recovery, keyed by canary key."""
 
     tickets: dict[str, tuple[TicketSeen, ...]] = Field(default_factory=dict)
@@ -84,7 +86,7 @@ class Observed(_Frozen):
 # -- findings --------------------------------------------------------------------------------
 
 
-class Rpo(_Frozen):
+class Rpo(Frozen):
     acknowledged: int  # canary intakes acknowledged
     lost: int  # acknowledged, but no ticket
     lost_keys: tuple[str, ...] = ()  # the first few, for the report
@@ -97,7 +99,7 @@ class Rpo(_Frozen):
     unknown_absent: int = 0  # ... that did not
 
 
-class Rto(_Frozen):
+class Rto(Frozen):
     """Recovery of one capability, measured from the fault injection."""
 
     capability: str
@@ -109,7 +111,7 @@ class Rto(_Frozen):
     recovered_during_fault: bool = True  # False: it came back only after the restore
 
 
-class Latency(_Frozen):
+class Latency(Frozen):
     phase: str  # before | during | after
     count: int
     p50_s: float | None = None
@@ -117,7 +119,7 @@ class Latency(_Frozen):
     max_s: float | None = None
 
 
-class Availability(_Frozen):
+class Availability(Frozen):
     invoked: int
     acknowledged: int  # within the client deadline
     ratio: float  # acknowledged / invoked (1.0 when nothing was invoked)
@@ -126,7 +128,7 @@ class Availability(_Frozen):
     longest_gap_to: float | None = None
 
 
-class Findings(_Frozen):
+class Findings(Frozen):
     rpo: Rpo
     rto: tuple[Rto, ...]
     availability: Availability

@@ -10,31 +10,27 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from drills.model import Findings, Outcome, Timeline
+from drills.model import Findings, Frozen, Outcome, Timeline
 
 SCHEMA = "ccdr.drill-report/1"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Scenario(_Frozen):
+class Scenario(Frozen):
     name: str  # e.g. site-loss-a
     title: str  # e.g. "Loss of site a (power cut)"
     fault: str  # what is done, in words
     affected_sites: tuple[str, ...] = ()  # sites whose singleton roles count as gone during the fault
 
 
-class Objectives(_Frozen):
+class Objectives(Frozen):
     rpo_max_lost: int = 0  # acknowledged intakes allowed to be lost
     rto_s: dict[str, float] = Field(default_factory=dict)  # capability -> target seconds
     availability_min: float = 0.0  # share of canary intakes acknowledged within the deadline
 
 
-class Check(_Frozen):
+class Check(Frozen):
     """One objective against what was achieved."""
 
     name: str  # e.g. "RPO", "RTO intake", "availability"
@@ -43,7 +39,7 @@ class Check(_Frozen):
     passed: bool
 
 
-class Roles(_Frozen):
+class Roles(Frozen):
     """Who held what, as seen from outside."""
 
     patroni_primary: str | None = None
@@ -54,7 +50,7 @@ class Roles(_Frozen):
     notifier_owner: str | None = None
 
 
-class Environment(_Frozen):
+class Environment(Frozen):
     ccdr_version: str
     commit: str | None = None
     host: str
@@ -63,7 +59,7 @@ class Environment(_Frozen):
     sites: dict[str, str] = Field(default_factory=dict)  # site -> role (data, witness) and address
 
 
-class CanarySettings(_Frozen):
+class CanarySettings(Frozen):
     rate_per_s: float
     deadline_s: float
     attempt_timeout_s: float
@@ -71,7 +67,7 @@ class CanarySettings(_Frozen):
     consecutive_successes: int  # K in the RTO definition
 
 
-class Artifact(_Frozen):
+class Artifact(Frozen):
     """A file kept beside the report; its digest is signed with the report."""
 
     name: str  # file name in the report's directory
@@ -79,7 +75,7 @@ class Artifact(_Frozen):
     media_type: str
 
 
-class LoadStats(_Frozen):
+class LoadStats(Frozen):
     """Locust's totals when the drill ran under load."""
 
     users: int
@@ -91,20 +87,20 @@ class LoadStats(_Frozen):
     by_name: dict[str, dict[str, float]] = Field(default_factory=dict)
 
 
-class Series(_Frozen):
+class Series(Frozen):
     """Compact series for the charts: offsets in seconds from `timeline.started`."""
 
     canary: tuple[tuple[float, float | None, Outcome], ...] = ()  # (invoked, latency_s, outcome)
     probes: dict[str, tuple[tuple[float, bool], ...]] = Field(default_factory=dict)  # capability -> (at, ok)
 
 
-class SignOff(_Frozen):
+class SignOff(Frozen):
     operator: str
     reviewed_by: str | None = None
     approved_by: str | None = None
 
 
-class DrillReport(_Frozen):
+class DrillReport(Frozen):
     schema_: Literal["ccdr.drill-report/1"] = Field(default=SCHEMA, alias="schema")
     id: str
     scenario: Scenario

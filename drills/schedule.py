@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import CroniterError, croniter
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -33,6 +32,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from drills.model import Frozen
 
 DEFAULT_CALENDAR = Path(__file__).with_name("calendar.toml")
 
@@ -46,10 +47,6 @@ PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 class CalendarError(ValueError):
     """The calendar file is missing, unparsable or invalid. One line naming the file, the entry and the field."""
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def _check_cron(value: str | None) -> str | None:
@@ -67,7 +64,7 @@ def _check_cron(value: str | None) -> str | None:
     return value
 
 
-class Targets(_Frozen):
+class Targets(Frozen):
     """A drill's objectives. Anything left out (None, or a capability missing from `rto_s`) uses the scenario's."""
 
     rpo_max_lost: int | None = Field(default=None, ge=0)  # acknowledged intakes allowed to be lost
@@ -75,13 +72,13 @@ class Targets(_Frozen):
     rto_s: dict[Slug, PositiveSeconds] = Field(default_factory=dict)  # capability -> target seconds
 
 
-class Abort(_Frozen):
+class Abort(Frozen):
     """When to abort a drill and roll back: intake not back within `rto_s` seconds of the fault."""
 
     rto_s: PositiveSeconds
 
 
-class ScheduledDrill(_Frozen):
+class ScheduledDrill(Frozen):
     name: Slug  # unique in the calendar; the key of the executor's last-fired record
     scenario: Slug  # e.g. site-loss-a
     cron: str  # when it fires, in the calendar's timezone
@@ -111,7 +108,7 @@ class ScheduledDrill(_Frozen):
         return self
 
 
-class Blackout(_Frozen):
+class Blackout(Frozen):
     """A time when no drill runs. Either periodic (a window of `duration_h` hours starting at every `cron`
     fire time) or fixed (`start` inclusive to `end` exclusive), never both."""
 
@@ -155,7 +152,7 @@ class Blackout(_Frozen):
         return _utc(self.start) <= _utc(at) < _utc(self.end)
 
 
-class Calendar(_Frozen):
+class Calendar(Frozen):
     """The whole calendar. In TOML the lists are `[[drill]]` and `[[blackout]]` tables."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True)
