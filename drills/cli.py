@@ -17,6 +17,7 @@ from rich.table import Table
 
 from drills import ledger, signing
 from drills.archive import Archive, ArchiveError
+from drills.model import Findings
 from drills.report import DrillReport
 from drills.scenarios import PRIMARY_SITE_ALIAS, UnknownScenario, catalogue
 from drills.schedule import CalendarError, load_calendar, upcoming
@@ -116,8 +117,6 @@ def run(
 
 
 def print_summary(result: DrillResult) -> None:
-    from drills.runner import findings_summary
-
     r = result.report
     colour = "green" if r.verdict == "pass" else "red"
     table = Table(title=f"{r.scenario.title} — {r.id}", show_header=True)
@@ -300,6 +299,22 @@ def scheduler(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True)
     _chaos_logging()
     asyncio.run(serve(load_topology(topology), candidate, calendar))
+
+
+def findings_summary(findings: Findings) -> list[tuple[str, str]]:
+    """Rows for the one-screen summary."""
+    a = findings.availability
+    rows = [
+        ("acknowledged", str(findings.rpo.acknowledged)),
+        ("lost (RPO)", f"{findings.rpo.lost} (span {findings.rpo.lost_span_s:.1f} s)"),
+        ("duplicates", str(findings.rpo.duplicates)),
+        ("unknown outcomes", f"{findings.rpo.unknown} ({findings.rpo.unknown_present} recorded)"),
+        ("availability", f"{a.ratio:.1%} (longest gap {a.longest_gap_s:.1f} s)"),
+    ]
+    for r in findings.rto:
+        value = "not disrupted" if not r.disrupted else ("not recovered" if r.seconds is None else f"{r.seconds:.1f} s")
+        rows.append((f"RTO {r.capability}", value))
+    return rows
 
 
 class DrillCliError(Exception):

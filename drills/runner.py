@@ -28,7 +28,7 @@ from drills.archive import Archive, artifact_list
 from drills.canary import CHANNEL, Canary, CanarySettings
 from drills.chaos.probes import converged
 from drills.environment import collect_environment
-from drills.model import CanaryOp, Findings, Sample, Timeline
+from drills.model import CanaryOp, Sample, Timeline
 from drills.observe import end_offsets, observe
 from drills.render import render_html
 from drills.report import (
@@ -416,19 +416,3 @@ def _mirror(topo: Topology, entry: ledger.LedgerEntry, result: DrillResult) -> N
     except Exception as exc:  # noqa: BLE001 - the files are the record; the copy is retried by `verify --repair`
         result.mirrored = False
         result.warnings.append(f"ledger entry {entry.seq} not copied to PostgreSQL: {exc}")
-
-
-def findings_summary(findings: Findings) -> list[tuple[str, str]]:
-    """Rows for the one-screen summary."""
-    a = findings.availability
-    rows = [
-        ("acknowledged", str(findings.rpo.acknowledged)),
-        ("lost (RPO)", f"{findings.rpo.lost} (span {findings.rpo.lost_span_s:.1f} s)"),
-        ("duplicates", str(findings.rpo.duplicates)),
-        ("unknown outcomes", f"{findings.rpo.unknown} ({findings.rpo.unknown_present} recorded)"),
-        ("availability", f"{a.ratio:.1%} (longest gap {a.longest_gap_s:.1f} s)"),
-    ]
-    for r in findings.rto:
-        value = "not disrupted" if not r.disrupted else ("not recovered" if r.seconds is None else f"{r.seconds:.1f} s")
-        rows.append((f"RTO {r.capability}", value))
-    return rows
