@@ -7,7 +7,6 @@ import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 from chaoslib.exceptions import InterruptExecution
@@ -17,7 +16,7 @@ from drills.canary import CHANNEL, canary_body
 from drills.chaos.probes import converged
 from drills.schedule import Abort, abort_due
 from failover.processes import rpc_proxy
-from infra.lab import faults, health, netns, probes
+from infra.lab import faults, health, netns, probes, supervise
 from infra.lab.errors import LabError
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
@@ -136,14 +135,6 @@ def crash_zookeeper_leader() -> str:
     return leader
 
 
-def _await_state(proxy: Any, name: str, states: set[str], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while (state := str(proxy.supervisor.getProcessInfo(name)["statename"])) not in states:
-        if time.monotonic() > deadline:
-            raise LabError(f"{name}: still {state} after {timeout_s:.0f} s (wanted {' or '.join(sorted(states))})")
-        time.sleep(0.5)
-
-
 def rolling_restart_site(site: str, timeout_s: float = 180) -> list[str]:
     """Restart the site's programs one at a time (a maintenance window), each back healthy first."""
     topo = _topology()
@@ -155,11 +146,10 @@ def rolling_restart_site(site: str, timeout_s: float = 180) -> list[str]:
             continue  # a cold standby that is not active here stays stopped
         name = f"{info['group']}:{info['name']}"
         console.print(f"site {site}: restarting {info['name']}")
-        # wait=False: a broker's orderly shutdown outlasts one XML-RPC call's timeout; we poll instead.
         proxy.supervisor.stopProcess(name, False)
-        _await_state(proxy, name, {"STOPPED", "EXITED"}, timeout_s)
+        supervise.settle(proxy, info["group"], info["name"], supervise.STOPPED_STATES, timeout_s)
         proxy.supervisor.startProcess(name, False)
-        _await_state(proxy, name, {"RUNNING"}, timeout_s)
+        supervise.settle(proxy, info["group"], info["name"], {"RUNNING"}, timeout_s)
         restarted.append(str(info["name"]))
         health.wait_for(console, f"{site} healthy after restarting {info['name']}", lambda: converged(topo), timeout_s)
     return restarted

@@ -20,8 +20,8 @@ from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.system import run
 
 SUPERVISORD = Path(sys.executable).with_name("supervisord")
-STOP_TIMEOUT_S = 120.0
-RUNNING_STATES = {"STARTING", "RUNNING", "BACKOFF", "STOPPING"}
+SETTLE_TIMEOUT_S = 120.0
+STOPPED_STATES = {"STOPPED", "EXITED", "FATAL"}
 
 
 @dataclass(frozen=True)
@@ -65,19 +65,31 @@ def reload(layout: LabLayout, group: str) -> None:
     for name in removed + changed:
         # wait=False, then poll: stopping a broker outlasts one XML-RPC call's timeout.
         proxy.supervisor.stopProcessGroup(name, False)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while any(p["group"] == name and p["statename"] in RUNNING_STATES for p in _infos(proxy)):
-            if time.monotonic() > deadline:
-                raise LabError(f"{group}: programs of {name} still running {STOP_TIMEOUT_S:.0f} s after stop")
-            time.sleep(0.5)
+        settle(proxy, name, None, STOPPED_STATES)
         proxy.supervisor.removeProcessGroup(name)
     for name in changed + added:
         proxy.supervisor.addProcessGroup(name)
     proxy.supervisor.startAllProcesses()
 
 
-def _infos(proxy: Any) -> list[dict[str, Any]]:
-    return cast(list[dict[str, Any]], proxy.supervisor.getAllProcessInfo())
+def settle(proxy: Any, group: str, name: str | None, states: set[str], timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+    """Poll supervisord until every process of `group` (or just `name` in it) is in one of `states`.
+    Start/stop calls are made with wait=False and then settled here: supervisor's own waiting runs
+    inside one XML-RPC call, which a slow stop (a broker's orderly shutdown) outlasts."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pending = {
+            f"{p['name']}: {p['statename']}"
+            for p in cast(list[dict[str, Any]], proxy.supervisor.getAllProcessInfo())
+            if p["group"] == group and (name is None or p["name"] == name) and p["statename"] not in states
+        }
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise LabError(
+                f"{group}: {', '.join(sorted(pending))} after {timeout_s:.0f} s (wanted {'/'.join(sorted(states))})"
+            )
+        time.sleep(0.5)
 
 
 def processes(layout: LabLayout, group: str) -> list[ProcessState]:
