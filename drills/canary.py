@@ -145,6 +145,10 @@ class Canary:
                     return
             await asyncio.sleep(min(s.retry_s, max(0.0, deadline - time.time())))
 
+    def counts(self) -> tuple[int, int]:
+        """(operations sent, acknowledged) so far, without building the history."""
+        return len(self._ops), sum(1 for op in self._ops if op.acked is not None)
+
     def history(self) -> list[CanaryOp]:
         return [_freeze(op) for op in self._ops]
 

@@ -180,8 +180,7 @@ class Instruments:
 
     def live(self) -> tuple[int, int]:
         """(operations sent, acknowledged) so far, for progress lines."""
-        ops = self.canary.history()
-        return len(ops), sum(1 for o in ops if o.acked is not None)
+        return self.canary.counts()
 
     def stop(self) -> tuple[list[CanaryOp], list[Sample]]:
         assert self._loop is not None
