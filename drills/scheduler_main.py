@@ -43,10 +43,12 @@ def objectives_for(topo: Topology, drill: ScheduledDrill) -> Objectives:
 
 
 async def serve(topo: Topology, candidate: str, calendar_path: Path | None) -> None:
+    """Run one candidate until SIGTERM/SIGINT. The caller has validated the calendar once (`ccdr drill
+    scheduler` refuses a bad one in one line); a later bad edit is logged by the failing tick."""
+
     def calendar() -> Calendar:  # re-read every poll: an edited calendar applies without a restart
         return load_calendar(calendar_path, known_scenarios=set(catalogue()) | {PRIMARY_SITE_ALIAS})
 
-    calendar()  # refuse a bad calendar at start-up
     fo = topo.failover
     coord = ZooKeeperCoordination(
         topo.zookeeper_connect(), candidate, session_timeout=fo.session_timeout_s, op_timeout=fo.op_timeout_s
