@@ -8,11 +8,13 @@ environment or the topology file directly: the settings object is injected.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from core.intake.storable import StoreLimits
 from infra.topology import AgentSettings, FailoverSettings, IntakeSettings, TicketSettings, first_error
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "secret", "password", "example"})
@@ -94,3 +96,14 @@ def load_settings(path: Path) -> ServiceSettings:
         return ServiceSettings.model_validate(raw)
     except ValidationError as exc:
         raise SettingsError(f"{path}: {first_error(exc)}") from None
+
+
+def store_limits(settings: ServiceSettings) -> StoreLimits:
+    """The store's limits as configured: intake refuses, and the ticket worker quarantines, the rest."""
+    intake = settings.intake
+    return StoreLimits(
+        max_text_chars=intake.max_text_chars,
+        max_event_bytes=intake.max_event_bytes,
+        max_age=timedelta(days=intake.event_max_age_days),
+        max_skew=timedelta(seconds=intake.event_max_skew_s),
+    )

@@ -114,6 +114,11 @@ class IntakeSettings(_Strict):
     retry_after_s: int = Field(ge=1, le=3600)
     kafka_request_timeout_ms: int = Field(ge=1000, le=300_000)
     signature_tolerance_s: int = Field(ge=10, le=3600)  # Slack's replay window
+    # What the store can keep (core.intake.storable): intake refuses the rest with 422 / SMTP 550.
+    max_text_chars: int = Field(default=20_000, ge=1000, le=1_000_000)
+    max_event_bytes: int = Field(default=512 * 1024, ge=16 * 1024, le=1_000_000)  # < Kafka's max.message.bytes
+    event_max_age_days: int = Field(default=3650, ge=1, le=36_500)
+    event_max_skew_s: int = Field(default=86_400, ge=0, le=30 * 86_400)
 
 
 class TicketSettings(_Strict):

@@ -12,7 +12,7 @@ from core.intake.bus import IntakeBus, KafkaIntakeBus
 from core.intake.router import build_router
 from core.intake.service import IntakeService
 from core.intake.smtp import start_smtp
-from core.settings import ServiceSettings
+from core.settings import ServiceSettings, store_limits
 
 
 def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, with_smtp: bool = True) -> FastAPI:
@@ -24,7 +24,7 @@ def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, with_
         request_timeout_ms=settings.intake.kafka_request_timeout_ms,
         client_id=f"ccdr-intake-{settings.site}",
     )
-    service = IntakeService(kafka_bus, settings.site)
+    service = IntakeService(kafka_bus, settings.site, store_limits(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
 from prometheus_client import Counter, Histogram
 
+from core.errors import InvalidInput
 from core.intake.bus import IntakeBus
 from core.intake.codes import intake_id_for, ticket_code_for
 from core.intake.schemas import IntakeDraft, IntakeEvent, IntakeKind, received
+from core.intake.storable import StoreLimits, problems
 
 log = logging.getLogger(__name__)
 INTAKES = Counter("ccdr_intake_events_total", "Intake events acknowledged by Kafka", ["channel", "kind"])
@@ -61,6 +63,7 @@ class Accepted:
 class IntakeService:
     bus: IntakeBus
     site: str
+    limits: StoreLimits = field(default_factory=StoreLimits)
 
     def build(
         self, drafts: Sequence[IntakeDraft], *, receiver: str, idempotency_key: str | None, now: datetime
@@ -76,13 +79,21 @@ class IntakeService:
                 site=self.site,
                 receiver=receiver,
             )
+            found = problems(event, now, self.limits)
+            if found:
+                where = f"event {index + 1}: " if len(drafts) > 1 else ""
+                detail = f"{where}the store could not keep this intake: " + "; ".join(
+                    f"{e.field} {e.message}" for e in found
+                )
+                raise InvalidInput(detail, found)
             events.append(event)
         return events
 
     async def accept(
         self, drafts: Sequence[IntakeDraft], *, receiver: str, idempotency_key: str | None, now: datetime
     ) -> list[Accepted]:
-        """Returns only after Kafka acknowledged every event; raises Unavailable otherwise."""
+        """Returns only after Kafka acknowledged every event; raises Unavailable otherwise, and
+        InvalidInput (nothing published) when any event holds what the store cannot keep."""
         events = self.build(drafts, receiver=receiver, idempotency_key=idempotency_key, now=now)
         if not events:
             return []

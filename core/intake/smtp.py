@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from pydantic import ValidationError
 
 from core.errors import InvalidInput, Unavailable
 from core.intake.channels.email import parse_email
@@ -28,7 +29,10 @@ class IntakeMailHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         try:
-            draft = parse_email(raw)
+            try:
+                draft = parse_email(raw)
+            except ValidationError as exc:
+                raise InvalidInput(f"the message cannot be recorded: {exc.errors()[0].get('msg', 'invalid')}") from None
             accepted = await self._service.accept(
                 [draft], receiver="system", idempotency_key=None, now=datetime.now(UTC)
             )

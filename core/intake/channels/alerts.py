@@ -68,7 +68,23 @@ class _Alert(_Lenient):
     @classmethod
     def _unset_is_none(cls, value: datetime | None) -> datetime | None:
         """Go's zero time (0001-01-01T00:00:00Z) is how both senders say 'not ended'."""
-        return None if value is not None and value.year <= 1 else value
+        return None if value is not None and value.year <= 1 else _representable(value)
+
+    @field_validator("starts_at")
+    @classmethod
+    def _starts_representable(cls, value: datetime) -> datetime:
+        return _representable(value)
+
+
+def _representable(value: datetime | None) -> datetime | None:
+    """A time that has a UTC form (0001-01-01T00:00:00+01:00 has none); the window is checked later."""
+    if value is None:
+        return None
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} has no UTC equivalent") from None
+    return value
 
 
 class _GrafanaAlert(_Alert):
