@@ -1,4 +1,4 @@
-"""`ccdr serve intake|tickets|failover|notifier --config FILE`: run one service of a site
+"""`ccdr serve intake|tickets|ticket-worker|failover|notifier --config FILE`: run one service of a site
 (supervisord keeps it): the two HTTP services under uvicorn, the failover agent and the notifier
 as asyncio loops."""
 
@@ -29,6 +29,7 @@ class Service(StrEnum):
     TICKETS = "tickets"
     FAILOVER = "failover"
     NOTIFIER = "notifier"
+    TICKET_WORKER = "ticket-worker"
 
 
 @app.command()
@@ -43,6 +44,11 @@ def serve(
         from failover.agent import run as run_failover
 
         asyncio.run(run_failover(settings))
+        return
+    if service is Service.TICKET_WORKER:
+        from core.tickets.worker import run as run_ticket_worker
+
+        asyncio.run(run_ticket_worker(settings))
         return
     if service is Service.NOTIFIER:
         from core.notify.service import run as run_notifier

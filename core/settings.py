@@ -28,6 +28,7 @@ class KafkaClient(_Strict):
     bootstrap: list[str] = Field(min_length=1)
     intake_topic: str
     ticket_events_topic: str
+    quarantine_topic: str
 
 
 class ChannelSecrets(_Strict):
@@ -61,6 +62,7 @@ class ServiceSettings(_Strict):
     database_dsn: SecretStr
     intake_listen: Listen
     tickets_listen: Listen
+    ticket_worker_listen: Listen  # the worker's /metrics
     intake: IntakeSettings
     tickets: TicketSettings
     channels: ChannelSecrets

@@ -59,6 +59,7 @@ class Ports(_Strict):
     intake_http: Port = Field(ge=1, le=65535)
     intake_smtp: Port = Field(ge=1, le=65535)
     tickets_http: Port = Field(ge=1, le=65535)
+    ticket_worker_http: Port = Field(ge=1, le=65535)
 
     @model_validator(mode="after")
     def _distinct(self) -> Ports:
@@ -84,6 +85,7 @@ class FrontDoor(_Strict):
 class KafkaSettings(_Strict):
     intake_topic: str = Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")
     ticket_events_topic: str = Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")
+    quarantine_topic: str = Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")
     partitions: int = Field(ge=1, le=1000)
     replication_factor: int = Field(ge=1, le=16)
     min_insync_replicas: int = Field(ge=1, le=16)
@@ -123,9 +125,20 @@ class IntakeSettings(_Strict):
 
 class TicketSettings(_Strict):
     consumer_group: str = Field(pattern=r"^[A-Za-z0-9._-]{1,200}$")
-    max_batch: int = Field(ge=1, le=10_000)
+    max_batch: int = Field(ge=1, le=10_000)  # events per partition per poll, applied in one transaction
     outbox_interval_ms: int = Field(ge=50, le=60_000)
     page_size_max: int = Field(ge=1, le=1000)
+    # The worker's consumer-group timers: a dead site's partitions move after session_timeout_ms.
+    session_timeout_ms: int = Field(default=6000, ge=1000, le=300_000)
+    heartbeat_interval_ms: int = Field(default=1000, ge=100, le=60_000)
+    db_timeout_s: float = Field(default=10.0, gt=0, le=300)  # one attempt at a batch; a hung primary is retried
+    worker_pool_size: int = Field(default=8, ge=2, le=64)  # partitions applied in parallel share it
+
+    @model_validator(mode="after")
+    def _heartbeat_below_session(self) -> TicketSettings:
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            raise ValueError("tickets.heartbeat_interval_ms must be at most a third of session_timeout_ms")
+        return self
 
 
 class ColdComponent(_Strict):

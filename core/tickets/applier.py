@@ -1,5 +1,8 @@
 """Apply one intake event to PostgreSQL, idempotently, in the caller's transaction.
 
+The one-by-one path: the worker uses it to isolate the event that made a batch fail (see
+core.tickets.batch for the batched path, which must leave the same rows).
+
 The intake id is the deduplication key: a replayed or re-sent event finds its id in `intakes`
 and changes nothing. Decisions are the pure functions of core.tickets.planning.
 """
@@ -8,24 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from enum import StrEnum
 
 from core.intake.codes import normalize_message_id
 from core.intake.schemas import IntakeEvent, IntakeKind
 from core.tickets import planning
 from core.tickets import repository as repo
 from core.tickets.model import Ticket
+from core.tickets.outcome import Outcome
 from core.tickets.planning import Followup, Policies
 
 log = logging.getLogger(__name__)
-
-
-class Outcome(StrEnum):
-    OPENED = "opened"
-    APPENDED = "appended"
-    DUPLICATE = "duplicate"  # this intake id was applied before: nothing changed
-    UNMATCHED = "unmatched"  # a resolved alert whose ticket we never opened
-    CODE_COLLISION = "code_collision"  # a different intake already holds the code (60-bit hash)
 
 
 async def apply_intake(conn: repo.Conn, event: IntakeEvent, partition: int, offset: int, policies: Policies) -> Outcome:

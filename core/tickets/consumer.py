@@ -1,42 +1,101 @@
-"""The ticket service's Kafka consumer: one group spanning both sites.
+"""The ticket worker's Kafka consumer: one group spanning both sites, a batch per partition.
 
-Offsets are committed only after the database transaction that applied the events committed,
-so a crash or a rebalance re-delivers at most the uncommitted tail, which the intake ledger
-makes harmless. While PostgreSQL fails over, the consumer retries the same event with backoff
-rather than skipping it: an acknowledged intake is never dropped.
+Each poll's messages of one partition are applied in one transaction (core.tickets.batch on a
+snapshot read by core.tickets.batch_store), partitions in parallel, and the partition's offset is
+committed only after that transaction committed: a crash or a rebalance re-delivers at most the
+uncommitted tail, which the intake ledger makes harmless.
+
+Nothing stalls the pipeline, by design:
+- transient failures (the database failing over, a hung primary, Kafka away) retry the same
+  batch with backoff for as long as it takes: an acknowledged intake is never skipped;
+- anything else is a property of an event, not of the moment: undecodable and unstorable events
+  are set aside before the transaction; if the batch still fails, it is applied again one event
+  per transaction (core.tickets.applier) and the event that fails alone is set aside. Set-aside
+  events go to the quarantine topic and table (core.tickets.quarantine) and the worker commits
+  past them. No exception of an event's making can reach the process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any, TypeVar
 
 import psycopg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Histogram
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from core.intake.schemas import IntakeEvent
-from core.kafka import METADATA_MAX_AGE_MS, start_when_reachable
-from core.tickets import repository as repo
+from core.intake.storable import StoreLimits, problems
+from core.kafka import METADATA_MAX_AGE_MS, acknowledged_producer, start_when_reachable
+from core.tickets import quarantine
 from core.tickets.applier import apply_intake
+from core.tickets.batch import Positioned, plan_batch
+from core.tickets.batch_store import load_snapshot, write_batch
+from core.tickets.outcome import Outcome
 from core.tickets.planning import Policies
+from core.tickets.quarantine import Reason, SetAside
 
 log = logging.getLogger(__name__)
-# A failing-over database: connection refused or reset, a demoted primary, a hung one.
-RETRIABLE = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction, TimeoutError)
+# A failing-over database (refused, reset, demoted, hung; a serialization or deadlock victim is an
+# OperationalError too) or a Kafka that cannot take the quarantine record: retry, never skip.
+TRANSIENT = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction, TimeoutError, KafkaError)
 APPLIED = Counter("ccdr_tickets_intakes_applied_total", "Intake events applied", ["kind", "outcome"])
-POISON = Counter("ccdr_tickets_poison_total", "Kafka messages that are not valid intake events")
+QUARANTINED = Counter("ccdr_tickets_quarantined_total", "Intake events set aside in the quarantine", ["reason"])
+BATCHES = Counter("ccdr_tickets_batches_total", "Partition batches applied", ["path"])
+BATCH_SIZE = Histogram(
+    "ccdr_tickets_batch_events", "Events per partition batch", buckets=(1, 2, 5, 10, 25, 50, 100, 200, 500, 1000)
+)
+BATCH_SECONDS = Histogram(
+    "ccdr_tickets_batch_seconds",
+    "One partition batch: snapshot, plan, write and commit",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 APPLY_LAG = Histogram(
     "ccdr_tickets_apply_lag_seconds",
     "From intake receipt to ticket commit",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WorkerTuning:
+    """How the consumer polls and how long one database attempt may take."""
+
+    max_batch: int
+    session_timeout_ms: int
+    heartbeat_interval_ms: int
+    db_timeout_s: float
+    poll_timeout_ms: int = 500
+
+
+def decode(message: ConsumerRecord[Any, Any], limits: StoreLimits) -> Positioned | SetAside:
+    """The message as an intake event, or why it will never be one."""
+    payload: bytes = message.value or b""
+    try:
+        event = IntakeEvent.model_validate_json(payload)
+    except ValidationError as exc:
+        return SetAside(message.partition, message.offset, Reason.UNDECODABLE, _first_line(str(exc)), payload)
+    found = problems(event, event.received_at, limits)
+    if found:
+        error = "; ".join(f"{e.field} {e.message}" for e in found)
+        return SetAside(message.partition, message.offset, Reason.UNSTORABLE, error, payload, event.intake_id)
+    return Positioned(event, message.partition, message.offset)
+
+
+def _first_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 class IntakeConsumer:
@@ -45,17 +104,21 @@ class IntakeConsumer:
         *,
         bootstrap: list[str],
         topic: str,
+        quarantine_topic: str,
         group: str,
-        pool: AsyncConnectionPool,
+        pool: AsyncConnectionPool[Any],
         policies: Policies,
-        max_batch: int,
+        limits: StoreLimits,
+        tuning: WorkerTuning,
         client_id: str,
-        db_timeout_s: float = 15.0,
+        worker: str,
     ) -> None:
         self._pool = pool
-        self._db_timeout_s = db_timeout_s
         self._policies = policies
-        self._max_batch = max_batch
+        self._limits = limits
+        self._tuning = tuning
+        self._quarantine_topic = quarantine_topic
+        self._worker = worker
         self._make_consumer = partial(
             AIOKafkaConsumer,
             topic,
@@ -64,23 +127,133 @@ class IntakeConsumer:
             client_id=client_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=max_batch,
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=3_000,
+            max_poll_records=tuning.max_batch,
+            session_timeout_ms=tuning.session_timeout_ms,
+            heartbeat_interval_ms=tuning.heartbeat_interval_ms,
             metadata_max_age_ms=METADATA_MAX_AGE_MS,
         )
+        self._make_producer = acknowledged_producer(bootstrap, f"{client_id}-quarantine", linger_ms=0)
+        self._producer: AIOKafkaProducer | None = None
 
     async def run(self) -> None:
+        self._producer = await start_when_reachable(self._make_producer, "quarantine producer")
         self._consumer = await start_when_reachable(self._make_consumer, "intake consumer")
         try:
             while True:
-                batches = await self._consumer.getmany(timeout_ms=1000, max_records=self._max_batch)
-                for tp, messages in batches.items():
-                    for message in messages:
-                        await self._apply_with_retry(tp, message.offset, message.value or b"")
-                    await self._commit(tp, messages[-1].offset + 1)
+                batches = await self._consumer.getmany(
+                    timeout_ms=self._tuning.poll_timeout_ms, max_records=self._tuning.max_batch
+                )
+                # Partitions in parallel: each waits on its own commit (synchronous replication).
+                await asyncio.gather(*(self._partition(tp, messages) for tp, messages in batches.items()))
         finally:
             await self._consumer.stop()
+            await self._producer.stop()
+
+    async def _partition(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]]) -> None:
+        decoded = [decode(m, self._limits) for m in messages]
+        items = [d for d in decoded if isinstance(d, Positioned)]
+        aside = [d for d in decoded if isinstance(d, SetAside)]
+        BATCH_SIZE.observe(len(messages))
+        with BATCH_SECONDS.time():
+            try:
+                outcomes = await self._retrying(lambda: self._apply_batch(items, aside))
+                BATCHES.labels("batch").inc()
+            except Exception as exc:  # noqa: BLE001 -- an event's own fault: find it, never stall on it
+                log.warning(
+                    "batch refused (%s); applying its %d events one by one to isolate the cause",
+                    _first_line(repr(exc))[:300],
+                    len(items),
+                    extra={"partition": tp.partition, "first_offset": messages[0].offset},
+                )
+                outcomes = await self._apply_one_by_one(items, aside)
+                BATCHES.labels("one_by_one").inc()
+        self._observe(outcomes, aside)
+        await self._commit(tp, messages[-1].offset + 1)
+
+    async def _retrying(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
+        """Retry transient failures for as long as it takes; raise anything else at once."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(TRANSIENT),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            reraise=True,
+            before_sleep=lambda s: log.warning(
+                "database or broker unavailable, retrying: %s", s.outcome and s.outcome.exception()
+            ),
+        ):
+            with attempt:
+                async with asyncio.timeout(self._tuning.db_timeout_s):  # a frozen primary must not hang us
+                    return await attempt_once()
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _apply_batch(self, items: list[Positioned], aside: list[SetAside]) -> list[tuple[IntakeEvent, Outcome]]:
+        await self._publish_quarantine(aside)
+        async with self._pool.connection() as conn, conn.transaction():
+            outcomes: list[tuple[IntakeEvent, Outcome]] = []
+            if items:
+                snap = await load_snapshot(conn, items)
+                writes = plan_batch(items, snap, self._policies)
+                await write_batch(conn, writes)
+                outcomes = writes.outcomes
+            await quarantine.record(conn, aside, self._worker)
+        return outcomes
+
+    async def _apply_one_by_one(
+        self, items: list[Positioned], aside: list[SetAside]
+    ) -> list[tuple[IntakeEvent, Outcome]]:
+        outcomes: list[tuple[IntakeEvent, Outcome]] = []
+        for item in items:
+            try:
+                outcome = await self._retrying(partial(self._apply_one, item))
+            except Exception as exc:  # noqa: BLE001 -- this event alone fails: set it aside, go on
+                error = f"{type(exc).__name__}: {_first_line(str(exc))}"
+                log.error(
+                    "intake event set aside: %s",
+                    error[:300],
+                    extra={"intake_id": str(item.event.intake_id), "partition": item.partition, "offset": item.offset},
+                )
+                payload = item.event.model_dump_json().encode()
+                aside.append(
+                    SetAside(item.partition, item.offset, Reason.REJECTED, error, payload, item.event.intake_id)
+                )
+            else:
+                outcomes.append((item.event, outcome))
+        await self._retrying(lambda: self._apply_batch([], aside))
+        return outcomes
+
+    async def _apply_one(self, item: Positioned) -> Outcome:
+        async with self._pool.connection() as conn, conn.transaction():
+            return await apply_intake(conn, item.event, item.partition, item.offset, self._policies)
+
+    async def _publish_quarantine(self, aside: list[SetAside]) -> None:
+        """Each set-aside event on the quarantine topic too (acks=all), before the table row commits."""
+        if not aside:
+            return
+        assert self._producer is not None
+        pending = []
+        for item in aside:
+            headers = [
+                ("reason", item.reason.value.encode()),
+                ("error", item.error[: quarantine.ERROR_MAX_CHARS].encode("utf-8", "replace")),
+                ("source", json.dumps({"partition": item.partition, "offset": item.offset}).encode()),
+            ]
+            key = f"{item.partition}:{item.offset}".encode()
+            pending.append(await self._producer.send(self._quarantine_topic, item.payload, key=key, headers=headers))
+        await asyncio.gather(*pending)
+
+    def _observe(self, outcomes: list[tuple[IntakeEvent, Outcome]], aside: list[SetAside]) -> None:
+        now = datetime.now(UTC)
+        for event, outcome in outcomes:
+            APPLIED.labels(event.kind.value, outcome.value).inc()
+            if outcome is not Outcome.DUPLICATE:
+                APPLY_LAG.observe((now - event.received_at).total_seconds())
+        for item in aside:
+            QUARANTINED.labels(item.reason.value).inc()
+            log.error(
+                "intake event quarantined (%s): %s",
+                item.reason.value,
+                item.error[:300],
+                extra={"partition": item.partition, "offset": item.offset},
+            )
 
     async def _commit(self, tp: TopicPartition, next_offset: int) -> None:
         try:
@@ -88,36 +261,3 @@ class IntakeConsumer:
         except (CommitFailedError, KafkaError) as exc:
             # The partition moved to another member during a rebalance; it re-applies (idempotently).
             log.warning("offset commit failed, the new owner re-applies: %s", exc)
-
-    async def _apply_with_retry(self, tp: TopicPartition, offset: int, payload: bytes) -> None:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(RETRIABLE),
-            wait=wait_exponential(multiplier=0.2, max=5),
-            reraise=True,
-            before_sleep=lambda s: log.warning(
-                "database unavailable, retrying: %s", s.outcome and s.outcome.exception()
-            ),
-        ):
-            with attempt:
-                async with asyncio.timeout(self._db_timeout_s):  # a frozen primary must not hang us
-                    await self._apply(tp, offset, payload)
-
-    async def _apply(self, tp: TopicPartition, offset: int, payload: bytes) -> None:
-        try:
-            event = IntakeEvent.model_validate_json(payload)
-        except ValidationError as exc:
-            POISON.inc()
-            log.error(
-                "not an intake event, kept in poison_messages", extra={"partition": tp.partition, "offset": offset}
-            )
-            async with self._pool.connection() as conn, conn.transaction():
-                await repo.record_poison(conn, tp.partition, offset, str(exc)[:2000], payload)
-            return
-        async with self._pool.connection() as conn, conn.transaction():
-            outcome = await apply_intake(conn, event, tp.partition, offset, self._policies)
-        APPLIED.labels(event.kind.value, outcome.value).inc()
-        APPLY_LAG.observe((datetime.now(UTC) - event.received_at).total_seconds())
-        log.info(
-            "intake applied",
-            extra={"intake_id": str(event.intake_id), "ticket_code": event.ticket_code, "outcome": outcome.value},
-        )

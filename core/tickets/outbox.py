@@ -11,12 +11,11 @@ import asyncio
 import json
 import logging
 
-from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
 
 from core.kafka import acknowledged_producer, start_when_reachable
-from core.tickets.consumer import RETRIABLE
+from core.tickets.consumer import TRANSIENT
 
 log = logging.getLogger(__name__)
 PUBLISHED = Counter("ccdr_tickets_events_published_total", "Ticket events published to Kafka")
@@ -39,7 +38,7 @@ class OutboxRelay:
                 try:
                     async with asyncio.timeout(30):
                         sent = await self.publish_once()
-                except (*RETRIABLE, KafkaError) as exc:
+                except TRANSIENT as exc:
                     log.warning("outbox relay paused: %s", exc)
                     sent = 0
                 if sent < BATCH:

@@ -178,10 +178,10 @@ async def thread_ticket(conn: Conn, message_ids: Sequence[str]) -> str | None:
     if not message_ids:
         return None
     cur = await conn.execute(
-        "SELECT ticket_code FROM email_messages WHERE message_id = ANY(%s) LIMIT 1", (list(message_ids),)
+        "SELECT message_id, ticket_code FROM email_messages WHERE message_id = ANY(%s)", (list(message_ids),)
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
+    found = dict(await cur.fetchall())
+    return next((found[m] for m in message_ids if m in found), None)  # the best (first) id that matches
 
 
 async def remember_message(conn: Conn, message_id: str, code: str) -> None:

@@ -202,7 +202,7 @@ def _supervisord(group: str, dirs: SiteDirs, programs: list[Program]) -> Rendere
     return RenderedFile(dirs.supervisor_conf, content, mode=0o600)
 
 
-SERVICE_PROGRAMS = ("intake", "tickets", "failover")
+SERVICE_PROGRAMS = ("intake", "tickets", "ticket-worker", "failover")
 COLD_PROGRAMS = ("notifier",)  # present at both data sites, started by the standby controller
 
 
@@ -251,10 +251,12 @@ def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs
             "bootstrap": topo.kafka_bootstrap(),
             "intake_topic": topo.kafka.intake_topic,
             "ticket_events_topic": topo.kafka.ticket_events_topic,
+            "quarantine_topic": topo.kafka.quarantine_topic,
         },
         "database_dsn": app_dsn(topo, secrets.app),
         "intake_listen": {"host": address, "http_port": topo.ports.intake_http, "smtp_port": topo.ports.intake_smtp},
         "tickets_listen": {"host": address, "http_port": topo.ports.tickets_http},
+        "ticket_worker_listen": {"host": address, "http_port": topo.ports.ticket_worker_http},
         "intake": topo.intake.model_dump(),
         "tickets": topo.tickets.model_dump(),
         "channels": {

@@ -23,7 +23,7 @@ async def _ensure_topics(topo: Topology) -> list[str]:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [topo.kafka.intake_topic, topo.kafka.ticket_events_topic]
+        wanted = [topo.kafka.intake_topic, topo.kafka.ticket_events_topic, topo.kafka.quarantine_topic]
         missing = [t for t in wanted if t not in existing]
         if missing:
             await admin.create_topics(

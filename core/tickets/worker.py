@@ -1,0 +1,55 @@
+"""The ticket worker of one site (`ccdr serve ticket-worker`): the intake consumer and the outbox
+relay, in a process of their own. Its own process is the bulkhead: whatever the pipeline meets,
+the ticket API (core.tickets.app) keeps answering, and supervisord restarts only this."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from prometheus_client import start_http_server
+
+from core.database import pool_for
+from core.settings import ServiceSettings, store_limits
+from core.tickets.consumer import IntakeConsumer, WorkerTuning
+from core.tickets.outbox import OutboxRelay
+from core.tickets.planning import Policies
+
+log = logging.getLogger(__name__)
+POOL_TIMEOUT_S = 10
+
+
+async def run(settings: ServiceSettings) -> None:
+    tickets = settings.tickets
+    pool = pool_for(settings, "ticket-worker", max_size=tickets.worker_pool_size, timeout=POOL_TIMEOUT_S)
+    consumer = IntakeConsumer(
+        bootstrap=settings.kafka.bootstrap,
+        topic=settings.kafka.intake_topic,
+        quarantine_topic=settings.kafka.quarantine_topic,
+        group=tickets.consumer_group,
+        pool=pool,
+        policies=Policies(),
+        limits=store_limits(settings),
+        tuning=WorkerTuning(
+            max_batch=tickets.max_batch,
+            session_timeout_ms=tickets.session_timeout_ms,
+            heartbeat_interval_ms=tickets.heartbeat_interval_ms,
+            db_timeout_s=tickets.db_timeout_s,
+        ),
+        client_id=f"ccdr-tickets-{settings.site}",
+        worker=f"ticket-worker@{settings.site}",
+    )
+    relay = OutboxRelay(
+        pool=pool,
+        bootstrap=settings.kafka.bootstrap,
+        topic=settings.kafka.ticket_events_topic,
+        interval_s=tickets.outbox_interval_ms / 1000,
+        client_id=f"ccdr-outbox-{settings.site}",
+    )
+    listen = settings.ticket_worker_listen
+    start_http_server(listen.http_port, addr=listen.host)  # /metrics, in a thread of its own
+    await pool.open(wait=False)
+    try:
+        await asyncio.gather(consumer.run(), relay.run())
+    finally:
+        await pool.close()
