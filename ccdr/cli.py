@@ -8,6 +8,8 @@ import sys
 import typer
 from rich.console import Console
 
+from ccdr.tickets_cli import TicketsCliError
+from ccdr.tickets_cli import app as tickets_app
 from core.serve import serve
 from core.settings import SettingsError
 from drills.cli import DrillCliError
@@ -26,6 +28,7 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(failover_app, name="failover")
 app.add_typer(drill_app, name="drill")
 app.add_typer(load_app, name="load")
+app.add_typer(tickets_app, name="tickets")
 app.command("serve")(serve)
 app.command("bench")(bench.main)
 
@@ -40,7 +43,7 @@ def main() -> None:
         code = app(standalone_mode=False)  # a command's typer.Exit(n) comes back as its return value
         if isinstance(code, int) and code:
             sys.exit(code)
-    except (LabError, TopologyError, SettingsError, FailoverError, DrillCliError, LoadError) as exc:
+    except (LabError, TopologyError, SettingsError, FailoverError, DrillCliError, LoadError, TicketsCliError) as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except typer.Abort:

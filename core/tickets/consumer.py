@@ -86,12 +86,19 @@ def decode(message: ConsumerRecord[Any, Any], limits: StoreLimits) -> Positioned
     try:
         event = IntakeEvent.model_validate_json(payload)
     except ValidationError as exc:
-        return SetAside(message.partition, message.offset, Reason.UNDECODABLE, _first_line(str(exc)), payload)
+        return SetAside(message.partition, message.offset, Reason.UNDECODABLE, _validation_summary(exc), payload)
     found = problems(event, event.received_at, limits)
     if found:
         error = "; ".join(f"{e.field} {e.message}" for e in found)
         return SetAside(message.partition, message.offset, Reason.UNSTORABLE, error, payload, event.intake_id)
     return Positioned(event, message.partition, message.offset)
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    """'field: message' for the first few errors, e.g. 'schema_version: Input should be 1'."""
+    shown = [f"{'.'.join(map(str, e['loc'])) or '(event)'}: {e['msg']}" for e in exc.errors()[:3]]
+    more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+    return "not an intake.v1 event: " + "; ".join(shown) + more
 
 
 def _first_line(text: str) -> str:

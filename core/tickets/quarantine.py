@@ -76,6 +76,11 @@ async def listing(conn: Conn, *, include_retried: bool, limit: int) -> list[Quar
     return await (await cur.execute(query, (limit,))).fetchall()  # type: ignore[arg-type]
 
 
+async def get(conn: Conn, entry: int) -> QuarantinedRow | None:
+    cur = conn.cursor(row_factory=class_row(QuarantinedRow))
+    return await (await cur.execute("SELECT * FROM intake_quarantine WHERE id = %s", (entry,))).fetchone()
+
+
 async def pending_count(conn: Conn) -> int:
     row = await (await conn.execute("SELECT count(*) FROM intake_quarantine WHERE retried_at IS NULL")).fetchone()
     return int(row[0]) if row else 0
