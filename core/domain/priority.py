@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -99,10 +100,18 @@ class PriorityDecision(BaseModel):
     reasons: tuple[str, ...]
 
 
+@cache
+def _keyword(word: str) -> tuple[str, re.Pattern[str]]:
+    """The folded keyword and its whole-word pattern, compiled once (assessed for every ticket)."""
+    folded = word.casefold()
+    return folded, re.compile(rf"(?<!\w){re.escape(folded)}(?!\w)")
+
+
 def _has_keyword(text: str, keywords: tuple[str, ...]) -> str | None:
     lowered = text.casefold()
     for word in keywords:
-        if re.search(rf"(?<!\w){re.escape(word.casefold())}(?!\w)", lowered):
+        folded, pattern = _keyword(word)
+        if folded in lowered and pattern.search(lowered):
             return word
     return None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import StrEnum
+from functools import cache
 
 from pydantic import BaseModel, ConfigDict
 
@@ -81,11 +82,17 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", bare.casefold()).strip()
 
 
+@cache
+def _whole_word(word: str) -> re.Pattern[str]:
+    """`word` as a whole word of folded text, compiled once (routing runs for every ticket)."""
+    return re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])")
+
+
 def _first_match(text: str, table: dict[Category, tuple[str, ...]]) -> tuple[Category, str] | None:
     folded = fold(text)
     for category, words in table.items():
         for word in words:
-            if re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", folded):
+            if word in folded and _whole_word(word).search(folded):
                 return category, word
     return None
 
@@ -94,7 +101,7 @@ def region_of_place(place: str) -> Region | None:
     folded = fold(place)
     for region, names in PROVINCES.items():
         for name in names:
-            if re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", folded):
+            if name in folded and _whole_word(name).search(folded):
                 return region
     return None
 
