@@ -17,6 +17,7 @@ from typing import Any, cast
 from failover.processes import rpc_proxy as _proxy
 from infra.lab.errors import LabError
 from infra.lab.layout import FRONT_DOOR, LabLayout
+from infra.lab.render import group_name
 from infra.lab.system import run
 
 SUPERVISORD = Path(sys.executable).with_name("supervisord")
@@ -108,3 +109,27 @@ def shutdown(layout: LabLayout, group: str) -> None:
         return
     with contextlib.suppress(OSError, xmlrpc.client.Fault, http.client.HTTPException):
         _proxy(layout.dirs_of(group).supervisor_socket).supervisor.shutdown()
+
+
+def stop_program(layout: LabLayout, site: str, program: str) -> None:
+    """Stop one program of a site and wait until it is down (a no-op if it is)."""
+    _program_to(layout, site, program, running=False)
+
+
+def start_program(layout: LabLayout, site: str, program: str) -> None:
+    """Start one program of a site and wait until supervisord has it RUNNING (a no-op if it is)."""
+    _program_to(layout, site, program, running=True)
+
+
+def _program_to(layout: LabLayout, site: str, program: str, *, running: bool) -> None:
+    proxy = _proxy(layout.dirs_of(site).supervisor_socket)
+    group = group_name(site)
+    state = next(
+        p["statename"] for p in proxy.supervisor.getAllProcessInfo() if p["group"] == group and p["name"] == program
+    )
+    if running and state != "RUNNING":
+        proxy.supervisor.startProcess(f"{group}:{program}", False)
+        settle(proxy, group, program, {"RUNNING"})
+    elif not running and state not in STOPPED_STATES:
+        proxy.supervisor.stopProcess(f"{group}:{program}", False)
+        settle(proxy, group, program, STOPPED_STATES)

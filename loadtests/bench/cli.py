@@ -20,6 +20,7 @@ from infra.lab import secrets as lab_secrets
 from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
 from infra.topology import TopologyError, load_topology
+from loadtests.bench.drain import run_drain
 from loadtests.bench.figures import BenchError, BenchResult, default_json_path, document, headline, render_table
 from loadtests.bench.phases import (
     IN_FLIGHT,
@@ -51,7 +52,15 @@ def _pause() -> None:
 
 
 def run_bench(
-    *, seconds: int, clients: int, users: int, user_rate: float, site: str, drain_s: float, topology: Path | None = None
+    *,
+    seconds: int,
+    clients: int,
+    users: int,
+    user_rate: float,
+    site: str,
+    drain_s: float,
+    backlog: int = 0,
+    topology: Path | None = None,
 ) -> BenchResult:
     """Every phase, in order, on the running lab."""
     started = datetime.now(UTC)
@@ -85,19 +94,19 @@ def run_bench(
         highlight=False,
     )
 
-    _phase(f"1/5 database ceiling: pgbench, {clients} clients, {seconds} s")
+    _phase(f"1/7 database ceiling: pgbench, {clients} clients, {seconds} s")
     database = run_database_ceiling(topo, password, clients, seconds)
     console.print(f"  {database.tps:,.1f} tx/s, latency {database.latency_ms} ms")
     _pause()
 
-    _phase(f"2/5 broker ceiling: acks=all, idempotent, {IN_FLIGHT} in flight, {seconds} s (bench topic, not intake)")
+    _phase(f"2/7 broker ceiling: acks=all, idempotent, {IN_FLIGHT} in flight, {seconds} s (bench topic, not intake)")
     broker = run_broker_ceiling(topo, seconds)
     console.print(f"  {broker.rate_per_s:,.0f} msg/s acknowledged ({broker.mb_per_s:.1f} MB/s)")
     _pause()
 
     runs = []
     for number, (label, url) in enumerate((("front door", front_door_url), (f"site {site}", site_url)), start=3):
-        _phase(f"{number}/5 intake and tickets, {label} ({url}): portal only, {users} users, {seconds} s")
+        _phase(f"{number}/7 intake and tickets, {label} ({url}): portal only, {users} users, {seconds} s")
         run = run_intake(dsn, label=label, url=url, users=users, user_rate=user_rate, seconds=seconds, drain_s=drain_s)
         console.print(
             f"  {run.accepted_per_s:,.1f} req/s accepted; {run.e2e.tickets:,} tickets, "
@@ -114,8 +123,24 @@ def run_bench(
         runs.append(run)
         _pause()
 
+    drains = []
+    if backlog:
+        survivor = next(s for s in topo.data_sites if s != primary) if len(topo.data_sites) > 1 else primary
+        for number, sites in ((6, list(topo.data_sites)), (7, [survivor])):
+            _phase(f"{number}/7 ticket workers drain a backlog of {backlog:,} intake events: {', '.join(sites)}")
+            drain = run_drain(topo, layout, dsn, events=backlog, sites=sites, timeout_s=drain_s)
+            console.print(
+                f"  {drain.applied:,} tickets, {drain.rate_per_s or 0:,.0f} tickets/s; first after "
+                f"{drain.first_after_start_s:.1f} s, all after {drain.total_s:.1f} s"
+            )
+            if drain.applied < drain.events:
+                warnings.append(f"drain ({drain.label}): {drain.applied} of {drain.events} within {drain_s:.0f} s")
+            drains.append(drain)
+            _pause()
+
     settings = {
         "seconds": seconds,
+        "backlog_events": backlog,
         "pgbench_clients": clients,
         "pgbench_threads": PGBENCH_THREADS,
         "row_bytes": ROW_BYTES,
@@ -142,6 +167,7 @@ def run_bench(
         broker=broker,
         front_door=runs[0],
         one_site=runs[1],
+        drains=drains,
         warnings=warnings,
     )
 
@@ -152,6 +178,12 @@ def main(
     users: Annotated[int, typer.Option(min=1, max=2000, help="locust users (phases 3-5).")] = 32,
     user_rate: Annotated[float, typer.Option(min=0.1, help="Requests/s per locust user (an upper bound).")] = 50.0,
     site: Annotated[str, typer.Option(help="The site whose intake is measured alone (phase 5).")] = "a",
+    backlog: Annotated[
+        int,
+        typer.Option(
+            min=0, max=1_000_000, help="Intake events in the backlog the workers drain (phases 6-7; 0 skips them)."
+        ),
+    ] = 20_000,
     drain_timeout: Annotated[
         float, typer.Option(min=0, help="Seconds to wait after the load for its tickets.")
     ] = 120.0,
@@ -169,6 +201,7 @@ def main(
             user_rate=user_rate,
             site=site,
             drain_s=drain_timeout,
+            backlog=backlog,
             topology=topology,
         )
     except (BenchError, TopologyError, psycopg.Error, KafkaError) as exc:

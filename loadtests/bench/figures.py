@@ -232,6 +232,23 @@ class IntakeRun:
 
 
 @dataclass(frozen=True)
+class DrainRun:
+    """The ticket workers working off a backlog of intake events (loadtests.bench.drain)."""
+
+    label: str  # "both sites" or "site b alone"
+    sites: list[str]
+    events: int
+    applied: int
+    first_after_start_s: float  # worker start -> first ticket: process start, group join, first batch
+    drain_s: float  # first ticket -> last ticket
+    total_s: float  # worker start -> last ticket
+
+    @property
+    def rate_per_s(self) -> float | None:
+        return self.applied / self.drain_s if self.drain_s > 0 else None
+
+
+@dataclass(frozen=True)
 class BenchResult:
     started_at: datetime
     finished_at: datetime
@@ -242,6 +259,7 @@ class BenchResult:
     broker: BrokerResult
     front_door: IntakeRun
     one_site: IntakeRun
+    drains: list[DrainRun] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -295,6 +313,16 @@ def figures(result: BenchResult) -> list[Figure]:
         Figure("broker.acked_mb_per_s", "Broker ceiling: payload acknowledged", broker.mb_per_s, "MB/s"),
         *_intake_figures("front_door", result.front_door),
         *_intake_figures("one_site", result.one_site),
+        *(f for number, drain in enumerate(result.drains) for f in _drain_figures(f"drain_{number}", drain)),
+    ]
+
+
+def _drain_figures(prefix: str, run: DrainRun) -> list[Figure]:
+    complete = "complete" if run.applied == run.events else f"INCOMPLETE: {run.applied} of {run.events}"
+    return [
+        Figure(f"{prefix}.tickets_per_s", f"Backlog drain rate, {run.label}", run.rate_per_s, "tickets/s", complete),
+        Figure(f"{prefix}.first_s", f"Worker start -> first ticket, {run.label}", run.first_after_start_s, "s"),
+        Figure(f"{prefix}.total_s", f"Worker start -> {run.events:,} tickets, {run.label}", run.total_s, "s"),
     ]
 
 
@@ -323,7 +351,34 @@ def ratios(result: BenchResult) -> list[Figure]:
             "ratio",
             "accepted rates",
         ),
+        *_drain_ratios(result),
     ]
+
+
+def _drain_ratios(result: BenchResult) -> list[Figure]:
+    if not result.drains:
+        return []
+    both = result.drains[0]
+    out = [
+        Figure(
+            "drain_vs_database",
+            f"Backlog drain ({both.label}) / DB INSERT ceiling",
+            ratio(both.rate_per_s, result.database.tps),
+            "ratio",
+            "(6)/(1)",
+        )
+    ]
+    for alone in result.drains[1:]:
+        out.append(
+            Figure(
+                f"drain_{'_'.join(alone.sites)}_vs_database",
+                f"Backlog drain ({alone.label}) / DB INSERT ceiling",
+                ratio(alone.rate_per_s, result.database.tps),
+                "ratio",
+                "(7)/(1)",
+            )
+        )
+    return out
 
 
 def format_value(value: float | None, unit: str) -> str:
