@@ -11,6 +11,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -57,8 +58,16 @@ async def run(settings: ServiceSettings) -> None:
     await pool.open(wait=False)
     register = registrar(pool)
     singletons = [
-        Singleton(SLA_CLOCK, settings.site, coord, register, SlaClock(pool, fo.sla_clock_batch)),
-        Singleton(DISPATCHER, settings.site, coord, register, Dispatcher(pool, coord, fo.absent_grace_s)),
+        Singleton(
+            SLA_CLOCK,
+            settings.site,
+            coord,
+            register,
+            SlaClock(pool, fo.sla_clock_batch, timedelta(seconds=fo.sla_clock_horizon_s)),
+        ),
+        Singleton(
+            DISPATCHER, settings.site, coord, register, Dispatcher(pool, coord, fo.absent_grace_s, fo.dispatch_batch)
+        ),
     ]
     processes = SupervisorProcesses(settings.supervisor.socket, settings.supervisor.group)
     controllers = [

@@ -38,23 +38,32 @@ def _fence(runner: Singleton) -> clock_store.Fence:
 
 
 class SlaClock:
-    """Scans open tickets and records every due SLA warning, breach, escalation, reminder and
-    follow-up as a fenced ticket event."""
+    """Records every due SLA warning, breach, escalation, reminder and follow-up as a fenced ticket
+    event. It reads only the tickets whose `clock_due_at` has come (by index), and sets each one's
+    next due time after acting, so a pass costs what is due, not what is open."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], batch: int, now: Now = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Any],
+        batch: int,
+        horizon: timedelta = timedelta(hours=1),
+        now: Now = lambda: datetime.now(UTC),
+    ) -> None:
         self.pool = pool
         self.batch = batch
+        self.horizon = horizon  # a ticket with nothing due sooner is looked at again after this
         self.now = now
 
     async def __call__(self, runner: Singleton) -> None:
-        after = ""
+        seen: set[str] = set()
         while runner.may_act():
             async with self.pool.connection() as conn:
-                views = await clock_store.clock_views(conn, after=after, limit=self.batch)
-                for view in views:
+                views = await clock_store.due_views(conn, now=self.now(), limit=self.batch)
+                fresh = [v for v in views if v.code not in seen]
+                for view in fresh:
                     for action in due_actions(view, self.now()):
                         if not runner.may_act():
-                            return  # fenced mid-scan: stop at once
+                            return  # fenced mid-pass: stop at once
                         with stale_epoch_ends_term():
                             done = await clock_store.record_clock_action(conn, action, _fence(runner), self.now())
                         if done:
@@ -65,9 +74,14 @@ class SlaClock:
                                 action.kind,
                                 extra={"ticket": action.code, "epoch": _fence(runner).epoch},
                             )
-            if len(views) < self.batch:
+                    if not runner.may_act():
+                        return
+                    await clock_store.reschedule(conn, view.code, self.now(), self.horizon)
+                    seen.add(view.code)
+            # A ticket still due after its pass (an action that could not be recorded) waits for
+            # the next tick rather than spinning here.
+            if len(views) < self.batch or not fresh:
                 return
-            after = views[-1].code
 
 
 class Dispatcher:
@@ -75,11 +89,17 @@ class Dispatcher:
     presence."""
 
     def __init__(
-        self, pool: AsyncConnectionPool[Any], coord: Coordination, grace_s: float, now: Now = lambda: datetime.now(UTC)
+        self,
+        pool: AsyncConnectionPool[Any],
+        coord: Coordination,
+        grace_s: float,
+        batch: int = 1000,
+        now: Now = lambda: datetime.now(UTC),
     ) -> None:
         self.pool = pool
         self.coord = coord
         self.grace = timedelta(seconds=grace_s)
+        self.batch = batch
         self.now = now
         self.absent_since: dict[str, datetime] = {}
 
@@ -89,16 +109,20 @@ class Dispatcher:
         available = {str(p.get("agent")) for p in presence.values() if p.get("status") == "available"}
         now = self.now()
         async with self.pool.connection() as conn:
-            rows = await clock_store.open_assignments(conn)
-            shifts = await agents_repo.shifts_at(conn, now)
+            # Absence is tracked for every agent (a small table), so only the tickets that need
+            # someone are read: unassigned ones and those of agents absent past the grace.
+            self.absent_since = dispatch.absences(self.absent_since, await clock_store.agent_ids(conn), present, now)
+            overdue = [a for a, since in self.absent_since.items() if now - since >= self.grace]
+            rows = await clock_store.dispatch_work(conn, overdue, self.batch)
+            if not rows:
+                return
             tickets = [
                 dispatch.OpenTicket(code, assignee, Team(team), Region(region) if region else None, SupportLevel(level))
                 for code, assignee, team, region, level in rows
             ]
-            self.absent_since = dispatch.absences(
-                self.absent_since, (t.assignee for t in tickets if t.assignee), present, now
-            )
-            for a in dispatch.plan(tickets, shifts, available, self.absent_since, self.grace, now):
+            shifts = await agents_repo.shifts_at(conn, now)
+            load = await clock_store.open_load(conn)
+            for a in dispatch.plan(tickets, shifts, available, self.absent_since, self.grace, now, load):
                 if not runner.may_act():
                     return
                 with stale_epoch_ends_term():

@@ -156,7 +156,9 @@ class FailoverSettings(_Strict):
     loop_s: float = Field(ge=0.1, le=10)  # one decide-and-act tick
     heartbeat_s: float = Field(ge=0.5, le=60)  # site registry refresh
     absent_grace_s: float = Field(ge=1, le=86_400)  # re-route an absent agent's tickets after this
-    sla_clock_batch: int = Field(ge=1, le=100_000)  # tickets read per scan
+    sla_clock_batch: int = Field(ge=1, le=100_000)  # due tickets read per query
+    sla_clock_horizon_s: float = Field(default=3600, ge=60, le=86_400)  # nothing due sooner: look again after this
+    dispatch_batch: int = Field(default=500, ge=1, le=100_000)  # tickets needing an assignee read per pass
     duty_manager: str  # whom the emergency plan notifies
     cold: dict[str, ColdComponent] = Field(default_factory=dict)
 

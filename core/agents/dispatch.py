@@ -51,9 +51,12 @@ def plan(
     absent_since: Mapping[str, datetime],
     grace: timedelta,
     now: datetime,
+    open_load: Mapping[str, int] | None = None,
 ) -> list[Assignment]:
+    """`tickets` are those that may need an assignee; `open_load` counts every open ticket per agent
+    (when absent, the load is counted from `tickets`, which must then be every open ticket)."""
     ready = set(available)
-    load = Counter(t.assignee for t in tickets if t.assignee)
+    load = Counter(open_load) if open_load is not None else Counter(t.assignee for t in tickets if t.assignee)
     out: list[Assignment] = []
     for t in tickets:
         if t.assignee is None:

@@ -9,7 +9,7 @@ CCF01) and, for scheduled actions, a key unique per ticket (a second attempt is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import errors
@@ -18,9 +18,9 @@ from psycopg.types.json import Jsonb
 
 from core.domain.escalation import EscalationChain, SupportLevel
 from core.domain.priority import Priority
-from core.domain.ticket_states import TicketState
+from core.domain.ticket_states import OPEN_STATES, TicketState
 from core.tickets.repository import Conn
-from core.tickets.sla_clock import ClockAction, ClockView, due_actions
+from core.tickets.sla_clock import ClockAction, ClockView, due_actions, next_due
 
 
 @dataclass(frozen=True)
@@ -57,19 +57,37 @@ def _view(row: dict[str, Any]) -> ClockView:
     )
 
 
-async def clock_views(conn: Conn, *, after: str, limit: int, followup_days: int = 4) -> list[ClockView]:
-    """Open tickets, and tickets resolved recently enough to be followed up, in code order."""
+async def due_views(conn: Conn, *, now: datetime, limit: int) -> list[ClockView]:
+    """Tickets the clock must look at now, most overdue first: found by index (tickets_clock_due),
+    so the cost follows the due work, not the number of open tickets."""
     cur = conn.cursor(row_factory=dict_row)
     rows = await (
         await cur.execute(
             f"""SELECT {_VIEW_COLUMNS} FROM tickets t
-                WHERE t.code > %s AND (t.status NOT IN ('resolved', 'closed')
-                      OR t.resolved_at > now() - make_interval(days => %s))
-                ORDER BY t.code LIMIT %s""",
-            (after, followup_days, limit),
+                WHERE t.clock_due_at <= %s ORDER BY t.clock_due_at, t.code LIMIT %s""",
+            (now, limit),
         )
     ).fetchall()
     return [_view(r) for r in rows]
+
+
+async def reschedule(conn: Conn, code: str, now: datetime, horizon: timedelta) -> datetime | None:
+    """Set when the clock must next look at `code`, from its locked view; returns it (None: never,
+    unless the ticket changes, which the tickets_mark_due trigger notices)."""
+    async with conn.transaction():
+        view = await locked_view(conn, code)
+        if view is None:
+            return None
+        until = now + horizon
+        due = next_due(view, now, until)
+        if due is None and (view.status in OPEN_STATES or _followup_pending(view)):
+            due = until  # nothing before the horizon; look again then
+        await conn.execute("UPDATE tickets SET clock_due_at = %s WHERE code = %s", (due, code))
+        return due
+
+
+def _followup_pending(view: ClockView) -> bool:
+    return view.resolved_at is not None and not any(k.startswith("followup:") for k in view.done)
 
 
 async def locked_view(conn: Conn, code: str) -> ClockView | None:
@@ -137,12 +155,36 @@ async def assign(
     return True
 
 
-async def open_assignments(conn: Conn) -> list[tuple[str, str | None, str, str | None, str]]:
-    """(code, assignee, team, region, support_level) of every open ticket."""
+async def agent_ids(conn: Conn) -> list[str]:
+    return [r[0] for r in await (await conn.execute("SELECT id FROM agents ORDER BY id")).fetchall()]
+
+
+async def dispatch_work(
+    conn: Conn, absent: list[str], limit: int
+) -> list[tuple[str, str | None, str, str | None, str]]:
+    """(code, assignee, team, region, support_level) of open tickets without an assignee, and of
+    those whose assignee is in `absent`, oldest first (partial indexes: tickets_open_unassigned,
+    tickets_open_assignee)."""
     rows = await (
         await conn.execute(
-            """SELECT code, assignee, team, region, support_level FROM tickets
-               WHERE status NOT IN ('resolved', 'closed') ORDER BY created_at, code"""
+            """(SELECT code, assignee, team, region, support_level, created_at FROM tickets
+                WHERE assignee IS NULL AND status NOT IN ('resolved', 'closed') ORDER BY created_at, code LIMIT %s)
+               UNION ALL
+               (SELECT code, assignee, team, region, support_level, created_at FROM tickets
+                WHERE assignee = ANY(%s) AND status NOT IN ('resolved', 'closed') ORDER BY created_at, code LIMIT %s)
+               ORDER BY created_at, code""",
+            (limit, absent, limit),
         )
     ).fetchall()
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def open_load(conn: Conn) -> dict[str, int]:
+    """Open tickets per assignee (an index-only scan of tickets_open_assignee)."""
+    rows = await (
+        await conn.execute(
+            """SELECT assignee, count(*) FROM tickets
+               WHERE assignee IS NOT NULL AND status NOT IN ('resolved', 'closed') GROUP BY assignee"""
+        )
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}

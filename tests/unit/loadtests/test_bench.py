@@ -22,6 +22,7 @@ from loadtests.bench.figures import (
     BenchError,
     BenchResult,
     BrokerResult,
+    DrainRun,
     EndToEnd,
     IntakeRun,
     PgbenchResult,
@@ -376,6 +377,10 @@ def result() -> BenchResult:
         ),
         front_door=_run("front door", 449.4, e2e),
         one_site=_run("site a", 0.0, alone),
+        drains=[
+            DrainRun("both sites", ["a", "b"], 20_000, 20_000, 3.2, 16.5, 19.7),
+            DrainRun("site a alone", ["a"], 20_000, 20_000, 3.0, 23.7, 26.7),
+        ],
         warnings=["site a: only 5000 of 5100 accepted intakes became tickets"],
     )
 
@@ -385,6 +390,18 @@ def test_ratios_of_the_figures(result: BenchResult) -> None:
     assert by_key["intake_vs_broker"] == pytest.approx(449.4 / (123_456 / 20))
     assert by_key["tickets_vs_database"] == pytest.approx(298.4 / 812.6)
     assert by_key["one_site_vs_both"] == pytest.approx(0.0)
+    assert by_key["drain_vs_database"] == pytest.approx(20_000 / 16.5 / 812.6)
+    assert by_key["drain_a_vs_database"] == pytest.approx(20_000 / 23.7 / 812.6)
+
+
+def test_the_table_shows_every_phase_with_the_drains(result: BenchResult) -> None:
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(render_table(result))
+    text = console.export_text()
+    assert "Backlog drain rate, both sites" in text and "1,212.1" in text
+    assert "Backlog drain rate, site a alone" in text and "843.9" in text
 
 
 def test_one_site_ratio_with_nothing_accepted_at_the_front_door(result: BenchResult) -> None:
@@ -419,7 +436,13 @@ def test_document_shape(result: BenchResult) -> None:
     assert doc["figures"]["broker.acked_per_s"]["value"] == pytest.approx(6172.8)
     assert doc["figures"]["front_door.tickets_per_s"]["value"] == 298.4
     assert doc["figures"]["one_site.drain_s"]["value"] is None
-    assert set(doc["ratios"]) == {"intake_vs_broker", "tickets_vs_database", "one_site_vs_both"}
+    assert set(doc["ratios"]) == {
+        "intake_vs_broker",
+        "tickets_vs_database",
+        "one_site_vs_both",
+        "drain_vs_database",
+        "drain_a_vs_database",
+    }
     assert doc["phases"]["broker"]["topic"] == "ccdr-bench.0a1b2c3d"
     assert doc["phases"]["front_door"]["e2e"]["by_site"] == {"a": 4500, "b": 4488}
     assert doc["phases"]["database"]["tps"] == 812.6

@@ -287,3 +287,15 @@ def test_every_assignment_is_to_someone_on_duty_and_available(
         movable = t.assignee is None or (t.assignee in absent_since and NOW - absent_since[t.assignee] >= GRACE)
         someone = set(on_duty(shifts, NOW, team=t.team, region=t.region, level=t.level)) & available - {t.assignee}
         assert (t.code in {a.code for a in assignments}) == (movable and bool(someone))
+
+
+def test_the_open_load_counted_apart_balances_like_the_full_list() -> None:
+    """The dispatcher reads only the tickets that need someone, and the load per agent apart: it
+    must balance exactly as if it had every open ticket in hand."""
+    shifts = [shift("an"), shift("binh")]
+    busy = [ticket(f"OLD-{i}", assignee="an") for i in range(3)]
+    new = [ticket("INC-NEW")]
+    full = plan([*busy, *new], shifts, ["an", "binh"], {}, GRACE, NOW)
+    apart = plan(new, shifts, ["an", "binh"], {}, GRACE, NOW, open_load={"an": 3})
+    assert [a.agent for a in full] == [a.agent for a in apart] == ["binh"]
+    assert [a.agent for a in plan(new, shifts, ["an", "binh"], {}, GRACE, NOW, open_load={"binh": 3})] == ["an"]
