@@ -113,14 +113,14 @@ class Dispatcher:
             # someone are read: unassigned ones and those of agents absent past the grace.
             self.absent_since = dispatch.absences(self.absent_since, await clock_store.agent_ids(conn), present, now)
             overdue = [a for a, since in self.absent_since.items() if now - since >= self.grace]
-            rows = await clock_store.dispatch_work(conn, overdue, self.batch)
+            shifts = await agents_repo.shifts_at(conn, now)
+            rows = await clock_store.dispatch_work(conn, dispatch.takers(shifts, available), overdue, self.batch)
             if not rows:
                 return
             tickets = [
                 dispatch.OpenTicket(code, assignee, Team(team), Region(region) if region else None, SupportLevel(level))
                 for code, assignee, team, region, level in rows
             ]
-            shifts = await agents_repo.shifts_at(conn, now)
             load = await clock_store.open_load(conn)
             for a in dispatch.plan(tickets, shifts, available, self.absent_since, self.grace, now, load):
                 if not runner.may_act():

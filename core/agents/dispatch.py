@@ -44,6 +44,13 @@ def absences(
     return {a: previous.get(a, now) for a in set(assignees) if a not in here}
 
 
+def takers(shifts: Iterable[Shift], available: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(team, level, region) of every shift in `shifts` (those covering now) whose agent is present:
+    the kinds of unassigned ticket someone could take now (a ticket without a region: any of them)."""
+    ready = set(available)
+    return sorted({(s.team.value, s.level.value, s.region.value) for s in shifts if s.agent_id in ready})
+
+
 def plan(
     tickets: Sequence[OpenTicket],
     shifts: Sequence[Shift],

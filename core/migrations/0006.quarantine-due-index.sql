@@ -5,8 +5,8 @@
 --    the worker commits past it. It replaces poison_messages, which held undecodable ones only.
 -- 2. Work the singletons find by index, so their cost follows due work, not the number of open
 --    tickets: `clock_due_at` is when the SLA clock must next look at a ticket (a trigger marks it
---    on every change that can matter, so no writer can forget); the dispatcher reads unassigned
---    open tickets and per-agent load through partial indexes.
+--    on every change that can matter, so no writer can forget); the dispatcher reads the unassigned
+--    open tickets someone could take now, and the per-agent load, through partial indexes.
 
 CREATE TABLE intake_quarantine (
     id               bigserial PRIMARY KEY,
@@ -36,13 +36,13 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         NEW.clock_due_at := COALESCE(NEW.clock_due_at, now());
     ELSIF NEW.clock_due_at IS NOT DISTINCT FROM OLD.clock_due_at
-          AND (NEW.status, NEW.priority, NEW.support_level, NEW.level_since, NEW.response_due,
-               NEW.response_warn_at, NEW.resolution_due, NEW.resolution_warn_at, NEW.responded_at,
-               NEW.resolved_at, NEW.escalation)
+          AND (NEW.status, NEW.priority, NEW.support_level, NEW.received_at, NEW.level_since,
+               NEW.response_due, NEW.response_warn_at, NEW.resolution_due, NEW.resolution_warn_at,
+               NEW.responded_at, NEW.resolved_at, NEW.escalation)
               IS DISTINCT FROM
-              (OLD.status, OLD.priority, OLD.support_level, OLD.level_since, OLD.response_due,
-               OLD.response_warn_at, OLD.resolution_due, OLD.resolution_warn_at, OLD.responded_at,
-               OLD.resolved_at, OLD.escalation) THEN
+              (OLD.status, OLD.priority, OLD.support_level, OLD.received_at, OLD.level_since,
+               OLD.response_due, OLD.response_warn_at, OLD.resolution_due, OLD.resolution_warn_at,
+               OLD.responded_at, OLD.resolved_at, OLD.escalation) THEN
         -- Something the clock decides on changed, and the writer is not the clock itself (the
         -- clock sets clock_due_at explicitly): look at this ticket again now.
         NEW.clock_due_at := now();
@@ -56,8 +56,10 @@ CREATE TRIGGER tickets_mark_due BEFORE INSERT OR UPDATE ON tickets
 UPDATE tickets SET clock_due_at = now()
 WHERE status NOT IN ('resolved', 'closed') OR resolved_at > now() - interval '4 days';
 
--- The dispatcher's work: open tickets without an assignee, and the open load per agent.
-CREATE INDEX tickets_open_unassigned ON tickets (created_at, code)
+-- The dispatcher's work: open tickets without an assignee that someone on duty and present could
+-- take (read per team and level, so tickets nobody can take now cost nothing), those of absent
+-- agents, and the open load per agent.
+CREATE INDEX tickets_open_unassigned ON tickets (team, support_level, created_at, code)
     WHERE assignee IS NULL AND status NOT IN ('resolved', 'closed');
 CREATE INDEX tickets_open_assignee ON tickets (assignee)
     WHERE assignee IS NOT NULL AND status NOT IN ('resolved', 'closed');

@@ -159,24 +159,37 @@ async def agent_ids(conn: Conn) -> list[str]:
     return [r[0] for r in await (await conn.execute("SELECT id FROM agents ORDER BY id")).fetchall()]
 
 
+_DISPATCH_COLUMNS = "code, assignee, team, region, support_level, created_at"
+_OPEN = "status NOT IN ('resolved', 'closed')"
+
+
 async def dispatch_work(
-    conn: Conn, absent: list[str], limit: int
+    conn: Conn, takers: list[tuple[str, str, str]], absent: list[str], limit: int
 ) -> list[tuple[str, str | None, str, str | None, str]]:
-    """(code, assignee, team, region, support_level) of open tickets without an assignee, and of
-    those whose assignee is in `absent`, oldest first (partial indexes: tickets_open_unassigned,
-    tickets_open_assignee)."""
-    rows = await (
-        await conn.execute(
-            """(SELECT code, assignee, team, region, support_level, created_at FROM tickets
-                WHERE assignee IS NULL AND status NOT IN ('resolved', 'closed') ORDER BY created_at, code LIMIT %s)
-               UNION ALL
-               (SELECT code, assignee, team, region, support_level, created_at FROM tickets
-                WHERE assignee = ANY(%s) AND status NOT IN ('resolved', 'closed') ORDER BY created_at, code LIMIT %s)
-               ORDER BY created_at, code""",
-            (limit, absent, limit),
+    """(code, assignee, team, region, support_level) of the open tickets the dispatcher can act on,
+    oldest first: unassigned ones of a (team, level, region) someone on duty and present covers
+    (`takers`; a ticket without a region matches any), and those whose assignee is in `absent`.
+    Each part is an index range (tickets_open_unassigned, tickets_open_assignee): tickets nobody
+    can take now are not read at all."""
+    parts, params = [], []
+    for team, level, region in takers:
+        parts.append(
+            f"""(SELECT {_DISPATCH_COLUMNS} FROM tickets WHERE assignee IS NULL AND {_OPEN}
+                 AND team = %s AND support_level = %s AND (region = %s OR region IS NULL)
+                 ORDER BY created_at, code LIMIT %s)"""
         )
-    ).fetchall()
-    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        params += [team, level, region, limit]
+    if absent:
+        parts.append(
+            f"""(SELECT {_DISPATCH_COLUMNS} FROM tickets WHERE assignee = ANY(%s) AND {_OPEN}
+                 ORDER BY created_at, code LIMIT %s)"""
+        )
+        params += [absent, limit]
+    if not parts:
+        return []
+    query = f"SELECT DISTINCT ON (created_at, code) * FROM ({' UNION ALL '.join(parts)}) w ORDER BY created_at, code"
+    rows = await (await conn.execute(query, params)).fetchall()
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows[:limit]]
 
 
 async def open_load(conn: Conn) -> dict[str, int]:

@@ -299,3 +299,34 @@ def test_the_open_load_counted_apart_balances_like_the_full_list() -> None:
     apart = plan(new, shifts, ["an", "binh"], {}, GRACE, NOW, open_load={"an": 3})
     assert [a.agent for a in full] == [a.agent for a in apart] == ["binh"]
     assert [a.agent for a in plan(new, shifts, ["an", "binh"], {}, GRACE, NOW, open_load={"binh": 3})] == ["an"]
+
+
+@given(
+    shifts=st.lists(
+        st.builds(
+            lambda agent, team, region, level: shift(agent, team=team, region=region, level=level),
+            st.sampled_from(["an", "binh", "chi"]),
+            st.sampled_from(list(Team)),
+            st.sampled_from(list(Region)),
+            st.sampled_from(list(SupportLevel)),
+        ),
+        max_size=6,
+    ),
+    available=st.sets(st.sampled_from(["an", "binh", "chi"])),
+    team=st.sampled_from(list(Team)),
+    region=st.one_of(st.none(), st.sampled_from(list(Region))),
+    level=st.sampled_from(list(SupportLevel)),
+)
+def test_the_dispatcher_reads_a_ticket_exactly_when_someone_could_take_it(
+    shifts: list[Shift], available: set[str], team: Team, region: Region | None, level: SupportLevel
+) -> None:
+    """The dispatcher's query reads an unassigned ticket iff it matches one of `takers` (SQL: same
+    team and level, same region or none); that must be exactly when the roster has someone present."""
+    from core.agents.dispatch import takers
+
+    someone = bool(set(on_duty(shifts, NOW, team=team, region=region, level=level)) & available)
+    matched = any(
+        t == team.value and lv == level.value and (region is None or r == region.value)
+        for t, lv, r in takers(shifts, available)
+    )
+    assert matched == someone
