@@ -163,7 +163,10 @@ def history(
             table.add_row(str(entry.seq), entry.report_id, "?", "[red]unreadable[/red]", "", "", str(exc)[:40])
             continue
         intake = next((x for x in r.findings.rto if x.capability == "intake"), None)
-        rto = "-" if intake is None or intake.seconds is None else f"{intake.seconds:.1f} s"
+        full = None if intake is None else intake.full_recovery_s
+        rto = (
+            "-" if intake is None or intake.seconds is None else f"{full if full is not None else intake.seconds:.1f} s"
+        )
         colour = "green" if r.verdict == "pass" else "red"
         table.add_row(
             str(entry.seq),
@@ -313,6 +316,8 @@ def findings_summary(findings: Findings) -> list[tuple[str, str]]:
     ]
     for r in findings.rto:
         value = "not disrupted" if not r.disrupted else ("not recovered" if r.seconds is None else f"{r.seconds:.1f} s")
+        if r.full_recovery_s is not None:
+            value = f"{r.full_recovery_s:.1f} s full ({r.slow_or_retried} slow or retried); first success {value}"
         rows.append((f"RTO {r.capability}", value))
     return rows
 

@@ -109,6 +109,10 @@ class Rto(Frozen):
     failures: int = 0  # failed samples while the fault lasted
     samples: int = 0
     recovered_during_fault: bool = True  # False: it came back only after the restore
+    # What a client lived through (intake and ticket creation): from the fault to the end of the
+    # last operation that needed a retry or was slower than its bound; None: not measured this way.
+    full_recovery_s: float | None = None
+    slow_or_retried: int = 0  # those operations
 
 
 class Latency(Frozen):

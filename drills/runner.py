@@ -275,6 +275,7 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
             k=d.consecutive_successes,
             freshness_s=d.ticket_freshness_s,
             affected_sites=spec.affected_sites,
+            first_attempt_s=d.first_attempt_s,
         )
         checks = checker.judge(findings, objectives)
         status = journal.get("status", "failed") if _steady_before(journal) else "failed"

@@ -178,6 +178,7 @@ class DrillSettings(_Strict):
     probe_interval_s: float = Field(ge=0.1, le=10)  # agent login, database primary, SLA-clock leader
     consecutive_successes: int = Field(ge=1, le=100)  # K: recovery is the first of K successes in a row
     ticket_freshness_s: float = Field(gt=0, le=600)  # a ticket created this soon after the ack counts as on time
+    first_attempt_s: float = Field(default=1.0, gt=0, le=60)  # an intake slower than this on its first try was hurt
     settle_s: float = Field(ge=0, le=600)  # canary keeps running this long after the lab converged
     converge_timeout_s: float = Field(ge=10, le=3600)
     check_timeout_s: float = Field(ge=10, le=3600)  # how long the checker waits for lagging tickets

@@ -10,6 +10,7 @@ from drills.checker import (
     availability,
     canary_samples,
     check,
+    intake_full_recovery,
     judge,
     judged_samples,
     latency,
@@ -18,6 +19,7 @@ from drills.checker import (
     notes,
     rpo,
     rto,
+    ticket_full_recovery,
     ticket_samples,
     verdict,
 )
@@ -553,3 +555,45 @@ def test_judged_samples_rejudge_only_the_sla_clock_for_the_chart() -> None:
     ]
     judged = {s.capability: s.ok for s in judged_samples(probes, TL, {"a"})}
     assert judged == {"sla_clock": False, "agent_login": True}
+
+
+# -- full recovery: what a client lived through -------------------------------------------------
+
+
+def test_a_slow_first_attempt_counts_against_full_recovery_though_it_succeeded() -> None:
+    """An intake acked 6 s after it was sent succeeded on its first attempt: the first-success RTO
+    stays 0 s, but the client waited; full recovery runs to that acknowledgement."""
+    ops = [op(9), op(10, latency_s=6.0), op(11, latency_s=0.2), op(12)]
+    seconds, count = intake_full_recovery(ops, TL, first_attempt_s=1.0)
+    assert (seconds, count) == (pytest.approx(6.0), 1)
+    findings = check(ops, [], Observed(tickets=recorded(ops)), TL, k=1, freshness_s=10, affected_sites={"a"})
+    intake = findings.rto[0]
+    assert intake.seconds == 0.0 and intake.full_recovery_s == pytest.approx(6.0)
+    checks = judge(findings, Objectives(rto_s={"intake": 3.0}))
+    assert [c.achieved for c in checks if c.name == "RTO intake"] == ["6.0 s full (first success 0.0 s)"]
+    assert not next(c for c in checks if c.name == "RTO intake").passed
+
+
+def test_full_recovery_runs_to_the_last_retried_intake_and_ignores_the_restore() -> None:
+    retried = op(
+        14,
+        latency_s=3.5,
+        attempts=(
+            Attempt(sent=14.0, done=14.5, ok=False, error="503"),
+            Attempt(sent=17.0, done=17.5, ok=True, status=202),
+        ),
+    )
+    after_restore = op(41, latency_s=5.0)  # disrupted by the restore, not by the fault
+    before = op(5, latency_s=2.0)  # slow before the fault: not the fault's doing
+    seconds, count = intake_full_recovery([before, op(12), retried, op(20), after_restore], TL, first_attempt_s=1.0)
+    assert (seconds, count) == (pytest.approx(17.5 - 10.0), 1)
+    assert intake_full_recovery([op(12), op(20)], TL, first_attempt_s=1.0) == (0.0, 0)
+
+
+def test_ticket_full_recovery_is_the_last_late_ticket_or_none_when_one_is_missing() -> None:
+    ops = [op(11), op(12), op(13)]
+    late = {**recorded(ops), "k12": (TicketSeen(code="T12", created=12.1 + 25.0),)}
+    assert ticket_full_recovery(ops, Observed(tickets=late), TL, freshness_s=10.0) == (pytest.approx(27.1), 1)
+    missing = {k: v for k, v in recorded(ops).items() if k != "k13"}
+    assert ticket_full_recovery(ops, Observed(tickets=missing), TL, freshness_s=10.0) == (None, 1)
+    assert ticket_full_recovery(ops, Observed(tickets=recorded(ops)), TL, freshness_s=10.0) == (0.0, 0)
