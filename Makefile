@@ -1,5 +1,5 @@
 # The two commands in the README; both install what is missing first (infra/install/install.sh).
-.PHONY: install demo test lint unit integration bench bench-lab bench-drills down
+.PHONY: install demo test lint unit integration bench bench-lab bench-drills bench-singletons down
 
 install:
 	bash infra/install/install.sh
@@ -35,3 +35,7 @@ bench-drills: install
 
 down:
 	.venv/bin/ccdr lab down
+
+# The SLA clock's and the dispatcher's reads at 100,000 open tickets: before (full scans) and now (by index).
+bench-singletons: install
+	.venv/bin/python -m loadtests.bench_singletons --open 100000 --due 100

@@ -19,5 +19,9 @@ def pool_for(settings: ServiceSettings, component: str, *, max_size: int, timeou
         open=False,
         timeout=timeout,
         check=AsyncConnectionPool.check_connection,
+        # psycopg_pool retries a lost connection with a doubling delay until reconnect_timeout: after
+        # a 20 s failover its next try could be 16 s away. Giving up early makes the next request
+        # start a fresh attempt at once (measured: tickets resumed ~10 s after the new primary).
+        reconnect_timeout=settings.database_reconnect_s,
         kwargs={"application_name": f"ccdr-{component}-{settings.site}"},
     )

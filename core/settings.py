@@ -60,6 +60,7 @@ class ServiceSettings(_Strict):
     public_base_url: str  # where clients reach the ticket API (status URLs point there)
     kafka: KafkaClient
     database_dsn: SecretStr
+    database_reconnect_s: float = Field(default=2.0, gt=0)  # see infra.topology.DatabaseSettings
     intake_listen: Listen
     tickets_listen: Listen
     ticket_worker_listen: Listen  # the worker's /metrics

@@ -105,6 +105,9 @@ class KafkaSettings(_Strict):
 class DatabaseSettings(_Strict):
     name: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     app_user: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # A service's pool gives a broken connection up after this and reconnects on the next demand,
+    # instead of backing off ever longer (1, 2, 4, 8 s ...) while the primary fails over.
+    reconnect_s: float = Field(default=2.0, ge=0.5, le=300)
 
 
 class IntakeSettings(_Strict):

@@ -67,6 +67,7 @@ APPLY_LAG = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 T = TypeVar("T")
+RETRY_MAX_S = 1.0  # a retry costs one connection attempt; waiting longer only delays the catch-up
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ class IntakeConsumer:
         """Retry transient failures for as long as it takes; raise anything else at once."""
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(TRANSIENT),
-            wait=wait_exponential(multiplier=0.2, max=5),
+            wait=wait_exponential(multiplier=0.1, max=RETRY_MAX_S),
             reraise=True,
             before_sleep=lambda s: log.warning(
                 "database or broker unavailable, retrying: %s", s.outcome and s.outcome.exception()

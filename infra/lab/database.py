@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -109,3 +111,27 @@ def _reference_rows(conn: psycopg.Connection) -> int:
         "SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM contracts) + (SELECT count(*) FROM assets)"
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+@contextmanager
+def scratch_database(topo: Topology, secrets: Secrets, name: str) -> Iterator[str]:
+    """A throwaway database on the lab's cluster, migrated like the application's and holding its
+    reference data; yields the application role's DSN to it and drops it afterwards."""
+    admin = front_door_dsn(topo, "postgres", secrets.superuser, "postgres")
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(drop)
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(topo.database.app_user))
+        )
+    try:
+        dsn = front_door_dsn(topo, topo.database.app_user, secrets.app, name)
+        backend = get_backend("postgresql+psycopg://" + _url_part(dsn))
+        with backend.lock():
+            backend.apply_migrations(backend.to_apply(read_migrations(str(MIGRATIONS))))
+        with psycopg.connect(dsn) as conn:
+            conn.execute(REFERENCE_DATA.read_text())
+        yield dsn
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(drop)

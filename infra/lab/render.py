@@ -254,6 +254,7 @@ def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs
             "quarantine_topic": topo.kafka.quarantine_topic,
         },
         "database_dsn": app_dsn(topo, secrets.app),
+        "database_reconnect_s": topo.database.reconnect_s,
         "intake_listen": {"host": address, "http_port": topo.ports.intake_http, "smtp_port": topo.ports.intake_smtp},
         "tickets_listen": {"host": address, "http_port": topo.ports.tickets_http},
         "ticket_worker_listen": {"host": address, "http_port": topo.ports.ticket_worker_http},

@@ -20,15 +20,13 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from psycopg import sql
-from yoyo import get_backend, read_migrations
 
 from core.intake.schemas import AlertInfo, Channel, Contact, EmailInfo, IntakeEvent, IntakeKind
 from core.tickets.applier import apply_intake
 from core.tickets.batch import Positioned, plan_batch
 from core.tickets.batch_store import load_snapshot, write_batch
 from core.tickets.planning import Policies
-from infra.lab.database import MIGRATIONS, REFERENCE_DATA, _url_part, front_door_dsn
+from infra.lab.database import scratch_database
 from infra.lab.render import Secrets
 from infra.topology import Topology
 
@@ -107,24 +105,8 @@ def deliveries(draw: st.DrawFn) -> list[list[Positioned]]:
 
 @pytest.fixture(scope="module")
 def scratch_dsn(lab: Topology, secrets: Secrets) -> Iterator[str]:
-    """A database migrated like the lab's, with its reference data, dropped afterwards."""
-    admin = front_door_dsn(lab, "postgres", secrets.superuser, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(SCRATCH_DB)))
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                sql.Identifier(SCRATCH_DB), sql.Identifier(lab.database.app_user)
-            )
-        )
-    dsn = front_door_dsn(lab, lab.database.app_user, secrets.app, SCRATCH_DB)
-    backend = get_backend("postgresql+psycopg://" + _url_part(dsn))
-    with backend.lock():
-        backend.apply_migrations(backend.to_apply(read_migrations(str(MIGRATIONS))))
-    with psycopg.connect(dsn) as conn:
-        conn.execute(REFERENCE_DATA.read_text())
-    yield dsn
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(SCRATCH_DB)))
+    with scratch_database(lab, secrets, SCRATCH_DB) as dsn:
+        yield dsn
 
 
 async def _reset(conn: psycopg.AsyncConnection[Any]) -> None:
