@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
 import time
@@ -43,8 +44,9 @@ def _route_template(request: Request) -> str:
     return getattr(route, "path", "unmatched")
 
 
-def install(app: FastAPI, service: str, ready: Callable[[], str | None]) -> None:
-    """`ready()` returns None when ready, else why not (HAProxy routes by /readyz)."""
+def install(app: FastAPI, service: str, ready: Callable[[], str | Awaitable[str | None] | None]) -> None:
+    """`ready()` returns (or, if async, resolves to) None when ready, else why not (HAProxy routes
+    by /readyz)."""
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -61,7 +63,8 @@ def install(app: FastAPI, service: str, ready: Callable[[], str | None]) -> None
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
-        reason = ready()
+        outcome = ready()
+        reason = await outcome if inspect.isawaitable(outcome) else outcome
         if reason is None:
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)

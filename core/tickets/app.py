@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import psycopg
 from fastapi import FastAPI
+from psycopg_pool import PoolTimeout
 
 from core.agents import router as agents_router
 from core.agents.service import AgentService
@@ -23,6 +25,7 @@ from failover.presence import PresenceBoard
 from failover.zookeeper import ZooKeeperCoordination
 
 ROSTER_MAX_BYTES = 2 * 1024 * 1024
+READY_TIMEOUT_S = 1.5  # below HAProxy's check timeout (timers.haproxy.connect_timeout_ms)
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +68,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             await asyncio.to_thread(coord.stop)
             await pool.close()
 
-    def not_ready() -> str | None:
-        stats = pool.get_stats()
-        if stats.get("pool_size", 0) == 0:
-            return "no database connection"
+    async def not_ready() -> str | None:
+        # Ask for a connection rather than reading the pool's size: after a failover the pool holds
+        # none until someone asks, and a site HAProxy took out would never be asked (found by a
+        # site-loss drill: the surviving ticket API stayed out of the front door for good).
+        try:
+            async with pool.connection(timeout=READY_TIMEOUT_S) as conn:
+                await conn.execute("SELECT 1")
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            return f"no database connection ({type(exc).__name__})"
         return None
 
     app = FastAPI(
