@@ -18,6 +18,7 @@ test: install lint
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 unit: install
 	.venv/bin/pytest -q tests/unit

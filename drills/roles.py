@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 
 from drills.report import Roles
-from failover.coordination import Coordination, CoordinationUnavailable
-from failover.roles import DISPATCHER, SLA_CLOCK
+from failover.coordination import DISPATCHER, SLA_CLOCK, Coordination, CoordinationUnavailable
 from infra.lab.layout import LabLayout
 from infra.lab.status import collect
 from infra.topology import Topology

@@ -21,8 +21,7 @@ import psycopg
 
 from drills.chaos.probes import logout, probe_agent_login
 from drills.model import Sample
-from failover.coordination import Coordination, CoordinationUnavailable
-from failover.roles import SLA_CLOCK
+from failover.coordination import SLA_CLOCK, Coordination, CoordinationUnavailable
 from failover.zookeeper import ZooKeeperCoordination
 from infra.topology import Topology
 

@@ -20,12 +20,12 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 from core.database import pool_for
 from core.settings import ServiceSettings
 from failover import registry
-from failover.coordination import CoordinationUnavailable
+from failover.coordination import DISPATCHER, SLA_CLOCK, CoordinationUnavailable
 from failover.election import Singleton
 from failover.fencing import registrar
 from failover.loops import every
 from failover.processes import SupervisorProcesses
-from failover.roles import DISPATCHER, SLA_CLOCK, Dispatcher, SlaClock
+from failover.roles import Dispatcher, SlaClock
 from failover.standby import Activation, StandbyController
 from failover.zookeeper import ZooKeeperCoordination
 

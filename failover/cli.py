@@ -11,8 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from failover.coordination import CoordinationUnavailable
-from failover.roles import DISPATCHER, SLA_CLOCK
+from failover.coordination import DISPATCHER, SLA_CLOCK, CoordinationUnavailable
 from failover.zookeeper import ZooKeeperCoordination
 from infra.cli_options import TopologyOption
 from infra.topology import Topology, load_topology

@@ -23,6 +23,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+# The singleton roles, by name (their work is in failover.roles; readers need only the names).
+SLA_CLOCK = "sla-clock"
+DISPATCHER = "dispatcher"
+
 
 class SessionState(StrEnum):
     CONNECTED = "connected"

@@ -27,8 +27,6 @@ from failover.fencing import stale_epoch_ends_term
 
 log = logging.getLogger(__name__)
 
-SLA_CLOCK = "sla-clock"
-DISPATCHER = "dispatcher"
 Now = Callable[[], datetime]
 
 

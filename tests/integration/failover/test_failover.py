@@ -13,7 +13,7 @@ import httpx
 import psycopg
 import pytest
 
-from failover.roles import SLA_CLOCK
+from failover.coordination import SLA_CLOCK
 from tests.integration.conftest import ccdr, wait_until
 from tests.integration.core.conftest import Front, login
 from tests.integration.failover.conftest import Observer, log_records
