@@ -79,6 +79,13 @@ def test_row_written_through_primary_is_read_on_standby(lab: Topology, secrets: 
     # Synchronous replication: the commit returned only once the standby had the WAL, and with
     # remote_apply not required it is visible there within moments.
     wait_until("probe row on the standby", lambda: _read_probe(lab, secrets, standby, token), timeout=10)
+    # The row would reach an asynchronous standby too: the primary itself must say the standby is
+    # synchronous and that commits wait for it.
+    with psycopg.connect(site_dsn(lab, primary, "postgres", secrets.superuser, "postgres")) as conn:
+        commit = conn.execute("SELECT current_setting('synchronous_commit')").fetchone()
+        replicas = conn.execute("SELECT application_name, sync_state FROM pg_stat_replication").fetchall()
+    assert commit is not None and commit[0] in ("on", "remote_write", "remote_apply"), commit
+    assert (standby, "sync") in replicas, replicas
 
 
 def test_status_json_reports_every_site(lab: Topology) -> None:
