@@ -16,6 +16,7 @@ from core.intake.codes import normalize_message_id
 from core.intake.schemas import IntakeEvent, IntakeKind
 from core.tickets import planning
 from core.tickets import repository as repo
+from core.tickets.batch import IntakeRow
 from core.tickets.model import Ticket
 from core.tickets.outcome import Outcome
 from core.tickets.planning import Followup, Policies
@@ -44,18 +45,7 @@ async def apply_intake(conn: repo.Conn, event: IntakeEvent, partition: int, offs
             outcome = Outcome.UNMATCHED
         else:
             outcome = await _follow(conn, code, event, lambda t: planning.on_alert_resolved(t, event, policies))
-    await repo.record_intake(
-        conn,
-        intake_id=event.intake_id,
-        ticket_code=code,
-        channel=event.channel.value,
-        kind=event.kind.value,
-        outcome=outcome.value,
-        received_site=event.received_site,
-        received_at=event.received_at,
-        partition=partition,
-        offset=offset,
-    )
+    await repo.record_intake(conn, IntakeRow.of(event, code, outcome, partition, offset))
     if event.email is not None and code is not None and outcome is not Outcome.CODE_COLLISION:
         await repo.remember_message(conn, normalize_message_id(event.email.message_id), code)
     return outcome

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 from core.domain.verification import AssetRef, ContractRef, CustomerRef
@@ -47,15 +48,31 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class IntakeRow:
+    """The intake ledger's row for one applied event (both paths write it)."""
+
     intake_id: UUID
     ticket_code: str | None
     channel: str
     kind: str
     outcome: str
     received_site: str
-    received_at: object
+    received_at: datetime
     partition: int
     offset: int
+
+    @classmethod
+    def of(cls, event: IntakeEvent, code: str | None, outcome: Outcome, partition: int, offset: int) -> IntakeRow:
+        return cls(
+            intake_id=event.intake_id,
+            ticket_code=code,
+            channel=event.channel.value,
+            kind=event.kind.value,
+            outcome=outcome.value,
+            received_site=event.received_site,
+            received_at=event.received_at,
+            partition=partition,
+            offset=offset,
+        )
 
 
 @dataclass(frozen=True)
@@ -149,19 +166,7 @@ class _Planner:
                 outcome = Outcome.UNMATCHED
             else:
                 outcome = self.follow(code, event, lambda t: planning.on_alert_resolved(t, event, self.policies))
-        self.out.intakes.append(
-            IntakeRow(
-                intake_id=event.intake_id,
-                ticket_code=code,
-                channel=event.channel.value,
-                kind=event.kind.value,
-                outcome=outcome.value,
-                received_site=event.received_site,
-                received_at=event.received_at,
-                partition=item.partition,
-                offset=item.offset,
-            )
-        )
+        self.out.intakes.append(IntakeRow.of(event, code, outcome, item.partition, item.offset))
         if event.email is not None and code is not None and outcome is not Outcome.CODE_COLLISION:
             message_id = normalize_message_id(event.email.message_id)
             if message_id not in self.threads:  # ON CONFLICT DO NOTHING: the first ticket keeps it

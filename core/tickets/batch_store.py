@@ -6,6 +6,7 @@ core.tickets.batch. The caller owns the transaction: one batch, one commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import astuple
 from typing import Any
 
 from psycopg.rows import dict_row
@@ -154,20 +155,7 @@ async def write_batch(conn: Conn, writes: BatchWrites) -> None:
                 """INSERT INTO intakes (intake_id, ticket_code, channel, kind, outcome, received_site, received_at,
                                         kafka_partition, kafka_offset)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-                [
-                    (
-                        i.intake_id,
-                        i.ticket_code,
-                        i.channel,
-                        i.kind,
-                        i.outcome,
-                        i.received_site,
-                        i.received_at,
-                        i.partition,
-                        i.offset,
-                    )
-                    for i in writes.intakes
-                ],
+                [astuple(i) for i in writes.intakes],
             )
         if writes.messages:
             await cur.executemany(

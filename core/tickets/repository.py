@@ -7,7 +7,7 @@ API write is exactly one commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import astuple
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from core.domain.verification import AssetRef, ContractRef, CustomerRef
+from core.tickets.batch import IntakeRow
 from core.tickets.model import EventDraft, SlaClock, Ticket, TicketEvent
 
 Conn = AsyncConnection[Any]
@@ -82,32 +83,12 @@ async def intake_seen(conn: Conn, intake_id: UUID) -> bool:
     return await cur.fetchone() is not None
 
 
-async def record_intake(
-    conn: Conn,
-    *,
-    intake_id: UUID,
-    ticket_code: str | None,
-    channel: str,
-    kind: str,
-    outcome: str,
-    received_site: str,
-    received_at: datetime,
-    partition: int,
-    offset: int,
-) -> None:
+async def record_intake(conn: Conn, row: IntakeRow) -> None:
     await conn.execute(
         """INSERT INTO intakes (intake_id, ticket_code, channel, kind, outcome, received_site, received_at,
                                 kafka_partition, kafka_offset)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-        (intake_id, ticket_code, channel, kind, outcome, received_site, received_at, partition, offset),
-    )
-
-
-async def record_poison(conn: Conn, partition: int, offset: int, error: str, payload: bytes) -> None:
-    await conn.execute(
-        """INSERT INTO poison_messages (kafka_partition, kafka_offset, error, payload) VALUES (%s, %s, %s, %s)
-           ON CONFLICT DO NOTHING""",
-        (partition, offset, error, payload),
+        astuple(row),
     )
 
 

@@ -4,21 +4,15 @@ are refused on every channel with a 4xx naming the field, and nothing is publish
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from core.intake.app import create_app
 from core.intake.schemas import Channel, IntakeDraft
 from core.intake.storable import StoreLimits, problems
-from core.settings import ServiceSettings
-from infra.lab.layout import SiteDirs
-from infra.lab.render import service_settings
-from infra.topology import load_topology
-from tests.unit.core.intake.test_http import MemoryBus
+from tests.unit.core.intake.conftest import MemoryBus
 from tests.unit.infra.test_render import SECRETS
 
 SAMPLES = Path(__file__).parents[3] / "samples" / "channels"
@@ -70,20 +64,6 @@ def test_a_normalised_event_above_the_kafka_record_limit_is_refused() -> None:
 def test_an_ordinary_intake_has_no_problem() -> None:
     draft = _draft(description="Mất mạng tầng 3 — 🚨", event_time=NOW - timedelta(hours=1))
     assert problems(draft, NOW, StoreLimits()) == []
-
-
-@pytest.fixture
-def bus() -> MemoryBus:
-    return MemoryBus()
-
-
-@pytest.fixture
-def client(bus: MemoryBus) -> Iterator[TestClient]:
-    settings = ServiceSettings.model_validate(
-        service_settings(load_topology(), "a", SECRETS, SiteDirs(Path("/tmp/ccdr-test-site-a")))
-    )
-    with TestClient(create_app(settings, bus, with_smtp=False)) as c:
-        yield c
 
 
 def _alert_body(**change: object) -> bytes:
