@@ -63,10 +63,16 @@ async def record(conn: Conn, items: list[SetAside], worker: str) -> None:
                                               quarantined_by)
                VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING""",
             [
-                (i.partition, i.offset, i.reason.value, i.error[:ERROR_MAX_CHARS], i.intake_id, i.payload, worker)
+                (i.partition, i.offset, i.reason.value, storable_text(i.error), i.intake_id, i.payload, worker)
                 for i in items
             ],
         )
+
+
+def storable_text(error: str) -> str:
+    """An error message as `text` can hold it: it may quote the very input that was refused."""
+    cleaned = error[:ERROR_MAX_CHARS].replace("\x00", "\\x00")
+    return cleaned.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 async def listing(conn: Conn, *, include_retried: bool, limit: int) -> list[QuarantinedRow]:
