@@ -126,3 +126,11 @@ class Unavailable(CcdrError):
     def __init__(self, detail: str, retry_after_s: int) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+class Overloaded(Unavailable):
+    """Refused at once because the service is at capacity (503 + Retry-After): nothing was
+    accepted; retry later, or at the other site."""
+
+    code = "overloaded"
+    title = "At capacity: retry later"

@@ -45,6 +45,7 @@ class Listen(_Strict):
     host: str
     http_port: int = Field(ge=1, le=65535)
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    health_port: int | None = Field(default=None, ge=1, le=65535)  # readiness from its own thread
 
 
 class Supervisor(_Strict):

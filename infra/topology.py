@@ -60,6 +60,7 @@ class Ports(_Strict):
     intake_smtp: Port = Field(ge=1, le=65535)
     tickets_http: Port = Field(ge=1, le=65535)
     ticket_worker_http: Port = Field(ge=1, le=65535)
+    intake_health: Port = Field(ge=1, le=65535)
 
     @model_validator(mode="after")
     def _distinct(self) -> Ports:
@@ -124,6 +125,11 @@ class IntakeSettings(_Strict):
     max_event_bytes: int = Field(default=512 * 1024, ge=16 * 1024, le=1_000_000)  # < Kafka's max.message.bytes
     event_max_age_days: int = Field(default=3650, ge=1, le=36_500)
     event_max_skew_s: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    # Admission control (core.intake.admission): intakes waiting for Kafka per process; what is not
+    # urgent may use normal_share of them; a shed client is told to retry after shed_retry_after_s.
+    max_in_flight: int = Field(default=256, ge=1, le=100_000)
+    normal_share: float = Field(default=0.75, gt=0, le=1)
+    shed_retry_after_s: int = Field(default=1, ge=1, le=60)
 
 
 class TicketSettings(_Strict):

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from core.http import observability, problems
+from core.http.health_thread import HealthServer
+from core.intake.admission import Gate
 from core.intake.bus import IntakeBus, KafkaIntakeBus
 from core.intake.router import build_router
 from core.intake.service import IntakeService
@@ -15,7 +17,7 @@ from core.intake.smtp import start_smtp
 from core.settings import ServiceSettings, store_limits
 
 
-def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, with_smtp: bool = True) -> FastAPI:
+def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, side_listeners: bool = True) -> FastAPI:
     kafka_bus = bus or KafkaIntakeBus(
         settings.kafka.bootstrap,
         settings.kafka.intake_topic,
@@ -24,7 +26,9 @@ def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, with_
         request_timeout_ms=settings.intake.kafka_request_timeout_ms,
         client_id=f"ccdr-intake-{settings.site}",
     )
-    service = IntakeService(kafka_bus, settings.site, store_limits(settings))
+    intake = settings.intake
+    gate = Gate(intake.max_in_flight, intake.normal_share)
+    service = IntakeService(kafka_bus, settings.site, store_limits(settings), gate, intake.shed_retry_after_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -32,13 +36,20 @@ def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, with_
             await kafka_bus.start()
         smtp = None
         listen = settings.intake_listen
-        if with_smtp and listen.smtp_port:
+        health = None
+        if side_listeners and listen.health_port:
+            health = HealthServer(listen.host, listen.health_port, kafka_bus.not_ready)
+        if health is not None:
+            health.start()
+        if side_listeners and listen.smtp_port:
             smtp = await start_smtp(
                 service, listen.host, listen.smtp_port, settings.intake.max_email_bytes, f"intake-{settings.site}"
             )
         try:
             yield
         finally:
+            if health is not None:
+                health.stop()
             if smtp:
                 smtp.close()
                 await smtp.wait_closed()

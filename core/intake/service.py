@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Overloaded
+from core.intake.admission import Gate, urgency_of
 from core.intake.bus import IntakeBus
 from core.intake.codes import intake_id_for, ticket_code_for
 from core.intake.schemas import IntakeDraft, IntakeEvent, IntakeKind, received
@@ -23,6 +24,10 @@ from core.intake.storable import StoreLimits, problems
 log = logging.getLogger(__name__)
 INTAKES = Counter("ccdr_intake_events_total", "Intake events acknowledged by Kafka", ["channel", "kind"])
 INTAKE_FAILURES = Counter("ccdr_intake_unavailable_total", "Intakes refused with 503", ["channel"])
+SHED = Counter(
+    "ccdr_intake_shed_total", "Intakes refused at once because intake was at capacity", ["channel", "urgency"]
+)
+IN_FLIGHT = Gauge("ccdr_intake_in_flight", "Intakes waiting for Kafka's acknowledgement")
 ACK_LATENCY = Histogram(
     "ccdr_intake_ack_seconds",
     "Time from request to Kafka acknowledgement",
@@ -64,6 +69,8 @@ class IntakeService:
     bus: IntakeBus
     site: str
     limits: StoreLimits = field(default_factory=StoreLimits)
+    gate: Gate | None = None  # admission control; None: unbounded (tests)
+    retry_after_s: int = 1  # what a shed client is told
 
     def build(
         self, drafts: Sequence[IntakeDraft], *, receiver: str, idempotency_key: str | None, now: datetime
@@ -98,12 +105,26 @@ class IntakeService:
         if not events:
             return []
         channel = events[0].channel.value
-        with ACK_LATENCY.labels(channel).time():
-            try:
-                await self.bus.publish(events)
-            except Exception:
-                INTAKE_FAILURES.labels(channel).inc()
-                raise
+        urgency = urgency_of(events[0].channel, drafts)
+        if self.gate is not None and not self.gate.admit(urgency):
+            SHED.labels(channel, urgency.value).inc()
+            raise Overloaded(
+                f"intake at site {self.site} is at capacity for {urgency.value} intakes; "
+                f"retry in {self.retry_after_s} s (with the same Idempotency-Key), here or at the other site",
+                self.retry_after_s,
+            )
+        IN_FLIGHT.inc()
+        try:
+            with ACK_LATENCY.labels(channel).time():
+                try:
+                    await self.bus.publish(events)
+                except Exception:
+                    INTAKE_FAILURES.labels(channel).inc()
+                    raise
+        finally:
+            IN_FLIGHT.dec()
+            if self.gate is not None:
+                self.gate.release()
         for event in events:
             INTAKES.labels(event.channel.value, event.kind.value).inc()
             log.info(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import ValidationError
 
-from core.errors import InvalidInput, Unavailable
+from core.errors import InvalidInput, Overloaded, Unavailable
 from core.intake.channels.email import parse_email
 from core.intake.service import IntakeService
 
@@ -39,6 +39,8 @@ class IntakeMailHandler:
         except InvalidInput as exc:
             log.info("mail refused", extra={"detail": exc.detail, "peer": str(session.peer)})
             return f"550 5.6.0 {exc.detail}"
+        except Overloaded as exc:
+            return f"451 4.3.2 {exc.detail}"  # RFC 3463: system not accepting network messages
         except Unavailable as exc:
             return f"451 4.3.0 {exc.detail}"
         code = accepted[0].ticket_code

@@ -255,7 +255,12 @@ def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs
         },
         "database_dsn": app_dsn(topo, secrets.app),
         "database_reconnect_s": topo.database.reconnect_s,
-        "intake_listen": {"host": address, "http_port": topo.ports.intake_http, "smtp_port": topo.ports.intake_smtp},
+        "intake_listen": {
+            "host": address,
+            "http_port": topo.ports.intake_http,
+            "smtp_port": topo.ports.intake_smtp,
+            "health_port": topo.ports.intake_health,
+        },
         "tickets_listen": {"host": address, "http_port": topo.ports.tickets_http},
         "ticket_worker_listen": {"host": address, "http_port": topo.ports.ticket_worker_http},
         "intake": topo.intake.model_dump(),

@@ -171,7 +171,7 @@ def bus() -> MemoryBus:
 @pytest.fixture
 def client(bus: MemoryBus) -> Iterator[TestClient]:
     raw = service_settings(load_topology(), "a", SECRETS, SiteDirs(Path("/tmp/ccdr-test-loadtests-a")))
-    with TestClient(create_app(ServiceSettings.model_validate(raw), bus, with_smtp=False)) as c:
+    with TestClient(create_app(ServiceSettings.model_validate(raw), bus, side_listeners=False)) as c:
         yield c
 
 

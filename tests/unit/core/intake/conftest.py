@@ -44,5 +44,5 @@ def client(bus: MemoryBus) -> Iterator[TestClient]:
     settings = ServiceSettings.model_validate(
         service_settings(load_topology(), "a", SECRETS, SiteDirs(Path("/tmp/ccdr-test-site-a")))
     )
-    with TestClient(create_app(settings, bus, with_smtp=False)) as c:
+    with TestClient(create_app(settings, bus, side_listeners=False)) as c:
         yield c
