@@ -130,6 +130,7 @@ class IntakeSettings(_Strict):
     max_in_flight: int = Field(default=256, ge=1, le=100_000)
     normal_share: float = Field(default=0.75, gt=0, le=1)
     shed_retry_after_s: int = Field(default=1, ge=1, le=60)
+    max_loop_lag_ms: int = Field(default=50, ge=5, le=10_000)  # beyond: never-urgent channels refused unread
 
 
 class TicketSettings(_Strict):

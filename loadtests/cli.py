@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from infra.cli_options import TopologyOption
 from infra.lab.layout import LabLayout
 from infra.topology import load_topology
 from loadtests import run as load_run
@@ -105,3 +106,40 @@ def run(
     code = load_run.run(plan, console, out)
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+def storm(
+    rate: Annotated[float, typer.Option(min=1, max=20_000, help="Requests per second offered, open loop.")] = 500,
+    duration: Annotated[float, typer.Option(min=1, max=3600, help="Seconds of storm.")] = 20,
+    urgent_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of critical alerts and hotline calls among the requests.")
+    ] = 0.05,
+    deadline: Annotated[float, typer.Option(min=0.5, max=120, help="A client's deadline for its one attempt.")] = 10,
+    site: Annotated[str | None, typer.Option(help="One data site's own intake, not the front door.")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Every outcome as JSON (default: load-results/).")
+    ] = None,
+    topology: TopologyOption = None,
+) -> None:
+    """Overload intake open loop (each request sent on schedule, one attempt) and show, per class of
+    urgency, what was accepted, what was shed with Retry-After, and what got no answer."""
+    import json
+
+    from loadtests.storm import run_storm
+
+    topo = load_topology(topology)
+    if site is not None and site not in topo.data_sites:
+        raise LoadError(f"--site {site!r} is not a data site ({', '.join(topo.data_sites)})")
+    fd = topo.front_door
+    base = (
+        f"http://{topo.site(site).address}:{topo.ports.intake_http}"
+        if site
+        else f"http://{fd.address}:{fd.intake_http}"
+    )
+    try:
+        alert_token = json.loads(LabLayout(topo).secrets_file.read_text())["alert_token"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise LoadError(f"no lab secrets ({exc}): is the lab up (ccdr lab up)?") from None
+    path = out_file or default_out("storm", datetime.now(UTC)) / "outcomes.json"
+    run_storm(base, alert_token, rate=rate, duration=duration, urgent_share=urgent_share, deadline_s=deadline, out=path)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from core.intake.schemas import Channel, IntakeDraft
 
 URGENT_CHANNELS = frozenset({Channel.HOTLINE, Channel.WALK_IN})  # a person is on the line or at the desk
+ALERT_CHANNELS = frozenset({Channel.ALERTMANAGER, Channel.GRAFANA})  # urgent or not: known once parsed
 CRITICAL_SEVERITIES = frozenset({"critical", "p1", "page", "disaster", "emergency"})
 
 
@@ -62,3 +63,22 @@ class Gate:
 
     def release(self) -> None:
         self.in_flight = max(0, self.in_flight - 1)
+
+
+@dataclass
+class LoopPressure:
+    """How late the process's event loop runs its timers (the app measures it). A loop running late
+    means every request waits in line before it is even parsed: an in-flight bound cannot see that
+    queue, so while the lag is above the limit the channels that can never be urgent are refused
+    before their body is read, which is what frees the loop."""
+
+    limit_s: float
+    lag_s: float = 0.0
+
+    def sheds_at_the_door(self, channel: Channel) -> bool:
+        """Refuse before reading the body: only channels whose requests are never urgent."""
+        never_urgent = channel not in URGENT_CHANNELS and channel not in ALERT_CHANNELS
+        return never_urgent and self.lag_s > self.limit_s
+
+    def observe(self, expected_at: float, ran_at: float) -> None:
+        self.lag_s = max(0.0, ran_at - expected_at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,12 +10,14 @@ from fastapi import FastAPI
 
 from core.http import observability, problems
 from core.http.health_thread import HealthServer
-from core.intake.admission import Gate
+from core.intake.admission import Gate, LoopPressure
 from core.intake.bus import IntakeBus, KafkaIntakeBus
 from core.intake.router import build_router
 from core.intake.service import IntakeService
 from core.intake.smtp import start_smtp
 from core.settings import ServiceSettings, store_limits
+
+LAG_PROBE_S = 0.05  # how often the event loop's lag is sampled
 
 
 def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, side_listeners: bool = True) -> FastAPI:
@@ -28,12 +31,21 @@ def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, side_
     )
     intake = settings.intake
     gate = Gate(intake.max_in_flight, intake.normal_share)
-    service = IntakeService(kafka_bus, settings.site, store_limits(settings), gate, intake.shed_retry_after_s)
+    pressure = LoopPressure(intake.max_loop_lag_ms / 1000)
+    service = IntakeService(kafka_bus, settings.site, store_limits(settings), gate, intake.shed_retry_after_s, pressure)
+
+    async def watch_loop_lag() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            expected = loop.time() + LAG_PROBE_S
+            await asyncio.sleep(LAG_PROBE_S)
+            pressure.observe(expected, loop.time())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if isinstance(kafka_bus, KafkaIntakeBus):
             await kafka_bus.start()
+        lag_watch = asyncio.create_task(watch_loop_lag())
         smtp = None
         listen = settings.intake_listen
         health = None
@@ -48,6 +60,7 @@ def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, side_
         try:
             yield
         finally:
+            lag_watch.cancel()
             if health is not None:
                 health.stop()
             if smtp:

@@ -157,6 +157,7 @@ def build_router(service: IntakeService, settings: ServiceSettings) -> APIRouter
             hint = " (email arrives over SMTP)" if channel == Channel.EMAIL.value else ""
             raise NotFound(f"unknown channel {channel!r}{hint}; known: {', '.join(sorted(known))}")
         ch = known[channel]
+        service.check_door(ch)
         key = idempotency_key(request)
         body = await read_body(request, limits.max_body_bytes)
         parsed = await parse_drafts(handlers[ch], ch, request, body)

@@ -15,10 +15,10 @@ from uuid import UUID
 from prometheus_client import Counter, Gauge, Histogram
 
 from core.errors import InvalidInput, Overloaded
-from core.intake.admission import Gate, urgency_of
+from core.intake.admission import Gate, LoopPressure, Urgency, urgency_of
 from core.intake.bus import IntakeBus
 from core.intake.codes import intake_id_for, ticket_code_for
-from core.intake.schemas import IntakeDraft, IntakeEvent, IntakeKind, received
+from core.intake.schemas import Channel, IntakeDraft, IntakeEvent, IntakeKind, received
 from core.intake.storable import StoreLimits, problems
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,17 @@ class IntakeService:
     limits: StoreLimits = field(default_factory=StoreLimits)
     gate: Gate | None = None  # admission control; None: unbounded (tests)
     retry_after_s: int = 1  # what a shed client is told
+    pressure: LoopPressure | None = None  # the event loop's lag; None: not watched (tests)
+
+    def check_door(self, channel: Channel) -> None:
+        """Before the body is read: refuse a never-urgent channel while the loop runs late."""
+        if self.pressure is not None and self.pressure.sheds_at_the_door(channel):
+            SHED.labels(channel.value, Urgency.NORMAL.value).inc()
+            raise Overloaded(
+                f"intake at site {self.site} is overloaded (it runs {self.pressure.lag_s * 1000:.0f} ms late); "
+                f"retry in {self.retry_after_s} s (with the same Idempotency-Key), here or at the other site",
+                self.retry_after_s,
+            )
 
     def build(
         self, drafts: Sequence[IntakeDraft], *, receiver: str, idempotency_key: str | None, now: datetime

@@ -81,3 +81,28 @@ def test_at_capacity_a_portal_intake_is_refused_at_once_and_a_hotline_call_admit
         assert service.gate is not None and service.gate.in_flight == 0
 
     asyncio.run(scenario())
+
+
+def test_a_late_loop_refuses_never_urgent_channels_at_the_door_only() -> None:
+    from core.intake.admission import LoopPressure
+
+    pressure = LoopPressure(limit_s=0.1)
+    pressure.observe(expected_at=10.0, ran_at=10.05)
+    assert not pressure.sheds_at_the_door(Channel.PORTAL)
+    pressure.observe(expected_at=10.0, ran_at=10.3)
+    assert pressure.sheds_at_the_door(Channel.PORTAL) and pressure.sheds_at_the_door(Channel.SLACK)
+    # Alerts may be critical (known only once parsed); hotline and walk-in are always urgent.
+    assert not any(pressure.sheds_at_the_door(c) for c in (Channel.ALERTMANAGER, Channel.GRAFANA, Channel.HOTLINE))
+
+
+def test_the_door_check_refuses_with_retry_after_and_publishes_nothing() -> None:
+    from core.intake.admission import LoopPressure
+
+    bus = StalledBus()
+    pressure = LoopPressure(limit_s=0.1, lag_s=0.5)
+    service = IntakeService(bus, "a", retry_after_s=3, pressure=pressure)
+    with pytest.raises(Overloaded) as refused:
+        service.check_door(Channel.MOBILE)
+    assert refused.value.retry_after_s == 3 and "500 ms late" in refused.value.detail
+    service.check_door(Channel.WALK_IN)  # admitted: a person is at the desk
+    assert bus.events == []
