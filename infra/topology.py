@@ -131,6 +131,7 @@ class IntakeSettings(_Strict):
     normal_share: float = Field(default=0.75, gt=0, le=1)
     shed_retry_after_s: int = Field(default=1, ge=1, le=60)
     max_loop_lag_ms: int = Field(default=50, ge=5, le=10_000)  # beyond: never-urgent channels refused unread
+    loop_lag_sustain: int = Field(default=5, ge=1, le=1000)  # ... once this many samples in a row were late
 
 
 class TicketSettings(_Strict):

@@ -73,12 +73,15 @@ class LoopPressure:
     before their body is read, which is what frees the loop."""
 
     limit_s: float
+    sustain: int = 1  # consecutive late samples before shedding: a burst (a JVM starting) is not overload
     lag_s: float = 0.0
+    late_samples: int = 0
 
     def sheds_at_the_door(self, channel: Channel) -> bool:
         """Refuse before reading the body: only channels whose requests are never urgent."""
         never_urgent = channel not in URGENT_CHANNELS and channel not in ALERT_CHANNELS
-        return never_urgent and self.lag_s > self.limit_s
+        return never_urgent and self.late_samples >= self.sustain
 
     def observe(self, expected_at: float, ran_at: float) -> None:
         self.lag_s = max(0.0, ran_at - expected_at)
+        self.late_samples = self.late_samples + 1 if self.lag_s > self.limit_s else 0

@@ -31,7 +31,7 @@ def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, side_
     )
     intake = settings.intake
     gate = Gate(intake.max_in_flight, intake.normal_share)
-    pressure = LoopPressure(intake.max_loop_lag_ms / 1000)
+    pressure = LoopPressure(intake.max_loop_lag_ms / 1000, intake.loop_lag_sustain)
     service = IntakeService(kafka_bus, settings.site, store_limits(settings), gate, intake.shed_retry_after_s, pressure)
 
     async def watch_loop_lag() -> None:

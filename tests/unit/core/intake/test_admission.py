@@ -86,10 +86,16 @@ def test_at_capacity_a_portal_intake_is_refused_at_once_and_a_hotline_call_admit
 def test_a_late_loop_refuses_never_urgent_channels_at_the_door_only() -> None:
     from core.intake.admission import LoopPressure
 
-    pressure = LoopPressure(limit_s=0.1)
+    pressure = LoopPressure(limit_s=0.1, sustain=3)
     pressure.observe(expected_at=10.0, ran_at=10.05)
     assert not pressure.sheds_at_the_door(Channel.PORTAL)
-    pressure.observe(expected_at=10.0, ran_at=10.3)
+    for _ in range(2):
+        pressure.observe(expected_at=10.0, ran_at=10.3)
+    pressure.observe(expected_at=11.0, ran_at=11.01)  # a burst, then on time again: no shedding
+    pressure.observe(expected_at=12.0, ran_at=12.3)
+    assert not pressure.sheds_at_the_door(Channel.PORTAL)
+    for _ in range(2):
+        pressure.observe(expected_at=13.0, ran_at=13.3)
     assert pressure.sheds_at_the_door(Channel.PORTAL) and pressure.sheds_at_the_door(Channel.SLACK)
     # Alerts may be critical (known only once parsed); hotline and walk-in are always urgent.
     assert not any(pressure.sheds_at_the_door(c) for c in (Channel.ALERTMANAGER, Channel.GRAFANA, Channel.HOTLINE))
@@ -99,7 +105,7 @@ def test_the_door_check_refuses_with_retry_after_and_publishes_nothing() -> None
     from core.intake.admission import LoopPressure
 
     bus = StalledBus()
-    pressure = LoopPressure(limit_s=0.1, lag_s=0.5)
+    pressure = LoopPressure(limit_s=0.1, lag_s=0.5, late_samples=1)
     service = IntakeService(bus, "a", retry_after_s=3, pressure=pressure)
     with pytest.raises(Overloaded) as refused:
         service.check_door(Channel.MOBILE)
