@@ -1,8 +1,10 @@
 """The services' one typed configuration, validated at start-up.
 
-Built from the topology (infra/topology.toml) plus secrets by `infra.lab.services`, written as
+Built from the topology (infra/topology.toml) plus secrets by `infra.lab.render`, written as
 JSON beside the other rendered configs, and read once by `ccdr serve`. Nothing in core reads the
-environment or the topology file directly: the settings object is injected.
+environment or the topology file directly: the settings object is injected. The per-service
+models (intake, tickets, failover, agents) live here, in the domain's own package; the topology
+(infra.topology) imports them, never the other way round.
 """
 
 from __future__ import annotations
@@ -15,13 +17,89 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from core.intake.storable import StoreLimits
-from infra.topology import AgentSettings, FailoverSettings, IntakeSettings, TicketSettings, first_error
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "secret", "password", "example"})
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IntakeSettings(_Strict):
+    """Limits and timers of the intake service (every site runs one)."""
+
+    max_body_bytes: int = Field(ge=1024, le=64 * 1024 * 1024)
+    max_email_bytes: int = Field(ge=1024, le=256 * 1024 * 1024)
+    ack_timeout_s: float = Field(gt=0, le=120)  # Kafka must acknowledge within this, or 503
+    retry_after_s: int = Field(ge=1, le=3600)
+    kafka_request_timeout_ms: int = Field(ge=1000, le=300_000)
+    signature_tolerance_s: int = Field(ge=10, le=3600)  # Slack's replay window
+    # What the store can keep (core.intake.storable): intake refuses the rest with 422 / SMTP 550.
+    max_text_chars: int = Field(default=20_000, ge=1000, le=1_000_000)
+    max_event_bytes: int = Field(default=512 * 1024, ge=16 * 1024, le=1_000_000)  # < Kafka's max.message.bytes
+    event_max_age_days: int = Field(default=3650, ge=1, le=36_500)
+    event_max_skew_s: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    # Admission control (core.intake.admission): intakes waiting for Kafka per process; what is not
+    # urgent may use normal_share of them; a shed client is told to retry after shed_retry_after_s.
+    max_in_flight: int = Field(default=256, ge=1, le=100_000)
+    normal_share: float = Field(default=0.75, gt=0, le=1)
+    shed_retry_after_s: int = Field(default=1, ge=1, le=60)
+    max_loop_lag_ms: int = Field(default=50, ge=5, le=10_000)  # beyond: never-urgent channels refused unread
+    loop_lag_sustain: int = Field(default=5, ge=1, le=1000)  # ... once this many samples in a row were late
+
+
+class TicketSettings(_Strict):
+    consumer_group: str = Field(pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    max_batch: int = Field(ge=1, le=10_000)  # events per partition per poll, applied in one transaction
+    outbox_interval_ms: int = Field(ge=50, le=60_000)
+    page_size_max: int = Field(ge=1, le=1000)
+    # The worker's consumer-group timers: a dead site's partitions move after session_timeout_ms.
+    session_timeout_ms: int = Field(default=6000, ge=1000, le=300_000)
+    heartbeat_interval_ms: int = Field(default=1000, ge=100, le=60_000)
+    db_timeout_s: float = Field(default=10.0, gt=0, le=300)  # one attempt at a batch; a hung primary is retried
+    worker_pool_size: int = Field(default=8, ge=2, le=64)  # partitions applied in parallel share it
+
+    @model_validator(mode="after")
+    def _heartbeat_below_session(self) -> TicketSettings:
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            raise ValueError("tickets.heartbeat_interval_ms must be at most a third of session_timeout_ms")
+        return self
+
+
+class ColdComponent(_Strict):
+    """A component that runs at one site only; the other site starts it when needed."""
+
+    active_site: str  # where it runs until a failover moves it
+    grace_s: float = Field(ge=1, le=3600)  # the active site's lease must be gone this long first
+
+
+class FailoverSettings(_Strict):
+    """Timers of the failover agent (singletons, cold standby, site registry) and of presence."""
+
+    session_timeout_s: float = Field(ge=2, le=60)  # leadership and presence vanish this long after a site dies
+    op_timeout_s: float = Field(gt=0, le=30)  # one ZooKeeper call, at most
+    loop_s: float = Field(ge=0.1, le=10)  # one decide-and-act tick
+    heartbeat_s: float = Field(ge=0.5, le=60)  # site registry refresh
+    absent_grace_s: float = Field(ge=1, le=86_400)  # re-route an absent agent's tickets after this
+    sla_clock_batch: int = Field(ge=1, le=100_000)  # due tickets read per query
+    sla_clock_horizon_s: float = Field(default=3600, ge=60, le=86_400)  # nothing due sooner: look again after this
+    dispatch_batch: int = Field(default=500, ge=1, le=100_000)  # tickets needing an assignee read per pass
+    duty_manager: str  # whom the emergency plan notifies
+    cold: dict[str, ColdComponent] = Field(default_factory=dict)
+
+
+class AgentSettings(_Strict):
+    session_ttl_h: float = Field(ge=0.25, le=168)  # an agent's token expires after this (a long shift)
+
+
+def first_error(exc: ValidationError) -> str:
+    """One line for a person: the first wrong field's dotted name and why, and how many more."""
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    msg = first["msg"].removeprefix("Value error, ")
+    where = f"{loc}: " if loc else ""
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}{msg}{more}"
 
 
 class KafkaClient(_Strict):
