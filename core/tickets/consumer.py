@@ -18,6 +18,7 @@ Nothing stalls the pipeline, by design:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,7 +31,7 @@ import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
@@ -60,6 +61,12 @@ BATCH_SECONDS = Histogram(
     "ccdr_tickets_batch_seconds",
     "One partition batch: snapshot, plan, write and commit",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LAG_EVENTS = Gauge(
+    "ccdr_tickets_consumer_lag_events", "Intake events on the partition not yet applied by this site", ["partition"]
+)
+LAG_SECONDS = Gauge(
+    "ccdr_tickets_consumer_lag_seconds", "Intake receipt to ticket commit of the newest batch this site applied"
 )
 APPLY_LAG = Histogram(
     "ccdr_tickets_apply_lag_seconds",
@@ -142,6 +149,7 @@ class IntakeConsumer:
         )
         self._make_producer = acknowledged_producer(bootstrap, f"{client_id}-quarantine", linger_ms=0)
         self._producer: AIOKafkaProducer | None = None
+        self._next: dict[TopicPartition, int] = {}  # the next offset to apply, per partition we applied
 
     async def run(self) -> None:
         self._producer = await start_when_reachable(self._make_producer, "quarantine producer")
@@ -153,6 +161,7 @@ class IntakeConsumer:
                 )
                 # Partitions in parallel: each waits on its own commit (synchronous replication).
                 await asyncio.gather(*(self._partition(tp, messages) for tp, messages in batches.items()))
+                await self._export_lag()
         finally:
             await self._consumer.stop()
             await self._producer.stop()
@@ -254,6 +263,8 @@ class IntakeConsumer:
             APPLIED.labels(event.kind.value, outcome.value).inc()
             if outcome is not Outcome.DUPLICATE:
                 APPLY_LAG.observe((now - event.received_at).total_seconds())
+        if outcomes:
+            LAG_SECONDS.set((now - max(e.received_at for e, _ in outcomes)).total_seconds())
         for item in aside:
             QUARANTINED.labels(item.reason.value).inc()
             log.error(
@@ -263,7 +274,27 @@ class IntakeConsumer:
                 extra={"partition": item.partition, "offset": item.offset},
             )
 
+    async def _export_lag(self) -> None:
+        """Events behind the partitions' high watermarks, for the partitions this member holds
+        (a partition it has not applied anything from yet: from the group's committed offset)."""
+        assigned = self._consumer.assignment()
+        for tp in assigned - self._next.keys():
+            with contextlib.suppress(KafkaError):
+                committed = await self._consumer.committed(tp)
+                if committed is not None:
+                    self._next[tp] = committed
+        for tp in list(self._next):
+            if tp not in assigned:
+                del self._next[tp]
+                with contextlib.suppress(KeyError):  # never exported: no high watermark seen yet
+                    LAG_EVENTS.remove(str(tp.partition))
+        for tp in assigned:
+            highwater, applied = self._consumer.highwater(tp), self._next.get(tp)
+            if highwater is not None and applied is not None:
+                LAG_EVENTS.labels(str(tp.partition)).set(max(0, highwater - applied))
+
     async def _commit(self, tp: TopicPartition, next_offset: int) -> None:
+        self._next[tp] = next_offset
         try:
             await self._consumer.commit({tp: next_offset})
         except (CommitFailedError, KafkaError) as exc:

@@ -194,3 +194,19 @@ def test_the_worker_counts_quarantined_events_in_metrics(front: Front) -> None:
     _produce(front, POISON["broken JSON"]())
 
     wait_until("the quarantine counted in /metrics", lambda: _quarantined_in_metrics(front) > before, NEXT_TICKET_S)
+
+
+def test_the_workers_export_their_lag(front: Front, unique: Callable[[str], str]) -> None:
+    r = front.post("portal", {**VALID, "subject": unique("lag probe")})
+    front.ticket(r.json()["ticket_code"], timeout=NEXT_TICKET_S)
+    lags: list[float] = []
+    for site in front.topo.data_sites:
+        url = f"http://{front.topo.site(site).address}:{front.topo.ports.ticket_worker_http}/metrics"
+        lags += [
+            float(line.rsplit(" ", 1)[1])
+            for line in httpx.get(url, timeout=10).text.splitlines()
+            if line.startswith("ccdr_tickets_consumer_lag_events{")
+        ]
+    # Each partition is held by one of the two workers, which reports how far behind it is once it
+    # knows the partition's high watermark (from a fetch): at least the one our intake went to.
+    assert 1 <= len(lags) <= front.topo.kafka.partitions and all(lag >= 0 for lag in lags), lags
