@@ -17,9 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from core.errors import BadSignature, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType, field_errors
+from core.errors import BadSignature, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from core.intake.channels import alerts, chat
-from core.intake.channels.payload import parse_json
+from core.intake.channels.payload import invalid_input, parse_json
 from core.intake.channels.portal import (
     AGENT_CHANNELS,
     JSON_CHANNELS,
@@ -87,9 +87,7 @@ async def parse_drafts(
     try:
         return await handler(channel, request, body)
     except ValidationError as exc:
-        errors = field_errors(exc.errors())
-        detail = f"invalid {channel.value} payload: " + "; ".join(f"{e.field}: {e.message}" for e in errors)
-        raise InvalidInput(detail, errors) from None
+        raise invalid_input(exc, channel.value) from None
 
 
 def build_router(service: IntakeService, settings: ServiceSettings) -> APIRouter:

@@ -19,7 +19,7 @@ from core.intake.admission import Gate, LoopPressure, Urgency, urgency_of
 from core.intake.bus import IntakeBus
 from core.intake.codes import intake_id_for, ticket_code_for
 from core.intake.schemas import Channel, IntakeDraft, IntakeEvent, IntakeKind, received
-from core.intake.storable import StoreLimits, problems
+from core.intake.storable import StoreLimits, describe, problems
 
 log = logging.getLogger(__name__)
 INTAKES = Counter("ccdr_intake_events_total", "Intake events acknowledged by Kafka", ["channel", "kind"])
@@ -100,10 +100,7 @@ class IntakeService:
             found = problems(event, now, self.limits)
             if found:
                 where = f"event {index + 1}: " if len(drafts) > 1 else ""
-                detail = f"{where}the store could not keep this intake: " + "; ".join(
-                    f"{e.field} {e.message}" for e in found
-                )
-                raise InvalidInput(detail, found)
+                raise InvalidInput(f"{where}the store could not keep this intake: {describe(found)}", found)
             events.append(event)
         return events
 

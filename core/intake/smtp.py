@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from core.errors import InvalidInput, Overloaded, Unavailable
 from core.intake.channels.email import parse_email
+from core.intake.channels.payload import invalid_input
 from core.intake.service import IntakeService
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class IntakeMailHandler:
             try:
                 draft = parse_email(raw)
             except ValidationError as exc:
-                raise InvalidInput(f"the message cannot be recorded: {exc.errors()[0].get('msg', 'invalid')}") from None
+                raise invalid_input(exc, "email") from None
             accepted = await self._service.accept(
                 [draft], receiver="system", idempotency_key=None, now=datetime.now(UTC)
             )

@@ -58,6 +58,11 @@ def problems(event: BaseModel, received_at: datetime, limits: StoreLimits) -> li
     return found
 
 
+def describe(found: list[FieldError]) -> str:
+    """The problems in one line, e.g. 'description contains a NUL character ...'."""
+    return "; ".join(f"{e.field} {e.message}" for e in found)
+
+
 def _text_problems(path: str, value: str, limits: StoreLimits) -> Iterator[FieldError]:
     if "\x00" in value:
         yield FieldError(path, "contains a NUL character (U+0000), which cannot be stored")

@@ -36,8 +36,9 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
+from core.errors import field_errors
 from core.intake.schemas import IntakeEvent
-from core.intake.storable import StoreLimits, problems
+from core.intake.storable import StoreLimits, describe, problems
 from core.kafka import METADATA_MAX_AGE_MS, acknowledged_producer, start_when_reachable
 from core.tickets import quarantine
 from core.tickets.applier import apply_intake
@@ -97,14 +98,13 @@ def decode(message: ConsumerRecord[Any, Any], limits: StoreLimits) -> Positioned
         return SetAside(message.partition, message.offset, Reason.UNDECODABLE, _validation_summary(exc), payload)
     found = problems(event, event.received_at, limits)
     if found:
-        error = "; ".join(f"{e.field} {e.message}" for e in found)
-        return SetAside(message.partition, message.offset, Reason.UNSTORABLE, error, payload, event.intake_id)
+        return SetAside(message.partition, message.offset, Reason.UNSTORABLE, describe(found), payload, event.intake_id)
     return Positioned(event, message.partition, message.offset)
 
 
 def _validation_summary(exc: ValidationError) -> str:
     """'field: message' for the first few errors, e.g. 'schema_version: Input should be 1'."""
-    shown = [f"{'.'.join(map(str, e['loc'])) or '(event)'}: {e['msg']}" for e in exc.errors()[:3]]
+    shown = [f"{e.field}: {e.message}" for e in field_errors(exc.errors()[:3])]
     more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
     return "not an intake.v1 event: " + "; ".join(shown) + more
 

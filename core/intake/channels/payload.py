@@ -28,9 +28,13 @@ def validated(model: type[M], data: dict[str, Any], what: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = field_errors(exc.errors())
-        detail = f"invalid {what} payload: " + "; ".join(f"{e.field}: {e.message}" for e in errors)
-        raise InvalidInput(detail, errors) from None
+        raise invalid_input(exc, what) from None
+
+
+def invalid_input(exc: ValidationError, what: str) -> InvalidInput:
+    """A pydantic refusal as the sender's bad input (422), naming each wrong field."""
+    errors = field_errors(exc.errors())
+    return InvalidInput(f"invalid {what} payload: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors)
 
 
 def parse_json(model: type[M], body: bytes, what: str) -> M:
