@@ -11,9 +11,12 @@ from typing import Annotated, Any
 import psycopg
 import typer
 from aiokafka.errors import KafkaError
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from core.intake.schemas import IntakeEvent
+from core.intake.storable import printable
 from core.kafka import acknowledged_producer
 from core.tickets import quarantine
 from core.tickets.quarantine import QuarantinedRow
@@ -64,21 +67,12 @@ async def _connect(dsn: str) -> psycopg.AsyncConnection[Any]:
         raise TicketsCliError(f"PostgreSQL not reachable: {first}") from None
 
 
-def _printable(payload: bytes) -> str:
-    return payload.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
-
-
 def _key_of(payload: bytes) -> bytes | None:
-    """The intake topic's key for a payload, as intake would set it (None when undecodable)."""
+    """The intake topic's key for a payload, as intake sets it (None when it is no intake event)."""
     try:
-        data = json.loads(payload)
-    except (ValueError, RecursionError):
+        return IntakeEvent.model_validate_json(payload).partition_key.encode()
+    except ValidationError:
         return None
-    if not isinstance(data, dict):
-        return None
-    reply_to = data.get("reply_to") or []
-    key = reply_to[0] if isinstance(reply_to, list) and reply_to else data.get("ticket_code")
-    return key.encode() if isinstance(key, str) else None
 
 
 @quarantine_app.command("list")
@@ -157,7 +151,11 @@ def show(
     if r.retried_at:
         console.print(f"sent back by {r.retried_by} at {r.retried_at:%Y-%m-%d %H:%M:%S}Z", highlight=False)
     console.print(f"error: {r.error}", highlight=False, markup=False)
-    console.print(f"payload ({len(r.payload)} bytes): {_printable(r.payload)}", highlight=False, markup=False)
+    console.print(
+        f"payload ({len(r.payload)} bytes): {printable(r.payload.decode('utf-8', 'backslashreplace'))}",
+        highlight=False,
+        markup=False,
+    )
 
 
 @quarantine_app.command("retry")

@@ -72,16 +72,17 @@ def _text_problems(path: str, value: str, limits: StoreLimits) -> Iterator[Field
         yield FieldError(path, f"is {len(value)} characters long; at most {limits.max_text_chars}")
 
 
-def _printable(key: str) -> str:
-    """A key as it can be echoed in an error (JSON and UTF-8 safe)."""
-    return key.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+def printable(text: str) -> str:
+    """`text` with what the store cannot keep escaped (NUL as \\x00, a lone surrogate as \\udXXX):
+    safe to store, to log and to echo in an error, however bad the input it quotes."""
+    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
 
 
 def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     """(dotted path, leaf) of a dumped model; dict keys are checked as text too."""
     if isinstance(value, dict):
         for key, item in value.items():
-            name = _printable(str(key))
+            name = printable(str(key))
             child = f"{path}.{name}" if path else name
             if isinstance(key, str):
                 yield f"{child} (key)", key

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from psycopg.rows import class_row
 
+from core.intake.storable import printable
 from core.tickets.repository import Conn
 
 ERROR_MAX_CHARS = 2000
@@ -71,8 +72,7 @@ async def record(conn: Conn, items: list[SetAside], worker: str) -> None:
 
 def storable_text(error: str) -> str:
     """An error message as `text` can hold it: it may quote the very input that was refused."""
-    cleaned = error[:ERROR_MAX_CHARS].replace("\x00", "\\x00")
-    return cleaned.encode("utf-8", "backslashreplace").decode("utf-8")
+    return printable(error[:ERROR_MAX_CHARS])
 
 
 async def listing(conn: Conn, *, include_retried: bool, limit: int) -> list[QuarantinedRow]:
