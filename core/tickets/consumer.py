@@ -184,6 +184,9 @@ class IntakeConsumer:
                 )
                 outcomes = await self._apply_one_by_one(items, aside)
                 BATCHES.labels("one_by_one").inc()
+        # Once, after the rows committed (a crash before this re-delivers the batch, which
+        # quarantines its events again: ON CONFLICT keeps one row, the topic gets them again).
+        await self._retrying(lambda: self._publish_quarantine(aside))
         self._observe(outcomes, aside)
         await self._commit(tp, messages[-1].offset + 1)
 
@@ -203,7 +206,6 @@ class IntakeConsumer:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _apply_batch(self, items: list[Positioned], aside: list[SetAside]) -> list[tuple[IntakeEvent, Outcome]]:
-        await self._publish_quarantine(aside)
         async with self._pool.connection() as conn, conn.transaction():
             outcomes: list[tuple[IntakeEvent, Outcome]] = []
             if items:
@@ -242,7 +244,7 @@ class IntakeConsumer:
             return await apply_intake(conn, item.event, item.partition, item.offset, self._policies)
 
     async def _publish_quarantine(self, aside: list[SetAside]) -> None:
-        """Each set-aside event on the quarantine topic too (acks=all), before the table row commits."""
+        """Each set-aside event on the quarantine topic too (acks=all), once its table row committed."""
         if not aside:
             return
         assert self._producer is not None
