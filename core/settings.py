@@ -35,17 +35,17 @@ class IntakeSettings(_Strict):
     kafka_request_timeout_ms: int = Field(ge=1000, le=300_000)
     signature_tolerance_s: int = Field(ge=10, le=3600)  # Slack's replay window
     # What the store can keep (core.intake.storable): intake refuses the rest with 422 / SMTP 550.
-    max_text_chars: int = Field(default=20_000, ge=1000, le=1_000_000)
-    max_event_bytes: int = Field(default=512 * 1024, ge=16 * 1024, le=1_000_000)  # < Kafka's max.message.bytes
-    event_max_age_days: int = Field(default=3650, ge=1, le=36_500)
-    event_max_skew_s: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    max_text_chars: int = Field(ge=1000, le=1_000_000)
+    max_event_bytes: int = Field(ge=16 * 1024, le=1_000_000)  # < Kafka's max.message.bytes
+    event_max_age_days: int = Field(ge=1, le=36_500)
+    event_max_skew_s: int = Field(ge=0, le=30 * 86_400)
     # Admission control (core.intake.admission): intakes waiting for Kafka per process; what is not
     # urgent may use normal_share of them; a shed client is told to retry after shed_retry_after_s.
-    max_in_flight: int = Field(default=256, ge=1, le=100_000)
-    normal_share: float = Field(default=0.75, gt=0, le=1)
-    shed_retry_after_s: int = Field(default=1, ge=1, le=60)
-    max_loop_lag_ms: int = Field(default=50, ge=5, le=10_000)  # beyond: never-urgent channels refused unread
-    loop_lag_sustain: int = Field(default=5, ge=1, le=1000)  # ... once this many samples in a row were late
+    max_in_flight: int = Field(ge=1, le=100_000)
+    normal_share: float = Field(gt=0, le=1)
+    shed_retry_after_s: int = Field(ge=1, le=60)
+    max_loop_lag_ms: int = Field(ge=5, le=10_000)  # beyond: never-urgent channels refused unread
+    loop_lag_sustain: int = Field(ge=1, le=1000)  # ... once this many samples in a row were late
 
 
 class TicketSettings(_Strict):
@@ -54,10 +54,10 @@ class TicketSettings(_Strict):
     outbox_interval_ms: int = Field(ge=50, le=60_000)
     page_size_max: int = Field(ge=1, le=1000)
     # The worker's consumer-group timers: a dead site's partitions move after session_timeout_ms.
-    session_timeout_ms: int = Field(default=6000, ge=1000, le=300_000)
-    heartbeat_interval_ms: int = Field(default=1000, ge=100, le=60_000)
-    db_timeout_s: float = Field(default=10.0, gt=0, le=300)  # one attempt at a batch; a hung primary is retried
-    worker_pool_size: int = Field(default=8, ge=2, le=64)  # partitions applied in parallel share it
+    session_timeout_ms: int = Field(ge=1000, le=300_000)
+    heartbeat_interval_ms: int = Field(ge=100, le=60_000)
+    db_timeout_s: float = Field(gt=0, le=300)  # one attempt at a batch; a hung primary is retried
+    worker_pool_size: int = Field(ge=2, le=64)  # partitions applied in parallel share it
 
     @model_validator(mode="after")
     def _heartbeat_below_session(self) -> TicketSettings:
@@ -82,8 +82,8 @@ class FailoverSettings(_Strict):
     heartbeat_s: float = Field(ge=0.5, le=60)  # site registry refresh
     absent_grace_s: float = Field(ge=1, le=86_400)  # re-route an absent agent's tickets after this
     sla_clock_batch: int = Field(ge=1, le=100_000)  # due tickets read per query
-    sla_clock_horizon_s: float = Field(default=3600, ge=60, le=86_400)  # nothing due sooner: look again after this
-    dispatch_batch: int = Field(default=500, ge=1, le=100_000)  # tickets needing an assignee read per pass
+    sla_clock_horizon_s: float = Field(ge=60, le=86_400)  # nothing due sooner: look again after this
+    dispatch_batch: int = Field(ge=1, le=100_000)  # tickets needing an assignee read per pass
     duty_manager: str  # whom the emergency plan notifies
     cold: dict[str, ColdComponent] = Field(default_factory=dict)
 
@@ -139,7 +139,7 @@ class ServiceSettings(_Strict):
     public_base_url: str  # where clients reach the ticket API (status URLs point there)
     kafka: KafkaClient
     database_dsn: SecretStr
-    database_reconnect_s: float = Field(default=2.0, gt=0)  # see infra.topology.DatabaseSettings
+    database_reconnect_s: float = Field(gt=0)  # see infra.topology.DatabaseSettings
     intake_listen: Listen
     tickets_listen: Listen
     ticket_worker_listen: Listen  # the worker's /metrics

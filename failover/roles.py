@@ -44,7 +44,7 @@ class SlaClock:
         self,
         pool: AsyncConnectionPool[Any],
         batch: int,
-        horizon: timedelta = timedelta(hours=1),
+        horizon: timedelta,
         now: Now = lambda: datetime.now(UTC),
     ) -> None:
         self.pool = pool
@@ -91,7 +91,7 @@ class Dispatcher:
         pool: AsyncConnectionPool[Any],
         coord: Coordination,
         grace_s: float,
-        batch: int = 1000,
+        batch: int,
         now: Now = lambda: datetime.now(UTC),
     ) -> None:
         self.pool = pool

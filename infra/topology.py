@@ -111,7 +111,7 @@ class DatabaseSettings(_Strict):
     app_user: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # A service's pool gives a broken connection up after this and reconnects on the next demand,
     # instead of backing off ever longer (1, 2, 4, 8 s ...) while the primary fails over.
-    reconnect_s: float = Field(default=2.0, ge=0.5, le=300)
+    reconnect_s: float = Field(ge=0.5, le=300)
 
 
 class DrillSettings(_Strict):
@@ -125,7 +125,7 @@ class DrillSettings(_Strict):
     probe_interval_s: float = Field(ge=0.1, le=10)  # agent login, database primary, SLA-clock leader
     consecutive_successes: int = Field(ge=1, le=100)  # K: recovery is the first of K successes in a row
     ticket_freshness_s: float = Field(gt=0, le=600)  # a ticket created this soon after the ack counts as on time
-    first_attempt_s: float = Field(default=1.0, gt=0, le=60)  # an intake slower than this on its first try was hurt
+    first_attempt_s: float = Field(gt=0, le=60)  # an intake slower than this on its first try was hurt
     settle_s: float = Field(ge=0, le=600)  # canary keeps running this long after the lab converged
     converge_timeout_s: float = Field(ge=10, le=3600)
     check_timeout_s: float = Field(ge=10, le=3600)  # how long the checker waits for lagging tickets

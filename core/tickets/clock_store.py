@@ -18,9 +18,9 @@ from psycopg.types.json import Jsonb
 
 from core.domain.escalation import EscalationChain, SupportLevel
 from core.domain.priority import Priority
-from core.domain.ticket_states import OPEN_STATES, TicketState
+from core.domain.ticket_states import TicketState
 from core.tickets.repository import Conn
-from core.tickets.sla_clock import ClockAction, ClockView, due_actions, next_due
+from core.tickets.sla_clock import ClockAction, ClockView, due_actions, next_look
 
 
 @dataclass(frozen=True)
@@ -78,16 +78,9 @@ async def reschedule(conn: Conn, code: str, now: datetime, horizon: timedelta) -
         view = await locked_view(conn, code)
         if view is None:
             return None
-        until = now + horizon
-        due = next_due(view, now, until)
-        if due is None and (view.status in OPEN_STATES or _followup_pending(view)):
-            due = until  # nothing before the horizon; look again then
+        due = next_look(view, now, horizon)
         await conn.execute("UPDATE tickets SET clock_due_at = %s WHERE code = %s", (due, code))
         return due
-
-
-def _followup_pending(view: ClockView) -> bool:
-    return view.resolved_at is not None and not any(k.startswith("followup:") for k in view.done)
 
 
 async def locked_view(conn: Conn, code: str) -> ClockView | None:

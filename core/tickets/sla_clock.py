@@ -14,7 +14,7 @@ outage does not push the next step back. A ticket waiting on the customer does n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.domain.escalation import NEXT_LEVEL, EscalationChain, SupportLevel
@@ -66,6 +66,18 @@ def next_due(view: ClockView, now: datetime, horizon: datetime) -> datetime | No
     actions = [*_sla_actions(view), *_escalation(view), *_progress(view, horizon), *_followup(view)]
     pending = [a.due_at for a in actions if a.key not in view.done and a.due_at <= horizon]
     return min(pending, default=None)
+
+
+def next_look(view: ClockView, now: datetime, horizon: timedelta) -> datetime | None:
+    """When the clock must look at this ticket again: its next pending action, or `now + horizon`
+    while anything can still fall due (an open ticket, a follow-up not yet recorded); None when
+    nothing can without a change to the ticket (which marks it due again)."""
+    until = now + horizon
+    due = next_due(view, now, until)
+    if due is not None:
+        return due
+    followup_pending = any(a.key not in view.done for a in _followup(view))
+    return until if view.status in OPEN_STATES or followup_pending else None
 
 
 def _sla_actions(view: ClockView) -> list[ClockAction]:

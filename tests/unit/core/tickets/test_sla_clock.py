@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from core.domain.escalation import EscalationChain, SupportLevel
 from core.domain.priority import Priority
 from core.domain.ticket_states import OPEN_STATES, PAUSED_STATES, TicketState
-from core.tickets.sla_clock import ClockAction, ClockView, due_actions, next_due
+from core.tickets.sla_clock import ClockAction, ClockView, due_actions, next_due, next_look
 
 S = TicketState
 L1, L2, L3 = SupportLevel.L1, SupportLevel.L2, SupportLevel.L3
@@ -570,3 +570,19 @@ def test_a_long_outage_catches_up_the_whole_escalation_chain() -> None:
         "progress:2": ("progress_update_due", T0 + 4 * H),
         "progress:3": ("progress_update_due", T0 + 6 * H),
     }
+
+
+def test_next_look_is_the_next_action_or_the_horizon_while_something_can_fall_due() -> None:
+    now = T0 + 10 * H
+    # Open: the escalation to L2 was due at T0 + 1 h and is not recorded: look again at once.
+    assert next_look(view(), now, H) == T0 + H
+    # Open with everything recorded up to the horizon: look again at the horizon.
+    done = frozenset({"escalate:L2"})
+    assert next_look(view(level=L3, done=done | {"emergency"}), now, H) == now + H
+    # Resolved, follow-up not recorded yet: at its due time (24 h), or the horizon before it.
+    resolved = view(status=S.RESOLVED, resolved_at=now)
+    assert next_look(resolved, now, H) == now + H
+    assert next_look(resolved, now, 30 * H) == now + EscalationChain().followup_after
+    # Resolved and followed up: nothing can fall due without a change.
+    followed = view(status=S.RESOLVED, resolved_at=now, done=frozenset({f"followup:{now.isoformat()}"}))
+    assert next_look(followed, now, 30 * H) is None
