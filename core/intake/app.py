@@ -13,7 +13,7 @@ from core.http.health_thread import HealthServer
 from core.intake.admission import Gate, LoopPressure
 from core.intake.bus import IntakeBus, KafkaIntakeBus
 from core.intake.router import build_router
-from core.intake.service import IntakeService
+from core.intake.service import IN_FLIGHT, IntakeService
 from core.intake.smtp import start_smtp
 from core.settings import ServiceSettings, store_limits
 
@@ -31,6 +31,7 @@ def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, side_
     )
     intake = settings.intake
     gate = Gate(intake.max_in_flight, intake.normal_share)
+    IN_FLIGHT.set_function(lambda: gate.in_flight)  # the gate's own count, not a second one
     pressure = LoopPressure(intake.max_loop_lag_ms / 1000, intake.loop_lag_sustain)
     service = IntakeService(kafka_bus, settings.site, store_limits(settings), gate, intake.shed_retry_after_s, pressure)
 

@@ -27,7 +27,7 @@ INTAKE_FAILURES = Counter("ccdr_intake_unavailable_total", "Intakes refused with
 SHED = Counter(
     "ccdr_intake_shed_total", "Intakes refused at once because intake was at capacity", ["channel", "urgency"]
 )
-IN_FLIGHT = Gauge("ccdr_intake_in_flight", "Intakes waiting for Kafka's acknowledgement")
+IN_FLIGHT = Gauge("ccdr_intake_in_flight", "Intakes waiting for Kafka's acknowledgement (the admission gate's count)")
 ACK_LATENCY = Histogram(
     "ccdr_intake_ack_seconds",
     "Time from request to Kafka acknowledgement",
@@ -76,12 +76,15 @@ class IntakeService:
     def check_door(self, channel: Channel) -> None:
         """Before the body is read: refuse a never-urgent channel while the loop runs late."""
         if self.pressure is not None and self.pressure.sheds_at_the_door(channel):
-            SHED.labels(channel.value, Urgency.NORMAL.value).inc()
-            raise Overloaded(
-                f"intake at site {self.site} is overloaded (it runs {self.pressure.lag_s * 1000:.0f} ms late); "
-                f"retry in {self.retry_after_s} s (with the same Idempotency-Key), here or at the other site",
-                self.retry_after_s,
-            )
+            raise self._shed(channel, Urgency.NORMAL, f"overloaded (it runs {self.pressure.lag_s * 1000:.0f} ms late)")
+
+    def _shed(self, channel: Channel, urgency: Urgency, why: str) -> Overloaded:
+        SHED.labels(channel.value, urgency.value).inc()
+        return Overloaded(
+            f"intake at site {self.site} is {why}; retry in {self.retry_after_s} s "
+            "(with the same Idempotency-Key), here or at the other site",
+            self.retry_after_s,
+        )
 
     def build(
         self, drafts: Sequence[IntakeDraft], *, receiver: str, idempotency_key: str | None, now: datetime
@@ -115,13 +118,7 @@ class IntakeService:
         channel = events[0].channel.value
         urgency = urgency_of(events[0].channel, drafts)
         if self.gate is not None and not self.gate.admit(urgency):
-            SHED.labels(channel, urgency.value).inc()
-            raise Overloaded(
-                f"intake at site {self.site} is at capacity for {urgency.value} intakes; "
-                f"retry in {self.retry_after_s} s (with the same Idempotency-Key), here or at the other site",
-                self.retry_after_s,
-            )
-        IN_FLIGHT.inc()
+            raise self._shed(events[0].channel, urgency, f"at capacity for {urgency.value} intakes")
         try:
             with ACK_LATENCY.labels(channel).time():
                 try:
@@ -130,7 +127,6 @@ class IntakeService:
                     INTAKE_FAILURES.labels(channel).inc()
                     raise
         finally:
-            IN_FLIGHT.dec()
             if self.gate is not None:
                 self.gate.release()
         for event in events:
