@@ -13,7 +13,7 @@ from infra.lab import secrets as lab_secrets
 from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
 from infra.topology import load_topology
-from loadtests.bench.drain import run_drain
+from loadtests.bench.drain import run_drain, survivor_of
 from loadtests.bench.phases import primary_site
 
 
@@ -26,7 +26,7 @@ def main(
     layout = LabLayout(topo)
     dsn = app_dsn(topo, lab_secrets.load(layout).app)
     primary = primary_site(topo)
-    survivor = next(s for s in topo.data_sites if s != primary)
+    survivor = survivor_of(topo, primary)
     for sites in (list(topo.data_sites), [survivor]):
         run = run_drain(topo, layout, dsn, events=events, sites=sites, timeout_s=timeout_s)
         print(

@@ -17,7 +17,6 @@ import asyncio
 import json
 import statistics
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,8 +27,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.intake.codes import ticket_code_for
-from core.intake.schemas import Channel, Contact, IntakeDraft, received
 from core.tickets import clock_store
 from core.tickets.batch import Positioned, Snapshot, plan_batch
 from core.tickets.batch_store import write_batch
@@ -38,6 +35,7 @@ from infra.lab import secrets as lab_secrets
 from infra.lab.database import scratch_database
 from infra.lab.layout import LabLayout
 from infra.topology import load_topology
+from loadtests.bench.drain import portal_intakes
 
 SCRATCH_DB = "ccdr_bench_singletons"
 console = Console(stderr=True)
@@ -59,14 +57,10 @@ CLOCK_BATCH = 1000
 
 async def _template(dsn: str) -> str:
     """One real ticket, opened by the worker's own code: the others are its copies."""
-    intake_id = uuid.uuid4()
-    draft = IntakeDraft(channel=Channel.PORTAL, subject="bench", description="", contact=Contact(phone="0912000000"))
-    now = datetime.now(UTC)
-    code = ticket_code_for(intake_id)
-    event = received(draft, intake_id=intake_id, ticket_code=code, received_at=now, site="a", receiver="system")
+    event = portal_intakes(1, "bench singletons")[0]
     async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
         await write_batch(conn, plan_batch([Positioned(event, 0, 0)], Snapshot(), Policies()))
-    return code
+    return event.ticket_code
 
 
 def _populate(dsn: str, template: str, open_tickets: int, due: int) -> tuple[str, str, str]:

@@ -20,7 +20,7 @@ from infra.lab import secrets as lab_secrets
 from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
 from infra.topology import TopologyError, load_topology
-from loadtests.bench.drain import run_drain
+from loadtests.bench.drain import run_drain, survivor_of
 from loadtests.bench.figures import BenchError, BenchResult, default_json_path, document, headline, render_table
 from loadtests.bench.phases import (
     IN_FLIGHT,
@@ -125,7 +125,7 @@ def run_bench(
 
     drains = []
     if backlog:
-        survivor = next(s for s in topo.data_sites if s != primary) if len(topo.data_sites) > 1 else primary
+        survivor = survivor_of(topo, primary)
         for number, sites in ((6, list(topo.data_sites)), (7, [survivor])):
             _phase(f"{number}/7 ticket workers drain a backlog of {backlog:,} intake events: {', '.join(sites)}")
             drain = run_drain(topo, layout, dsn, events=backlog, sites=sites, timeout_s=drain_s)

@@ -18,8 +18,9 @@ from typing import Any
 
 import psycopg
 
-from core.intake.codes import ticket_code_for
-from core.intake.schemas import Channel, Contact, IntakeDraft, received
+from core.intake.bus import encode
+from core.intake.schemas import Channel, Contact, IntakeDraft, IntakeEvent
+from core.intake.service import IntakeService
 from core.kafka import acknowledged_producer
 from infra.lab.layout import LabLayout
 from infra.lab.supervise import start_program, stop_program
@@ -32,37 +33,46 @@ SEND_WINDOW = 2000  # produce sends awaiting acknowledgement at once
 POLL_S = 0.5
 
 
-def _backlog(count: int, run_id: str) -> list[tuple[uuid.UUID, bytes, bytes]]:
-    """(intake id, key, value) of `count` portal intakes, as intake would have written them."""
-    out = []
+def portal_intakes(count: int, label: str) -> list[IntakeEvent]:
+    """`count` portal intakes, built by intake's own code (IntakeService.build) as it would have
+    acknowledged them."""
+    service = IntakeService(_NoBus(), site="a")
     now = datetime.now(UTC)
-    for i in range(count):
-        intake_id = uuid.uuid4()
-        draft = IntakeDraft(
+    drafts = [
+        IntakeDraft(
             channel=Channel.PORTAL,
-            subject=f"bench drain {run_id} #{i}",
+            subject=f"{label} #{i}",
             description="a backlog left by a site loss under load (ccdr bench)",
             contact=Contact(phone="0912000000"),
         )
-        event = received(
-            draft,
-            intake_id=intake_id,
-            ticket_code=ticket_code_for(intake_id),
-            received_at=now,
-            site="a",
-            receiver="system",
-        )
-        out.append((intake_id, event.partition_key.encode(), event.model_dump_json().encode()))
-    return out
+        for i in range(count)
+    ]
+    return [e for d in drafts for e in service.build([d], receiver="system", idempotency_key=None, now=now)]
 
 
-async def _produce(topo: Topology, backlog: Sequence[tuple[uuid.UUID, bytes, bytes]]) -> None:
+class _NoBus:
+    """`IntakeService.build` publishes nothing; the bench produces the events itself."""
+
+    async def publish(self, events: Sequence[IntakeEvent]) -> None:
+        raise NotImplementedError
+
+    def not_ready(self) -> str | None:
+        return None
+
+
+def survivor_of(topo: Topology, primary: str) -> str:
+    """The data site that survives a loss of the primary's site."""
+    return next((s for s in topo.data_sites if s != primary), primary)
+
+
+async def _produce(topo: Topology, backlog: Sequence[IntakeEvent]) -> None:
     producer = acknowledged_producer(topo.kafka_bootstrap(), "ccdr-bench-drain", linger_ms=5)()
     await producer.start()
     try:
         pending: list[asyncio.Future[Any]] = []
-        for _, key, value in backlog:
-            pending.append(await producer.send(topo.kafka.intake_topic, value, key=key))
+        for event in backlog:
+            key, value, headers = encode(event)
+            pending.append(await producer.send(topo.kafka.intake_topic, value, key=key, headers=headers))
             if len(pending) >= SEND_WINDOW:
                 await asyncio.gather(*pending)
                 pending = []
@@ -94,8 +104,8 @@ def run_drain(
     for site in topo.data_sites:
         stop_program(layout, site, WORKER)
     try:
-        backlog = _backlog(events, run_id)
-        ids = [intake_id for intake_id, _, _ in backlog]
+        backlog = portal_intakes(events, f"bench drain {run_id}")
+        ids = [e.intake_id for e in backlog]
         t0 = time.monotonic()
         asyncio.run(_produce(topo, backlog))
         console.print(f"  {events:,} intake events produced in {time.monotonic() - t0:.1f} s; starting {label}")
