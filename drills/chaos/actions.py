@@ -144,12 +144,9 @@ def rolling_restart_site(site: str, timeout_s: float = 180) -> list[str]:
     for info in proxy.supervisor.getAllProcessInfo():
         if info["statename"] != "RUNNING":
             continue  # a cold standby that is not active here stays stopped
-        name = f"{info['group']}:{info['name']}"
         console.print(f"site {site}: restarting {info['name']}")
-        proxy.supervisor.stopProcess(name, False)
-        supervise.settle(proxy, info["group"], info["name"], supervise.STOPPED_STATES, timeout_s)
-        proxy.supervisor.startProcess(name, False)
-        supervise.settle(proxy, info["group"], info["name"], {"RUNNING"}, timeout_s)
+        supervise.stop_program(layout, site, info["name"], timeout_s)
+        supervise.start_program(layout, site, info["name"], timeout_s)
         restarted.append(str(info["name"]))
         health.wait_for(console, f"{site} healthy after restarting {info['name']}", lambda: converged(topo), timeout_s)
     return restarted

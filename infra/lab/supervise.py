@@ -111,17 +111,17 @@ def shutdown(layout: LabLayout, group: str) -> None:
         _proxy(layout.dirs_of(group).supervisor_socket).supervisor.shutdown()
 
 
-def stop_program(layout: LabLayout, site: str, program: str) -> None:
+def stop_program(layout: LabLayout, site: str, program: str, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
     """Stop one program of a site and wait until it is down (a no-op if it is)."""
-    _program_to(layout, site, program, running=False)
+    _program_to(layout, site, program, running=False, timeout_s=timeout_s)
 
 
-def start_program(layout: LabLayout, site: str, program: str) -> None:
+def start_program(layout: LabLayout, site: str, program: str, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
     """Start one program of a site and wait until supervisord has it RUNNING (a no-op if it is)."""
-    _program_to(layout, site, program, running=True)
+    _program_to(layout, site, program, running=True, timeout_s=timeout_s)
 
 
-def _program_to(layout: LabLayout, site: str, program: str, *, running: bool) -> None:
+def _program_to(layout: LabLayout, site: str, program: str, *, running: bool, timeout_s: float) -> None:
     proxy = _proxy(layout.dirs_of(site).supervisor_socket)
     group = group_name(site)
     state = next(
@@ -129,7 +129,7 @@ def _program_to(layout: LabLayout, site: str, program: str, *, running: bool) ->
     )
     if running and state != "RUNNING":
         proxy.supervisor.startProcess(f"{group}:{program}", False)
-        settle(proxy, group, program, {"RUNNING"})
+        settle(proxy, group, program, {"RUNNING"}, timeout_s)
     elif not running and state not in STOPPED_STATES:
         proxy.supervisor.stopProcess(f"{group}:{program}", False)
-        settle(proxy, group, program, STOPPED_STATES)
+        settle(proxy, group, program, STOPPED_STATES, timeout_s)
