@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.intake.admission import CRITICAL_SEVERITIES
+from drills.checker import nearest_rank
 from loadtests.payloads import Built, PayloadFactory
 
 ANSWER_BOUND_S = 1.0  # "answer fast": accepted or refused, within this
@@ -87,20 +88,14 @@ def summarise(outcomes: list[Outcome]) -> dict[str, ClassFigures]:
     return by
 
 
-def percentile(values: list[float], p: int) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, -(-p * len(ordered) // 100) - 1)]
-
-
 def render(by: dict[str, ClassFigures], offered: float, duration: float) -> Table:
     table = Table(title=f"storm: {offered:,.0f} requests/s offered for {duration:.0f} s, one attempt each")
     for column in ("class", "sent", "accepted", "shed (503)", "other", "no answer", "answered ≤ 1 s", "p50", "p99"):
         table.add_column(column, justify="left" if column == "class" else "right")
     for name in sorted(by):
         f = by[name]
-        p50, p99 = percentile(f.accepted_latencies, 50), percentile(f.accepted_latencies, 99)
+        lat = f.accepted_latencies
+        p50, p99 = (nearest_rank(lat, 50), nearest_rank(lat, 99)) if lat else (None, None)
         table.add_row(
             name,
             f"{f.sent:,}",
