@@ -71,6 +71,20 @@ class Ports(_Strict):
         return self
 
 
+class IntakeAdmission(_Strict):
+    """The front door's share of admission control for HTTP intake. Each site's intake gets at most
+    `server_maxconn` requests at once (and `urgent_server_maxconn` more for urgent ones, their own
+    lane); the rest wait in HAProxy's queue, which costs a proxy almost nothing, and whatever has
+    waited `queue_timeout_ms` is answered 503 with Retry-After there and then. Python never sees
+    more than it can answer in time, so a storm is refused fast instead of timing out slowly."""
+
+    server_maxconn: int = Field(ge=1, le=10_000)
+    urgent_server_maxconn: int = Field(ge=1, le=10_000)
+    queue_timeout_ms: int = Field(ge=10, le=60_000)
+    urgent_queue_timeout_ms: int = Field(ge=10, le=60_000)
+    retry_after_s: int = Field(ge=1, le=60)
+
+
 class FrontDoor(_Strict):
     address: ipaddress.IPv4Address
     postgres_primary: Port = Field(ge=1, le=65535)
@@ -79,10 +93,12 @@ class FrontDoor(_Strict):
     intake_http: Port = Field(ge=1, le=65535)
     intake_smtp: Port = Field(ge=1, le=65535)
     tickets_http: Port = Field(ge=1, le=65535)
+    max_connections: int = Field(ge=100, le=1_000_000)  # beyond it HAProxy stops accepting: a storm hangs
+    intake_admission: IntakeAdmission
 
     @model_validator(mode="after")
     def _distinct(self) -> FrontDoor:
-        _refuse_shared_ports(self.model_dump(exclude={"address"}))
+        _refuse_shared_ports(self.model_dump(exclude={"address", "max_connections", "intake_admission"}))
         return self
 
 

@@ -120,18 +120,11 @@ async def storm(
     timeout = aiohttp.ClientTimeout(total=deadline_s)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
-        async def send(built: Built) -> None:
-            outcome = Outcome(urgency_of_request(built), built.channel, time.monotonic())
+        async def send(request: _Request) -> None:
+            outcome = Outcome(request.urgency, request.channel, time.monotonic())
             outcomes.append(outcome)
-            headers = {"Content-Type": "application/json"}
-            if built.idempotency_key:
-                headers["Idempotency-Key"] = built.idempotency_key
-            if built.channel == "alertmanager":
-                headers["Authorization"] = f"Bearer {alert_token}"
             try:
-                async with session.post(
-                    f"{base_url}/v1/intake/{built.channel}", data=built.data(), headers=headers
-                ) as r:
+                async with session.post(request.url, data=request.data, headers=request.headers) as r:
                     body = await r.read()
                     outcome.status, outcome.retry_after = r.status, r.headers.get("Retry-After")
                     if r.status == 202:
@@ -140,24 +133,47 @@ async def storm(
                 return
             outcome.done = time.monotonic()
 
-        tasks = []
-        started = time.monotonic()
+        # Every request is built before the clock starts: the generator shares the machine with the
+        # lab, and building bodies while sending would make its own lag part of the figures.
         total = int(rate * duration)
-        for n in range(total):
-            at = started + n / rate
-            delay = at - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        requests = []
+        for _ in range(total):
             now = datetime.now(UTC)
             if rng.random() < urgent_share:
                 built = factory.agent_entry(now, DESK_AGENT) if rng.random() < 0.5 else _critical_alert(factory, now)
             else:
                 built = factory.portal(now)
-            tasks.append(asyncio.create_task(send(built)))
+            requests.append(_Request.of(built, base_url, alert_token))
+        tasks = []
+        started = time.monotonic()
+        for n, request in enumerate(requests):
+            delay = started + n / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(send(request)))
             if n and n % int(rate * 5) == 0:
                 console.print(f"  {time.monotonic() - started:.0f} s: {n:,} sent")
         await asyncio.gather(*tasks)
     return outcomes
+
+
+@dataclass(frozen=True)
+class _Request:
+    urgency: str
+    channel: str
+    url: str
+    data: bytes
+    headers: dict[str, str]
+
+    @classmethod
+    def of(cls, built: Built, base_url: str, alert_token: str) -> _Request:
+        headers = {"Content-Type": "application/json"}
+        if built.idempotency_key:
+            headers["Idempotency-Key"] = built.idempotency_key
+        if built.channel == "alertmanager":
+            headers["Authorization"] = f"Bearer {alert_token}"
+        url = f"{base_url}/v1/intake/{built.channel}"
+        return cls(urgency_of_request(built), built.channel, url, built.data(), headers)
 
 
 def _critical_alert(factory: PayloadFactory, now: datetime) -> Built:

@@ -173,10 +173,10 @@ def kafka_quorum(layout: LabLayout) -> KafkaQuorum | None:
     return KafkaQuorum(leader_id=leader_id if leader_id >= 0 else None, voters=voters)
 
 
-def haproxy_servers(stats_socket: Path) -> dict[str, dict[str, str]]:
-    """proxy -> server -> status (UP/DOWN/...), from HAProxy's stats socket."""
+def haproxy_stats(stats_socket: Path) -> list[dict[str, str]]:
+    """HAProxy's `show stat` rows (one per frontend, backend and server); [] if it does not answer."""
     if not stats_socket.exists():
-        return {}
+        return []
     try:
         with contextlib.closing(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)) as conn:
             conn.settimeout(PROBE_TIMEOUT_S)
@@ -186,10 +186,14 @@ def haproxy_servers(stats_socket: Path) -> dict[str, dict[str, str]]:
             while chunk := conn.recv(65536):
                 data += chunk
     except OSError:
-        return {}
-    rows = csv.DictReader(io.StringIO(data.decode().lstrip("# ")))
+        return []
+    return list(csv.DictReader(io.StringIO(data.decode().lstrip("# "))))
+
+
+def haproxy_servers(stats_socket: Path) -> dict[str, dict[str, str]]:
+    """proxy -> server -> status (UP/DOWN/...), from HAProxy's stats socket."""
     result: dict[str, dict[str, str]] = {}
-    for row in rows:
+    for row in haproxy_stats(stats_socket):
         if row.get("svname") in ("FRONTEND", "BACKEND", None):
             continue
         result.setdefault(row["pxname"], {})[row["svname"]] = row["status"]

@@ -12,7 +12,9 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg.conninfo import make_conninfo
 
+from core.intake.admission import ALERT_CHANNELS, URGENT_CHANNELS
 from core.settings import ServiceSettings
+from infra.lab import front_door
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
 from infra.topology import Topology
 
@@ -173,6 +175,8 @@ def _patroni(
 
 def _haproxy(topo: Topology, dirs: SiteDirs) -> tuple[Program, list[RenderedFile]]:
     conf = dirs.conf / "haproxy.cfg"
+    errorfile = dirs.conf / "intake-overloaded.http"
+    admission = topo.front_door.intake_admission
     data_sites = [{"name": n, "address": topo.sites[n].address} for n in topo.data_sites]
     content = _render(
         "haproxy.cfg.j2",
@@ -181,9 +185,16 @@ def _haproxy(topo: Topology, dirs: SiteDirs) -> tuple[Program, list[RenderedFile
         front_door=topo.front_door,
         ports=topo.ports,
         data_sites=data_sites,
+        intake_lanes=front_door.intake_lanes(admission),
+        urgent_paths=front_door.channel_paths(URGENT_CHANNELS),
+        alert_paths=front_door.channel_paths(ALERT_CHANNELS),
+        critical_alert_regex=front_door.critical_alert_regex(),
+        overloaded_errorfile=errorfile,
     )
     command = f"haproxy -db -f {conf}"
-    return Program("haproxy", command, dirs.root, startsecs=1, stopsignal="USR1"), [RenderedFile(conf, content)]
+    refusal = front_door.overloaded_errorfile(admission.retry_after_s)
+    files = [RenderedFile(conf, content), RenderedFile(errorfile, refusal)]
+    return Program("haproxy", command, dirs.root, startsecs=1, stopsignal="USR1"), files
 
 
 def haproxy_stats_socket(dirs: SiteDirs) -> Path:
