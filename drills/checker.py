@@ -20,6 +20,7 @@ from drills.model import (
     Rpo,
     Rto,
     Sample,
+    TicketSlo,
     Timeline,
 )
 from drills.report import Check, Objectives
@@ -284,30 +285,66 @@ def _phase(name: str, values: list[float]) -> Latency:
     )
 
 
-def latency(ops: Sequence[CanaryOp], timeline: Timeline) -> tuple[Latency, Latency, Latency]:
-    """Latency (invoked -> acked) of acknowledged intakes, by when they were invoked.
-
-    before: invoked < fault_at; during: fault_at <= invoked < converged_at (else restore_at,
-    else ended); after: the rest. p50 and p99 by the nearest-rank method (see `nearest_rank`).
-    """
+def _phase_of(op: CanaryOp, timeline: Timeline) -> str:
+    """before: invoked < fault_at; during: fault_at <= invoked < converged_at (else restore_at,
+    else ended); after: the rest."""
     if timeline.converged_at is not None:
         end = timeline.converged_at
     elif timeline.restore_at is not None:
         end = timeline.restore_at
     else:
         end = timeline.ended
+    if op.invoked < timeline.fault_at:
+        return "before"
+    return "during" if op.invoked < end else "after"
+
+
+def _by_phase(values: Sequence[tuple[CanaryOp, float]], timeline: Timeline) -> tuple[Latency, Latency, Latency]:
     phases: dict[str, list[float]] = {"before": [], "during": [], "after": []}
-    for op in ops:
-        value = op.latency_s
-        if op.outcome is not Outcome.OK or value is None:
-            continue
-        if op.invoked < timeline.fault_at:
-            phases["before"].append(value)
-        elif op.invoked < end:
-            phases["during"].append(value)
-        else:
-            phases["after"].append(value)
+    for op, value in values:
+        phases[_phase_of(op, timeline)].append(value)
     return _phase("before", phases["before"]), _phase("during", phases["during"]), _phase("after", phases["after"])
+
+
+def latency(ops: Sequence[CanaryOp], timeline: Timeline) -> tuple[Latency, Latency, Latency]:
+    """Latency (invoked -> acked) of acknowledged intakes, by the phase they were invoked in
+    (`_phase_of`). p50 and p99 by the nearest-rank method (see `nearest_rank`)."""
+    acked = [(op, op.latency_s) for op in ops if op.outcome is Outcome.OK and op.latency_s is not None]
+    return _by_phase(acked, timeline)
+
+
+def _ticket_delays(ops: Sequence[CanaryOp], observed: Observed) -> list[tuple[CanaryOp, float]]:
+    """Acknowledgement -> earliest ticket committed, of acknowledged intakes that have a ticket
+    (one created before the acknowledgement counts as 0)."""
+    out = []
+    for op in ops:
+        tickets = observed.tickets.get(op.key, ())
+        if op.outcome is Outcome.OK and op.acked is not None and tickets:
+            out.append((op, max(0.0, min(t.created for t in tickets) - op.acked)))
+    return out
+
+
+def ticket_delay(ops: Sequence[CanaryOp], observed: Observed, timeline: Timeline) -> tuple[Latency, Latency, Latency]:
+    """The pipeline's delay (202 -> ticket committed) by phase, as `latency`."""
+    return _by_phase(_ticket_delays(ops, observed), timeline)
+
+
+def ticket_slo(ops: Sequence[CanaryOp], observed: Observed, timeline: Timeline, *, slo_s: float) -> TicketSlo:
+    """The pipeline's SLO outside the fault window. An acknowledged intake without a ticket is
+    judged too, as not within (the RPO check says whether it was lost)."""
+    delays = dict((op.seq, d) for op, d in _ticket_delays(ops, observed))
+    judged = [
+        delays.get(op.seq)
+        for op in ops
+        if op.outcome is Outcome.OK and op.acked is not None and _phase_of(op, timeline) != "during"
+    ]
+    known = [d for d in judged if d is not None]
+    return TicketSlo(
+        slo_s=slo_s,
+        judged=len(judged),
+        within=sum(1 for d in known if d <= slo_s),
+        p99_s=nearest_rank(known, 99) if known else None,
+    )
 
 
 # -- all together ----------------------------------------------------------------------------
@@ -323,6 +360,7 @@ def check(
     freshness_s: float,
     affected_sites: Collection[str],
     first_attempt_s: float = 1.0,
+    ticket_slo_s: float | None = None,
 ) -> Findings:
     """All findings of a drill. RTOs: intake (per attempt), ticket_creation, then each probed capability
     in sorted order (`sla_clock` re-judged by `leader_samples`). Intake and ticket creation also carry
@@ -351,6 +389,8 @@ def check(
         rto=tuple(rtos),
         availability=availability(ops, timeline),
         latency=latency(ops, timeline),
+        ticket_delay=ticket_delay(ops, observed, timeline),
+        ticket_slo=None if ticket_slo_s is None else ticket_slo(ops, observed, timeline, slo_s=ticket_slo_s),
     )
 
 
@@ -387,6 +427,17 @@ def judge(findings: Findings, objectives: Objectives) -> tuple[Check, ...]:
         else:
             achieved, passed = f"{found.seconds:.1f} s", found.seconds <= target
         checks.append(Check(name=f"RTO {capability}", target=f"≤ {_num(target)} s", achieved=achieved, passed=passed))
+    slo = findings.ticket_slo
+    if objectives.ticket_slo_s is not None:
+        share = f"{objectives.ticket_slo_share * 100:g} %"
+        target = f"≥ {share} within {_num(objectives.ticket_slo_s)} s, outside the fault"
+        if slo is None or slo.judged == 0:
+            achieved, passed = "not measured", False
+        else:
+            p99 = f", p99 {slo.p99_s:.2f} s" if slo.p99_s is not None else ""
+            achieved = f"{slo.share * 100:.1f} % of {slo.judged}{p99}"
+            passed = slo.slo_s <= objectives.ticket_slo_s and slo.share >= objectives.ticket_slo_share
+        checks.append(Check(name="SLO 202 → ticket", target=target, achieved=achieved, passed=passed))
     a = findings.availability
     checks.append(
         Check(
@@ -459,4 +510,14 @@ def notes(findings: Findings) -> tuple[str, ...]:
     during = next((x for x in findings.latency if x.phase == "during"), None)
     if during is not None and during.count and during.p99_s is not None:
         out.append(f"During the fault, p99 intake latency was {during.p99_s:.2f} s ({during.count} acknowledged).")
+    words = {"before": "before the fault", "during": "during it", "after": "once converged"}
+    delays = [f"{words[x.phase]} {x.p99_s:.2f} s" for x in findings.ticket_delay if x.count and x.p99_s is not None]
+    if delays:
+        out.append(f"p99 from acknowledgement to ticket committed: {', '.join(delays)}.")
+    slo = findings.ticket_slo
+    if slo is not None and slo.judged:
+        out.append(
+            f"Outside the fault, {slo.within} of {slo.judged} acknowledged intakes had their ticket within "
+            f"{_num(slo.slo_s)} s ({slo.share * 100:.1f} %)."
+        )
     return tuple(out)

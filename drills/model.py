@@ -132,8 +132,26 @@ class Availability(Frozen):
     longest_gap_to: float | None = None
 
 
+class TicketSlo(Frozen):
+    """Acknowledged canary intakes invoked outside the fault window (before the fault, after the lab
+    converged) and how many had their ticket committed within `slo_s` of the acknowledgement."""
+
+    slo_s: float
+    judged: int
+    within: int
+    p99_s: float | None = None
+
+    @property
+    def share(self) -> float:
+        return self.within / self.judged if self.judged else 1.0
+
+
 class Findings(Frozen):
     rpo: Rpo
     rto: tuple[Rto, ...]
     availability: Availability
     latency: tuple[Latency, ...]
+    # acknowledgement -> ticket committed, of acknowledged canary intakes with a ticket, by the
+    # phase their intake was invoked in (as `latency`); () in reports written before it existed
+    ticket_delay: tuple[Latency, ...] = ()
+    ticket_slo: TicketSlo | None = None

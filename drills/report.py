@@ -28,6 +28,10 @@ class Objectives(Frozen):
     rpo_max_lost: int = 0  # acknowledged intakes allowed to be lost
     rto_s: dict[str, float] = Field(default_factory=dict)  # capability -> target seconds
     availability_min: float = 0.0  # share of canary intakes acknowledged within the deadline
+    # The pipeline's SLO (tickets.slo_s / slo_share), judged outside the fault window: before the
+    # fault and once the lab converged (during the fault, the ticket_creation RTO says how it went).
+    ticket_slo_s: float | None = None
+    ticket_slo_share: float = 0.99
 
 
 class Check(Frozen):

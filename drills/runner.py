@@ -110,7 +110,13 @@ def resolve_scenario(topo: Topology, name: str) -> ScenarioSpec:
 
 def default_objectives(topo: Topology) -> Objectives:
     d = topo.drills
-    return Objectives(rpo_max_lost=d.rpo_max_lost, rto_s=dict(d.rto_s), availability_min=d.availability_min)
+    return Objectives(
+        rpo_max_lost=d.rpo_max_lost,
+        rto_s=dict(d.rto_s),
+        availability_min=d.availability_min,
+        ticket_slo_s=topo.tickets.slo_s,
+        ticket_slo_share=topo.tickets.slo_share,
+    )
 
 
 @contextmanager
@@ -276,6 +282,7 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
             freshness_s=d.ticket_freshness_s,
             affected_sites=spec.affected_sites,
             first_attempt_s=d.first_attempt_s,
+            ticket_slo_s=objectives.ticket_slo_s,
         )
         checks = checker.judge(findings, objectives)
         status = journal.get("status", "failed") if _steady_before(journal) else "failed"

@@ -39,6 +39,8 @@ def objectives_for(topo: Topology, drill: ScheduledDrill) -> Objectives:
         rpo_max_lost=base.rpo_max_lost if t.rpo_max_lost is None else t.rpo_max_lost,
         rto_s={**base.rto_s, **t.rto_s},
         availability_min=base.availability_min if t.availability_min is None else t.availability_min,
+        ticket_slo_s=base.ticket_slo_s,
+        ticket_slo_share=base.ticket_slo_share,
     )
 
 

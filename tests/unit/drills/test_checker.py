@@ -19,8 +19,10 @@ from drills.checker import (
     notes,
     rpo,
     rto,
+    ticket_delay,
     ticket_full_recovery,
     ticket_samples,
+    ticket_slo,
     verdict,
 )
 from drills.model import (
@@ -597,3 +599,55 @@ def test_ticket_full_recovery_is_the_last_late_ticket_or_none_when_one_is_missin
     missing = {k: v for k, v in recorded(ops).items() if k != "k13"}
     assert ticket_full_recovery(ops, Observed(tickets=missing), TL, freshness_s=10.0) == (None, 1)
     assert ticket_full_recovery(ops, Observed(tickets=recorded(ops)), TL, freshness_s=10.0) == (0.0, 0)
+
+
+# -- the pipeline's SLO (202 -> ticket) ------------------------------------------------------
+
+
+def _late(ops: list[CanaryOp], delays: dict[int, float]) -> Observed:
+    """A ticket for every acknowledged op, `delays[seq]` s after its ack (0.5 s unless told)."""
+    return Observed(
+        tickets={
+            o.key: (TicketSeen(code=f"T{o.seq}", created=(o.acked or 0.0) + delays.get(o.seq, 0.5)),)
+            for o in ops
+            if o.acked is not None
+        }
+    )
+
+
+def test_ticket_delay_is_by_phase_from_the_acknowledgement() -> None:
+    ops = [op(1), op(2), op(20), op(55)]  # before, before, during (until 50 s), after
+    phases = ticket_delay(ops, _late(ops, {2: 3.0, 20: 12.0}), TL)
+    assert [(x.phase, x.count) for x in phases] == [("before", 2), ("during", 1), ("after", 1)]
+    assert phases[0].max_s == pytest.approx(3.0)
+    assert phases[1].p99_s == pytest.approx(12.0)
+
+
+def test_the_slo_judges_only_outside_the_fault_and_counts_a_missing_ticket_as_late() -> None:
+    ops = [op(i) for i in range(1, 10)] + [op(20), op(30)] + [op(i) for i in range(51, 60)]
+    observed = _late(ops, {3: 11.0, 20: 40.0, 30: 40.0})  # one late outside, two late during the fault
+    missing = Observed(tickets={k: v for k, v in observed.tickets.items() if k != "k52"})
+    slo = ticket_slo(ops, missing, TL, slo_s=10.0)
+    assert (slo.judged, slo.within) == (18, 16)  # the fault window's two are not judged
+    assert slo.p99_s == pytest.approx(11.0)
+
+
+def test_the_slo_check_fails_below_its_share_and_passes_at_it() -> None:
+    ops = [op(i) for i in range(1, 10)] + [op(i) for i in range(51, 52)]  # 10 judged
+    objectives = Objectives(ticket_slo_s=10.0, ticket_slo_share=0.9)
+    one_late = check(ops, [], _late(ops, {5: 10.5}), TL, k=1, freshness_s=10.0, affected_sites=(), ticket_slo_s=10.0)
+    two_late = check(
+        ops, [], _late(ops, {5: 10.5, 6: 30.0}), TL, k=1, freshness_s=10.0, affected_sites=(), ticket_slo_s=10.0
+    )
+    assert [c.passed for c in judge(one_late, objectives) if c.name == "SLO 202 → ticket"] == [True]
+    assert [c.passed for c in judge(two_late, objectives) if c.name == "SLO 202 → ticket"] == [False]
+    assert any("8 of 10 acknowledged intakes had their ticket within 10 s" in n for n in notes(two_late))
+
+
+def test_the_slo_is_not_judged_without_a_target_and_fails_when_nothing_was_measured() -> None:
+    ops = [op(i) for i in range(1, 5)]
+    measured = check(ops, [], _late(ops, {}), TL, k=1, freshness_s=10.0, affected_sites=())
+    assert measured.ticket_slo is None
+    assert not [c for c in judge(measured, Objectives()) if c.name == "SLO 202 → ticket"]
+    unmeasured = judge(measured, Objectives(ticket_slo_s=10.0))
+    assert [(c.achieved, c.passed) for c in unmeasured if c.name == "SLO 202 → ticket"] == [("not measured", False)]
