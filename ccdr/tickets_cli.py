@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from ccdr import pipeline_view
 from core.intake.schemas import IntakeEvent
 from core.intake.storable import printable
 from core.kafka import acknowledged_producer
@@ -30,7 +31,7 @@ from infra.topology import Topology, load_topology
 SEND_TIMEOUT_S = 30
 FIXED_COLUMNS_CHARS = 66  # id .. retried, with the table's borders
 MIN_ERROR_CHARS = 20
-app = typer.Typer(help="The ticket pipeline: the intake quarantine.", no_args_is_help=True)
+app = typer.Typer(help="The ticket pipeline: its status and the intake quarantine.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Intake events the ticket worker set aside (and why).", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
 console = Console()
@@ -205,3 +206,93 @@ async def _retry(topo: Topology, dsn: str, ids: list[int] | None, operator: str)
         raise TicketsCliError(f"Kafka did not acknowledge the retry ({exc!r}); nothing was marked") from None
     finally:
         await producer.stop()
+
+
+def _shed_rows(shed: dict[tuple[str, str], float]) -> list[dict[str, object]]:
+    return [{"channel": c, "urgency": u, "count": n} for (c, u), n in shed.items()]
+
+
+def _n(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:,.0f}{unit}"
+
+
+@app.command("pipeline")
+def pipeline(
+    window: Annotated[
+        float, typer.Option(min=10, max=7 * 86_400, help="Seconds of tickets the SLO is judged on.")
+    ] = 900,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    dsn: DsnOption = None,
+    topology: TopologyOption = None,
+) -> None:
+    """Intake admission and shedding per site, the front door's lanes, the ticket workers' lag and
+    the pipeline's SLO (receipt to ticket committed) over the last WINDOW seconds. Exit 4 when the
+    SLO is breached."""
+    topo = load_topology(topology)
+    view = pipeline_view.collect(topo, _dsn(topo, dsn), window_s=window)
+    verdict, why = view.verdict()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "verdict": verdict,
+                    "why": why,
+                    "slo": None if view.slo is None else {**view.slo.__dict__, "share": view.slo.share},
+                    "slo_share_objective": view.slo_share,
+                    "quarantine_pending": view.quarantine_pending,
+                    "sites": [
+                        {
+                            **s.__dict__,
+                            "shed": [{"channel": c, "urgency": u, "count": n} for (c, u), n in s.shed.items()],
+                        }
+                        for s in view.sites
+                    ],
+                    "front_door": [lane.__dict__ for lane in view.lanes],
+                },
+                indent=2,
+            )
+        )
+    else:
+        sites = Table(title="intake and ticket workers, per site", title_justify="left")
+        for column in ("site", "intake", "in flight", "accepted", "shed (channel/urgency)", "worker", "lag", "behind"):
+            sites.add_column(column)
+        for s in view.sites:
+            shed = ", ".join(f"{c}/{u} {n:,.0f}" for (c, u), n in sorted(s.shed.items()) if n) or "0"
+            sites.add_row(
+                s.site,
+                "[green]answers[/green]" if s.intake_answered else "[red]no answer[/red]",
+                _n(s.in_flight),
+                _n(s.accepted),
+                shed,
+                "[green]answers[/green]" if s.worker_answered else "[red]no answer[/red]",
+                _n(s.lag_events, " events"),
+                "-" if s.lag_seconds is None else f"{s.lag_seconds:.2f} s",
+            )
+        console.print(sites)
+        lanes = Table(title="front door: intake lanes", title_justify="left")
+        for column in ("lane", "answered by the sites", "refused at the door (503)", "queued now"):
+            lanes.add_column(column)
+        for lane in view.lanes:
+            lanes.add_row(
+                lane.backend, f"{lane.answered_by_sites:,}", f"{lane.refused_at_door:,}", str(lane.queued_now)
+            )
+        console.print(lanes)
+        if view.slo is None:
+            console.print("[red]SLO: the database did not answer[/red]")
+        else:
+            w = view.slo
+            p = ", ".join(
+                f"{name} {value:.2f} s"
+                for name, value in (("p50", w.p50_s), ("p99", w.p99_s), ("max", w.max_s))
+                if value is not None
+            )
+            console.print(
+                f"SLO receipt → ticket ≤ {w.slo_s:g} s for {view.slo_share * 100:g} %: "
+                f"{w.within:,} of {w.tickets:,} tickets of the last {w.window_s:g} s ({w.share * 100:.1f} %)"
+                + (f"; {p}" if p else "")
+            )
+        console.print(f"quarantine: {_n(view.quarantine_pending)} pending")
+        colour = {"met": "green", "breached": "red", "unknown": "yellow"}[verdict]
+        console.print(f"[{colour}]SLO {verdict}[/{colour}]" + (": " + "; ".join(why) if why else ""))
+    if verdict == "breached":
+        raise typer.Exit(4)
