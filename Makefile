@@ -1,5 +1,5 @@
 # The two commands in the README; both install what is missing first (infra/install/install.sh).
-.PHONY: install demo test lint unit integration bench bench-lab bench-drills bench-singletons down
+.PHONY: install demo test lint unit integration bench bench-lab bench-drills bench-singletons down overload
 
 install:
 	bash infra/install/install.sh
@@ -40,3 +40,10 @@ down:
 # The SLA clock's and the dispatcher's reads at 100,000 open tickets: before (full scans) and now (by index).
 bench-singletons: install
 	.venv/bin/python -m loadtests.bench_singletons --open 100000 --due 100
+
+# Intake overload at 2x and 5x the measured capacity (CAPACITY requests/s, from `make bench`'s phase 3),
+# open loop through the front door; each storm checks every accepted intake got its ticket.
+CAPACITY ?= 260
+overload: install
+	.venv/bin/ccdr load storm --rate $$(( $(CAPACITY) * 2 )) --duration 15
+	.venv/bin/ccdr load storm --rate $$(( $(CAPACITY) * 5 )) --duration 15

@@ -120,10 +120,14 @@ def storm(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Every outcome as JSON (default: load-results/).")
     ] = None,
+    ticket_wait: Annotated[
+        float, typer.Option(min=0, max=3600, help="Seconds to wait for every accepted intake's ticket (0: skip).")
+    ] = 120,
     topology: TopologyOption = None,
 ) -> None:
     """Overload intake open loop (each request sent on schedule, one attempt) and show, per class of
-    urgency, what was accepted, what was shed with Retry-After, and what got no answer."""
+    urgency, what was accepted, what was shed with Retry-After, and what got no answer; then check
+    that every accepted intake has its ticket (exit 1 when one is missing)."""
     import json
 
     from loadtests.storm import run_storm
@@ -142,4 +146,21 @@ def storm(
     except (OSError, ValueError, KeyError) as exc:
         raise LoadError(f"no lab secrets ({exc}): is the lab up (ccdr lab up)?") from None
     path = out_file or default_out("storm", datetime.now(UTC)) / "outcomes.json"
-    run_storm(base, alert_token, rate=rate, duration=duration, urgent_share=urgent_share, deadline_s=deadline, out=path)
+    outcomes = run_storm(
+        base, alert_token, rate=rate, duration=duration, urgent_share=urgent_share, deadline_s=deadline, out=path
+    )
+    codes = [o.ticket_code for o in outcomes if o.status == 202 and o.ticket_code]
+    if not ticket_wait or not codes:
+        return
+    from infra.lab.database import app_dsn
+    from infra.lab.secrets import load as load_secrets
+    from loadtests.storm import tickets_of_accepted
+
+    landed = tickets_of_accepted(app_dsn(topo, load_secrets(LabLayout(topo)).app), codes, wait_s=ticket_wait)
+    delays = f"receipt → ticket p50 {landed.p50_s:.2f} s, p99 {landed.p99_s:.2f} s" if landed.p99_s is not None else ""
+    if landed.found < landed.accepted:
+        raise LoadError(
+            f"{landed.accepted - landed.found:,} of {landed.accepted:,} accepted intakes have no ticket "
+            f"after {landed.waited_s:.0f} s ({delays or 'none found'})"
+        )
+    typer.echo(f"every accepted intake has its ticket ({landed.accepted:,}); {delays}")

@@ -185,7 +185,7 @@ def _critical_alert(factory: PayloadFactory, now: datetime) -> Built:
 
 def run_storm(
     base_url: str, alert_token: str, *, rate: float, duration: float, urgent_share: float, deadline_s: float, out: Path
-) -> dict[str, ClassFigures]:
+) -> list[Outcome]:
     console.print(f"storm on {base_url}: {rate:,.0f}/s for {duration:.0f} s, {urgent_share:.0%} urgent")
     outcomes = asyncio.run(
         storm(base_url, alert_token, rate=rate, duration=duration, urgent_share=urgent_share, deadline_s=deadline_s)
@@ -197,4 +197,41 @@ def run_storm(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps([o.__dict__ for o in outcomes]) + "\n")
     console.print(f"offered {offered:,.0f}/s achieved by the generator; every outcome in {out}")
-    return by
+    return outcomes
+
+
+@dataclass(frozen=True)
+class Landed:
+    """What became of the accepted intakes: their tickets, and receipt -> ticket committed."""
+
+    accepted: int
+    found: int
+    waited_s: float
+    p50_s: float | None
+    p99_s: float | None
+
+
+def tickets_of_accepted(dsn: str, codes: list[str], *, wait_s: float, poll_s: float = 1.0) -> Landed:
+    """Wait up to `wait_s` for every accepted intake's ticket (each 202 names its ticket code)."""
+    import psycopg
+
+    started = time.monotonic()
+    wanted = sorted(set(codes))
+    delays: list[float] = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while True:
+            rows = conn.execute(
+                "SELECT extract(epoch FROM created_at - received_at)::float8 FROM tickets WHERE code = ANY(%s)",
+                (wanted,),
+            ).fetchall()
+            delays = [r[0] for r in rows]
+            if len(rows) >= len(wanted) or time.monotonic() - started >= wait_s:
+                break
+            time.sleep(poll_s)
+    return Landed(
+        accepted=len(wanted),
+        found=len(delays),
+        waited_s=time.monotonic() - started,
+        p50_s=nearest_rank(delays, 50) if delays else None,
+        p99_s=nearest_rank(delays, 99) if delays else None,
+    )
