@@ -8,9 +8,9 @@ import sys
 import typer
 from rich.console import Console
 
+from ccdr.serve import serve
 from ccdr.tickets_cli import TicketsCliError
 from ccdr.tickets_cli import app as tickets_app
-from core.serve import serve
 from core.settings import SettingsError
 from drills.cli import DrillCliError
 from drills.cli import app as drill_app

@@ -6,22 +6,33 @@ other site they appear there. The board re-creates its records after a session l
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from enum import StrEnum
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, ParamSpec, TypeVar
 
-from failover.coordination import Coordination, SessionState
+from core.agents.presence import PresenceUnavailable, Status
+from failover.coordination import Coordination, CoordinationUnavailable, SessionState
 
 PRESENCE = "presence"
+P = ParamSpec("P")
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
-class Status(StrEnum):
-    AVAILABLE = "available"
-    BUSY = "busy"
-    AWAY = "away"
+async def _call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """A blocking coordination call off the event loop; the ensemble not answering is core's
+    PresenceUnavailable (core knows nothing of ZooKeeper)."""
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except CoordinationUnavailable as exc:
+        raise PresenceUnavailable(str(exc)) from exc
 
 
 class PresenceBoard:
+    """core.agents.presence.Presence over a Coordination."""
+
     def __init__(self, coord: Coordination) -> None:
         self.coord = coord
         self._mine: dict[str, dict[str, Any]] = {}  # agent -> record, what this site asserts
@@ -32,15 +43,15 @@ class PresenceBoard:
     async def set(self, agent: str, status: Status) -> dict[str, Any]:
         record = {"agent": agent, "site": self.coord.site, "status": status.value, "since": time.time()}
         self._mine[agent] = record
-        await asyncio.to_thread(self.coord.announce, PRESENCE, self._name(agent), record)
+        await _call(self.coord.announce, PRESENCE, self._name(agent), record)
         return record
 
     async def clear(self, agent: str) -> None:
         self._mine.pop(agent, None)
-        await asyncio.to_thread(self.coord.withdraw, PRESENCE, self._name(agent))
+        await _call(self.coord.withdraw, PRESENCE, self._name(agent))
 
     async def everyone(self) -> list[dict[str, Any]]:
-        records = await asyncio.to_thread(self.coord.members, PRESENCE)
+        records = await _call(self.coord.members, PRESENCE)
         return sorted(records.values(), key=lambda r: (str(r.get("agent")), str(r.get("site"))))
 
     async def restore(self) -> int:
@@ -52,3 +63,33 @@ class PresenceBoard:
         for agent in missing:
             await asyncio.to_thread(self.coord.announce, PRESENCE, self._name(agent), self._mine[agent])
         return len(missing)
+
+
+@asynccontextmanager
+async def kept(
+    board: PresenceBoard, start: Callable[[], None], stop: Callable[[], None], every_s: float
+) -> AsyncIterator[None]:
+    """While the ticket API runs: connect to the ensemble (it may come up after us) and re-create the
+    records an expired session took with it; on the way out, close the session."""
+
+    async def keep() -> None:
+        started = False
+        while True:
+            try:
+                if not started:  # after that, kazoo reconnects (and renews an expired session) itself
+                    await asyncio.to_thread(start)
+                    started = True
+                restored = await board.restore()
+                if restored:
+                    log.info("presence: restored %d records after a session loss", restored)
+            except (CoordinationUnavailable, PresenceUnavailable) as exc:
+                log.warning("presence: %s", exc)
+            await asyncio.sleep(every_s)
+
+    task = asyncio.create_task(keep())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.to_thread(stop)

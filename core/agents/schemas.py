@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.agents.model import Agent, Role
-from failover.presence import Status
+from core.agents.presence import Status
 
 
 class _Request(BaseModel):

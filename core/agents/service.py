@@ -14,10 +14,9 @@ from psycopg_pool import AsyncConnectionPool
 from core.agents import repository as repo
 from core.agents.credentials import hash_password, new_token, token_hash, verify_password
 from core.agents.model import Agent, Permission, Session, allowed
+from core.agents.presence import Presence, PresenceUnavailable, Status
 from core.agents.roster import RosterError, Shift, parse_roster_csv, parse_roster_ics
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, Unavailable
-from failover.coordination import CoordinationUnavailable
-from failover.presence import PresenceBoard, Status
 
 PRESENCE_RETRY_AFTER_S = 2
 
@@ -34,7 +33,7 @@ class AgentService:
     pool: AsyncConnectionPool[Any]
     site: str
     session_ttl: timedelta
-    presence: PresenceBoard
+    presence: Presence
 
     async def login(self, agent_id: str, password: str, client: str | None) -> Login:
         token = new_token()
@@ -54,7 +53,7 @@ class AgentService:
         if outcome != "ok" or agent is None:
             raise Unauthenticated("unknown agent or wrong password")
         session = Session(agent=agent, site=self.site, issued_at=issued, expires_at=expires)
-        with contextlib.suppress(CoordinationUnavailable):  # the board restores presence when it can
+        with contextlib.suppress(PresenceUnavailable):  # the board restores presence when it can
             await self.presence.set(agent.id, Status.AVAILABLE)
         return Login(token, session, remote=agent.home_site != self.site)
 
@@ -70,7 +69,7 @@ class AgentService:
     async def logout(self, token: str, session: Session) -> None:
         async with self.pool.connection() as conn:
             await repo.revoke(conn, by=session.agent.id, token_hash=token_hash(token))
-        with contextlib.suppress(CoordinationUnavailable):
+        with contextlib.suppress(PresenceUnavailable):
             await self.presence.clear(session.agent.id)
 
     async def revoke_all(self, agent_id: str, by: Session) -> int:
@@ -90,13 +89,13 @@ class AgentService:
     async def set_presence(self, session: Session, status: Status) -> dict[str, Any]:
         try:
             return await self.presence.set(session.agent.id, status)
-        except CoordinationUnavailable as exc:
+        except PresenceUnavailable as exc:
             raise Unavailable(f"presence is not reachable: {exc}", PRESENCE_RETRY_AFTER_S) from None
 
     async def everyone_present(self) -> list[dict[str, Any]]:
         try:
             return await self.presence.everyone()
-        except CoordinationUnavailable as exc:
+        except PresenceUnavailable as exc:
             raise Unavailable(f"presence is not reachable: {exc}", PRESENCE_RETRY_AFTER_S) from None
 
     async def logins(self, agent_id: str, session: Session, limit: int) -> list[dict[str, Any]]:

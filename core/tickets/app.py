@@ -3,10 +3,9 @@ worker: core.tickets.worker, so nothing they meet can take the API down)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import timedelta
 
 import psycopg
@@ -14,15 +13,13 @@ from fastapi import FastAPI
 from psycopg_pool import PoolTimeout
 
 from core.agents import router as agents_router
+from core.agents.presence import Presence
 from core.agents.service import AgentService
 from core.database import pool_for
 from core.http import observability, problems
 from core.settings import ServiceSettings
 from core.tickets.router import build_router
 from core.tickets.service import TicketService
-from failover.coordination import CoordinationUnavailable
-from failover.presence import PresenceBoard
-from failover.zookeeper import ZooKeeperCoordination
 
 ROSTER_MAX_BYTES = 2 * 1024 * 1024
 READY_TIMEOUT_S = 1.5  # below HAProxy's check timeout (timers.haproxy.connect_timeout_ms)
@@ -30,42 +27,24 @@ READY_TIMEOUT_S = 1.5  # below HAProxy's check timeout (timers.haproxy.connect_t
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: ServiceSettings) -> FastAPI:
+def create_app(
+    settings: ServiceSettings,
+    presence: Presence,
+    alongside: Callable[[], AbstractAsyncContextManager[None]] = nullcontext,
+) -> FastAPI:
+    """The ticket and agent API. `presence` says who is on duty where (wired by ccdr.serve: the
+    failover layer's ZooKeeper board); `alongside` runs for as long as the app does (keeping that
+    board's records)."""
     pool = pool_for(settings, "tickets", max_size=8, timeout=10)
-    coord = ZooKeeperCoordination(
-        settings.zookeeper_hosts,
-        settings.site,
-        session_timeout=settings.failover.session_timeout_s,
-        op_timeout=settings.failover.op_timeout_s,
-    )
-    presence = PresenceBoard(coord)
     agents = AgentService(pool, settings.site, timedelta(hours=settings.agents.session_ttl_h), presence)
-
-    async def keep_presence() -> None:
-        """Connect to ZooKeeper (it may come up after us) and re-create presence lost with a session."""
-        started = False
-        while True:
-            try:
-                if not started:  # after that, kazoo reconnects (and renews an expired session) itself
-                    await asyncio.to_thread(coord.start, settings.failover.session_timeout_s)
-                    started = True
-                restored = await presence.restore()
-                if restored:
-                    log.info("presence: restored %d records after a session loss", restored)
-            except CoordinationUnavailable as exc:
-                log.warning("presence: %s", exc)
-            await asyncio.sleep(settings.failover.heartbeat_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.open(wait=False)
-        presence_task = asyncio.create_task(keep_presence())
         try:
-            yield
+            async with alongside():
+                yield
         finally:
-            presence_task.cancel()
-            await asyncio.gather(presence_task, return_exceptions=True)
-            await asyncio.to_thread(coord.stop)
             await pool.close()
 
     async def not_ready() -> str | None:

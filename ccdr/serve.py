@@ -1,6 +1,7 @@
 """`ccdr serve intake|tickets|ticket-worker|failover|notifier --config FILE`: run one service of a site
 (supervisord keeps it): the two HTTP services under uvicorn, the failover agent and the notifier
-as asyncio loops."""
+as asyncio loops. The composition root: the only place where core's services meet the adapters
+of the failover layer (ZooKeeper presence for the ticket API)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from core.http.observability import configure_logging
-from core.settings import load_settings
+from core.settings import ServiceSettings, load_settings
 
 # Longer than HAProxy keeps idle server connections for reuse: with uvicorn's default (5 s, the
 # same as HAProxy's pool-purge-delay) HAProxy sometimes sends a request on a connection uvicorn
@@ -30,6 +32,24 @@ class Service(StrEnum):
     FAILOVER = "failover"
     NOTIFIER = "notifier"
     TICKET_WORKER = "ticket-worker"
+
+
+def _tickets_app(settings: ServiceSettings) -> FastAPI:
+    """The ticket API with agent presence kept in ZooKeeper (ephemeral: it goes with a dead site)."""
+    from core.tickets.app import create_app as create_tickets
+    from failover.presence import PresenceBoard, kept
+    from failover.zookeeper import ZooKeeperCoordination
+
+    fo = settings.failover
+    coord = ZooKeeperCoordination(
+        settings.zookeeper_hosts, settings.site, session_timeout=fo.session_timeout_s, op_timeout=fo.op_timeout_s
+    )
+    board = PresenceBoard(coord)
+    return create_tickets(
+        settings,
+        board,
+        lambda: kept(board, lambda: coord.start(fo.session_timeout_s), coord.stop, fo.heartbeat_s),
+    )
 
 
 @app.command()
@@ -60,9 +80,7 @@ def serve(
 
         web, listen = create_intake(settings), settings.intake_listen
     else:
-        from core.tickets.app import create_app as create_tickets
-
-        web, listen = create_tickets(settings), settings.tickets_listen
+        web, listen = _tickets_app(settings), settings.tickets_listen
     server = uvicorn.Server(
         uvicorn.Config(
             web,
