@@ -35,6 +35,9 @@ class ScheduleStore(Protocol):
     async def attach_report(self, decision: Decision, report_id: str | None) -> None: ...
 
 
+CALENDAR_POLL_S = 10.0  # the calendar is in minutes: no need to ask every election tick
+
+
 class DrillScheduler:
     """The work of the `drill-scheduler` singleton: one decision per tick, at most one drill at a time."""
 
@@ -46,7 +49,7 @@ class DrillScheduler:
         steady_state: Callable[[], Awaitable[bool]],
         execute: Callable[[ScheduledDrill], Awaitable[str | None]],
         clock: Callable[[], datetime],
-        poll_s: float = 10.0,
+        poll_s: float = CALENDAR_POLL_S,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name

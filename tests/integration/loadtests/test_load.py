@@ -1,6 +1,9 @@
-"""A short, bounded locust run against the real lab: requests succeed and become tickets.
+"""A short, bounded locust run against the real lab: requests succeed and become tickets, and the
+SLO gate fails a run whose limits it breaks.
 
-Asserts outcomes, never speed: the SLO limits are set far out of reach of a noisy machine."""
+Asserts outcomes, never speed: the passing run's SLO limits are set far out of reach of a noisy
+machine, the failing run's limit (p99 under 1 ms through HTTP, Kafka acks=all and two sites) out
+of reach of any machine."""
 
 from __future__ import annotations
 
@@ -18,10 +21,8 @@ DURATION_S = 20
 TICKETS_WAIT_S = 120
 
 
-def test_a_bounded_locust_run_through_the_front_door_creates_tickets(front: Front, tmp_path: Path) -> None:
-    run_id = uuid.uuid4().hex[:10]
-    out = tmp_path / "load"
-    proc = subprocess.run(
+def _run(out: Path, run_id: str, *, duration_s: int, p99_ms: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             *CCDR,
             "load",
@@ -31,9 +32,9 @@ def test_a_bounded_locust_run_through_the_front_door_creates_tickets(front: Fron
             "--users",
             str(USERS),
             "--duration",
-            str(DURATION_S),
+            str(duration_s),
             "--slo-p99-ms",
-            "60000",
+            str(p99_ms),
             "--slo-error-ratio",
             "0.5",
             "--out",
@@ -42,10 +43,16 @@ def test_a_bounded_locust_run_through_the_front_door_creates_tickets(front: Fron
         env={**os.environ, "CCDR_RUN_ID": run_id},
         capture_output=True,
         text=True,
-        timeout=DURATION_S + 120,
+        timeout=duration_s + 120,
     )
+
+
+def test_a_bounded_locust_run_through_the_front_door_creates_tickets(front: Front, tmp_path: Path) -> None:
+    run_id = uuid.uuid4().hex[:10]
+    out = tmp_path / "load"
+    proc = _run(out, run_id, duration_s=DURATION_S, p99_ms=60_000)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "capacity" in proc.stdout
+    assert "SLO met" in proc.stdout + proc.stderr, proc.stdout[-3000:]
     with (out / "locust_stats.csv").open() as f:
         rows = {row["Name"]: row for row in csv.DictReader(f)}
     total = rows["Aggregated"]
@@ -60,3 +67,9 @@ def test_a_bounded_locust_run_through_the_front_door_creates_tickets(front: Fron
 
     created = wait_until("tickets of the load run", tickets, TICKETS_WAIT_S)
     assert created > 0
+
+
+def test_the_slo_gate_fails_a_run_that_breaks_its_limit(front: Front, tmp_path: Path) -> None:
+    proc = _run(tmp_path / "load", uuid.uuid4().hex[:10], duration_s=8, p99_ms=1)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "SLO breached: p99" in proc.stdout + proc.stderr, proc.stdout[-3000:]
