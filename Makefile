@@ -19,6 +19,7 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
+	.venv/bin/mypy
 
 unit: install
 	.venv/bin/pytest -q tests/unit

@@ -430,14 +430,14 @@ def judge(findings: Findings, objectives: Objectives) -> tuple[Check, ...]:
     slo = findings.ticket_slo
     if objectives.ticket_slo_s is not None:
         share = f"{objectives.ticket_slo_share * 100:g} %"
-        target = f"≥ {share} within {_num(objectives.ticket_slo_s)} s, outside the fault"
+        slo_target = f"≥ {share} within {_num(objectives.ticket_slo_s)} s, outside the fault"
         if slo is None or slo.judged == 0:
             achieved, passed = "not measured", False
         else:
             p99 = f", p99 {slo.p99_s:.2f} s" if slo.p99_s is not None else ""
             achieved = f"{slo.share * 100:.1f} % of {slo.judged}{p99}"
             passed = slo.slo_s <= objectives.ticket_slo_s and slo.share >= objectives.ticket_slo_share
-        checks.append(Check(name="SLO 202 → ticket", target=target, achieved=achieved, passed=passed))
+        checks.append(Check(name="SLO 202 → ticket", target=slo_target, achieved=achieved, passed=passed))
     a = findings.availability
     checks.append(
         Check(

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -25,6 +25,9 @@ from matplotlib.ticker import FuncFormatter
 
 from drills.model import Outcome
 from drills.report import SCHEMA, DrillReport, Roles
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 DASH = "—"
 VERIFY_COMMAND = "ccdr drill verify {id}"
@@ -217,7 +220,12 @@ def timeline_chart_svg(report: DrillReport) -> str:
     end = max(t.ended - t.started, 0.0)
     probes = len(report.series.probes)
     raster = len(report.series.canary) > _SCATTER_RASTER_THRESHOLD
-    rc = {"svg.hashsalt": f"ccdr-{report.id}", "svg.fonttype": "path", "font.size": 8, "font.family": "DejaVu Sans"}
+    rc: dict[RcKeyType, Any] = {
+        "svg.hashsalt": f"ccdr-{report.id}",
+        "svg.fonttype": "path",
+        "font.size": 8,
+        "font.family": "DejaVu Sans",
+    }
     with rc_context(rc):
         fig = Figure(figsize=(7.2, 3.4 + 0.28 * max(probes, 1)), layout="constrained")
         top, bottom = fig.subplots(

@@ -8,13 +8,13 @@ accepting `/1`.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import ConfigDict, Field
 
 from drills.model import Findings, Frozen, Outcome, Timeline
 
-SCHEMA = "ccdr.drill-report/1"
+SCHEMA: Final = "ccdr.drill-report/1"
 
 
 class Scenario(Frozen):

@@ -34,7 +34,7 @@ class ScenarioSpec:
 
 def _spec(path: Path) -> ScenarioSpec:
     raw = json.loads(path.read_text())
-    ext = next((e for e in raw.get("extensions", []) if e.get("name") == "ccdr"), {})
+    ext: dict[str, Any] = next((e for e in raw.get("extensions", []) if e.get("name") == "ccdr"), {})
     return ScenarioSpec(
         name=path.stem,
         title=raw["title"],

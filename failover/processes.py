@@ -14,7 +14,8 @@ from supervisor.xmlrpc import SupervisorTransport, UnixStreamHTTPConnection
 RPC_TIMEOUT_S = 3.0
 
 
-class _TimedUnixConnection(UnixStreamHTTPConnection):
+# supervisor ships no type hints: its connection class is Any to mypy, which strict mode refuses to subclass.
+class _TimedUnixConnection(UnixStreamHTTPConnection):  # type: ignore[misc]
     def connect(self) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(RPC_TIMEOUT_S)

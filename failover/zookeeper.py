@@ -20,7 +20,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import (
@@ -149,7 +149,7 @@ class ZooKeeperCoordination:
         """(data, stat) of ROOT + path, or None when there is no such node."""
         self._require_session()
         try:
-            return self._wait(self._zk.get_async(ROOT + path))
+            return cast("tuple[bytes, Any]", self._wait(self._zk.get_async(ROOT + path)))
         except NoNodeError:
             return None
 
@@ -191,7 +191,7 @@ class ZooKeeperCoordination:
     def release(self, term: Term) -> None:
         current = self.leader(term.role)
         if current is not None and current.epoch == term.epoch and current.session == self.session_id:
-            with contextlib.suppress(_LOST_RACE):
+            with contextlib.suppress(*_LOST_RACE):
                 self._wait(self._zk.delete_async(ROOT + f"/roles/{term.role}/leader"))
 
     # -- ephemeral records -----------------------------------------------------------------

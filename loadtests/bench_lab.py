@@ -63,7 +63,9 @@ def measure_failover(topo: Topology, lab: Lab, timeout_s: float = 120) -> dict[s
 
     def kafka_moved() -> bool:
         meta = probes.kafka_metadata(topo)
-        return bool(meta) and set(meta.leaders_of(topo.kafka.intake_topic).values()) == {survivor_id}
+        if not meta:
+            return False
+        return set(meta.leaders_of(topo.kafka.intake_topic).values()) == {survivor_id}
 
     # One poller per figure, so a slow write attempt never delays the Kafka observation.
     def poll(name: str, done: Callable[[], bool]) -> None:

@@ -17,7 +17,7 @@ import asyncio
 import json
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -93,7 +93,7 @@ def _populate(dsn: str, template: str, open_tickets: int, due: int) -> tuple[str
         return row[0], row[1], row[2] or "north"
 
 
-def _median_ms(runs: int, work: Callable[[], Awaitable[int]]) -> tuple[float, int]:
+def _median_ms(runs: int, work: Callable[[], Coroutine[Any, Any, int]]) -> tuple[float, int]:
     times, rows = [], 0
     for _ in range(runs):
         t0 = time.perf_counter()

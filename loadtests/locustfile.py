@@ -47,7 +47,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 from locust import FastHttpUser, LoadTestShape, User, constant_throughput, events, task
 from locust.argument_parser import LocustArgumentParser
@@ -158,6 +158,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class _Unanswered(Protocol):
+    """A response that never came: locust sets `error` on it, which its type hints do not declare."""
+
+    error: BaseException
+
+
 def _verdict(response: ResponseContextManager, ok: tuple[int, ...]) -> dict[str, Any] | None:
     """Mark the response; its JSON body when it is a success."""
     if response.status_code in ok:
@@ -168,7 +174,7 @@ def _verdict(response: ResponseContextManager, ok: tuple[int, ...]) -> dict[str,
             return None
         return body if isinstance(body, dict) else None
     if response.status_code == 0:
-        response.failure(f"no response: {type(response.error).__name__}")
+        response.failure(f"no response: {type(cast(_Unanswered, response).error).__name__}")
         return None
     try:
         problem = response.json()
@@ -195,7 +201,7 @@ class _IntakeUser(FastHttpUser):
             headers["Idempotency-Key"] = built.idempotency_key
         with self.client.post(
             f"/v1/intake/{built.channel}",
-            data=built.data(),
+            data=cast(Any, built.data()),  # bytes: locust hints `str | dict`, but its client sends bytes as they are
             headers=headers,
             name=name or built.channel,
             catch_response=True,

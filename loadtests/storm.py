@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import aiohttp
 from rich.console import Console
@@ -178,7 +179,8 @@ class _Request:
 
 def _critical_alert(factory: PayloadFactory, now: datetime) -> Built:
     built = factory.alertmanager(now)
-    for alert in built.body["alerts"]:
+    alerts = cast("list[dict[str, dict[str, str]]]", built.body["alerts"])  # as factory.alertmanager builds them
+    for alert in alerts:
         alert["labels"]["severity"] = "critical"
     return built
 

@@ -226,6 +226,12 @@ def _text(component: Any, name: str) -> str:
     return str(value[0] if isinstance(value, list) else value).strip() if value is not None else ""
 
 
+def _dt(component: Any, name: str) -> Any:
+    """The `.dt` (a date or a datetime) of a DTSTART/DTEND property; icalendar types a property
+    as the union of every value type, most of which have no `.dt`."""
+    return component[name].dt
+
+
 def _as_list(value: Any) -> list[Any]:
     return [] if value is None else value if isinstance(value, list) else [value]
 
@@ -303,7 +309,7 @@ def parse_roster_ics(
     for event in calendar.walk("VEVENT"):  # recurring_ical_events fails on these, or swaps the ends
         if "DTSTART" not in event:
             raise RosterError(f"event {_text(event, 'UID')!r}: DTSTART is missing")
-        if _backwards(event["DTSTART"].dt, event["DTEND"].dt if "DTEND" in event else None, default_zone):
+        if _backwards(_dt(event, "DTSTART"), _dt(event, "DTEND") if "DTEND" in event else None, default_zone):
             raise RosterError(f"event {_text(event, 'UID')!r}: DTEND is before DTSTART")
     # Widened by a day: floating times are placed in the default zone only after expansion.
     margin = timedelta(days=1)

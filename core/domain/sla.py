@@ -97,7 +97,9 @@ class SlaCalendar(BaseModel):
             return True
         local = moment.astimezone(self.zone)
         window = self.hours.get(local.weekday())
-        return bool(window) and local.date() not in self.holidays and window[0] <= local.time() <= window[1]
+        if not window:
+            return False
+        return local.date() not in self.holidays and window[0] <= local.time() <= window[1]
 
 
 def vietnam_holidays(years: Sequence[int]) -> frozenset[date]:

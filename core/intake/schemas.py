@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Final, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 from core.domain.priority import Impact, Urgency
 from core.domain.taxonomy import Category, Region
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 
 class Channel(StrEnum):

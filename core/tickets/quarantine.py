@@ -79,7 +79,7 @@ async def listing(conn: Conn, *, include_retried: bool, limit: int) -> list[Quar
     where = "" if include_retried else "WHERE retried_at IS NULL"
     cur = conn.cursor(row_factory=class_row(QuarantinedRow))
     query = f"SELECT * FROM intake_quarantine {where} ORDER BY id LIMIT %s"
-    return await (await cur.execute(query, (limit,))).fetchall()  # type: ignore[arg-type]
+    return await (await cur.execute(query, (limit,))).fetchall()
 
 
 async def get(conn: Conn, entry: int) -> QuarantinedRow | None:

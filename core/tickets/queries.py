@@ -78,7 +78,7 @@ async def list_tickets(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY created_at DESC, code DESC LIMIT %(limit)s"
     cur = conn.cursor(row_factory=dict_row)
-    rows = await (await cur.execute(sql, params)).fetchall()  # type: ignore[arg-type]
+    rows = await (await cur.execute(sql, params)).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     tickets = [repo.row_to_ticket(r) for r in rows]

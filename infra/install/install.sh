@@ -57,13 +57,22 @@ else
 fi
 chmod -R a+rX "$install_dir"
 
-# 4. The project itself, in .venv.
-if [ ! -x .venv/bin/ccdr ] || ! cmp -s pyproject.toml .venv/.pyproject; then
-  step "pip: ccdr and its dev tools -> .venv"
-  python3 -m venv .venv
-  .venv/bin/pip install -q -e '.[dev]'
+# 4. The project itself, in .venv: exactly the versions in uv.lock, installed by uv (itself pinned,
+# from PyPI, in a venv of its own). `uv lock` after changing pyproject.toml's dependencies;
+# --locked refuses a lock that no longer matches pyproject.toml instead of resolving anew.
+uv_version=0.13.9
+uv_venv="$install_dir/uv-venv"
+if [ ! -x "$uv_venv/bin/uv" ] || [ "$("$uv_venv/bin/uv" --version | cut -d' ' -f2)" != "$uv_version" ]; then
+  step "pip: uv $uv_version -> $uv_venv"
+  python3 -m venv "$uv_venv"
+  "$uv_venv/bin/pip" install -q "uv==$uv_version"
+fi
+if [ ! -x .venv/bin/ccdr ] || ! cmp -s uv.lock .venv/.uv.lock || ! cmp -s pyproject.toml .venv/.pyproject; then
+  step "uv: ccdr and its dev tools, as locked in uv.lock -> .venv"
+  UV_PROJECT_ENVIRONMENT=.venv "$uv_venv/bin/uv" sync --locked --extra dev --python /usr/bin/python3 --quiet
+  cp uv.lock .venv/.uv.lock
   cp pyproject.toml .venv/.pyproject
 else
-  step "pip: .venv present"
+  step "uv: .venv present (as locked)"
 fi
 step "install complete"

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 from urllib.parse import quote
 
 import psycopg
@@ -81,8 +82,9 @@ def migrate(topo: Topology, secrets: Secrets) -> list[str]:
 
 def _url_part(dsn: str) -> str:
     params = psycopg.conninfo.conninfo_to_dict(dsn)
+    user, password = cast(str, params["user"]), cast(str, params["password"])  # as parsed from the DSN: text
     return (
-        f"{quote(params['user'])}:{quote(params['password'])}@{params['host']}:{params['port']}/{params['dbname']}"
+        f"{quote(user)}:{quote(password)}@{params['host']}:{params['port']}/{params['dbname']}"
         f"?connect_timeout={params['connect_timeout']}"
     )
 

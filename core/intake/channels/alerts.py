@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, overload
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -76,6 +76,10 @@ class _Alert(_Lenient):
         return _representable(value)
 
 
+@overload
+def _representable(value: datetime) -> datetime: ...
+@overload
+def _representable(value: None) -> None: ...
 def _representable(value: datetime | None) -> datetime | None:
     """A time that has a UTC form (0001-01-01T00:00:00+01:00 has none); the window is checked later."""
     if value is None:
@@ -137,7 +141,7 @@ def parse_grafana(body: bytes) -> list[IntakeDraft]:
     drafts = []
     for alert in _distinct(payload.alerts):
         url = alert.dashboard_url or alert.panel_url or alert.generator_url
-        extra = [f"value: {alert.value_string.strip()}"] if (alert.value_string or "").strip() else []
+        extra = [f"value: {value}"] if (value := (alert.value_string or "").strip()) else []
         drafts.append(_draft(alert, Channel.GRAFANA, "grafana", url, extra))
     return drafts
 

@@ -17,7 +17,7 @@ import re
 from datetime import UTC, datetime
 from email.errors import MessageError
 from email.headerregistry import Address
-from email.message import EmailMessage, Message
+from email.message import EmailMessage, Message, MIMEPart
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from email.utils import getaddresses, parseaddr
@@ -221,13 +221,13 @@ def _date(msg: Message) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def _body_part(msg: EmailMessage) -> EmailMessage | None:
+def _body_part(msg: EmailMessage) -> MIMEPart | None:
     """text/plain if the sender wrote one, else HTML (converted later)."""
     part = msg.get_body(preferencelist=("plain",))
     return part if part is not None else msg.get_body(preferencelist=("html",))
 
 
-def _text_of(part: EmailMessage | None) -> str:
+def _text_of(part: MIMEPart | None) -> str:
     if part is None:
         return ""
     try:
@@ -241,7 +241,7 @@ def _text_of(part: EmailMessage | None) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
-def _attachments(msg: EmailMessage, body_part: EmailMessage | None) -> list[Attachment]:
+def _attachments(msg: EmailMessage, body_part: MIMEPart | None) -> list[Attachment]:
     """Metadata of every leaf part that is not the body: a name, a type, a size and a digest."""
     found: list[Attachment] = []
     for part in _leaves(msg):
@@ -268,7 +268,7 @@ def _leaves(part: Message) -> list[Message]:
     if part.get_content_maintype() != "multipart":
         return [part]
     payload = part.get_payload()
-    children = payload if isinstance(payload, list) else []
+    children = cast("list[Message]", payload) if isinstance(payload, list) else []  # a multipart's parts
     return [leaf for child in children for leaf in _leaves(child)]
 
 
@@ -278,5 +278,5 @@ def _payload_bytes(part: Message) -> bytes:
         return data
     inner = part.get_payload()
     if isinstance(inner, list) and inner:  # message/rfc822: the attached message as sent
-        return bytes(inner[0].as_bytes())
+        return bytes(cast(Message, inner[0]).as_bytes())
     return b""
