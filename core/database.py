@@ -4,11 +4,28 @@ named in `application_name` so its role shows in pg_stat_activity."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from core.leases import FencedOut
 from core.settings import ServiceSettings
+
+STALE_EPOCH = "CCF01"  # the SQLSTATE ccdr_fence() raises for an epoch older than the newest (migration 0003)
+
+
+@contextmanager
+def fenced() -> Iterator[None]:
+    """Fenced writes: PostgreSQL refusing our epoch is FencedOut; any other error passes through."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        if exc.sqlstate == STALE_EPOCH:
+            raise FencedOut(str(exc).splitlines()[0]) from exc
+        raise
 
 
 def pool_for(settings: ServiceSettings, component: str, *, max_size: int, timeout: float) -> AsyncConnectionPool[Any]:

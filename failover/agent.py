@@ -17,15 +17,18 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
+from core.agents.dispatch_worker import Dispatcher
 from core.database import pool_for
 from core.settings import ServiceSettings
+from core.tickets.clock_worker import SlaClock
 from failover import registry
 from failover.coordination import DISPATCHER, SLA_CLOCK, CoordinationUnavailable
 from failover.election import Singleton
 from failover.fencing import registrar
 from failover.loops import every
+from failover.presence import PresenceBoard
 from failover.processes import SupervisorProcesses
-from failover.roles import Dispatcher, SlaClock
+from failover.roles import under_term
 from failover.standby import Activation, StandbyController
 from failover.zookeeper import ZooKeeperCoordination
 
@@ -63,10 +66,14 @@ async def run(settings: ServiceSettings) -> None:
             settings.site,
             coord,
             register,
-            SlaClock(pool, fo.sla_clock_batch, timedelta(seconds=fo.sla_clock_horizon_s)),
+            under_term(SlaClock(pool, fo.sla_clock_batch, timedelta(seconds=fo.sla_clock_horizon_s))),
         ),
         Singleton(
-            DISPATCHER, settings.site, coord, register, Dispatcher(pool, coord, fo.absent_grace_s, fo.dispatch_batch)
+            DISPATCHER,
+            settings.site,
+            coord,
+            register,
+            under_term(Dispatcher(pool, PresenceBoard(coord), fo.absent_grace_s, fo.dispatch_batch)),
         ),
     ]
     processes = SupervisorProcesses(settings.supervisor.socket, settings.supervisor.group)

@@ -1,7 +1,8 @@
 """Fencing tokens in PostgreSQL: the epoch of a leadership term, checked by the database.
 
 `ccdr_fence(role, epoch, holder)` (migration 0003) records the newest epoch per role and
-raises SQLSTATE CCF01 for an older one; every fenced ticket event runs it in a trigger.
+raises SQLSTATE CCF01 for an older one (core.database.fenced: FencedOut); every fenced ticket
+event runs it in a trigger.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from core.database import fenced
+from core.leases import FencedOut
 from failover.coordination import Term
 from failover.election import Register, StaleTerm
-
-STALE_EPOCH = "CCF01"
 
 
 @contextmanager
@@ -24,11 +24,10 @@ def stale_epoch_ends_term() -> Iterator[None]:
     """PostgreSQL refusing our epoch means a newer leader exists: raise StaleTerm (the runner
     then relinquishes); any other database error passes through."""
     try:
-        yield
-    except psycopg.Error as exc:
-        if exc.sqlstate == STALE_EPOCH:
-            raise StaleTerm(str(exc).splitlines()[0]) from exc
-        raise
+        with fenced():
+            yield
+    except FencedOut as exc:
+        raise StaleTerm(str(exc)) from exc
 
 
 def registrar(pool: AsyncConnectionPool[Any]) -> Register:

@@ -8,7 +8,6 @@ CCF01) and, for scheduled actions, a key unique per ticket (a second attempt is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,16 +18,9 @@ from psycopg.types.json import Jsonb
 from core.domain.escalation import EscalationChain, SupportLevel
 from core.domain.priority import Priority
 from core.domain.ticket_states import TicketState
+from core.leases import Fence
 from core.tickets.repository import Conn
 from core.tickets.sla_clock import ClockAction, ClockView, due_actions, next_look
-
-
-@dataclass(frozen=True)
-class Fence:
-    role: str
-    epoch: int
-    actor: str  # e.g. "sla-clock@b"
-
 
 _VIEW_COLUMNS = """
     t.code, t.status, t.priority, t.support_level, t.received_at, t.level_since, t.escalation,

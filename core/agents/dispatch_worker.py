@@ -1,0 +1,70 @@
+"""The dispatcher: the work of the `dispatcher` singleton (elected by the failover layer, which
+hands it a Lease). Assigns new tickets and re-routes those of absent agents, from the duty roster
+and presence; the decisions are core.agents.dispatch's, every assignment a fenced write."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from core.agents import dispatch
+from core.agents import repository as agents_repo
+from core.agents.presence import Presence, Status
+from core.database import fenced
+from core.domain.escalation import SupportLevel
+from core.domain.routing import Team
+from core.domain.taxonomy import Region
+from core.leases import Lease
+from core.tickets import clock_store
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Any],
+        presence: Presence,
+        grace_s: float,
+        batch: int,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.pool = pool
+        self.presence = presence
+        self.grace = timedelta(seconds=grace_s)
+        self.batch = batch
+        self.now = now
+        self.absent_since: dict[str, datetime] = {}
+
+    async def __call__(self, lease: Lease) -> None:
+        """One pass; raises FencedOut when a newer leader exists (PresenceUnavailable when presence
+        cannot be read: nobody is judged absent on a guess)."""
+        records = await self.presence.everyone()
+        present = {str(p.get("agent")) for p in records}
+        available = {str(p.get("agent")) for p in records if p.get("status") == Status.AVAILABLE.value}
+        now = self.now()
+        async with self.pool.connection() as conn:
+            # Absence is tracked for every agent (a small table), so only the tickets that need
+            # someone are read: unassigned ones and those of agents absent past the grace.
+            self.absent_since = dispatch.absences(self.absent_since, await clock_store.agent_ids(conn), present, now)
+            overdue = [a for a, since in self.absent_since.items() if now - since >= self.grace]
+            shifts = await agents_repo.shifts_at(conn, now)
+            rows = await clock_store.dispatch_work(conn, dispatch.takers(shifts, available), overdue, self.batch)
+            if not rows:
+                return
+            tickets = [
+                dispatch.OpenTicket(code, assignee, Team(team), Region(region) if region else None, SupportLevel(level))
+                for code, assignee, team, region, level in rows
+            ]
+            load = await clock_store.open_load(conn)
+            for a in dispatch.plan(tickets, shifts, available, self.absent_since, self.grace, now, load):
+                if not lease.may_act():
+                    return
+                with fenced():
+                    done = await clock_store.assign(conn, a.code, a.agent, a.expected, a.reason, lease.fence(), now)
+                if done:
+                    log.info("dispatcher: %s -> %s (%s)", a.code, a.agent, a.reason, extra={"ticket": a.code})
