@@ -15,13 +15,13 @@ from rich.console import Console
 from drills.canary import CHANNEL, canary_body
 from drills.chaos.probes import converged
 from drills.schedule import Abort, abort_due
-from failover.processes import rpc_proxy
 from infra.lab import faults, health, netns, probes, supervise
 from infra.lab.errors import LabError
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
 from infra.lab.render import COLD_PROGRAMS
 from infra.lab.system import signal_pids
+from infra.supervisor_rpc import rpc_proxy
 from infra.topology import Topology, load_topology
 
 __all__ = [

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from failover.processes import rpc_proxy as _proxy
 from infra.lab.errors import LabError
 from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.render import group_name
 from infra.lab.system import run
+from infra.supervisor_rpc import rpc_proxy as _proxy
 
 SUPERVISORD = Path(sys.executable).with_name("supervisord")
 SETTLE_TIMEOUT_S = 120.0
