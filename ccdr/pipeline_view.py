@@ -13,8 +13,8 @@ import httpx
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.tickets import quarantine
-from core.tickets.pipeline_slo import SloWindow, slo_window
+from core.tickets.store import quarantine
+from core.tickets.store.pipeline_slo import SloWindow, slo_window
 from infra.lab import front_door, probes
 from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.render import haproxy_stats_socket

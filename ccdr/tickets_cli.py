@@ -1,5 +1,5 @@
 """`ccdr tickets quarantine list|show|retry`: the operator's view of and hand on the intake
-quarantine (core.tickets.quarantine) — the events the ticket worker set aside and why."""
+quarantine (core.tickets.store.quarantine) — the events the ticket worker set aside and why."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from ccdr import pipeline_view
-from core.intake.schemas import IntakeEvent
-from core.intake.storable import printable
+from core.intake.domain.schemas import IntakeEvent
+from core.intake.domain.storable import printable
 from core.kafka import acknowledged_producer
-from core.tickets import quarantine
-from core.tickets.quarantine import QuarantinedRow
+from core.tickets.store import quarantine
+from core.tickets.store.quarantine import QuarantinedRow
 from infra.cli_options import TopologyOption
 from infra.lab.database import app_dsn
 from infra.lab.errors import LabError

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from core.intake.storable import StoreLimits
+from core.intake.domain.storable import StoreLimits
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "secret", "password", "example"})
 
@@ -34,12 +34,12 @@ class IntakeSettings(_Strict):
     retry_after_s: int = Field(ge=1, le=3600)
     kafka_request_timeout_ms: int = Field(ge=1000, le=300_000)
     signature_tolerance_s: int = Field(ge=10, le=3600)  # Slack's replay window
-    # What the store can keep (core.intake.storable): intake refuses the rest with 422 / SMTP 550.
+    # What the store can keep (core.intake.domain.storable): intake refuses the rest with 422 / SMTP 550.
     max_text_chars: int = Field(ge=1000, le=1_000_000)
     max_event_bytes: int = Field(ge=16 * 1024, le=1_000_000)  # < Kafka's max.message.bytes
     event_max_age_days: int = Field(ge=1, le=36_500)
     event_max_skew_s: int = Field(ge=0, le=30 * 86_400)
-    # Admission control (core.intake.admission): intakes waiting for Kafka per process; what is not
+    # Admission control (core.intake.domain.admission): intakes waiting for Kafka per process; what is not
     # urgent may use normal_share of them; a shed client is told to retry after shed_retry_after_s.
     max_in_flight: int = Field(ge=1, le=100_000)
     normal_share: float = Field(gt=0, le=1)

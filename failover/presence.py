@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, ParamSpec, TypeVar
 
-from core.agents.presence import PresenceUnavailable, Status
+from core.agents.domain.presence import PresenceUnavailable, Status
 from failover.coordination import Coordination, CoordinationUnavailable, SessionState
 
 PRESENCE = "presence"
@@ -31,7 +31,7 @@ async def _call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 
 
 class PresenceBoard:
-    """core.agents.presence.Presence over a Coordination."""
+    """core.agents.domain.presence.Presence over a Coordination."""
 
     def __init__(self, coord: Coordination) -> None:
         self.coord = coord

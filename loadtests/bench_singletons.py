@@ -27,10 +27,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.tickets import clock_store
-from core.tickets.batch import Positioned, Snapshot, plan_batch
-from core.tickets.batch_store import write_batch
-from core.tickets.planning import Policies
+from core.tickets.domain.batch import Positioned, Snapshot, plan_batch
+from core.tickets.domain.planning import Policies
+from core.tickets.store import clock_store
+from core.tickets.store.batch_store import write_batch
 from infra.lab import secrets as lab_secrets
 from infra.lab.database import scratch_database
 from infra.lab.layout import LabLayout

@@ -2,7 +2,7 @@
 
 Locust runs on gevent, so the locustfile must not import ccdr's asyncio code (`core.*` pulls in
 pydantic models, aiokafka, psycopg...). These helpers re-implement the formulas of
-`core.intake.channels.chat` byte for byte; `tests/unit/loadtests/test_signing.py` proves it.
+`core.intake.domain.channels.chat` byte for byte; `tests/unit/loadtests/test_signing.py` proves it.
 
 - Slack: `v0=<hex HMAC-SHA256(signing secret, "v0:{timestamp}:{body}")>`.
 - Teams: `HMAC <base64 HMAC-SHA256(key=base64decode(secret), body)>`.

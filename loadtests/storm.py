@@ -3,7 +3,7 @@
 Locust users wait for their answers (closed loop), so an overloaded system slows them down and
 they never overload it. A storm sends request n at start + n / rate whatever happened to the
 others, one attempt each with the client's deadline, as a monitoring system or a crowd of
-customers would. Each request is classed as intake would class it (core.intake.admission):
+customers would. Each request is classed as intake would class it (core.intake.domain.admission):
 urgent (a critical alert, a hotline call) or normal (a portal form, a non-critical alert).
 
 Reported per class: sent, accepted (202), refused with 503 + Retry-After (shed), other answers,
@@ -26,7 +26,7 @@ import aiohttp
 from rich.console import Console
 from rich.table import Table
 
-from core.intake.admission import CRITICAL_SEVERITIES
+from core.intake.domain.admission import CRITICAL_SEVERITIES
 from drills.checker import nearest_rank
 from loadtests.payloads import Built, PayloadFactory
 

@@ -1,6 +1,6 @@
 """The dispatcher: the work of the `dispatcher` singleton (elected by the failover layer, which
 hands it a Lease). Assigns new tickets and re-routes those of absent agents, from the duty roster
-and presence; the decisions are core.agents.dispatch's, every assignment a fenced write."""
+and presence; the decisions are core.agents.domain.dispatch's, every assignment a fenced write."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from core.agents import dispatch
-from core.agents import repository as agents_repo
-from core.agents.presence import Presence, Status
+from core.agents.domain import dispatch
+from core.agents.domain.presence import Presence, Status
+from core.agents.store import repository as agents_repo
 from core.database import fenced
 from core.domain.escalation import SupportLevel
 from core.domain.routing import Team
 from core.domain.taxonomy import Region
 from core.leases import Lease
-from core.tickets import clock_store
+from core.tickets.store import clock_store
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from core.agents import repository as repo
-from core.agents.credentials import hash_password, new_token, token_hash, verify_password
-from core.agents.model import Agent, Permission, Session, allowed
-from core.agents.presence import Presence, PresenceUnavailable, Status
-from core.agents.roster import RosterError, Shift, parse_roster_csv, parse_roster_ics
+from core.agents.domain.credentials import hash_password, new_token, token_hash, verify_password
+from core.agents.domain.model import Agent, Permission, Session, allowed
+from core.agents.domain.presence import Presence, PresenceUnavailable, Status
+from core.agents.domain.roster import RosterError, Shift, parse_roster_csv, parse_roster_ics
+from core.agents.store import repository as repo
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, Unavailable
 
 PRESENCE_RETRY_AFTER_S = 2

@@ -4,7 +4,7 @@ HAProxy used to ask the service's `/readyz` on its event loop; under overload th
 late, HAProxy marked both intake sites down and an overload became an outage (issue 19). This
 server runs in a daemon thread, so it answers within a scheduler slice however busy the loop is,
 and reports only what makes the process unable to serve (e.g. no Kafka producer). A busy process
-stays in rotation and sheds what it cannot take itself (core.intake.admission).
+stays in rotation and sheds what it cannot take itself (core.intake.domain.admission).
 """
 
 from __future__ import annotations

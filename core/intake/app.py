@@ -10,11 +10,11 @@ from fastapi import FastAPI
 
 from core.http import observability, problems
 from core.http.health_thread import HealthServer
-from core.intake.admission import Gate, LoopPressure
-from core.intake.bus import IntakeBus, KafkaIntakeBus
-from core.intake.router import build_router
+from core.intake.domain.admission import Gate, LoopPressure
+from core.intake.http.router import build_router
+from core.intake.kafka.bus import IntakeBus, KafkaIntakeBus
+from core.intake.mail.smtp import start_smtp
 from core.intake.service import IN_FLIGHT, IntakeService
-from core.intake.smtp import start_smtp
 from core.settings import ServiceSettings, store_limits
 
 LAG_PROBE_S = 0.05  # how often the event loop's lag is sampled

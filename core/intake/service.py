@@ -1,6 +1,6 @@
 """Intake: give each draft its identity and receipt, hand it to the bus, report what was accepted.
 
-Identity is derived, never coordinated (see core.intake.codes): the same key at either site
+Identity is derived, never coordinated (see core.intake.domain.codes): the same key at either site
 yields the same intake id and ticket code, so a retry is harmless wherever it lands.
 """
 
@@ -15,11 +15,11 @@ from uuid import UUID
 from prometheus_client import Counter, Gauge, Histogram
 
 from core.errors import InvalidInput, Overloaded
-from core.intake.admission import Gate, LoopPressure, Urgency, urgency_of
-from core.intake.bus import IntakeBus
-from core.intake.codes import intake_id_for, ticket_code_for
-from core.intake.schemas import Channel, IntakeDraft, IntakeEvent, IntakeKind, received
-from core.intake.storable import StoreLimits, describe, problems
+from core.intake.domain.admission import Gate, LoopPressure, Urgency, urgency_of
+from core.intake.domain.codes import intake_id_for, ticket_code_for
+from core.intake.domain.schemas import Channel, IntakeDraft, IntakeEvent, IntakeKind, received
+from core.intake.domain.storable import StoreLimits, describe, problems
+from core.intake.kafka.bus import IntakeBus
 
 log = logging.getLogger(__name__)
 INTAKES = Counter("ccdr_intake_events_total", "Intake events acknowledged by Kafka", ["channel", "kind"])

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from core.database import pool_for
 from core.kafka import METADATA_MAX_AGE_MS, start_when_reachable
-from core.notify.rules import Notice, TicketEventMessage, notices
+from core.notify.domain.rules import Notice, TicketEventMessage, notices
 from core.settings import ServiceSettings
 
 log = logging.getLogger(__name__)

@@ -12,13 +12,13 @@ import psycopg
 from fastapi import FastAPI
 from psycopg_pool import PoolTimeout
 
-from core.agents import router as agents_router
-from core.agents.presence import Presence
+from core.agents.domain.presence import Presence
+from core.agents.http import router as agents_router
 from core.agents.service import AgentService
 from core.database import pool_for
 from core.http import observability, problems
 from core.settings import ServiceSettings
-from core.tickets.router import build_router
+from core.tickets.http.router import build_router
 from core.tickets.service import TicketService
 
 ROSTER_MAX_BYTES = 2 * 1024 * 1024

@@ -14,8 +14,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.database import fenced
 from core.leases import Lease
-from core.tickets import clock_store
-from core.tickets.sla_clock import due_actions
+from core.tickets.domain.sla_clock import due_actions
+from core.tickets.store import clock_store
 
 log = logging.getLogger(__name__)
 

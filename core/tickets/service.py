@@ -10,12 +10,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.domain.ticket_states import TRANSITIONS, InvalidTransition, TicketState, is_reopen
 from core.errors import Conflict, NotFound
-from core.intake.codes import normalize_code
-from core.tickets import queries
-from core.tickets import repository as repo
-from core.tickets.lifecycle import change_state
-from core.tickets.model import EventDraft, Ticket, TicketEvent
-from core.tickets.schemas import CsatRequest, ResolutionRequest, TransitionRequest, WorklogRequest
+from core.intake.domain.codes import normalize_code
+from core.tickets.domain.lifecycle import change_state
+from core.tickets.domain.model import EventDraft, Ticket, TicketEvent
+from core.tickets.http.schemas import CsatRequest, ResolutionRequest, TransitionRequest, WorklogRequest
+from core.tickets.store import queries
+from core.tickets.store import repository as repo
 
 S = TicketState
 

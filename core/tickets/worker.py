@@ -11,9 +11,9 @@ from prometheus_client import start_http_server
 
 from core.database import pool_for
 from core.settings import ServiceSettings, store_limits
-from core.tickets.consumer import IntakeConsumer, WorkerTuning
-from core.tickets.outbox import OutboxRelay
-from core.tickets.planning import Policies
+from core.tickets.domain.planning import Policies
+from core.tickets.kafka.consumer import IntakeConsumer, WorkerTuning
+from core.tickets.kafka.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
 POOL_TIMEOUT_S = 10

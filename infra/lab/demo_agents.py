@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from core.agents import repository as agents_repo
-from core.agents.credentials import hash_password
-from core.agents.model import Agent, Role
-from core.agents.roster import Shift
+from core.agents.domain.credentials import hash_password
+from core.agents.domain.model import Agent, Role
+from core.agents.domain.roster import Shift
+from core.agents.store import repository as agents_repo
 from core.domain.escalation import SupportLevel
 from core.domain.routing import Team
 from core.domain.taxonomy import Region

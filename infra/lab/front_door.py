@@ -1,5 +1,5 @@
 """What the front door needs to know about intake's admission control, derived from intake's own
-rules (core.intake.admission) so the proxy and the service agree on what is urgent. Pure."""
+rules (core.intake.domain.admission) so the proxy and the service agree on what is urgent. Pure."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from core.errors import Overloaded
 from core.http.problems import MEDIA_TYPE, PROBLEM_BASE
-from core.intake.admission import CRITICAL_SEVERITIES
-from core.intake.schemas import Channel
+from core.intake.domain.admission import CRITICAL_SEVERITIES
+from core.intake.domain.schemas import Channel
 from infra.topology import IntakeAdmission
 
 INTAKE_PATH = "/v1/intake/{channel}"

@@ -12,7 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg.conninfo import make_conninfo
 
-from core.intake.admission import ALERT_CHANNELS, URGENT_CHANNELS
+from core.intake.domain.admission import ALERT_CHANNELS, URGENT_CHANNELS
 from core.settings import ServiceSettings
 from infra.lab import front_door
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs

@@ -18,8 +18,8 @@ from typing import Any
 
 import psycopg
 
-from core.intake.bus import encode
-from core.intake.schemas import Channel, Contact, IntakeDraft, IntakeEvent
+from core.intake.domain.schemas import Channel, Contact, IntakeDraft, IntakeEvent
+from core.intake.kafka.bus import encode
 from core.intake.service import IntakeService
 from core.kafka import acknowledged_producer
 from infra.lab.layout import LabLayout

@@ -56,7 +56,7 @@ ROW_BYTES = 1024  # repeat(md5(...), 32): 32 x 32 hex characters
 PGBENCH_SCRIPT = f"INSERT INTO {BENCH_TABLE} (payload) VALUES (repeat(md5(random()::text), 32));\n"
 MESSAGE_BYTES = 1536
 IN_FLIGHT = 1000  # sends awaiting acknowledgement at once
-INTAKE_LINGER_MS = 2  # core.intake.bus.KafkaIntakeBus's producer
+INTAKE_LINGER_MS = 2  # core.intake.kafka.bus.KafkaIntakeBus's producer
 PORTAL_ONLY = "portal=1"
 PROGRESS_S = 5
 SUBPROCESS_GRACE_S = 90  # beyond --seconds before a locust or pgbench run counts as hung

@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from core.intake.schemas import AlertInfo, Channel, Contact, EmailInfo, IntakeEvent, IntakeKind
-from core.tickets.applier import apply_intake
-from core.tickets.batch import Positioned, plan_batch
-from core.tickets.batch_store import load_snapshot, write_batch
-from core.tickets.planning import Policies
+from core.intake.domain.schemas import AlertInfo, Channel, Contact, EmailInfo, IntakeEvent, IntakeKind
+from core.tickets.domain.batch import Positioned, plan_batch
+from core.tickets.domain.planning import Policies
+from core.tickets.store.applier import apply_intake
+from core.tickets.store.batch_store import load_snapshot, write_batch
 from infra.lab.database import scratch_database
 from infra.lab.render import Secrets
 from infra.topology import Topology

@@ -16,7 +16,7 @@ from email.utils import make_msgid
 
 import pytest
 
-from core.intake.codes import email_ticket_code
+from core.intake.domain.codes import email_ticket_code
 from tests.integration.conftest import wait_until
 from tests.integration.core.conftest import Front
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from core.intake.codes import ticket_code_for
+from core.intake.domain.codes import ticket_code_for
 from tests.integration.conftest import wait_until
 from tests.integration.core.conftest import Front
 

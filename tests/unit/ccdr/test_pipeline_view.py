@@ -7,8 +7,8 @@ from prometheus_client import generate_latest
 
 from ccdr.pipeline_view import LaneFigures, PipelineView, SiteFigures, lanes_from, parse_metrics
 from core.intake.service import IN_FLIGHT, SHED
-from core.tickets.consumer import LAG_EVENTS, LAG_SECONDS
-from core.tickets.pipeline_slo import SloWindow
+from core.tickets.kafka.consumer import LAG_EVENTS, LAG_SECONDS
+from core.tickets.store.pipeline_slo import SloWindow
 from infra.lab import front_door
 
 

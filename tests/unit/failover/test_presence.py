@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from core.agents.presence import Presence, PresenceUnavailable, Status
+from core.agents.domain.presence import Presence, PresenceUnavailable, Status
 from failover.presence import PresenceBoard
 from tests.unit.failover.memory import Ensemble, MemoryCoordination
 

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.intake.app import create_app
-from core.intake.channels import alerts, chat, email, portal
-from core.intake.channels.payload import parse_json
-from core.intake.schemas import Channel, IntakeEvent, IntakeKind
+from core.intake.domain.channels import alerts, chat, email, portal
+from core.intake.domain.channels.payload import parse_json
+from core.intake.domain.schemas import Channel, IntakeEvent, IntakeKind
 from core.settings import ServiceSettings
 from infra.lab.layout import SiteDirs
 from infra.lab.render import Secrets, service_settings

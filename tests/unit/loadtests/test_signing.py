@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.intake.channels import chat
+from core.intake.domain.channels import chat
 from loadtests import signing
 
 secrets_text = st.text(min_size=1, max_size=64)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from core.errors import Unavailable
 from core.intake.app import create_app
-from core.intake.schemas import IntakeEvent
+from core.intake.domain.schemas import IntakeEvent
 from core.settings import ServiceSettings
 from infra.lab.layout import SiteDirs
 from infra.lab.render import service_settings

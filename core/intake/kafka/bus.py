@@ -1,0 +1,94 @@
+"""Kafka adapter of intake: publish events with acks=all, or say clearly that we could not.
+
+Contract (`IntakeBus`): `publish` returns only after every event is acknowledged by all
+in-sync replicas; it raises `Unavailable` when that did not happen within the deadline. An
+`Unavailable` outcome is *unknown*, not *absent*: the idempotent producer may still deliver,
+which is why clients retry with the same key and the ticket service deduplicates by intake id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from core.errors import Unavailable
+from core.intake.domain.schemas import IntakeEvent
+from core.kafka import acknowledged_producer, start_when_reachable
+
+log = logging.getLogger(__name__)
+
+
+class IntakeBus(Protocol):
+    async def publish(self, events: Sequence[IntakeEvent]) -> None: ...
+
+    def not_ready(self) -> str | None: ...
+
+
+def encode(event: IntakeEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Kafka key, value and headers of one event."""
+    headers = [("schema", b"intake.v1"), ("channel", event.channel.value.encode())]
+    return event.partition_key.encode(), event.model_dump_json().encode(), headers
+
+
+class KafkaIntakeBus:
+    def __init__(
+        self,
+        bootstrap: list[str],
+        topic: str,
+        *,
+        ack_timeout_s: float,
+        retry_after_s: int,
+        request_timeout_ms: int,
+        client_id: str,
+    ) -> None:
+        self._topic = topic
+        self._ack_timeout_s = ack_timeout_s
+        self._retry_after_s = retry_after_s
+        self._make_producer = acknowledged_producer(
+            bootstrap, client_id, linger_ms=2, request_timeout_ms=request_timeout_ms
+        )
+        self._producer: AIOKafkaProducer | None = None  # set once connected
+        self._starter: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Connect in the background: intake must come up even while Kafka is still starting."""
+        self._starter = asyncio.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        self._producer = await start_when_reachable(self._make_producer, "intake producer")
+
+    async def stop(self) -> None:
+        if self._starter:
+            self._starter.cancel()
+        if self._producer is not None:
+            await self._producer.stop()
+
+    def not_ready(self) -> str | None:
+        return None if self._producer is not None else "kafka producer not connected"
+
+    async def publish(self, events: Sequence[IntakeEvent]) -> None:
+        if self._producer is None:
+            raise Unavailable("the event bus is not connected yet; retry shortly", self._retry_after_s)
+        try:
+            async with asyncio.timeout(self._ack_timeout_s):
+                pending = []
+                for event in events:
+                    key, value, headers = encode(event)
+                    pending.append(await self._producer.send(self._topic, value=value, key=key, headers=headers))
+                await asyncio.gather(*pending)
+        except TimeoutError:
+            raise Unavailable(
+                f"the event bus did not acknowledge within {self._ack_timeout_s:g} s; "
+                "retry with the same Idempotency-Key",
+                self._retry_after_s,
+            ) from None
+        except KafkaError as exc:
+            raise Unavailable(
+                f"the event bus refused the event ({type(exc).__name__}); retry with the same Idempotency-Key",
+                self._retry_after_s,
+            ) from None

@@ -1,0 +1,99 @@
+"""Ticket API routes. Thin: parse, call the service, shape the answer."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from core.agents.domain.model import Permission, Session
+from core.agents.http.router import Authenticate
+from core.agents.service import require
+from core.domain.priority import Priority
+from core.domain.routing import Team
+from core.domain.taxonomy import Region
+from core.domain.ticket_states import TicketState
+from core.tickets.domain.lifecycle import ClockState
+from core.tickets.domain.model import Ticket
+from core.tickets.http.schemas import (
+    CsatRequest,
+    EventView,
+    ResolutionRequest,
+    TicketPage,
+    TicketView,
+    TransitionRequest,
+    WorklogRequest,
+)
+from core.tickets.service import TicketService
+from core.tickets.store.queries import TicketFilter
+
+
+def build_router(service: TicketService, page_size_max: int, authenticate: Authenticate) -> APIRouter:
+    """Every route needs an agent session; writes need a role that may work tickets (not auditors)."""
+    router = APIRouter(prefix="/v1/tickets", dependencies=[Depends(authenticate)])
+    Auth = Annotated[Session, Depends(authenticate)]
+
+    def worker(session: Session) -> str:
+        require(session, Permission.WORK_TICKETS)
+        return session.agent.id
+
+    def view(ticket: Ticket) -> TicketView:
+        return TicketView.of(ticket, datetime.now(UTC))
+
+    @router.get("", response_model=TicketPage)
+    async def list_tickets(
+        status: TicketState | None = None,
+        priority: Priority | None = None,
+        team: Team | None = None,
+        region: Region | None = None,
+        sla_state: ClockState | None = None,
+        q: Annotated[str | None, Query(max_length=200, description="full-text search")] = None,
+        assignee: Annotated[str | None, Query(max_length=64)] = None,
+        open_only: bool = False,
+        limit: Annotated[int, Query(ge=1, le=page_size_max)] = 50,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> TicketPage:
+        flt = TicketFilter(
+            status=status.value if status else None,
+            priority=priority.value if priority else None,
+            team=team.value if team else None,
+            region=region.value if region else None,
+            sla_state=sla_state,
+            q=q or None,
+            assignee=assignee,
+            open_only=open_only,
+        )
+        tickets, next_cursor = await service.list(flt, limit, cursor)
+        return TicketPage(items=[view(t) for t in tickets], next_cursor=next_cursor)
+
+    @router.get("/queue", response_model=TicketPage)
+    async def my_queue(session: Auth, limit: Annotated[int, Query(ge=1, le=page_size_max)] = 50) -> TicketPage:
+        """The caller's open tickets (what they see after logging in, at either site)."""
+        tickets, next_cursor = await service.list(TicketFilter(assignee=session.agent.id, open_only=True), limit, None)
+        return TicketPage(items=[view(t) for t in tickets], next_cursor=next_cursor)
+
+    @router.get("/{code}", response_model=TicketView)
+    async def get_ticket(code: str) -> TicketView:
+        return view(await service.get(code))
+
+    @router.get("/{code}/events", response_model=list[EventView])
+    async def ticket_events(code: str) -> list[EventView]:
+        return [EventView.of(e) for e in await service.events(code)]
+
+    @router.post("/{code}/transitions", response_model=TicketView)
+    async def transition(code: str, body: TransitionRequest, session: Auth) -> TicketView:
+        """Move the ticket; 409 lists the allowed targets when the move is not allowed."""
+        return view(await service.transition(code, body, worker(session)))
+
+    @router.post("/{code}/worklog", response_model=TicketView, status_code=201)
+    async def worklog(code: str, body: WorklogRequest, session: Auth) -> TicketView:
+        return view(await service.worklog(code, body, worker(session)))
+
+    @router.post("/{code}/resolution", response_model=TicketView)
+    async def resolve(code: str, body: ResolutionRequest, session: Auth) -> TicketView:
+        return view(await service.resolve(code, body, worker(session)))
+
+    @router.post("/{code}/csat", response_model=TicketView)
+    async def csat(code: str, body: CsatRequest, session: Auth) -> TicketView:
+        return view(await service.csat(code, body, worker(session)))
+
+    return router

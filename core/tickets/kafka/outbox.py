@@ -1,0 +1,80 @@
+"""Publish appended ticket events to Kafka (`ticket.events.v1`): the transactional outbox.
+
+Events are written in the same transaction as the change; this relay, running at both sites,
+claims unpublished rows with SKIP LOCKED, produces them (acks=all) and marks them published.
+Delivery is at-least-once and ordered per ticket within a batch; readers order by `seq`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from prometheus_client import Counter
+from psycopg_pool import AsyncConnectionPool
+
+from core.kafka import acknowledged_producer, start_when_reachable
+from core.tickets.kafka.consumer import TRANSIENT
+
+log = logging.getLogger(__name__)
+PUBLISHED = Counter("ccdr_tickets_events_published_total", "Ticket events published to Kafka")
+BATCH = 500
+
+
+class OutboxRelay:
+    def __init__(
+        self, *, pool: AsyncConnectionPool, bootstrap: list[str], topic: str, interval_s: float, client_id: str
+    ) -> None:
+        self._pool = pool
+        self._topic = topic
+        self._interval_s = interval_s
+        self._make_producer = acknowledged_producer(bootstrap, client_id, linger_ms=5)
+
+    async def run(self) -> None:
+        self._producer = await start_when_reachable(self._make_producer, "outbox relay")
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(30):
+                        sent = await self.publish_once()
+                except TRANSIENT as exc:
+                    log.warning("outbox relay paused: %s", exc)
+                    sent = 0
+                if sent < BATCH:
+                    await asyncio.sleep(self._interval_s)
+        finally:
+            await self._producer.stop()
+
+    async def publish_once(self) -> int:
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                """SELECT id, ticket_code, seq, kind, actor, at, data, intake_id FROM ticket_events
+                   WHERE published_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
+                (BATCH,),
+            )
+            rows = await cur.fetchall()
+            if not rows:
+                return 0
+            pending = []
+            for event_id, code, seq, kind, actor, at, data, intake_id in rows:
+                value = {
+                    "schema_version": 1,
+                    "event_id": event_id,
+                    "ticket_code": code,
+                    "seq": seq,
+                    "kind": kind,
+                    "actor": actor,
+                    "at": at.isoformat(),
+                    "data": data,
+                    "intake_id": str(intake_id) if intake_id else None,
+                }
+                pending.append(
+                    await self._producer.send(self._topic, key=code.encode(), value=json.dumps(value).encode())
+                )
+            await asyncio.gather(*pending)
+            await conn.execute(
+                "UPDATE ticket_events SET published_at = now() WHERE id = ANY(%s)", ([r[0] for r in rows],)
+            )
+        PUBLISHED.inc(len(rows))
+        return len(rows)

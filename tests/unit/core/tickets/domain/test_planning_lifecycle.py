@@ -1,0 +1,126 @@
+"""Opening a ticket, replies, resolved alerts and SLA clock changes, decided on snapshots."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.domain.priority import Impact, Urgency
+from core.domain.ticket_states import InvalidTransition, TicketState
+from core.domain.verification import ContractRef, CustomerRef
+from core.intake.domain.schemas import AlertInfo, Channel, Contact, IntakeEvent, IntakeKind
+from core.tickets.domain.lifecycle import ClockState, change_state, ticket_sla_state
+from core.tickets.domain.planning import Policies, on_alert_resolved, on_reply, open_ticket
+
+S = TicketState
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 08:00 in Hanoi
+CUSTOMER = CustomerRef(id="C1", name="n", time_zone="Asia/Ho_Chi_Minh", region="north")
+CONTRACT_24X7 = ContractRef(
+    number="K1",
+    customer_id="C1",
+    tier="platinum",
+    starts_on=date(2025, 1, 1),
+    ends_on=date(2030, 1, 1),
+    calendar="24x7",
+)
+
+
+def _event(**kw: object) -> IntakeEvent:
+    base: dict[str, object] = {
+        "channel": Channel.PORTAL,
+        "intake_id": uuid.uuid4(),
+        "ticket_code": "INC-0000-0000-0001",
+        "received_at": T0,
+        "event_time": T0,
+        "received_site": "a",
+        "receiver": "system",
+        "contact": Contact(email="x@example.vn"),
+        "subject": "switch lỗi",
+        "impact": Impact.MEDIUM,
+        "urgency": Urgency.MEDIUM,
+    }
+    return IntakeEvent(**(base | kw))
+
+
+def test_contract_tier_and_calendar_shape_the_ticket() -> None:
+    ticket, created = open_ticket(_event(), customer=CUSTOMER, contract=CONTRACT_24X7, asset=None, policies=Policies())
+    assert ticket.priority == "P2"  # matrix P3, raised one level by platinum
+    assert ticket.clock.snapshot.calendar.always_open
+    assert ticket.clock.response_due == T0 + timedelta(minutes=30)
+    assert ticket.clock.resolution_due == T0 + timedelta(hours=8)
+    assert ticket.region == "north" and created.kind == "created"
+    assert any("platinum" in r for r in created.data["priority_reasons"])
+
+
+def test_without_a_contract_business_hours_apply() -> None:
+    friday_evening = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # 17:00 Friday in Hanoi
+    ticket, _ = open_ticket(
+        _event(received_at=friday_evening), customer=None, contract=None, asset=None, policies=Policies()
+    )
+    assert ticket.priority == "P3"
+    # 30 min open on Friday, then Saturday 08:00-12:00 local: 4 h response lands at Sat 11:30 local.
+    assert ticket.clock.response_due == datetime(2026, 11, 28, 4, 30, tzinfo=UTC)
+
+
+def test_critical_alert_is_p1() -> None:
+    alert = AlertInfo(source="alertmanager", fingerprint="f", status="firing", severity="critical", starts_at=T0)
+    ticket, _ = open_ticket(
+        _event(channel=Channel.ALERTMANAGER, alert=alert), customer=None, contract=None, asset=None, policies=Policies()
+    )
+    assert ticket.priority == "P1" and ticket.alert_fingerprint == "f"
+
+
+def _open() -> object:
+    ticket, _ = open_ticket(_event(), customer=CUSTOMER, contract=CONTRACT_24X7, asset=None, policies=Policies())
+    return ticket
+
+
+def test_reply_resumes_a_ticket_waiting_on_the_customer() -> None:
+    ticket = _open()
+    clock = change_state(ticket.clock, S.NEW, S.ACKNOWLEDGED, T0 + timedelta(minutes=5))
+    clock = change_state(clock, S.ACKNOWLEDGED, S.PENDING_CUSTOMER, T0 + timedelta(hours=1))
+    waiting = ticket.model_copy(update={"status": S.PENDING_CUSTOMER, "clock": clock})
+    reply = _event(kind=IntakeKind.REPLY, received_at=T0 + timedelta(hours=3))
+    follow = on_reply(waiting, reply)
+    assert follow.status is S.IN_PROGRESS
+    assert [e.kind for e in follow.events] == ["customer_replied", "status_changed"]
+    assert follow.clock.resolution_due == ticket.clock.resolution_due + timedelta(hours=2)  # paused 2 h
+    assert on_reply(ticket, reply).status is None  # not waiting: only noted
+
+
+def test_resolved_alert_resolves_open_tickets_only() -> None:
+    ticket = _open()
+    cleared = _event(kind=IntakeKind.ALERT_RESOLVED, received_at=T0 + timedelta(minutes=9))
+    follow = on_alert_resolved(ticket, cleared, Policies())
+    assert follow.status is S.RESOLVED and "root_cause" in follow.fields
+    closed = ticket.model_copy(update={"status": S.CLOSED})
+    assert on_alert_resolved(closed, cleared, Policies()).status is None
+    assert on_alert_resolved(ticket, cleared, Policies(auto_resolve_alerts=False)).status is None
+
+
+def test_change_state_stamps_and_refuses() -> None:
+    ticket = _open()
+    with pytest.raises(InvalidTransition):
+        change_state(ticket.clock, S.NEW, S.CLOSED, T0)
+    acked = change_state(ticket.clock, S.NEW, S.ACKNOWLEDGED, T0 + timedelta(minutes=1))
+    assert acked.responded_at == T0 + timedelta(minutes=1)
+    resolved = change_state(acked, S.ACKNOWLEDGED, S.RESOLVED, T0 + timedelta(hours=1))
+    reopened = change_state(resolved, S.RESOLVED, S.IN_PROGRESS, T0 + timedelta(hours=2))
+    assert resolved.resolved_at is not None and reopened.resolved_at is None
+
+
+@given(minutes=st.integers(0, 60 * 24))
+def test_sla_state_follows_the_clock(minutes: int) -> None:
+    ticket = _open()  # P2 24x7: response 30 min (warn 24), resolution 8 h (warn 6.4 h)
+    now = T0 + timedelta(minutes=minutes)
+    state = ticket_sla_state(ticket.clock, S.NEW, now)
+    if minutes > 30:
+        assert state is ClockState.BREACHED
+    elif minutes > 24:
+        assert state is ClockState.WARNING
+    else:
+        assert state is ClockState.ON_TRACK
