@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from drills.runner import _abort_reason, _steady_before, timeline_from_journal
+from drills.judge import abort_reason as _abort_reason
+from drills.judge import steady_before as _steady_before
+from drills.measure import timeline_from_journal
 
 
 def _at(second: int) -> str:
@@ -83,7 +85,7 @@ def test_an_interrupted_run_reports_the_activity_that_failed() -> None:
 
 
 def test_a_failed_rollback_is_a_note() -> None:
-    from drills.runner import _status_notes
+    from drills.judge import status_notes as _status_notes
 
     rollbacks = [JOURNAL["rollbacks"][0], {**JOURNAL["rollbacks"][1], "status": "failed"}]
     notes = _status_notes({**JOURNAL, "rollbacks": rollbacks})
