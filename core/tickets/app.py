@@ -20,6 +20,7 @@ from core.http import observability, problems
 from core.settings import ServiceSettings
 from core.tickets.http.router import build_router
 from core.tickets.service import TicketService
+from core.tickets.store.pg import PgTicketStore
 
 ROSTER_MAX_BYTES = 2 * 1024 * 1024
 READY_TIMEOUT_S = 1.5  # below HAProxy's check timeout (timers.haproxy.connect_timeout_ms)
@@ -68,5 +69,5 @@ def create_app(
     observability.install(app, "tickets", not_ready)
     authenticate = agents_router.authenticator(agents)
     app.include_router(agents_router.build_router(agents, authenticate, ROSTER_MAX_BYTES))
-    app.include_router(build_router(TicketService(pool), settings.tickets.page_size_max, authenticate))
+    app.include_router(build_router(TicketService(PgTicketStore(pool)), settings.tickets.page_size_max, authenticate))
     return app

@@ -1,21 +1,19 @@
 """Ticket API operations: each one is a locked read, a pure decision, events and a projection
-update in one transaction on the primary."""
+update in one transaction (core.tickets.ports.TicketStore; PostgreSQL's primary in service)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from psycopg_pool import AsyncConnectionPool
-
 from core.domain.ticket_states import TRANSITIONS, InvalidTransition, TicketState, is_reopen
 from core.errors import Conflict, NotFound
 from core.intake.domain.codes import normalize_code
+from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import change_state
 from core.tickets.domain.model import EventDraft, Ticket, TicketEvent
 from core.tickets.http.schemas import CsatRequest, ResolutionRequest, TransitionRequest, WorklogRequest
-from core.tickets.store import queries
-from core.tickets.store import repository as repo
+from core.tickets.ports import TicketStore, TicketWrites
 
 S = TicketState
 
@@ -29,25 +27,25 @@ def canonical(code: str) -> str:
 
 @dataclass
 class TicketService:
-    pool: AsyncConnectionPool
+    store: TicketStore
 
     async def get(self, code: str) -> Ticket:
-        async with self.pool.connection() as conn:
-            ticket = await repo.get_ticket(conn, canonical(code))
+        async with self.store.reading() as reads:
+            ticket = await reads.ticket(canonical(code))
         if ticket is None:
             raise NotFound(f"no ticket {code} (an intake appears here within seconds of its 202)")
         return ticket
 
     async def events(self, code: str) -> list[TicketEvent]:
-        async with self.pool.connection() as conn:
-            events = await repo.events_of(conn, canonical(code))
+        async with self.store.reading() as reads:
+            events = await reads.events(canonical(code))
         if not events:  # every ticket has at least its `created` event
             raise NotFound(f"no ticket {code}")
         return events
 
-    async def list(self, flt: queries.TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
-        async with self.pool.connection() as conn:
-            return await queries.list_tickets(conn, flt, limit, cursor)
+    async def list(self, flt: TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
+        async with self.store.reading() as reads:
+            return await reads.page(flt, limit, cursor)
 
     async def transition(self, code: str, req: TransitionRequest, actor: str) -> Ticket:
         return await self._move(code, req.to, actor, {"note": req.note})
@@ -63,20 +61,19 @@ class TicketService:
 
     async def worklog(self, code: str, req: WorklogRequest, actor: str) -> Ticket:
         now = datetime.now(UTC)
-        async with self.pool.connection() as conn, conn.transaction():
-            ticket = await self._locked(conn, code)
+        async with self.store.writing() as tx:
+            ticket = await self._locked(tx, code)
             data = {"note": req.note, "kind": req.kind.value, "minutes_spent": req.minutes_spent}
-            await repo.append_events(conn, ticket.code, [EventDraft(kind="worklog", actor=actor, at=now, data=data)])
-            return await self._reread(conn, ticket.code)
+            await tx.append(ticket.code, [EventDraft(kind="worklog", actor=actor, at=now, data=data)])
+            return await self._reread(tx, ticket.code)
 
     async def csat(self, code: str, req: CsatRequest, actor: str) -> Ticket:
         now = datetime.now(UTC)
-        async with self.pool.connection() as conn, conn.transaction():
-            ticket = await self._locked(conn, code)
+        async with self.store.writing() as tx:
+            ticket = await self._locked(tx, code)
             if ticket.status not in (S.RESOLVED, S.CLOSED):
                 raise Conflict(f"CSAT is taken after resolution; {ticket.code} is {ticket.status}")
-            await repo.save_ticket(
-                conn,
+            await tx.save(
                 ticket,
                 status=ticket.status.value,
                 clock=ticket.clock,
@@ -85,8 +82,8 @@ class TicketService:
             # Recorded by the agent who took the customer's answer (the follow-up call or e-mail).
             data = {"score": req.score, "comment": req.comment, "source": "customer"}
             event = EventDraft(kind="csat", actor=actor, at=now, data=data)
-            await repo.append_events(conn, ticket.code, [event])
-            return await self._reread(conn, ticket.code)
+            await tx.append(ticket.code, [event])
+            return await self._reread(tx, ticket.code)
 
     async def _move(
         self,
@@ -97,8 +94,8 @@ class TicketService:
         fields: dict[str, object] | None = None,
     ) -> Ticket:
         now = datetime.now(UTC)
-        async with self.pool.connection() as conn, conn.transaction():
-            ticket = await self._locked(conn, code)
+        async with self.store.writing() as tx:
+            ticket = await self._locked(tx, code)
             try:
                 clock = change_state(ticket.clock, ticket.status, target, now)
             except InvalidTransition as exc:
@@ -107,20 +104,20 @@ class TicketService:
                 # The escalation timer of the current level starts again: a ticket reopened days
                 # after its resolution must not escalate the moment it is reopened.
                 fields = {**(fields or {}), "level_since": now}
-            await repo.save_ticket(conn, ticket, status=target.value, clock=clock, fields=fields)
+            await tx.save(ticket, status=target.value, clock=clock, fields=fields)
             event = EventDraft(
                 kind="status_changed", actor=actor, at=now, data={"from": ticket.status, "to": target, **data}
             )
-            await repo.append_events(conn, ticket.code, [event])
-            return await self._reread(conn, ticket.code)
+            await tx.append(ticket.code, [event])
+            return await self._reread(tx, ticket.code)
 
-    async def _locked(self, conn: repo.Conn, code: str) -> Ticket:
-        ticket = await repo.get_ticket(conn, canonical(code), for_update=True)
+    async def _locked(self, tx: TicketWrites, code: str) -> Ticket:
+        ticket = await tx.locked(canonical(code))
         if ticket is None:
             raise NotFound(f"no ticket {code}")
         return ticket
 
-    async def _reread(self, conn: repo.Conn, code: str) -> Ticket:
-        ticket = await repo.get_ticket(conn, code)
+    async def _reread(self, tx: TicketWrites, code: str) -> Ticket:
+        ticket = await tx.ticket(code)
         assert ticket is not None
         return ticket

@@ -12,6 +12,7 @@ from core.domain.priority import Priority
 from core.domain.routing import Team
 from core.domain.taxonomy import Region
 from core.domain.ticket_states import TicketState
+from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import ClockState
 from core.tickets.domain.model import Ticket
 from core.tickets.http.schemas import (
@@ -24,7 +25,6 @@ from core.tickets.http.schemas import (
     WorklogRequest,
 )
 from core.tickets.service import TicketService
-from core.tickets.store.queries import TicketFilter
 
 
 def build_router(service: TicketService, page_size_max: int, authenticate: Authenticate) -> APIRouter:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from psycopg.rows import dict_row
 
 from core.errors import InvalidInput
+from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import ClockState
 from core.tickets.domain.model import Ticket
 from core.tickets.store import repository as repo
@@ -27,18 +27,6 @@ SLA_CONDITIONS = {
     ClockState.WARNING: _WARNING,
     ClockState.ON_TRACK: f"(NOT {_BREACHED} AND status <> 'pending_customer' AND NOT {_WARNING})",
 }
-
-
-@dataclass(frozen=True)
-class TicketFilter:
-    status: str | None = None
-    priority: str | None = None
-    team: str | None = None
-    region: str | None = None
-    sla_state: ClockState | None = None
-    q: str | None = None
-    assignee: str | None = None
-    open_only: bool = False  # not resolved or closed
 
 
 def encode_cursor(created_at: datetime, code: str) -> str:

@@ -1,0 +1,44 @@
+"""What the ticket use cases (core.tickets.service) need from storage, and nothing more: a read,
+and a transaction that locks one ticket, writes its projection and appends its events. The
+PostgreSQL adapter is core.tickets.store.pg; unit tests use an in-memory one (tests/fakes.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from core.tickets.domain.filters import TicketFilter
+from core.tickets.domain.model import EventDraft, SlaClock, Ticket, TicketEvent
+
+
+class TicketReads(Protocol):
+    async def ticket(self, code: str) -> Ticket | None: ...
+
+    async def events(self, code: str) -> list[TicketEvent]: ...
+
+    async def page(self, flt: TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]: ...
+
+
+class TicketWrites(Protocol):
+    """One transaction: nothing is visible to others until it ends, and nothing of it if it fails."""
+
+    async def locked(self, code: str) -> Ticket | None:
+        """The ticket, locked until the transaction ends (None: no such ticket)."""
+        ...
+
+    async def save(
+        self, ticket: Ticket, *, status: str, clock: SlaClock, fields: dict[str, object] | None = None
+    ) -> None: ...
+
+    async def append(self, code: str, events: Sequence[EventDraft]) -> None: ...
+
+    async def ticket(self, code: str) -> Ticket | None:
+        """As written so far in this transaction."""
+        ...
+
+
+class TicketStore(Protocol):
+    def reading(self) -> AbstractAsyncContextManager[TicketReads]: ...
+
+    def writing(self) -> AbstractAsyncContextManager[TicketWrites]: ...

@@ -1,0 +1,75 @@
+"""In-memory adapters of core's ports, shared by unit tests. Each keeps its port's contract (a
+write transaction is all or nothing, reads see only committed state), so a use case tested
+against it behaves as against PostgreSQL; the integration tests check the real adapters."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from core.tickets.domain.filters import TicketFilter
+from core.tickets.domain.model import EventDraft, SlaClock, Ticket, TicketEvent
+
+MUTABLE_COLUMNS = {"root_cause", "actions_taken", "csat_score", "csat_comment", "level_since"}
+
+
+@dataclass
+class _State:
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    events: dict[str, list[TicketEvent]] = field(default_factory=dict)
+
+
+class _Reads:
+    def __init__(self, state: _State) -> None:
+        self.state = state
+
+    async def ticket(self, code: str) -> Ticket | None:
+        return self.state.tickets.get(code)
+
+    async def events(self, code: str) -> list[TicketEvent]:
+        return list(self.state.events.get(code, []))
+
+    async def page(self, flt: TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
+        found = [t for t in self.state.tickets.values() if flt.status in (None, t.status.value)]
+        return found[:limit], None
+
+
+class _Writes(_Reads):
+    async def locked(self, code: str) -> Ticket | None:
+        return self.state.tickets.get(code)
+
+    async def save(
+        self, ticket: Ticket, *, status: str, clock: SlaClock, fields: dict[str, object] | None = None
+    ) -> None:
+        unknown = set(fields or {}) - MUTABLE_COLUMNS  # as the SQL adapter refuses them
+        if unknown:
+            raise ValueError(f"not a mutable ticket column: {', '.join(sorted(unknown))}")
+        update = {"status": status, "clock": clock.model_dump(), **(fields or {})}
+        row = self.state.tickets[ticket.code].model_dump() | update
+        self.state.tickets[ticket.code] = Ticket.model_validate(row)  # read back typed, as from the table
+
+    async def append(self, code: str, events: Sequence[EventDraft]) -> None:
+        if code not in self.state.tickets:
+            raise LookupError(code)
+        log = self.state.events.setdefault(code, [])
+        for e in events:
+            log.append(TicketEvent(ticket_code=code, seq=len(log) + 1, **e.model_dump()))
+
+
+class MemoryTicketStore:
+    """core.tickets.ports.TicketStore in memory."""
+
+    def __init__(self, tickets: Sequence[Ticket] = ()) -> None:
+        self.committed = _State({t.code: t for t in tickets}, {t.code: [] for t in tickets})
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[_Reads]:
+        yield _Reads(self.committed)
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[_Writes]:
+        draft = copy.deepcopy(self.committed)
+        yield _Writes(draft)  # an exception here leaves `committed` as it was: a rollback
+        self.committed = draft

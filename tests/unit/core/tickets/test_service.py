@@ -1,0 +1,123 @@
+"""The ticket use cases on an in-memory store: what each operation writes, what it refuses, and
+that a refusal writes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import pytest
+
+from core.domain.priority import Impact, Urgency
+from core.domain.ticket_states import TicketState
+from core.errors import Conflict, NotFound
+from core.intake.domain.codes import ticket_code_for
+from core.intake.domain.schemas import Channel, Contact, IntakeEvent
+from core.tickets.domain.model import Ticket
+from core.tickets.domain.planning import Policies, open_ticket
+from core.tickets.http.schemas import CsatRequest, ResolutionRequest, TransitionRequest, WorklogRequest
+from core.tickets.service import TicketService
+from tests.fakes import MemoryTicketStore
+
+S = TicketState
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+T = TypeVar("T")
+
+
+def run(aw: Awaitable[T]) -> T:
+    async def main() -> T:
+        return await aw
+
+    return asyncio.run(main())
+
+
+def _ticket() -> Ticket:
+    intake_id = uuid.uuid4()
+    event = IntakeEvent(
+        channel=Channel.PORTAL,
+        intake_id=intake_id,
+        ticket_code=ticket_code_for(intake_id),
+        received_at=T0,
+        event_time=T0,
+        received_site="a",
+        receiver="system",
+        contact=Contact(email="khach@example.vn"),
+        subject="switch lỗi",
+        impact=Impact.MEDIUM,
+        urgency=Urgency.MEDIUM,
+    )
+    ticket, _ = open_ticket(event, customer=None, contract=None, asset=None, policies=Policies())
+    return ticket
+
+
+def _service() -> tuple[TicketService, MemoryTicketStore, Ticket]:
+    ticket = _ticket()
+    store = MemoryTicketStore([ticket])
+    return TicketService(store), store, ticket
+
+
+def test_an_allowed_transition_moves_the_ticket_and_records_who_and_why() -> None:
+    service, store, ticket = _service()
+    moved = run(service.transition(ticket.code, TransitionRequest(to=S.ACKNOWLEDGED, note="đã nhận"), "l1.an"))
+    assert moved.status is S.ACKNOWLEDGED and moved.clock.responded_at is not None
+    (event,) = store.committed.events[ticket.code]
+    assert (event.kind, event.actor) == ("status_changed", "l1.an")
+    assert event.data == {"from": S.NEW, "to": S.ACKNOWLEDGED, "note": "đã nhận"}
+
+
+def test_a_refused_transition_lists_what_is_allowed_and_writes_nothing() -> None:
+    service, store, ticket = _service()
+    with pytest.raises(Conflict) as refused:
+        run(service.transition(ticket.code, TransitionRequest(to=S.CLOSED), "l1.an"))
+    assert refused.value.allowed and "closed" not in refused.value.allowed
+    assert store.committed.tickets[ticket.code].status is S.NEW and store.committed.events[ticket.code] == []
+
+
+def test_resolving_keeps_root_cause_and_actions_on_the_ticket_and_in_its_event() -> None:
+    service, store, ticket = _service()
+    run(service.transition(ticket.code, TransitionRequest(to=S.ACKNOWLEDGED), "l2.binh"))
+    request = ResolutionRequest(root_cause="PSU hỏng", actions_taken="thay nguồn")
+    resolved = run(service.resolve(ticket.code, request, "l2.binh"))
+    assert (resolved.status, resolved.root_cause, resolved.actions_taken) == (S.RESOLVED, "PSU hỏng", "thay nguồn")
+    assert resolved.clock.resolved_at is not None
+    assert store.committed.events[ticket.code][-1].data["root_cause"] == "PSU hỏng"
+
+
+def test_csat_is_taken_only_after_resolution() -> None:
+    service, store, ticket = _service()
+    with pytest.raises(Conflict):
+        run(service.csat(ticket.code, CsatRequest(score=5), "l1.an"))
+    assert store.committed.events[ticket.code] == []
+    run(service.transition(ticket.code, TransitionRequest(to=S.ACKNOWLEDGED), "l1.an"))
+    run(service.resolve(ticket.code, ResolutionRequest(root_cause="cáp lỏng", actions_taken="cắm lại"), "l1.an"))
+    rated = run(service.csat(ticket.code, CsatRequest(score=4, comment="nhanh"), "l1.an"))
+    assert (rated.csat_score, rated.csat_comment) == (4, "nhanh")
+
+
+def test_a_worklog_appends_an_event_and_leaves_the_state_alone() -> None:
+    service, store, ticket = _service()
+    after = run(service.worklog(ticket.code, WorklogRequest(note="gọi khách", minutes_spent=15), "l1.an"))
+    assert after.status is S.NEW
+    (event,) = store.committed.events[ticket.code]
+    assert event.kind == "worklog" and event.data["minutes_spent"] == 15
+
+
+def test_reopening_restarts_the_escalation_timer_of_the_level() -> None:
+    service, _, ticket = _service()
+    run(service.transition(ticket.code, TransitionRequest(to=S.ACKNOWLEDGED), "l1.an"))
+    run(service.resolve(ticket.code, ResolutionRequest(root_cause="x" * 3, actions_taken="y" * 3), "l1.an"))
+    reopened = run(service.transition(ticket.code, TransitionRequest(to=S.IN_PROGRESS), "l1.an"))
+    assert reopened.status is S.IN_PROGRESS and reopened.level_since is not None and reopened.level_since > T0
+
+
+def test_a_code_that_is_no_ticket_code_or_no_ticket_is_not_found() -> None:
+    service, _, _ = _service()
+    with pytest.raises(NotFound, match="is not a ticket code"):
+        run(service.get("DROP TABLE tickets"))
+    with pytest.raises(NotFound):
+        run(service.get(ticket_code_for(uuid.uuid4())))
+    with pytest.raises(NotFound):
+        run(service.worklog(ticket_code_for(uuid.uuid4()), WorklogRequest(note="n"), "l1.an"))
