@@ -21,6 +21,7 @@ from core.agents.dispatch_worker import Dispatcher
 from core.database import pool_for
 from core.settings import ServiceSettings
 from core.tickets.clock_worker import SlaClock
+from core.tickets.store.pg import PgClockStore
 from failover import registry
 from failover.coordination import DISPATCHER, SLA_CLOCK, CoordinationUnavailable
 from failover.election import Singleton
@@ -66,7 +67,7 @@ async def run(settings: ServiceSettings) -> None:
             settings.site,
             coord,
             register,
-            under_term(SlaClock(pool, fo.sla_clock_batch, timedelta(seconds=fo.sla_clock_horizon_s))),
+            under_term(SlaClock(PgClockStore(pool), fo.sla_clock_batch, timedelta(seconds=fo.sla_clock_horizon_s))),
         ),
         Singleton(
             DISPATCHER,

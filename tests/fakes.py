@@ -7,10 +7,13 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
+from core.leases import Fence, FencedOut
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.model import EventDraft, SlaClock, Ticket, TicketEvent
+from core.tickets.domain.sla_clock import ClockAction, ClockView, due_actions
 
 MUTABLE_COLUMNS = {"root_cause", "actions_taken", "csat_score", "csat_comment", "level_since"}
 
@@ -73,3 +76,42 @@ class MemoryTicketStore:
         draft = copy.deepcopy(self.committed)
         yield _Writes(draft)  # an exception here leaves `committed` as it was: a rollback
         self.committed = draft
+
+
+class MemoryClockStore:
+    """core.tickets.ports.ClockStore in memory: views by code, recorded action keys, the fences
+    that wrote them, and a newest epoch per role that refuses older ones (as ccdr_fence does)."""
+
+    def __init__(self, views: Sequence[ClockView]) -> None:
+        self.views = {v.code: v for v in views}
+        self.recorded: list[tuple[str, str, Fence]] = []  # (code, key, fence)
+        self.rescheduled: list[str] = []
+        self.newest_epoch: dict[str, int] = {}
+        self.refuse: set[str] = set()  # action keys whose write finds them no longer due
+        self.reads = 0
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[MemoryClockStore]:
+        yield self
+
+    async def due(self, now: datetime, limit: int) -> list[ClockView]:
+        """As the index does: every ticket with an action still due, whether rescheduled or not."""
+        self.reads += 1
+        if self.reads > 100:
+            raise AssertionError("the clock keeps reading the same due tickets: it spins")
+        due = [v for v in self.views.values() if due_actions(v, now)]
+        return sorted(due, key=lambda v: v.opened_at)[:limit]
+
+    async def record(self, action: ClockAction, fence: Fence, now: datetime) -> bool:
+        if fence.epoch < self.newest_epoch.get(fence.role, 0):
+            raise FencedOut(f"epoch {fence.epoch} < {self.newest_epoch[fence.role]} for {fence.role}")
+        self.newest_epoch[fence.role] = fence.epoch
+        if action.key in self.refuse:
+            return False
+        view = self.views[action.code]
+        self.views[action.code] = replace(view, done=view.done | {action.key})
+        self.recorded.append((action.code, action.key, fence))
+        return True
+
+    async def reschedule(self, code: str, now: datetime, horizon: timedelta) -> None:
+        self.rescheduled.append(code)

@@ -8,14 +8,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
-
-from core.database import fenced
 from core.leases import Lease
 from core.tickets.domain.sla_clock import due_actions
-from core.tickets.store import clock_store
+from core.tickets.ports import ClockStore
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +19,12 @@ log = logging.getLogger(__name__)
 class SlaClock:
     def __init__(
         self,
-        pool: AsyncConnectionPool[Any],
+        store: ClockStore,
         batch: int,
         horizon: timedelta,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.pool = pool
+        self.store = store
         self.batch = batch
         self.horizon = horizon  # a ticket with nothing due sooner is looked at again after this
         self.now = now
@@ -37,16 +33,15 @@ class SlaClock:
         """One pass over what is due; raises FencedOut when a newer leader exists."""
         seen: set[str] = set()
         while lease.may_act():
-            async with self.pool.connection() as conn:
-                views = await clock_store.due_views(conn, now=self.now(), limit=self.batch)
+            async with self.store.session() as clock:
+                views = await clock.due(self.now(), self.batch)
                 fresh = [v for v in views if v.code not in seen]
                 for view in fresh:
                     for action in due_actions(view, self.now()):
                         if not lease.may_act():
                             return  # fenced mid-pass: stop at once
                         fence = lease.fence()
-                        with fenced():
-                            done = await clock_store.record_clock_action(conn, action, fence, self.now())
+                        done = await clock.record(action, fence, self.now())  # FencedOut: a newer leader
                         if done:
                             log.info(
                                 "sla-clock: %s %s (%s)",
@@ -57,7 +52,7 @@ class SlaClock:
                             )
                     if not lease.may_act():
                         return
-                    await clock_store.reschedule(conn, view.code, self.now(), self.horizon)
+                    await clock.reschedule(view.code, self.now(), self.horizon)
                     seen.add(view.code)
             # A ticket still due after its pass (an action that could not be recorded) waits for
             # the next tick rather than spinning here.

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from core.leases import Fence
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.model import EventDraft, SlaClock, Ticket, TicketEvent
+from core.tickets.domain.sla_clock import ClockAction, ClockView
 
 
 class TicketReads(Protocol):
@@ -42,3 +45,21 @@ class TicketStore(Protocol):
     def reading(self) -> AbstractAsyncContextManager[TicketReads]: ...
 
     def writing(self) -> AbstractAsyncContextManager[TicketWrites]: ...
+
+
+class ClockSession(Protocol):
+    """The SLA clock's reads and fenced writes (core.tickets.clock_worker)."""
+
+    async def due(self, now: datetime, limit: int) -> list[ClockView]:
+        """Tickets whose clock is due, most overdue first."""
+        ...
+
+    async def record(self, action: ClockAction, fence: Fence, now: datetime) -> bool:
+        """Record one action if still due (False: no longer); the database refuses a stale fence."""
+        ...
+
+    async def reschedule(self, code: str, now: datetime, horizon: timedelta) -> None: ...
+
+
+class ClockStore(Protocol):
+    def session(self) -> AbstractAsyncContextManager[ClockSession]: ...

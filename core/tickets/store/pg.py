@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from core.database import fenced
+from core.leases import Fence
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.model import EventDraft, SlaClock, Ticket, TicketEvent
-from core.tickets.store import queries
+from core.tickets.domain.sla_clock import ClockAction, ClockView
+from core.tickets.store import clock_store, queries
 from core.tickets.store import repository as repo
 
 
@@ -61,3 +65,30 @@ class PgTicketStore:
     async def writing(self) -> AsyncIterator[_Writes]:
         async with self.pool.connection() as conn, conn.transaction():
             yield _Writes(conn)
+
+
+@dataclass
+class _ClockSession:
+    conn: repo.Conn
+
+    async def due(self, now: datetime, limit: int) -> list[ClockView]:
+        return await clock_store.due_views(self.conn, now=now, limit=limit)
+
+    async def record(self, action: ClockAction, fence: Fence, now: datetime) -> bool:
+        with fenced():  # ccdr_fence refusing the epoch is core's FencedOut
+            return await clock_store.record_clock_action(self.conn, action, fence, now)
+
+    async def reschedule(self, code: str, now: datetime, horizon: timedelta) -> None:
+        await clock_store.reschedule(self.conn, code, now, horizon)
+
+
+@dataclass
+class PgClockStore:
+    """core.tickets.ports.ClockStore: one pooled connection per pass, a transaction per write."""
+
+    pool: AsyncConnectionPool[Any]
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[_ClockSession]:
+        async with self.pool.connection() as conn:
+            yield _ClockSession(conn)
