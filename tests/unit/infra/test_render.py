@@ -33,12 +33,18 @@ def _files(layout: LabLayout, group: str) -> dict[str, RenderedFile]:
     return {f.path.name: f for f in render_group(layout, group, SECRETS)}
 
 
+def _voters(layout: LabLayout) -> str:
+    topo, port = layout.topology, layout.topology.ports.kafka_controller
+    return ",".join(f"{topo.sites[n].node_id}@{topo.sites[n].address}:{port}" for n in sorted(topo.sites))
+
+
 def test_data_site_runs_broker_and_controller(layout: LabLayout) -> None:
     props = _files(layout, "a")["kafka.properties"].content
+    a, ports = layout.topology.sites["a"].address, layout.topology.ports
     assert "process.roles=broker,controller" in props
-    assert "listeners=PLAINTEXT://10.77.0.11:9092,CONTROLLER://10.77.0.11:9093" in props
+    assert f"listeners=PLAINTEXT://{a}:{ports.kafka_broker},CONTROLLER://{a}:{ports.kafka_controller}" in props
     assert "unclean.leader.election.enable=false" in props
-    assert "controller.quorum.voters=1@10.77.0.11:9093,2@10.77.0.12:9093,3@10.77.0.13:9093" in props
+    assert f"controller.quorum.voters={_voters(layout)}" in props
 
 
 def test_witness_is_controller_only_without_patroni(layout: LabLayout) -> None:
@@ -54,8 +60,10 @@ def test_witness_is_controller_only_without_patroni(layout: LabLayout) -> None:
 def test_zookeeper_ensemble_lists_every_site(layout: LabLayout) -> None:
     files = _files(layout, "b")
     cfg = files["zoo.cfg"].content
-    for node_id, last_octet in ((1, 11), (2, 12), (3, 13)):
-        assert f"server.{node_id}=10.77.0.{last_octet}:2888:3888" in cfg
+    topo = layout.topology
+    for site in topo.sites.values():
+        peer, election = topo.ports.zookeeper_peer, topo.ports.zookeeper_election
+        assert f"server.{site.node_id}={site.address}:{peer}:{election}" in cfg
     assert "maxSessionTimeout=30000" in cfg
     assert files["myid"].content == "2\n"
 
@@ -66,7 +74,9 @@ def test_patroni_runs_as_postgres_with_sync_mode(layout: LabLayout) -> None:
     assert patroni.owner == "postgres" and patroni.mode == 0o600
     assert "synchronous_mode: true" in patroni.content
     assert "ttl: 20" in patroni.content
-    assert "'10.77.0.11:2181', '10.77.0.12:2181', '10.77.0.13:2181'" in patroni.content
+    topo = layout.topology
+    hosts = ", ".join(f"'{topo.sites[n].address}:{topo.ports.zookeeper_client}'" for n in sorted(topo.sites))
+    assert hosts in patroni.content
     assert "su-secret" in patroni.content
     supervisord = files["supervisord.conf"].content
     program = supervisord.split("[program:patroni]")[1]
@@ -77,10 +87,12 @@ def test_patroni_runs_as_postgres_with_sync_mode(layout: LabLayout) -> None:
 def test_front_door_routes_writes_by_patroni_primary(layout: LabLayout) -> None:
     cfg = _files(layout, FRONT_DOOR)["haproxy.cfg"].content
     primary = cfg.split("listen postgres_primary")[1].split("listen postgres_replica")[0]
-    assert "bind 127.0.0.1:15432" in primary
+    topo = layout.topology
+    assert f"bind {topo.front_door.address}:{topo.front_door.postgres_primary}" in primary
     assert "uri /primary" in primary
-    assert "server a 10.77.0.11:5432 check port 8008" in primary
-    assert "server b 10.77.0.12:5432 check port 8008" in primary
+    for name in topo.data_sites:
+        server = f"server {name} {topo.sites[name].address}:{topo.ports.postgres} check port {topo.ports.patroni_rest}"
+        assert server in primary
     assert "on-marked-down shutdown-sessions" in primary
 
 

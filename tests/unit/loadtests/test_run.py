@@ -76,8 +76,9 @@ def test_the_front_door_by_default() -> None:
     command = load_run.locust_command(plan(), Path("/venv/bin/locust"))
     assert command[:3] == ["/venv/bin/locust", "-f", str(LOCUSTFILE)]
     assert {"--headless", "--csv-full-history"} <= set(command)
-    assert value(command, "--host") == "http://127.0.0.1:18080"
-    assert (value(command, "--smtp-host"), value(command, "--smtp-port")) == ("127.0.0.1", "10025")
+    fd = TOPO.front_door
+    assert value(command, "--host") == f"http://{fd.address}:{fd.intake_http}"
+    assert (value(command, "--smtp-host"), value(command, "--smtp-port")) == (str(fd.address), str(fd.intake_smtp))
     assert value(command, "--csv") == "/tmp/out/locust"
     assert value(command, "--html") == "/tmp/out/report.html"
     assert value(command, "--ccdr-mix") == shapes.DEFAULT_MIX
@@ -87,8 +88,9 @@ def test_the_front_door_by_default() -> None:
 
 def test_one_site_only_uses_that_sites_own_intake() -> None:
     command = load_run.locust_command(plan(target=load_run.target_of(TOPO, "b")))
-    assert value(command, "--host") == "http://10.77.0.12:8080"
-    assert (value(command, "--smtp-host"), value(command, "--smtp-port")) == ("10.77.0.12", "2525")
+    b, ports = TOPO.sites["b"].address, TOPO.ports
+    assert value(command, "--host") == f"http://{b}:{ports.intake_http}"
+    assert (value(command, "--smtp-host"), value(command, "--smtp-port")) == (str(b), str(ports.intake_smtp))
     assert load_run.target_of(TOPO, "b").label == "site b only"
 
 
