@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from core.agents.dispatch_worker import Dispatcher
+from core.agents.store.pg import PgDispatchStore
 from core.database import pool_for
 from core.settings import ServiceSettings
 from core.tickets.clock_worker import SlaClock
@@ -74,7 +75,7 @@ async def run(settings: ServiceSettings) -> None:
             settings.site,
             coord,
             register,
-            under_term(Dispatcher(pool, PresenceBoard(coord), fo.absent_grace_s, fo.dispatch_batch)),
+            under_term(Dispatcher(PgDispatchStore(pool), PresenceBoard(coord), fo.absent_grace_s, fo.dispatch_batch)),
         ),
     ]
     processes = SupervisorProcesses(settings.supervisor.socket, settings.supervisor.group)

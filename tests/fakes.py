@@ -5,11 +5,16 @@ against it behaves as against PostgreSQL; the integration tests check the real a
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
+from core.agents.domain.dispatch import Assignment, OpenTicket
+from core.agents.domain.presence import Status
+from core.agents.domain.roster import Shift
 from core.leases import Fence, FencedOut
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.model import EventDraft, SlaClock, Ticket, TicketEvent
@@ -115,3 +120,66 @@ class MemoryClockStore:
 
     async def reschedule(self, code: str, now: datetime, horizon: timedelta) -> None:
         self.rescheduled.append(code)
+
+
+class MemoryPresence:
+    """core.agents.domain.presence.Presence in memory: agent -> status at one site."""
+
+    def __init__(self, statuses: dict[str, Status] | None = None) -> None:
+        self.statuses = dict(statuses or {})
+
+    async def set(self, agent: str, status: Status) -> dict[str, Any]:
+        self.statuses[agent] = status
+        return {"agent": agent, "site": "a", "status": status.value}
+
+    async def clear(self, agent: str) -> None:
+        self.statuses.pop(agent, None)
+
+    async def everyone(self) -> list[dict[str, Any]]:
+        return [{"agent": a, "site": "a", "status": s.value} for a, s in sorted(self.statuses.items())]
+
+
+class MemoryDispatchStore:
+    """core.agents.ports.DispatchStore in memory: tickets with their assignee, shifts, and a fence
+    check like ccdr_fence's."""
+
+    def __init__(self, tickets: Sequence[OpenTicket], shifts: Sequence[Shift], agents: Sequence[str]) -> None:
+        self.tickets = {t.code: t for t in tickets}
+        self.shifts = list(shifts)
+        self.agent_ids = sorted(agents)
+        self.assigned: list[tuple[Assignment, Fence]] = []
+        self.newest_epoch: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[MemoryDispatchStore]:
+        yield self
+
+    async def agents(self) -> list[str]:
+        return list(self.agent_ids)
+
+    async def shifts_at(self, at: datetime) -> list[Shift]:
+        return [s for s in self.shifts if s.starts_at <= at < s.ends_at]
+
+    async def work(self, takers: list[tuple[str, str, str]], absent: list[str], limit: int) -> list[OpenTicket]:
+        def takeable(t: OpenTicket) -> bool:
+            return any(
+                (team, level) == (t.team.value, t.level.value) and (t.region is None or region == t.region.value)
+                for team, level, region in takers
+            )
+
+        found = [t for t in self.tickets.values() if (t.assignee is None and takeable(t)) or t.assignee in absent]
+        return found[:limit]
+
+    async def load(self) -> dict[str, int]:
+        return dict(Counter(t.assignee for t in self.tickets.values() if t.assignee))
+
+    async def assign(self, assignment: Assignment, fence: Fence, now: datetime) -> bool:
+        if fence.epoch < self.newest_epoch.get(fence.role, 0):
+            raise FencedOut(f"epoch {fence.epoch} < {self.newest_epoch[fence.role]} for {fence.role}")
+        self.newest_epoch[fence.role] = fence.epoch
+        ticket = self.tickets[assignment.code]
+        if ticket.assignee != assignment.expected:
+            return False
+        self.tickets[assignment.code] = replace(ticket, assignee=assignment.agent)
+        self.assigned.append((assignment, fence))
+        return True

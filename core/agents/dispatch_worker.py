@@ -7,19 +7,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from psycopg_pool import AsyncConnectionPool
 
 from core.agents.domain import dispatch
 from core.agents.domain.presence import Presence, Status
-from core.agents.store import repository as agents_repo
-from core.database import fenced
-from core.domain.escalation import SupportLevel
-from core.domain.routing import Team
-from core.domain.taxonomy import Region
+from core.agents.ports import DispatchStore
 from core.leases import Lease
-from core.tickets.store import clock_store
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +19,13 @@ log = logging.getLogger(__name__)
 class Dispatcher:
     def __init__(
         self,
-        pool: AsyncConnectionPool[Any],
+        store: DispatchStore,
         presence: Presence,
         grace_s: float,
         batch: int,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.pool = pool
+        self.store = store
         self.presence = presence
         self.grace = timedelta(seconds=grace_s)
         self.batch = batch
@@ -47,24 +39,18 @@ class Dispatcher:
         present = {str(p.get("agent")) for p in records}
         available = {str(p.get("agent")) for p in records if p.get("status") == Status.AVAILABLE.value}
         now = self.now()
-        async with self.pool.connection() as conn:
+        async with self.store.session() as db:
             # Absence is tracked for every agent (a small table), so only the tickets that need
             # someone are read: unassigned ones and those of agents absent past the grace.
-            self.absent_since = dispatch.absences(self.absent_since, await clock_store.agent_ids(conn), present, now)
+            self.absent_since = dispatch.absences(self.absent_since, await db.agents(), present, now)
             overdue = [a for a, since in self.absent_since.items() if now - since >= self.grace]
-            shifts = await agents_repo.shifts_at(conn, now)
-            rows = await clock_store.dispatch_work(conn, dispatch.takers(shifts, available), overdue, self.batch)
-            if not rows:
+            shifts = await db.shifts_at(now)
+            tickets = await db.work(dispatch.takers(shifts, available), overdue, self.batch)
+            if not tickets:
                 return
-            tickets = [
-                dispatch.OpenTicket(code, assignee, Team(team), Region(region) if region else None, SupportLevel(level))
-                for code, assignee, team, region, level in rows
-            ]
-            load = await clock_store.open_load(conn)
+            load = await db.load()
             for a in dispatch.plan(tickets, shifts, available, self.absent_since, self.grace, now, load):
                 if not lease.may_act():
                     return
-                with fenced():
-                    done = await clock_store.assign(conn, a.code, a.agent, a.expected, a.reason, lease.fence(), now)
-                if done:
+                if await db.assign(a, lease.fence(), now):
                     log.info("dispatcher: %s -> %s (%s)", a.code, a.agent, a.reason, extra={"ticket": a.code})

@@ -60,17 +60,23 @@ def start(layout: LabLayout, group: str) -> None:
 
 
 def reload(layout: LabLayout, group: str) -> None:
-    """Pick up changed program definitions (idempotent `up` after a topology edit)."""
+    """Pick up changed program definitions (idempotent `up` after a topology edit, or a checkout
+    elsewhere whose programs run from another venv)."""
     proxy = _proxy(layout.dirs_of(group).supervisor_socket)
-    added, changed, removed = proxy.supervisor.reloadConfig()[0]
-    for name in removed + changed:
-        # wait=False, then poll: stopping a broker outlasts one XML-RPC call's timeout.
-        proxy.supervisor.stopProcessGroup(name, False)
-        settle(proxy, name, None, STOPPED_STATES)
-        proxy.supervisor.removeProcessGroup(name)
-    for name in changed + added:
-        proxy.supervisor.addProcessGroup(name)
-    proxy.supervisor.startAllProcesses()
+    try:
+        added, changed, removed = proxy.supervisor.reloadConfig()[0]
+        for name in removed + changed:
+            # wait=False, then poll: stopping a broker outlasts one XML-RPC call's timeout.
+            proxy.supervisor.stopProcessGroup(name, False)
+            settle(proxy, name, None, STOPPED_STATES)
+            proxy.supervisor.removeProcessGroup(name)
+        for name in changed + added:
+            proxy.supervisor.addProcessGroup(name)
+        # wait=False too: starting every program of a site outlasts one call's timeout (seen when
+        # every program's command changed); `up` then waits for the components themselves.
+        proxy.supervisor.startAllProcesses(False)
+    except (OSError, xmlrpc.client.Fault, http.client.HTTPException) as exc:
+        raise LabError(f"supervisord of {group} did not take its new configuration: {exc}") from None
 
 
 def settle(proxy: Any, group: str, name: str | None, states: set[str], timeout_s: float = SETTLE_TIMEOUT_S) -> None:
