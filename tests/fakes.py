@@ -40,8 +40,16 @@ class _Reads:
         return list(self.state.events.get(code, []))
 
     async def page(self, flt: TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
-        found = [t for t in self.state.tickets.values() if flt.status in (None, t.status.value)]
-        return found[:limit], None
+        def matches(t: Ticket) -> bool:
+            closed = t.status.value in ("resolved", "closed")
+            return (
+                flt.status in (None, t.status.value)
+                and flt.assignee in (None, t.assignee)
+                and flt.team in (None, t.team)
+                and not (flt.open_only and closed)
+            )
+
+        return [t for t in self.state.tickets.values() if matches(t)][:limit], None
 
 
 class _Writes(_Reads):
@@ -71,6 +79,11 @@ class MemoryTicketStore:
 
     def __init__(self, tickets: Sequence[Ticket] = ()) -> None:
         self.committed = _State({t.code: t for t in tickets}, {t.code: [] for t in tickets})
+
+    def open(self, ticket: Ticket, created: EventDraft) -> None:
+        """A ticket with its `created` event, as the ticket worker leaves it."""
+        self.committed.tickets[ticket.code] = ticket
+        self.committed.events[ticket.code] = [TicketEvent(ticket_code=ticket.code, seq=1, **created.model_dump())]
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[_Reads]:

@@ -10,11 +10,13 @@ from datetime import timedelta
 
 import psycopg
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from psycopg_pool import PoolTimeout
 
 from core.agents.domain.presence import Presence
 from core.agents.http import router as agents_router
 from core.agents.service import AgentService
+from core.console.router import STATIC_DIR, build_console_router
 from core.database import pool_for
 from core.http import observability, problems
 from core.settings import ServiceSettings
@@ -69,5 +71,10 @@ def create_app(
     observability.install(app, "tickets", not_ready)
     authenticate = agents_router.authenticator(agents)
     app.include_router(agents_router.build_router(agents, authenticate, ROSTER_MAX_BYTES))
-    app.include_router(build_router(TicketService(PgTicketStore(pool)), settings.tickets.page_size_max, authenticate))
+    tickets = TicketService(PgTicketStore(pool))
+    app.include_router(build_router(tickets, settings.tickets.page_size_max, authenticate))
+    # The agent console: the same services, as pages; Secure cookies whenever it is reached over TLS.
+    secure = settings.public_base_url.startswith("https://")
+    app.include_router(build_console_router(agents, tickets, settings.site, secure_cookies=secure))
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     return app

@@ -14,7 +14,11 @@ topo() { python3 -c "import tomllib,sys; t=tomllib.load(open('infra/topology.tom
 # 1. Debian packages.
 apt_packages=(iproute2 nftables haproxy zookeeper postgresql-15 postgresql-client-15
               openjdk-17-jre-headless maven python3-venv procps
-              libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)  # the last four: PDF reports (WeasyPrint)
+              libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core  # PDF reports (WeasyPrint)
+              chromium chromium-driver)  # the console's browser tests (Selenium)
+# npm vendors the console's htmx; a machine with its own Node.js (which conflicts with Debian's
+# npm package) keeps it.
+command -v npm >/dev/null || apt_packages+=(npm)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -74,5 +78,20 @@ if [ ! -x .venv/bin/ccdr ] || ! cmp -s uv.lock .venv/.uv.lock || ! cmp -s pyproj
   cp pyproject.toml .venv/.pyproject
 else
   step "uv: .venv present (as locked)"
+fi
+# 5. The console's browser asset, vendored from npm at install time (nothing is loaded from the
+# internet at run time; the Content-Security-Policy allows only ccdr's own files).
+htmx_version=2.0.8
+vendor=core/console/static/vendor
+if [ ! -f "$vendor/htmx.min.js" ] || [ "$(cat "$vendor/.version" 2>/dev/null)" != "$htmx_version" ]; then
+  step "npm: htmx $htmx_version -> $vendor"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "htmx.org@$htmx_version" >/dev/null && tar xzf "htmx.org-$htmx_version.tgz")
+  mkdir -p "$vendor"
+  cp "$tmp/package/dist/htmx.min.js" "$vendor/htmx.min.js"
+  echo "$htmx_version" > "$vendor/.version"
+  rm -rf "$tmp"
+else
+  step "npm: htmx $htmx_version present"
 fi
 step "install complete"

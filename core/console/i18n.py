@@ -1,0 +1,71 @@
+"""The console's words in Vietnamese and English. Pure. The viewer's choice (a cookie set by the
+language switch) wins over the browser's Accept-Language; Vietnamese is the default."""
+
+from __future__ import annotations
+
+LANGS = ("vi", "en")
+DEFAULT = "vi"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "title": {"vi": "Bàn dịch vụ ccdr", "en": "ccdr service desk"},
+    "sign_in": {"vi": "Đăng nhập", "en": "Sign in"},
+    "sign_out": {"vi": "Đăng xuất", "en": "Sign out"},
+    "agent_id": {"vi": "Mã nhân viên", "en": "Agent ID"},
+    "password": {"vi": "Mật khẩu", "en": "Password"},
+    "served_by": {"vi": "Trang này do site {site} phục vụ", "en": "This page is served by site {site}"},
+    "remote_login": {
+        "vi": "Bạn đang đăng nhập từ site {site}, không phải site nhà {home}: site nhà có thể đang gặp sự cố.",
+        "en": "You are signed in at site {site}, not your home site {home}: your home site may be down.",
+    },
+    "bad_login": {"vi": "Sai mã nhân viên hoặc mật khẩu.", "en": "Unknown agent or wrong password."},
+    "expired": {"vi": "Phiên đã hết hạn: hãy đăng nhập lại.", "en": "Your session has ended: sign in again."},
+    "bad_csrf": {"vi": "Biểu mẫu đã cũ: hãy tải lại trang.", "en": "This form is stale: reload the page."},
+    "my_queue": {"vi": "Hàng đợi của tôi", "en": "My queue"},
+    "team_queue": {"vi": "Hàng đợi của nhóm {team}", "en": "Team {team} queue"},
+    "empty": {"vi": "Không có phiếu nào.", "en": "No tickets."},
+    "code": {"vi": "Mã phiếu", "en": "Ticket"},
+    "priority": {"vi": "Ưu tiên", "en": "Priority"},
+    "status": {"vi": "Trạng thái", "en": "Status"},
+    "subject": {"vi": "Tiêu đề", "en": "Subject"},
+    "response_due": {"vi": "Hạn phản hồi", "en": "Response due"},
+    "resolution_due": {"vi": "Hạn xử lý", "en": "Resolution due"},
+    "sla": {"vi": "SLA", "en": "SLA"},
+    "sla_on_track": {"vi": "đúng hạn", "en": "on track"},
+    "sla_warning": {"vi": "sắp trễ", "en": "at risk"},
+    "sla_breached": {"vi": "đã trễ", "en": "breached"},
+    "sla_paused": {"vi": "tạm dừng", "en": "paused"},
+    "assignee": {"vi": "Người xử lý", "en": "Assignee"},
+    "nobody": {"vi": "chưa giao", "en": "unassigned"},
+    "timeline": {"vi": "Diễn biến", "en": "Timeline"},
+    "verification": {"vi": "Xác minh khách hàng, hợp đồng, thiết bị", "en": "Customer, contract and asset check"},
+    "move_to": {"vi": "Chuyển sang", "en": "Move to"},
+    "note": {"vi": "Ghi chú", "en": "Note"},
+    "worklog": {"vi": "Nhật ký công việc", "en": "Work log"},
+    "minutes": {"vi": "Số phút", "en": "Minutes spent"},
+    "add": {"vi": "Thêm", "en": "Add"},
+    "resolve": {"vi": "Đóng xử lý", "en": "Resolve"},
+    "root_cause": {"vi": "Nguyên nhân gốc", "en": "Root cause"},
+    "actions_taken": {"vi": "Biện pháp đã làm", "en": "Actions taken"},
+    "back": {"vi": "Về hàng đợi", "en": "Back to the queue"},
+    "read_only": {"vi": "Chỉ xem (vai trò kiểm toán).", "en": "Read only (auditor role)."},
+    "live": {"vi": "Tự cập nhật", "en": "Live"},
+    "language": {"vi": "Ngôn ngữ", "en": "Language"},
+    "opened": {"vi": "Mở lúc", "en": "Opened"},
+    "team": {"vi": "Nhóm", "en": "Team"},
+    "region": {"vi": "Vùng", "en": "Region"},
+}
+
+
+def pick(cookie: str | None, accept_language: str | None) -> str:
+    if cookie in LANGS:
+        return cookie
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LANGS:
+            return tag
+    return DEFAULT
+
+
+def translate(lang: str, key: str, **values: object) -> str:
+    text = MESSAGES[key].get(lang) or MESSAGES[key][DEFAULT]
+    return text.format(**values) if values else text
