@@ -53,6 +53,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "opened": {"vi": "Mở lúc", "en": "Opened"},
     "team": {"vi": "Nhóm", "en": "Team"},
     "region": {"vi": "Vùng", "en": "Region"},
+    "board": {"vi": "Bảng giám sát", "en": "Wallboard"},
+    "open_by_priority_team": {"vi": "Phiếu đang mở theo ưu tiên và nhóm", "en": "Open tickets by priority and team"},
+    "open_by_region": {"vi": "Phiếu đang mở theo vùng", "en": "Open tickets by region"},
+    "escalations_hour": {"vi": "Leo thang trong 1 giờ qua", "en": "Escalations in the last hour"},
+    "on_duty": {"vi": "Đang trực", "en": "On duty now"},
+    "present_at": {"vi": "Đăng nhập tại site", "en": "Signed in at site"},
+    "absent": {"vi": "vắng mặt", "en": "not present"},
+    "created_15": {"vi": "Phiếu mới trong 15 phút qua: {n}", "en": "Tickets opened in the last 15 minutes: {n}"},
+    "unstaffed": {
+        "vi": "Nhóm có phiếu mở nhưng không ai trực có mặt: {teams}",
+        "en": "Teams with open tickets and nobody on duty present: {teams}",
+    },
+    "total": {"vi": "Tổng", "en": "Total"},
+    "level": {"vi": "Cấp", "en": "Level"},
 }
 
 

@@ -21,6 +21,7 @@ from core.agents.domain.model import Permission, Session, allowed
 from core.console import i18n, security
 from core.domain.ticket_states import TRANSITIONS, TicketState
 from core.errors import CcdrError, Unauthenticated, Unavailable
+from core.tickets.domain.board import PRIORITIES, Board
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import ticket_sla_state
 from core.tickets.domain.model import Ticket
@@ -37,6 +38,10 @@ class LoginResult(Protocol):
     token: str
     session: Session
     remote: bool
+
+
+class BoardSource(Protocol):
+    async def snapshot(self, now: datetime) -> Board: ...
 
 
 class Accounts(Protocol):
@@ -63,7 +68,9 @@ class Viewer:
         return allowed(self.session.agent.role, Permission.WORK_TICKETS)
 
 
-def build_console_router(accounts: Accounts, tickets: TicketService, site: str, *, secure_cookies: bool) -> APIRouter:
+def build_console_router(
+    accounts: Accounts, tickets: TicketService, board: BoardSource, site: str, *, secure_cookies: bool
+) -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
     # Every value is escaped: a ticket's subject is whatever a customer typed.
     templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True))
@@ -197,6 +204,20 @@ def build_console_router(accounts: Accounts, tickets: TicketService, site: str, 
         if me is None:  # htmx follows HX-Redirect to the login page
             return Response(status_code=401, headers={"HX-Redirect": "/console/?why=expired"})
         return page(request, "_queues.html", me=me, queues=await queues(me))
+
+    @router.get("/board", response_class=HTMLResponse)
+    async def wallboard(request: Request) -> Response:
+        me = await viewer(request)
+        if me is None:
+            return to_login(request, "expired")
+        return page(request, "board.html", me=me, board=await board.snapshot(datetime.now(UTC)), priorities=PRIORITIES)
+
+    @router.get("/board/live", response_class=HTMLResponse)
+    async def wallboard_live(request: Request) -> Response:
+        me = await viewer(request)
+        if me is None:
+            return Response(status_code=401, headers={"HX-Redirect": "/console/?why=expired"})
+        return page(request, "_board.html", me=me, board=await board.snapshot(datetime.now(UTC)), priorities=PRIORITIES)
 
     async def ticket_page(
         request: Request, me: Viewer, code: str, status: int = 200, error: str | None = None

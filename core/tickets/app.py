@@ -22,6 +22,7 @@ from core.http import observability, problems
 from core.settings import ServiceSettings
 from core.tickets.http.router import build_router
 from core.tickets.service import TicketService
+from core.tickets.store.board import PgBoard
 from core.tickets.store.pg import PgTicketStore
 
 ROSTER_MAX_BYTES = 2 * 1024 * 1024
@@ -75,6 +76,7 @@ def create_app(
     app.include_router(build_router(tickets, settings.tickets.page_size_max, authenticate))
     # The agent console: the same services, as pages; Secure cookies whenever it is reached over TLS.
     secure = settings.public_base_url.startswith("https://")
-    app.include_router(build_console_router(agents, tickets, settings.site, secure_cookies=secure))
+    board = PgBoard(pool, presence)
+    app.include_router(build_console_router(agents, tickets, board, settings.site, secure_cookies=secure))
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     return app

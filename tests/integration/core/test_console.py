@@ -80,5 +80,10 @@ def test_an_agent_signs_in_works_a_ticket_and_nothing_is_blocked(
     worklog = [e for e in events if e["kind"] == "worklog"]
     assert worklog and worklog[-1]["actor"] == AGENT and worklog[-1]["data"]["minutes_spent"] == 12
 
+    browser.get(f"{base}/console/board")
+    grid = browser.find_element(By.ID, "grid")
+    assert "P1" in grid.text and browser.find_element(By.ID, "on-duty")
+    assert AGENT in browser.find_element(By.ID, "on-duty").text  # on duty in the demo roster, and signed in
+
     blocked = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
     assert blocked == []

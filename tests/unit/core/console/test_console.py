@@ -20,6 +20,7 @@ from core.domain.priority import Impact, Urgency
 from core.errors import Unauthenticated
 from core.intake.domain.codes import ticket_code_for
 from core.intake.domain.schemas import Channel, Contact, IntakeEvent
+from core.tickets.domain.board import Board, Escalation, OnDuty, OpenCount
 from core.tickets.domain.model import EventDraft, Ticket
 from core.tickets.domain.planning import Policies, open_ticket
 from core.tickets.service import TicketService
@@ -61,6 +62,26 @@ class Accounts:
         self.sessions.pop(token, None)
 
 
+class StaticBoard:
+    """A wallboard source with fixed figures."""
+
+    async def snapshot(self, now: datetime) -> Board:
+        return Board(
+            at=now,
+            open=(
+                OpenCount("P1", "network", "south", "breached", 2),
+                OpenCount("P1", "network", "south", "on_track", 1),
+                OpenCount("P3", "camera", None, "warning", 4),
+            ),
+            escalations=(Escalation("INC-AAAA-BBBB-CCCC", now, "L2", "P1", "network"),),
+            on_duty=(
+                OnDuty("l1.an", "network", "south", "L1", ("b",), "available"),
+                OnDuty("l1.hai", "camera", "north", "L1", (), None),
+            ),
+            created_last_15_min=7,
+        )
+
+
 def _agent(agent_id: str, role: Role = Role.AGENT_L1, home: str = "b") -> Agent:
     return Agent(id=agent_id, name=agent_id.title(), role=role, teams=("network",), home_site=home)
 
@@ -98,7 +119,7 @@ def _desk(*, secure: bool = False, site: str = "b") -> Desk:
     store.open(ticket, created)
     accounts = Accounts(site, [_agent("l1.an"), _agent("audit.binh", Role.AUDITOR), _agent("l2.chi", home="a")])
     app = FastAPI()
-    app.include_router(build_console_router(accounts, TicketService(store), site, secure_cookies=secure))
+    app.include_router(build_console_router(accounts, TicketService(store), StaticBoard(), site, secure_cookies=secure))
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     return Desk(TestClient(app, base_url="https://testserver" if secure else "http://testserver"), store, ticket)
 
@@ -247,3 +268,20 @@ def test_assets_are_served_by_ccdr_itself() -> None:
     client = _desk().client
     assert client.get("/console/static/console.js").status_code == 200
     assert client.get("/console/static/console.css").status_code == 200
+
+
+def test_the_wallboard_shows_open_tickets_by_priority_and_team_escalations_and_who_is_on_duty() -> None:
+    desk = _desk()
+    _sign_in(desk, "l1.an", EN)
+    page = desk.client.get("/console/board", headers=EN)
+    assert page.status_code == 200
+    assert re.search(r'data-cell="P1/network">3 <span class="pill sla-breached">2</span>', page.text)
+    assert re.search(r'data-cell="P3/camera">4 <span class="pill sla-warning">4</span>', page.text)
+    assert "INC-AAAA-BBBB-CCCC" in page.text and "Tickets opened in the last 15 minutes: 7" in page.text
+    assert re.search(r'data-agent="l1.hai">.*not present', page.text, re.S)
+    assert 'id="unstaffed"' in page.text and "camera" in page.text  # open camera tickets, nobody present
+    live = desk.client.get("/console/board/live", headers=EN)
+    assert 'id="grid"' in live.text and "<html" not in live.text
+    desk.client.cookies.clear()
+    expired = desk.client.get("/console/board/live", headers=EN)
+    assert expired.status_code == 401 and expired.headers["hx-redirect"].startswith("/console/")
