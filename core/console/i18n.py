@@ -14,8 +14,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "password": {"vi": "Mật khẩu", "en": "Password"},
     "served_by": {"vi": "Trang này do site {site} phục vụ", "en": "This page is served by site {site}"},
     "remote_login": {
-        "vi": "Bạn đang đăng nhập từ site {site}, không phải site nhà {home}: site nhà có thể đang gặp sự cố.",
-        "en": "You are signed in at site {site}, not your home site {home}: your home site may be down.",
+        "vi": "Đăng nhập từ xa: bạn đang làm việc qua site {site}, site nhà của bạn là {home}.",
+        "en": "Remote sign-in: you are working through site {site}; your home site is {home}.",
     },
     "bad_login": {"vi": "Sai mã nhân viên hoặc mật khẩu.", "en": "Unknown agent or wrong password."},
     "expired": {"vi": "Phiên đã hết hạn: hãy đăng nhập lại.", "en": "Your session has ended: sign in again."},

@@ -42,9 +42,10 @@ class OnDuty:
 class Board:
     at: datetime
     open: tuple[OpenCount, ...]
-    escalations: tuple[Escalation, ...]  # in the last hour, newest first
+    escalations: tuple[Escalation, ...]  # in the last hour, newest first (at most a page of them)
     on_duty: tuple[OnDuty, ...]
     created_last_15_min: int
+    escalations_last_hour: int = 0  # all of them, listed or not
     teams: tuple[str, ...] = field(default=())
 
     def cells(self) -> dict[tuple[str, str], Counter[str]]:

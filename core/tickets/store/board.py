@@ -15,6 +15,7 @@ from core.tickets.domain.board import Board, Escalation, OnDuty, OpenCount
 from core.tickets.store.queries import SLA_CONDITIONS
 
 RECENT = timedelta(hours=1)
+ESCALATIONS_LISTED = 20
 
 
 class PgBoard:
@@ -36,10 +37,15 @@ class PgBoard:
                 await conn.execute(
                     """SELECT e.ticket_code, e.at, e.data->>'to', t.priority, t.team
                        FROM ticket_events e JOIN tickets t ON t.code = e.ticket_code
-                       WHERE e.kind = 'escalated' AND e.at >= %s ORDER BY e.at DESC LIMIT 50""",
-                    (now - RECENT,),
+                       WHERE e.kind = 'escalated' AND e.at >= %s ORDER BY e.at DESC LIMIT %s""",
+                    (now - RECENT, ESCALATIONS_LISTED),
                 )
             ).fetchall()
+            escalated = await (
+                await conn.execute(
+                    "SELECT count(*) FROM ticket_events WHERE kind = 'escalated' AND at >= %s", (now - RECENT,)
+                )
+            ).fetchone()
             created = await (
                 await conn.execute(
                     "SELECT count(*) FROM tickets WHERE created_at >= %s", (now - timedelta(minutes=15),)
@@ -71,4 +77,5 @@ class PgBoard:
                 for s in sorted(shifts, key=lambda s: (s.team.value, s.level.value, s.agent_id))
             ),
             created_last_15_min=int(created[0]) if created else 0,
+            escalations_last_hour=int(escalated[0]) if escalated else 0,
         )

@@ -186,7 +186,7 @@ def test_the_queue_shows_my_tickets_with_their_sla_state_and_marks_a_remote_logi
     desk = _desk(site="b")
     _sign_in(desk, "l2.chi", EN)  # home site a, signed in at b
     page = desk.client.get("/console/queue", headers=EN)
-    assert 'id="remote"' in page.text and "not your home site a" in page.text
+    assert 'id="remote"' in page.text and "your home site is a" in page.text
     desk.client.cookies.clear()
     _sign_in(desk, "l1.an", EN)
     page = desk.client.get("/console/queue", headers=EN)
