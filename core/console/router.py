@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from core.agents.domain.model import Permission, Session, allowed
 from core.console import i18n, security
+from core.domain.text import unstorable
 from core.domain.ticket_states import TRANSITIONS, TicketState
 from core.errors import CcdrError, Unauthenticated, Unavailable
 from core.tickets.domain.board import PRIORITIES, Board
@@ -143,6 +144,8 @@ def build_console_router(
             return response
         client = request.client.host if request.client else None
         try:
+            if unstorable(agent_id):  # no such account can exist: the same answer as a wrong password
+                raise Unauthenticated("unknown agent or wrong password")
             done = await accounts.login(agent_id.strip(), password, client)
         except Unauthenticated:
             return page(

@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.agents.domain.model import Agent, Role
 from core.agents.domain.presence import Status
+from core.domain.text import StorableModel
 
 
-class _Request(BaseModel):
+class _Request(StorableModel):
     model_config = ConfigDict(extra="forbid")
 
 

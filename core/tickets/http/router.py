@@ -11,6 +11,7 @@ from core.agents.service import require
 from core.domain.priority import Priority
 from core.domain.routing import Team
 from core.domain.taxonomy import Region
+from core.domain.text import StorableText
 from core.domain.ticket_states import TicketState
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import ClockState
@@ -46,11 +47,11 @@ def build_router(service: TicketService, page_size_max: int, authenticate: Authe
         team: Team | None = None,
         region: Region | None = None,
         sla_state: ClockState | None = None,
-        q: Annotated[str | None, Query(max_length=200, description="full-text search")] = None,
-        assignee: Annotated[str | None, Query(max_length=64)] = None,
+        q: Annotated[StorableText | None, Query(max_length=200, description="full-text search")] = None,
+        assignee: Annotated[StorableText | None, Query(max_length=64)] = None,
         open_only: bool = False,
         limit: Annotated[int, Query(ge=1, le=page_size_max)] = 50,
-        cursor: Annotated[str | None, Query(max_length=500)] = None,
+        cursor: Annotated[StorableText | None, Query(max_length=500)] = None,
     ) -> TicketPage:
         flt = TicketFilter(
             status=status.value if status else None,

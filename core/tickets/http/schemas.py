@@ -8,12 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.domain.text import StorableModel
 from core.domain.ticket_states import TRANSITIONS, TicketState
 from core.tickets.domain.lifecycle import ClockState, ticket_sla_state
 from core.tickets.domain.model import Ticket, TicketEvent
 
 
-class _Request(BaseModel):
+class _Request(StorableModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

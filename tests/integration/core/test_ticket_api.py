@@ -3,6 +3,7 @@ pause while pending on the customer, filters, search and pagination."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -142,3 +143,31 @@ def test_ticket_api_needs_a_session_and_auditors_only_read(front: Front, unique:
 
 def closed_at_of(events: list[dict[str, Any]]) -> datetime:
     return datetime.fromisoformat(next(e["at"] for e in reversed(events) if e["data"].get("to") == "closed"))
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "x\ud800y"])
+def test_text_the_database_cannot_store_is_a_422_naming_the_field_and_writes_nothing(
+    front: Front, unique: Callable[[str], str], bad: str
+) -> None:
+    code = _new_ticket(front, unique("unstorable"))["code"]
+    base = fd_tickets(front.topo)
+    before = front.sql("SELECT count(*) FROM ticket_events WHERE ticket_code = %s", code)
+
+    def post(client: Any, path: str, body: dict[str, str]) -> Any:  # JSON with \u escapes: any code point travels
+        return client.post(f"{base}{path}", content=json.dumps(body), headers={"Content-Type": "application/json"})
+
+    requests = [
+        ("agent_id", post(front.http, "/v1/agents/login", {"agent_id": bad, "password": "x"})),
+        ("note", post(front.desk, f"/v1/tickets/{code}/worklog", {"note": bad})),
+        ("note", post(front.desk, f"/v1/tickets/{code}/transitions", {"to": "acknowledged", "note": bad})),
+    ]
+    if "\x00" in bad:  # a lone surrogate cannot be written in a URL at all
+        requests += [
+            ("query.q", front.desk.get(f"{base}/v1/tickets", params={"q": bad})),
+            ("query.assignee", front.desk.get(f"{base}/v1/tickets", params={"assignee": bad})),
+        ]
+    for field, r in requests:
+        assert r.status_code == 422, (field, r.status_code, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert field in [e["field"] for e in r.json()["errors"]], r.text
+    assert front.sql("SELECT count(*) FROM ticket_events WHERE ticket_code = %s", code) == before

@@ -285,3 +285,21 @@ def test_the_wallboard_shows_open_tickets_by_priority_and_team_escalations_and_w
     desk.client.cookies.clear()
     expired = desk.client.get("/console/board/live", headers=EN)
     assert expired.status_code == 401 and expired.headers["hx-redirect"].startswith("/console/")
+
+
+def test_text_the_database_cannot_store_is_refused_by_the_form_and_writes_nothing() -> None:
+    desk = _desk()
+    _sign_in(desk)
+    page = desk.client.get(f"/console/tickets/{desk.ticket.code}")
+    form = {"note": "gọi\x00khách", "minutes": "1", "csrf": _csrf(page.text)}
+    r = desk.client.post(f"/console/tickets/{desk.ticket.code}/worklog", data=form)
+    assert r.status_code == 422 and "NUL" in r.text
+    assert len(desk.store.committed.events[desk.ticket.code]) == 1
+
+
+def test_a_sign_in_with_an_unstorable_agent_id_is_a_wrong_login_not_an_error() -> None:
+    desk = _desk()
+    page = desk.client.get("/console/", headers=EN)
+    form = {"agent_id": "an\x00", "password": PASSWORD, "csrf": _csrf(page.text)}
+    r = desk.client.post("/console/login", data=form, headers=EN)
+    assert r.status_code == 401 and "Unknown agent or wrong password." in r.text
