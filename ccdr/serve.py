@@ -88,6 +88,9 @@ def serve(
             port=listen.http_port,
             log_config=None,
             access_log=False,
+            # X-Forwarded-For only from the front door; anyone else's is ignored.
+            proxy_headers=bool(listen.trusted_proxies),
+            forwarded_allow_ips=",".join(listen.trusted_proxies) or None,
             timeout_keep_alive=KEEP_ALIVE_S,
         )
     )

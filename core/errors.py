@@ -116,6 +116,18 @@ class Conflict(CcdrError):
         return {} if self.allowed is None else {"allowed": self.allowed}
 
 
+class TooManyRequests(CcdrError):
+    """Refused for a while (429 + Retry-After): e.g. too many failed sign-ins; nothing was checked."""
+
+    code = "too-many-requests"
+    title = "Too many attempts: wait and retry"
+    status = 429
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
 class Unavailable(CcdrError):
     """A dependency could not answer in time (503): retriable; nothing was acknowledged."""
 

@@ -94,6 +94,11 @@ class FailoverSettings(_Strict):
 
 class AgentSettings(_Strict):
     session_ttl_h: float = Field(ge=0.25, le=168)  # an agent's token expires after this (a long shift)
+    # Sign-in throttle (core.agents.domain.throttle): failures tolerated per agent ID and per client
+    # address within the window; beyond them, 429 with Retry-After until the oldest leaves it.
+    login_max_failures: int = Field(ge=1, le=1000)
+    login_max_client_failures: int = Field(ge=1, le=100_000)
+    login_window_s: int = Field(ge=10, le=86_400)
 
 
 def first_error(exc: ValidationError) -> str:
@@ -128,6 +133,9 @@ class Listen(_Strict):
     http_port: int = Field(ge=1, le=65535)
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
     health_port: int | None = Field(default=None, ge=1, le=65535)  # readiness from its own thread
+    # Addresses whose X-Forwarded-For is believed (the front door): the client's own address is what
+    # the login audit records and the sign-in throttle counts, not the proxy's.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 class Supervisor(_Strict):

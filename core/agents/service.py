@@ -3,6 +3,7 @@ the agent's queue, accounts and the roster."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from core.agents.domain.credentials import hash_password, new_token, token_hash,
 from core.agents.domain.model import Agent, Permission, Session, allowed
 from core.agents.domain.presence import Presence, PresenceUnavailable, Status
 from core.agents.domain.roster import RosterError, Shift, parse_roster_csv, parse_roster_ics
+from core.agents.domain.throttle import LoginLimits, retry_after_s
 from core.agents.store import repository as repo
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, Unavailable
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated, Unavailable
 
 PRESENCE_RETRY_AFTER_S = 2
 
@@ -34,15 +36,28 @@ class AgentService:
     site: str
     session_ttl: timedelta
     presence: Presence
+    limits: LoginLimits
 
     async def login(self, agent_id: str, password: str, client: str | None) -> Login:
         token = new_token()
-        expires = datetime.now(UTC) + self.session_ttl
+        now = datetime.now(UTC)
+        expires = now + self.session_ttl
+        async with self.pool.connection() as conn:
+            failures = await repo.recent_failures(conn, agent_id, client, now - self.limits.window)
+            wait = retry_after_s(failures, self.limits, now)
+            if wait is None:
+                found = await repo.agent_with_hash(conn, agent_id)
+            else:  # refused before the password is even looked at; audited (committed) all the same
+                async with conn.transaction():
+                    await repo.audit_login(conn, agent_id, None, self.site, "throttled", client)
+        if wait is not None:
+            raise TooManyRequests(f"too many failed sign-ins; try again in {wait} s", wait)
+        agent = found[0] if found else None
+        # argon2 takes tens of milliseconds of CPU by design: off the event loop, holding no
+        # database connection (a burst of sign-ins after a site loss must not starve either).
+        ok = await asyncio.to_thread(verify_password, found[1] if found else None, password)
+        outcome = "bad_credentials" if not ok or agent is None else ("ok" if agent.active else "inactive")
         async with self.pool.connection() as conn, conn.transaction():
-            found = await repo.agent_with_hash(conn, agent_id)
-            agent = found[0] if found else None
-            ok = verify_password(found[1] if found else None, password)
-            outcome = "bad_credentials" if not ok or agent is None else ("ok" if agent.active else "inactive")
             await repo.audit_login(conn, agent_id, agent.home_site if agent else None, self.site, outcome, client)
             if outcome == "ok" and agent is not None:
                 issued = await repo.insert_session(conn, token_hash(token), agent.id, self.site, expires)

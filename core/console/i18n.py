@@ -18,6 +18,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Remote sign-in: you are working through site {site}; your home site is {home}.",
     },
     "bad_login": {"vi": "Sai mã nhân viên hoặc mật khẩu.", "en": "Unknown agent or wrong password."},
+    "throttled": {
+        "vi": "Đăng nhập sai quá nhiều lần: hãy thử lại sau {s} giây.",
+        "en": "Too many failed sign-ins: try again in {s} s.",
+    },
     "expired": {"vi": "Phiên đã hết hạn: hãy đăng nhập lại.", "en": "Your session has ended: sign in again."},
     "bad_csrf": {"vi": "Biểu mẫu đã cũ: hãy tải lại trang.", "en": "This form is stale: reload the page."},
     "my_queue": {"vi": "Hàng đợi của tôi", "en": "My queue"},

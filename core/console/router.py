@@ -21,7 +21,7 @@ from core.agents.domain.model import Permission, Session, allowed
 from core.console import i18n, security
 from core.domain.text import unstorable
 from core.domain.ticket_states import TRANSITIONS, TicketState
-from core.errors import CcdrError, Unauthenticated, Unavailable
+from core.errors import CcdrError, TooManyRequests, Unauthenticated, Unavailable
 from core.tickets.domain.board import PRIORITIES, Board
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import ticket_sla_state
@@ -147,6 +147,11 @@ def build_console_router(
             if unstorable(agent_id):  # no such account can exist: the same answer as a wrong password
                 raise Unauthenticated("unknown agent or wrong password")
             done = await accounts.login(agent_id.strip(), password, client)
+        except TooManyRequests as exc:
+            message = i18n.translate(lang, "throttled", s=exc.retry_after_s)
+            refused = page(request, "login.html", 429, login_csrf=csrf, message=message, agent_id=agent_id)
+            refused.headers["Retry-After"] = str(exc.retry_after_s)
+            return refused
         except Unauthenticated:
             return page(
                 request,

@@ -11,7 +11,15 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import CcdrError, InvalidInput, NotFound, Unauthenticated, Unavailable, field_errors
+from core.errors import (
+    CcdrError,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+    Unavailable,
+    field_errors,
+)
 
 PROBLEM_BASE = "https://ccdr.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -32,7 +40,7 @@ def problem_response(error: CcdrError, instance: str | None = None) -> JSONRespo
     headers = {}
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="ccdr"'
-    if isinstance(error, Unavailable):
+    if isinstance(error, (Unavailable, TooManyRequests)):
         headers["Retry-After"] = str(error.retry_after_s)
     return JSONResponse(body, status_code=error.status, media_type=MEDIA_TYPE, headers=headers)
 

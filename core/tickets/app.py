@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import PoolTimeout
 
 from core.agents.domain.presence import Presence
+from core.agents.domain.throttle import LoginLimits
 from core.agents.http import router as agents_router
 from core.agents.service import AgentService
 from core.console.router import STATIC_DIR, build_console_router
@@ -40,7 +41,9 @@ def create_app(
     failover layer's ZooKeeper board); `alongside` runs for as long as the app does (keeping that
     board's records)."""
     pool = pool_for(settings, "tickets", max_size=8, timeout=10)
-    agents = AgentService(pool, settings.site, timedelta(hours=settings.agents.session_ttl_h), presence)
+    a = settings.agents
+    limits = LoginLimits(a.login_max_failures, a.login_max_client_failures, timedelta(seconds=a.login_window_s))
+    agents = AgentService(pool, settings.site, timedelta(hours=a.session_ttl_h), presence, limits)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

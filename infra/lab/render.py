@@ -272,7 +272,11 @@ def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs
             "smtp_port": topo.ports.intake_smtp,
             "health_port": topo.ports.intake_health,
         },
-        "tickets_listen": {"host": address, "http_port": topo.ports.tickets_http},
+        "tickets_listen": {
+            "host": address,
+            "http_port": topo.ports.tickets_http,
+            "trusted_proxies": [str(topo.lab.bridge_address)],  # HAProxy reaches the sites from the bridge
+        },
         "ticket_worker_listen": {"host": address, "http_port": topo.ports.ticket_worker_http},
         "intake": topo.intake.model_dump(),
         "tickets": topo.tickets.model_dump(),

@@ -10,6 +10,7 @@ from psycopg.rows import dict_row
 
 from core.agents.domain.model import Agent, Session
 from core.agents.domain.roster import Shift
+from core.agents.domain.throttle import RecentFailures
 from core.tickets.store.repository import Conn
 
 AGENT_COLUMNS = "id, name, email, role, teams, regions, skills, home_site, active"
@@ -66,6 +67,23 @@ async def audit_login(
            VALUES (%s, %s, %s, %s, %s, %s)""",
         (agent_id, home_site, login_site, home_site is not None and home_site != login_site, outcome, client),
     )
+
+
+async def recent_failures(conn: Conn, agent_id: str, client: str | None, since: datetime) -> RecentFailures:
+    """Failed or refused sign-ins since `since`: for this agent ID from this client, and from this
+    client for any agent (one agent ID from everywhere is not counted: anyone could then lock an
+    engineer out of the desk by failing five times)."""
+    row = await (
+        await conn.execute(
+            """SELECT count(*) FILTER (WHERE agent_id = %(agent)s), min(at) FILTER (WHERE agent_id = %(agent)s),
+                      count(*), min(at)
+               FROM agent_logins
+               WHERE outcome <> 'ok' AND at >= %(since)s AND client = %(client)s""",
+            {"agent": agent_id, "client": client, "since": since},
+        )
+    ).fetchone()
+    assert row is not None  # an aggregate always returns one row
+    return RecentFailures(int(row[0]), row[1], int(row[2]), row[3])
 
 
 async def insert_session(conn: Conn, token_hash: bytes, agent_id: str, site: str, expires_at: datetime) -> datetime:

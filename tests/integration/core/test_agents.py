@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.integration.core.conftest import Front, login
+from tests.integration.core.conftest import DESK_AGENT, Front, fd_tickets, login
 
 
 def _auth(front: Front, agent: str) -> dict[str, str]:
@@ -58,3 +58,26 @@ def test_roster_import_refuses_bad_rows_and_unknown_agents_and_changes_nothing(
     )
     assert r.status_code == 403
     assert front.sql("SELECT count(*) FROM duty_shifts")[0][0] == before
+
+
+def test_failed_sign_ins_from_one_client_are_throttled_with_retry_after_and_audited(
+    front: Front, unique: Callable[[str], str]
+) -> None:
+    base = fd_tickets(front.topo)
+    agent = unique("nobody")
+    limit = front.topo.agents.login_max_failures
+    for _ in range(limit):
+        r = front.http.post(f"{base}/v1/agents/login", json={"agent_id": agent, "password": "wrong"})
+        assert r.status_code == 401, r.text
+    refused = front.http.post(f"{base}/v1/agents/login", json={"agent_id": agent, "password": "wrong"})
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["type"].endswith("/too-many-requests")
+    assert 1 <= int(refused.headers["retry-after"]) <= front.topo.agents.login_window_s
+    outcomes = front.sql("SELECT outcome, client FROM agent_logins WHERE agent_id = %s ORDER BY id", agent)
+    assert [o for o, _ in outcomes] == ["bad_credentials"] * limit + ["throttled"]
+    assert {c for _, c in outcomes} == {"127.0.0.1"}  # the client behind the front door, not the proxy
+    # Another account from the same desk still signs in: the throttle is per agent ID and client.
+    ok = front.http.post(
+        f"{base}/v1/agents/login", json={"agent_id": DESK_AGENT, "password": front.secrets.agent_password}
+    )
+    assert ok.status_code == 200, ok.text
