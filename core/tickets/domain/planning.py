@@ -151,10 +151,19 @@ class Followup:
     fields: dict[str, str] = field(default_factory=dict)
 
 
+def from_the_contact(ticket: Ticket, event: IntakeEvent) -> bool:
+    """The reply comes from the address the ticket was opened with (case-insensitive). Anyone can
+    write a ticket code in a subject; only the customer's own mail moves the ticket."""
+    ours, theirs = ticket.contact.email, event.contact.email
+    return bool(ours and theirs) and str(ours).casefold() == str(theirs).casefold()
+
+
 def on_reply(ticket: Ticket, event: IntakeEvent) -> Followup:
-    """A customer's reply: appended; it ends a wait on the customer."""
+    """A customer's reply: appended; it ends a wait on the customer. A reply from another address is
+    kept for the engineer to see (`reply_unverified`) and changes nothing."""
+    verified = from_the_contact(ticket, event)
     note = EventDraft(
-        kind="customer_replied",
+        kind="customer_replied" if verified else "reply_unverified",
         actor=f"customer:{event.contact.email or event.contact.handle or event.contact.phone or 'unknown'}",
         at=event.received_at,
         data={
@@ -164,7 +173,7 @@ def on_reply(ticket: Ticket, event: IntakeEvent) -> Followup:
             "attachments": [a.model_dump(mode="json") for a in event.attachments],
         },
     )
-    if ticket.status is not TicketState.PENDING_CUSTOMER:
+    if not verified or ticket.status is not TicketState.PENDING_CUSTOMER:
         return Followup([note])
     clock = change_state(ticket.clock, ticket.status, TicketState.IN_PROGRESS, event.received_at)
     moved = _status_event(ticket.status, TicketState.IN_PROGRESS, "system", event, "the customer replied")

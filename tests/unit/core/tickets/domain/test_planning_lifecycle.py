@@ -92,6 +92,23 @@ def test_reply_resumes_a_ticket_waiting_on_the_customer() -> None:
     assert on_reply(ticket, reply).status is None  # not waiting: only noted
 
 
+def test_a_reply_from_another_address_is_kept_but_moves_nothing() -> None:
+    ticket = _open()
+    clock = change_state(ticket.clock, S.NEW, S.ACKNOWLEDGED, T0 + timedelta(minutes=5))
+    clock = change_state(clock, S.ACKNOWLEDGED, S.PENDING_CUSTOMER, T0 + timedelta(hours=1))
+    waiting = ticket.model_copy(update={"status": S.PENDING_CUSTOMER, "clock": clock})
+    stranger = _event(
+        kind=IntakeKind.REPLY, received_at=T0 + timedelta(hours=3), contact=Contact(email="x@evil.example")
+    )
+    follow = on_reply(waiting, stranger)
+    assert follow.status is None and follow.clock is None
+    assert [e.kind for e in follow.events] == ["reply_unverified"]
+    same_person = _event(
+        kind=IntakeKind.REPLY, received_at=T0 + timedelta(hours=3), contact=Contact(email="X@Example.VN")
+    )
+    assert on_reply(waiting, same_person).status is S.IN_PROGRESS  # addresses compare case-insensitively
+
+
 def test_resolved_alert_resolves_open_tickets_only() -> None:
     ticket = _open()
     cleared = _event(kind=IntakeKind.ALERT_RESOLVED, received_at=T0 + timedelta(minutes=9))
