@@ -13,7 +13,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from core.agents.domain.credentials import hash_password, new_token, token_hash, verify_password
-from core.agents.domain.model import Agent, Permission, Session, allowed
+from core.agents.domain.model import Agent, Permission, Session, allowed, may_grant
 from core.agents.domain.presence import Presence, PresenceUnavailable, Status
 from core.agents.domain.roster import RosterError, Shift, parse_roster_csv, parse_roster_ics
 from core.agents.domain.throttle import LoginLimits, retry_after_s
@@ -96,8 +96,13 @@ class AgentService:
 
     async def create(self, agent: Agent, password: str, by: Session) -> Agent:
         require(by, Permission.MANAGE_AGENTS)
+        if not may_grant(by.agent.role, agent.role):
+            raise Forbidden(
+                f"a {by.agent.role} cannot create a {agent.role} account: it would hold more than its creator"
+            )
+        hashed = await asyncio.to_thread(hash_password, password)  # argon2: off the event loop
         async with self.pool.connection() as conn:
-            if not await repo.create_agent(conn, agent, hash_password(password)):
+            if not await repo.create_agent(conn, agent, hashed):
                 raise Conflict(f"agent {agent.id} exists")
         return agent
 

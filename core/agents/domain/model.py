@@ -35,6 +35,13 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset({Permission.READ}),
 }
 
+
+def may_grant(creator: Role, new: Role) -> bool:
+    """An account may only be given what its creator holds: an SRE (who manages accounts) cannot
+    make a supervisor, who also manages the roster."""
+    return GRANTS[new] <= GRANTS[creator]
+
+
 LEVEL_OF_ROLE: dict[Role, SupportLevel] = {
     Role.AGENT_L1: SupportLevel.L1,
     Role.AGENT_L2: SupportLevel.L2,

@@ -81,3 +81,21 @@ def test_failed_sign_ins_from_one_client_are_throttled_with_retry_after_and_audi
         f"{base}/v1/agents/login", json={"agent_id": DESK_AGENT, "password": front.secrets.agent_password}
     )
     assert ok.status_code == 200, ok.text
+
+
+def test_an_sre_cannot_create_a_supervisor_account(front: Front, unique: Callable[[str], str]) -> None:
+    base = fd_tickets(front.topo)
+    sre = login(front.http, base, "khoa.ly", front.secrets.agent_password)  # infra/lab/demo_agents.py
+    body = {
+        "id": unique("boss").lower(),
+        "name": "Would-be supervisor",
+        "password": "a-long-enough-password",
+        "role": "supervisor",
+        "home_site": "a",
+    }
+    r = front.http.post(f"{base}/v1/agents", json=body, headers={"Authorization": f"Bearer {sre}"})
+    assert r.status_code == 403, r.text
+    assert front.sql("SELECT count(*) FROM agents WHERE id = %s", body["id"]) == [(0,)]
+    body |= {"id": unique("l1").lower(), "role": "agent-L1"}
+    ok = front.http.post(f"{base}/v1/agents", json=body, headers={"Authorization": f"Bearer {sre}"})
+    assert ok.status_code == 201, ok.text
