@@ -58,6 +58,7 @@ class TicketSettings(_Strict):
     heartbeat_interval_ms: int = Field(ge=100, le=60_000)
     db_timeout_s: float = Field(gt=0, le=300)  # one attempt at a batch; a hung primary is retried
     worker_pool_size: int = Field(ge=2, le=64)  # partitions applied in parallel share it
+    max_body_bytes: int = Field(ge=1024, le=16 * 1024 * 1024)  # a ticket/agent API request (413 beyond)
     # The pipeline's objective: this share of intakes has its ticket committed within slo_s of its
     # receipt (`ccdr tickets pipeline` and drill reports judge it).
     slo_s: float = Field(gt=0, le=3600)

@@ -20,6 +20,7 @@ from core.agents.service import AgentService
 from core.console.router import STATIC_DIR, build_console_router
 from core.database import pool_for
 from core.http import observability, problems
+from core.http.body_limit import BodyLimit
 from core.settings import ServiceSettings
 from core.tickets.http.router import build_router
 from core.tickets.service import TicketService
@@ -72,6 +73,7 @@ def create_app(
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(BodyLimit, limit=settings.tickets.max_body_bytes, per_path={"/v1/roster": ROSTER_MAX_BYTES})
     observability.install(app, "tickets", not_ready)
     authenticate = agents_router.authenticator(agents)
     app.include_router(agents_router.build_router(agents, authenticate, ROSTER_MAX_BYTES))
