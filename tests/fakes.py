@@ -5,6 +5,7 @@ against it behaves as against PostgreSQL; the integration tests check the real a
 from __future__ import annotations
 
 import copy
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -15,9 +16,13 @@ from typing import Any
 from core.agents.domain.dispatch import Assignment, OpenTicket
 from core.agents.domain.presence import Status
 from core.agents.domain.roster import Shift
+from core.domain.priority import Impact, Urgency
+from core.intake.domain.codes import ticket_code_for
+from core.intake.domain.schemas import Channel, Contact, IntakeEvent
 from core.leases import Fence, FencedOut
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.model import EventDraft, SlaClock, Ticket, TicketEvent
+from core.tickets.domain.planning import Policies, open_ticket
 from core.tickets.domain.sla_clock import ClockAction, ClockView, due_actions
 
 MUTABLE_COLUMNS = {"root_cause", "actions_taken", "csat_score", "csat_comment", "level_since"}
@@ -196,3 +201,25 @@ class MemoryDispatchStore:
         self.tickets[assignment.code] = replace(ticket, assignee=assignment.agent)
         self.assigned.append((assignment, fence))
         return True
+
+
+def opened_ticket(
+    received_at: datetime, subject: str = "switch lỗi", impact: str = "medium", urgency: str = "medium"
+) -> tuple[Ticket, EventDraft]:
+    """A portal ticket as the ticket worker opens it (the domain's own open_ticket), and its
+    `created` event."""
+    intake_id = uuid.uuid4()
+    event = IntakeEvent(
+        channel=Channel.PORTAL,
+        intake_id=intake_id,
+        ticket_code=ticket_code_for(intake_id),
+        received_at=received_at,
+        event_time=received_at,
+        received_site="a",
+        receiver="system",
+        contact=Contact(email="khach@example.vn"),
+        subject=subject,
+        impact=Impact(impact),
+        urgency=Urgency(urgency),
+    )
+    return open_ticket(event, customer=None, contract=None, asset=None, policies=Policies())

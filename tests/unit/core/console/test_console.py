@@ -16,15 +16,11 @@ from fastapi.testclient import TestClient
 from core.agents.domain.model import Agent, Role, Session
 from core.console import security
 from core.console.router import STATIC_DIR, build_console_router
-from core.domain.priority import Impact, Urgency
 from core.errors import Unauthenticated
-from core.intake.domain.codes import ticket_code_for
-from core.intake.domain.schemas import Channel, Contact, IntakeEvent
 from core.tickets.domain.board import Board, Escalation, OnDuty, OpenCount
 from core.tickets.domain.model import EventDraft, Ticket
-from core.tickets.domain.planning import Policies, open_ticket
 from core.tickets.service import TicketService
-from tests.fakes import MemoryTicketStore
+from tests.fakes import MemoryTicketStore, opened_ticket
 
 PASSWORD = "đúng-mật-khẩu-0123"
 EN = {"Accept-Language": "en-GB,en;q=0.8"}
@@ -87,22 +83,8 @@ def _agent(agent_id: str, role: Role = Role.AGENT_L1, home: str = "b") -> Agent:
 
 
 def _ticket(assignee: str | None = "l1.an") -> tuple[Ticket, EventDraft]:
-    intake_id = uuid.uuid4()
-    now = datetime.now(UTC)
-    event = IntakeEvent(
-        channel=Channel.PORTAL,
-        intake_id=intake_id,
-        ticket_code=ticket_code_for(intake_id),
-        received_at=now - timedelta(hours=3),
-        event_time=now - timedelta(hours=3),
-        received_site="a",
-        receiver="system",
-        contact=Contact(email="khach@example.vn"),
-        subject="Mất kết nối core switch",
-        impact=Impact.HIGH,
-        urgency=Urgency.HIGH,
-    )
-    ticket, created = open_ticket(event, customer=None, contract=None, asset=None, policies=Policies())
+    received = datetime.now(UTC) - timedelta(hours=3)
+    ticket, created = opened_ticket(received, "Mất kết nối core switch", "high", "high")
     return ticket.model_copy(update={"assignee": assignee, "team": "network"}), created
 
 

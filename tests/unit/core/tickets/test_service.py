@@ -11,16 +11,13 @@ from typing import TypeVar
 
 import pytest
 
-from core.domain.priority import Impact, Urgency
 from core.domain.ticket_states import TicketState
 from core.errors import Conflict, NotFound
 from core.intake.domain.codes import ticket_code_for
-from core.intake.domain.schemas import Channel, Contact, IntakeEvent
 from core.tickets.domain.model import Ticket
-from core.tickets.domain.planning import Policies, open_ticket
 from core.tickets.http.schemas import CsatRequest, ResolutionRequest, TransitionRequest, WorklogRequest
 from core.tickets.service import TicketService
-from tests.fakes import MemoryTicketStore
+from tests.fakes import MemoryTicketStore, opened_ticket
 
 S = TicketState
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -35,22 +32,7 @@ def run(aw: Awaitable[T]) -> T:
 
 
 def _ticket() -> Ticket:
-    intake_id = uuid.uuid4()
-    event = IntakeEvent(
-        channel=Channel.PORTAL,
-        intake_id=intake_id,
-        ticket_code=ticket_code_for(intake_id),
-        received_at=T0,
-        event_time=T0,
-        received_site="a",
-        receiver="system",
-        contact=Contact(email="khach@example.vn"),
-        subject="switch lỗi",
-        impact=Impact.MEDIUM,
-        urgency=Urgency.MEDIUM,
-    )
-    ticket, _ = open_ticket(event, customer=None, contract=None, asset=None, policies=Policies())
-    return ticket
+    return opened_ticket(T0)[0]
 
 
 def _service() -> tuple[TicketService, MemoryTicketStore, Ticket]:
