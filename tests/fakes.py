@@ -223,3 +223,17 @@ def opened_ticket(
         urgency=Urgency(urgency),
     )
     return open_ticket(event, customer=None, contract=None, asset=None, policies=Policies())
+
+
+class CountedLease:
+    """core.leases.Lease that may act `acts` more times (each may_act() call spends one), then not."""
+
+    def __init__(self, role: str, site: str, epoch: int, acts: int = 10_000) -> None:
+        self.role, self.site, self.epoch, self.acts = role, site, epoch, acts
+
+    def may_act(self) -> bool:
+        self.acts -= 1
+        return self.acts >= 0
+
+    def fence(self) -> Fence:
+        return Fence(self.role, self.epoch, f"{self.role}@{self.site}")

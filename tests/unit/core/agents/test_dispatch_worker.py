@@ -17,7 +17,7 @@ from core.domain.escalation import SupportLevel
 from core.domain.routing import Team
 from core.domain.taxonomy import Region
 from core.leases import Fence, FencedOut
-from tests.fakes import MemoryDispatchStore, MemoryPresence
+from tests.fakes import CountedLease, MemoryDispatchStore, MemoryPresence
 
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 GRACE_S = 120
@@ -40,16 +40,8 @@ def _ticket(code: str, assignee: str | None = None, team: Team = Team.NETWORK) -
     return OpenTicket(code, assignee, team, Region.SOUTH, L1)
 
 
-class Lease:
-    def __init__(self, epoch: int = 5, acts: int = 10_000) -> None:
-        self.epoch, self.acts = epoch, acts
-
-    def may_act(self) -> bool:
-        self.acts -= 1
-        return self.acts >= 0
-
-    def fence(self) -> Fence:
-        return Fence("dispatcher", self.epoch, "dispatcher@a")
+def _lease(epoch: int = 5, acts: int = 10_000) -> CountedLease:
+    return CountedLease("dispatcher", "a", epoch, acts)
 
 
 class Clock:
@@ -71,7 +63,7 @@ def test_a_new_ticket_goes_to_the_available_agent_on_duty_for_it_with_the_leases
         ["l1.an", "l1.binh", "l1.chi"],
     )
     presence = MemoryPresence({"l1.an": Status.BUSY, "l1.binh": Status.AVAILABLE, "l1.chi": Status.AVAILABLE})
-    asyncio.run(_dispatcher(store, presence)(Lease()))
+    asyncio.run(_dispatcher(store, presence)(_lease()))
     assert store.tickets["INC-1"].assignee == "l1.chi"  # on duty for network and available; an is busy
     assert store.tickets["INC-2"].assignee == "l1.binh"
     assert {fence for _, fence in store.assigned} == {Fence("dispatcher", 5, "dispatcher@a")}
@@ -79,7 +71,7 @@ def test_a_new_ticket_goes_to_the_available_agent_on_duty_for_it_with_the_leases
 
 def test_nobody_available_on_duty_leaves_the_ticket_waiting() -> None:
     store = MemoryDispatchStore([_ticket("INC-1")], [_shift("l1.an")], ["l1.an"])
-    asyncio.run(_dispatcher(store, MemoryPresence({"l1.an": Status.AWAY}))(Lease()))
+    asyncio.run(_dispatcher(store, MemoryPresence({"l1.an": Status.AWAY}))(_lease()))
     assert store.tickets["INC-1"].assignee is None and store.assigned == []
 
 
@@ -95,13 +87,13 @@ def test_an_absent_agents_ticket_moves_only_after_the_grace() -> None:
     presence = MemoryPresence({"l1.chi": Status.AVAILABLE})  # an's site was lost: an is gone
     clock = Clock()
     dispatcher = _dispatcher(store, presence, clock)
-    asyncio.run(dispatcher(Lease()))
+    asyncio.run(dispatcher(_lease()))
     assert store.tickets["INC-1"].assignee == "l1.an"  # absent since now: within the grace
     clock.now = T0 + timedelta(seconds=GRACE_S - 1)
-    asyncio.run(dispatcher(Lease()))
+    asyncio.run(dispatcher(_lease()))
     assert store.tickets["INC-1"].assignee == "l1.an"
     clock.now = T0 + timedelta(seconds=GRACE_S)
-    asyncio.run(dispatcher(Lease()))
+    asyncio.run(dispatcher(_lease()))
     assert store.tickets["INC-1"].assignee == "l1.chi"
     ((assignment, _),) = store.assigned
     assert assignment.expected == "l1.an" and "absent since" in assignment.reason
@@ -113,19 +105,19 @@ def test_an_agent_back_within_the_grace_keeps_the_ticket() -> None:
     )
     presence, clock = MemoryPresence({"l1.chi": Status.AVAILABLE}), Clock()
     dispatcher = _dispatcher(store, presence, clock)
-    asyncio.run(dispatcher(Lease()))
+    asyncio.run(dispatcher(_lease()))
     presence.statuses["l1.an"] = Status.AVAILABLE  # signed in again at the other site
     clock.now = T0 + timedelta(seconds=GRACE_S * 2)
-    asyncio.run(dispatcher(Lease()))
+    asyncio.run(dispatcher(_lease()))
     assert store.tickets["INC-1"].assignee == "l1.an" and store.assigned == []
 
 
 def test_a_lost_lease_assigns_nothing_and_a_refused_fence_raises() -> None:
     store = MemoryDispatchStore([_ticket("INC-1")], [_shift("l1.chi")], ["l1.chi"])
     presence = MemoryPresence({"l1.chi": Status.AVAILABLE})
-    asyncio.run(_dispatcher(store, presence)(Lease(acts=0)))
+    asyncio.run(_dispatcher(store, presence)(_lease(acts=0)))
     assert store.assigned == []
     store.newest_epoch["dispatcher"] = 6
     with pytest.raises(FencedOut):
-        asyncio.run(_dispatcher(store, presence)(Lease(epoch=5)))
+        asyncio.run(_dispatcher(store, presence)(_lease(epoch=5)))
     assert store.tickets["INC-1"].assignee is None

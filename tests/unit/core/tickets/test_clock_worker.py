@@ -15,7 +15,7 @@ from core.domain.ticket_states import TicketState
 from core.leases import Fence, FencedOut
 from core.tickets.clock_worker import SlaClock
 from core.tickets.domain.sla_clock import ClockView, due_actions
-from tests.fakes import MemoryClockStore
+from tests.fakes import CountedLease, MemoryClockStore
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=5)
@@ -39,16 +39,8 @@ def _breached(code: str, opened: datetime = T0) -> ClockView:
     )
 
 
-class Lease:
-    def __init__(self, epoch: int = 3, acts: int = 10_000) -> None:
-        self.epoch, self.acts = epoch, acts
-
-    def may_act(self) -> bool:
-        self.acts -= 1
-        return self.acts >= 0
-
-    def fence(self) -> Fence:
-        return Fence("sla-clock", self.epoch, "sla-clock@b")
+def _lease(epoch: int = 3, acts: int = 10_000) -> CountedLease:
+    return CountedLease("sla-clock", "b", epoch, acts)
 
 
 def _clock(store: MemoryClockStore, batch: int = 100) -> SlaClock:
@@ -59,7 +51,7 @@ def test_every_due_action_is_recorded_once_with_the_leases_fence_and_each_ticket
     views = [_breached("INC-A"), _breached("INC-B", T0 + timedelta(minutes=5))]
     expected = {(v.code, a.key) for v in views for a in due_actions(v, NOW)}
     store = MemoryClockStore(views)
-    asyncio.run(_clock(store)(Lease()))
+    asyncio.run(_clock(store)(_lease()))
     assert {(code, key) for code, key, _ in store.recorded} == expected and len(store.recorded) == len(expected)
     assert {fence for _, _, fence in store.recorded} == {Fence("sla-clock", 3, "sla-clock@b")}
     assert sorted(store.rescheduled) == ["INC-A", "INC-B"]
@@ -68,13 +60,13 @@ def test_every_due_action_is_recorded_once_with_the_leases_fence_and_each_ticket
 def test_a_pass_reads_in_batches_until_nothing_is_due() -> None:
     views = [_breached(f"INC-{n}", T0 + timedelta(seconds=n)) for n in range(5)]
     store = MemoryClockStore(views)
-    asyncio.run(_clock(store, batch=2)(Lease()))
+    asyncio.run(_clock(store, batch=2)(_lease()))
     assert sorted(store.rescheduled) == sorted(v.code for v in views)
 
 
 def test_a_lease_lost_mid_pass_stops_at_once() -> None:
     store = MemoryClockStore([_breached("INC-A"), _breached("INC-B")])
-    asyncio.run(_clock(store)(Lease(acts=2)))  # the loop's check, then one action
+    asyncio.run(_clock(store)(_lease(acts=2)))  # the loop's check, then one action
     assert len(store.recorded) == 1 and store.rescheduled == []
 
 
@@ -82,7 +74,7 @@ def test_a_refused_fence_ends_the_pass_with_fenced_out() -> None:
     store = MemoryClockStore([_breached("INC-A")])
     store.newest_epoch["sla-clock"] = 4  # a newer leader wrote meanwhile
     with pytest.raises(FencedOut):
-        asyncio.run(_clock(store)(Lease(epoch=3)))
+        asyncio.run(_clock(store)(_lease(epoch=3)))
     assert store.recorded == [] and store.rescheduled == []
 
 
@@ -90,6 +82,6 @@ def test_an_action_that_is_no_longer_due_is_not_retried_in_the_same_pass() -> No
     view = _breached("INC-A")
     store = MemoryClockStore([view])
     store.refuse = {a.key for a in due_actions(view, NOW)}  # e.g. the ticket moved meanwhile
-    asyncio.run(_clock(store, batch=1)(Lease()))
+    asyncio.run(_clock(store, batch=1)(_lease()))
     assert store.recorded == [] and store.rescheduled == ["INC-A"]  # looked at once, then left for later
     assert store.reads == 2  # the second read found nothing new: the pass ended
