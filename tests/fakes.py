@@ -24,8 +24,7 @@ from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.model import EventDraft, SlaClock, Ticket, TicketEvent
 from core.tickets.domain.planning import Policies, open_ticket
 from core.tickets.domain.sla_clock import ClockAction, ClockView, due_actions
-
-MUTABLE_COLUMNS = {"root_cause", "actions_taken", "csat_score", "csat_comment", "level_since"}
+from core.tickets.store.repository import MUTABLE_COLUMNS
 
 
 @dataclass

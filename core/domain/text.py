@@ -13,13 +13,20 @@ from pydantic import AfterValidator, BaseModel, field_validator
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+def unstorable_reasons(value: str) -> list[str]:
+    """Every reason `value` cannot be stored (empty: it can)."""
+    reasons = []
+    if "\x00" in value:
+        reasons.append("contains a NUL character (U+0000), which cannot be stored")
+    if _LONE_SURROGATE.search(value):
+        reasons.append("contains a lone UTF-16 surrogate (U+D800..U+DFFF), which is not valid Unicode")
+    return reasons
+
+
 def unstorable(value: str) -> str | None:
     """Why `value` cannot be stored, or None."""
-    if "\x00" in value:
-        return "contains a NUL character (U+0000), which cannot be stored"
-    if _LONE_SURROGATE.search(value):
-        return "contains a lone UTF-16 surrogate (U+D800..U+DFFF), which is not valid Unicode"
-    return None
+    reasons = unstorable_reasons(value)
+    return reasons[0] if reasons else None
 
 
 def storable(value: str) -> str:

@@ -11,7 +11,6 @@ event written by anything else cannot stall the pipeline either (it is quarantin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,9 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from core.domain.text import unstorable_reasons
 from core.errors import FieldError
-
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -64,10 +62,8 @@ def describe(found: list[FieldError]) -> str:
 
 
 def _text_problems(path: str, value: str, limits: StoreLimits) -> Iterator[FieldError]:
-    if "\x00" in value:
-        yield FieldError(path, "contains a NUL character (U+0000), which cannot be stored")
-    if _LONE_SURROGATE.search(value):
-        yield FieldError(path, "contains a lone UTF-16 surrogate (U+D800..U+DFFF), which is not valid Unicode")
+    for reason in unstorable_reasons(value):
+        yield FieldError(path, reason)
     if len(value) > limits.max_text_chars:
         yield FieldError(path, f"is {len(value)} characters long; at most {limits.max_text_chars}")
 

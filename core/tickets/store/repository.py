@@ -20,6 +20,7 @@ from core.tickets.domain.batch import IntakeRow
 from core.tickets.domain.model import EventDraft, SlaClock, Ticket, TicketEvent
 
 Conn = AsyncConnection[Any]
+MUTABLE_COLUMNS = frozenset({"root_cause", "actions_taken", "csat_score", "csat_comment", "level_since"})
 
 TICKET_COLUMNS = """
     code, intake_id, channel, status, priority, impact, urgency, team, region, customer_id,
@@ -177,8 +178,7 @@ async def save_ticket(
 ) -> None:
     """Write the projection's mutable columns (events are appended separately)."""
     extra = fields or {}
-    allowed = {"root_cause", "actions_taken", "csat_score", "csat_comment", "level_since"}
-    unknown = set(extra) - allowed
+    unknown = set(extra) - MUTABLE_COLUMNS
     if unknown:
         raise ValueError(f"not a mutable ticket column: {', '.join(sorted(unknown))}")
     assignments = "".join(f", {name} = %({name})s" for name in extra)
