@@ -79,7 +79,7 @@ class LaneFigures:
 def lanes_from(rows: list[dict[str, str]]) -> list[LaneFigures]:
     """The intake lanes from HAProxy's `show stat` rows."""
     out = []
-    for backend in (front_door.NORMAL_BACKEND, front_door.URGENT_BACKEND):
+    for backend in (front_door.NORMAL_BACKEND, front_door.BUSY_BACKEND, front_door.URGENT_BACKEND):
         mine = [r for r in rows if r.get("pxname") == backend]
         total = next((r for r in mine if r.get("svname") == "BACKEND"), None)
         if total is None:

@@ -75,14 +75,29 @@ class IntakeAdmission(_Strict):
     """The front door's share of admission control for HTTP intake. Each site's intake gets at most
     `server_maxconn` requests at once (and `urgent_server_maxconn` more for urgent ones, their own
     lane); the rest wait in HAProxy's queue, which costs a proxy almost nothing, and whatever has
-    waited `queue_timeout_ms` is answered 503 with Retry-After there and then. Python never sees
-    more than it can answer in time, so a storm is refused fast instead of timing out slowly."""
+    waited its lane's queue time-out is answered 503 with Retry-After there and then. Python never
+    sees more than it can answer in time, so a storm is refused fast instead of timing out slowly.
+
+    A full queue means overload or a stall, and only the arrival rate tells them apart: while
+    requests arrive faster than `site_capacity_per_s` times the sites up, measured over
+    `arrivals_window_ms` (overload), non-urgent ones wait at most `queue_timeout_ms`; otherwise
+    (a site promoting its database, a worker catching up) they wait up to `stall_queue_timeout_ms`,
+    so a short stall is ridden out rather than shown to clients as refusals."""
 
     server_maxconn: int = Field(ge=1, le=10_000)
     urgent_server_maxconn: int = Field(ge=1, le=10_000)
+    site_capacity_per_s: int = Field(ge=1, le=1_000_000)  # one site's intake, from `ccdr bench`
+    arrivals_window_ms: int = Field(ge=50, le=10_000)  # the arrival rate is measured over this
     queue_timeout_ms: int = Field(ge=10, le=60_000)
+    stall_queue_timeout_ms: int = Field(ge=10, le=60_000)
     urgent_queue_timeout_ms: int = Field(ge=10, le=60_000)
     retry_after_s: int = Field(ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _a_stall_is_waited_out_longer_than_overload(self) -> IntakeAdmission:
+        if self.stall_queue_timeout_ms < self.queue_timeout_ms:
+            raise ValueError("stall_queue_timeout_ms must be at least queue_timeout_ms")
+        return self
 
 
 class FrontDoor(_Strict):

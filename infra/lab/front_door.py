@@ -15,6 +15,7 @@ from infra.topology import IntakeAdmission
 
 INTAKE_PATH = "/v1/intake/{channel}"
 NORMAL_BACKEND = "intake_http"
+BUSY_BACKEND = "intake_http_busy"
 URGENT_BACKEND = "intake_http_urgent"
 
 
@@ -26,9 +27,12 @@ class Lane:
 
 
 def intake_lanes(admission: IntakeAdmission) -> list[Lane]:
-    """Normal first: its servers carry the health checks the urgent lane tracks."""
+    """Normal first: its servers carry the health checks the other lanes track. The normal lane
+    waits long enough to ride out a stall; the busy lane, which takes non-urgent requests only while
+    arrivals exceed what the sites up can take, refuses quickly."""
     return [
-        Lane(NORMAL_BACKEND, admission.server_maxconn, admission.queue_timeout_ms),
+        Lane(NORMAL_BACKEND, admission.server_maxconn, admission.stall_queue_timeout_ms),
+        Lane(BUSY_BACKEND, admission.server_maxconn, admission.queue_timeout_ms),
         Lane(URGENT_BACKEND, admission.urgent_server_maxconn, admission.urgent_queue_timeout_ms),
     ]
 
@@ -65,4 +69,13 @@ def overloaded_errorfile(retry_after_s: int) -> str:
     return "\r\n".join(head) + "\r\n\r\n" + body
 
 
-__all__ = ["Lane", "channel_paths", "critical_alert_regex", "intake_lanes", "overloaded_errorfile"]
+__all__ = [
+    "BUSY_BACKEND",
+    "NORMAL_BACKEND",
+    "URGENT_BACKEND",
+    "Lane",
+    "channel_paths",
+    "critical_alert_regex",
+    "intake_lanes",
+    "overloaded_errorfile",
+]

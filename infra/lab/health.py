@@ -136,3 +136,18 @@ def services(layout: LabLayout, sites: list[str] | None = None) -> Check:
         return True, f"{', '.join(SERVICE_BACKENDS)} up at {', '.join(sorted(want))}"
 
     return check
+
+
+def ticket_workers(topo: Topology, sites: list[str] | None = None) -> Check:
+    """The ticket workers' consumer group has settled: every intake partition is held, and by every
+    expected site's worker (until the last one has joined, a rebalance is still to come and the
+    first intakes would wait for it)."""
+    names = sites or topo.data_sites
+
+    def check() -> tuple[bool, str]:
+        held = {n: probes.ticket_worker_partitions(topo, n) for n in names}
+        detail = ", ".join(f"{n}={'no answer' if h is None else h}" for n, h in held.items())
+        settled = all(h for h in held.values()) and sum(h or 0 for h in held.values()) == topo.kafka.partitions
+        return settled, f"intake partitions held: {detail} of {topo.kafka.partitions}"
+
+    return check

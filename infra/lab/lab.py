@@ -194,7 +194,14 @@ class Lab:
                 health.services(layout),
                 timeout,
                 layout.site(topo.data_sites[0]).log_of("tickets"),
-            )
+            ),
+            health.wait_for(
+                console,
+                "ticket workers holding every intake partition",
+                health.ticket_workers(topo),
+                timeout,
+                layout.site(topo.data_sites[0]).log_of("ticket-worker"),
+            ),
         ]
         return waited
 
@@ -275,6 +282,13 @@ class Lab:
                     health.services(layout),
                     timeout,
                     dirs.log_of("tickets"),
+                ),
+                health.wait_for(
+                    console,
+                    f"ticket worker at {site} holding intake partitions",
+                    health.ticket_workers(topo),
+                    timeout,
+                    dirs.log_of("ticket-worker"),
                 ),
             ]
         return waited

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
+from core.tickets.kafka.consumer import PARTITIONS_HELD_METRIC
 from infra.lab.layout import LabLayout
 from infra.topology import Topology
 
@@ -171,6 +173,22 @@ def kafka_quorum(layout: LabLayout) -> KafkaQuorum | None:
     voters = sorted(int(v) for v in re.findall(r'"id":\s*(\d+)', voters_line.group(1)))
     leader_id = int(leader.group(1))
     return KafkaQuorum(leader_id=leader_id if leader_id >= 0 else None, voters=voters)
+
+
+def ticket_worker_partitions(topo: Topology, site: str) -> int | None:
+    """How many intake partitions the consumer group gave this site's ticket worker (its /metrics);
+    None when it does not answer."""
+    url = f"http://{topo.sites[site].address}:{topo.ports.ticket_worker_http}/metrics"
+    try:
+        response = httpx.get(url, timeout=PROBE_TIMEOUT_S)
+        response.raise_for_status()
+    except httpx.HTTPError:
+        return None
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == PARTITIONS_HELD_METRIC:
+                return int(sample.value)
+    return None
 
 
 def haproxy_stats(stats_socket: Path) -> list[dict[str, str]]:

@@ -190,6 +190,11 @@ def _haproxy(topo: Topology, dirs: SiteDirs) -> tuple[Program, list[RenderedFile
         alert_paths=front_door.channel_paths(ALERT_CHANNELS),
         critical_alert_regex=front_door.critical_alert_regex(),
         overloaded_errorfile=errorfile,
+        site_capacity_per_s=admission.site_capacity_per_s,
+        arrivals_window_ms=admission.arrivals_window_ms,
+        normal_backend=front_door.NORMAL_BACKEND,
+        busy_backend=front_door.BUSY_BACKEND,
+        urgent_backend=front_door.URGENT_BACKEND,
     )
     command = f"haproxy -db -f {conf}"
     refusal = front_door.overloaded_errorfile(admission.retry_after_s)

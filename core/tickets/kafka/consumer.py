@@ -66,6 +66,10 @@ BATCH_SECONDS = Histogram(
 LAG_EVENTS = Gauge(
     "ccdr_tickets_consumer_lag_events", "Intake events on the partition not yet applied by this site", ["partition"]
 )
+PARTITIONS_HELD_METRIC = "ccdr_tickets_partitions_held"  # `ccdr lab up` waits until the sites' figures cover the topic
+PARTITIONS_HELD = Gauge(
+    PARTITIONS_HELD_METRIC, "Intake partitions assigned to this site's worker by the consumer group"
+)
 LAG_SECONDS = Gauge(
     "ccdr_tickets_consumer_lag_seconds", "Intake receipt to ticket commit of the newest batch this site applied"
 )
@@ -280,6 +284,7 @@ class IntakeConsumer:
         """Events behind the partitions' high watermarks, for the partitions this member holds
         (a partition it has not applied anything from yet: from the group's committed offset)."""
         assigned = self._consumer.assignment()
+        PARTITIONS_HELD.set(len(assigned))
         for tp in assigned - self._next.keys():
             with contextlib.suppress(KafkaError):
                 committed = await self._consumer.committed(tp)

@@ -91,6 +91,33 @@ def _no_intake_server(front: Front) -> Iterator[None]:
         )
 
 
+@contextlib.contextmanager
+def _site_capacity(front: Front, per_s: int) -> Iterator[None]:
+    """The front door's idea of one site's capacity, changed at run time, then put back."""
+    configured = front.topo.front_door.intake_admission.site_capacity_per_s
+    _runtime(front, f"experimental-mode on; set var proc.intake_site_capacity int({per_s})")
+    try:
+        yield
+    finally:
+        _runtime(front, f"experimental-mode on; set var proc.intake_site_capacity int({configured})")
+
+
+def test_non_urgent_requests_take_the_busy_lane_only_while_arrivals_exceed_capacity(front: Front) -> None:
+    factory = PayloadFactory.seeded("busy", 4, 5)
+    before = _answered(front)
+    assert _send(front, factory.portal(datetime.now(UTC))).status_code == 202
+    calm = _answered(front)
+    assert calm[front_door.NORMAL_BACKEND] == before[front_door.NORMAL_BACKEND] + 1
+    assert calm[front_door.BUSY_BACKEND] == before[front_door.BUSY_BACKEND]
+    with _site_capacity(front, 0):  # any arrival now exceeds what the sites can take
+        assert _send(front, factory.portal(datetime.now(UTC))).status_code == 202
+        assert _send(front, _critical_alert(factory, datetime.now(UTC))).status_code == 202
+    busy = _answered(front)
+    assert busy[front_door.BUSY_BACKEND] == calm[front_door.BUSY_BACKEND] + 1
+    assert busy[front_door.URGENT_BACKEND] == calm[front_door.URGENT_BACKEND] + 1  # urgent keeps its lane
+    assert busy[front_door.NORMAL_BACKEND] == calm[front_door.NORMAL_BACKEND]
+
+
 def test_a_request_no_intake_can_take_is_refused_at_once_with_a_problem_and_retry_after(front: Front) -> None:
     factory = PayloadFactory.seeded("door", 2, 5)
     with _no_intake_server(front):
@@ -123,4 +150,8 @@ def test_the_pipeline_view_judges_the_slo_from_the_tickets_just_made(front: Fron
     assert (done.returncode == 4) == (view["verdict"] == "breached")
     assert {s["site"] for s in view["sites"]} == set(front.topo.data_sites)
     assert all(s["intake_answered"] and s["worker_answered"] for s in view["sites"])
-    assert [lane["backend"] for lane in view["front_door"]] == [front_door.NORMAL_BACKEND, front_door.URGENT_BACKEND]
+    assert [lane["backend"] for lane in view["front_door"]] == [
+        front_door.NORMAL_BACKEND,
+        front_door.BUSY_BACKEND,
+        front_door.URGENT_BACKEND,
+    ]

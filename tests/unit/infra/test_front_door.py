@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from core.errors import Overloaded
 from core.http.problems import PROBLEM_BASE
@@ -56,20 +57,51 @@ def test_the_front_doors_refusal_is_intakes_own_problem_with_retry_after() -> No
     assert problem["status"] == 503
 
 
+def _backend(cfg: str, name: str) -> str:
+    return cfg.split(f"\nbackend {name}\n")[1].split("\nbackend ")[0].split("\n# ")[0]
+
+
 def test_each_lane_bounds_every_intake_server_and_only_urgent_requests_take_the_urgent_one() -> None:
     topo = load_topology()
     admission = topo.front_door.intake_admission
     cfg = {f.path.name: f for f in render_group(LabLayout(topo), FRONT_DOOR, SECRETS)}["haproxy.cfg"].content
-    normal = cfg.split(f"\nbackend {front_door.NORMAL_BACKEND}\n")[1].split("\nbackend ")[0]
-    urgent = cfg.split(f"\nbackend {front_door.URGENT_BACKEND}\n")[1].split("\n# ")[0]
-    assert f"maxconn {admission.server_maxconn}" in normal
-    assert f"timeout queue {admission.queue_timeout_ms}ms" in normal
+    normal = _backend(cfg, front_door.NORMAL_BACKEND)
+    busy = _backend(cfg, front_door.BUSY_BACKEND)
+    urgent = _backend(cfg, front_door.URGENT_BACKEND)
+    assert f"maxconn {admission.server_maxconn}" in normal and f"maxconn {admission.server_maxconn}" in busy
+    assert f"timeout queue {admission.stall_queue_timeout_ms}ms" in normal
+    assert f"timeout queue {admission.queue_timeout_ms}ms" in busy
     assert f"maxconn {admission.urgent_server_maxconn}" in urgent
     assert f"timeout queue {admission.urgent_queue_timeout_ms}ms" in urgent
     for name in topo.data_sites:
-        assert f"server {name} " in normal and f"track {front_door.NORMAL_BACKEND}/{name}" in urgent
+        assert f"server {name} " in normal and "check port" in normal
+        assert f"track {front_door.NORMAL_BACKEND}/{name}" in busy
+        assert f"track {front_door.NORMAL_BACKEND}/{name}" in urgent
     assert "acl urgent_channel path /v1/intake/hotline /v1/intake/walk_in" in cfg
     assert f"use_backend {front_door.URGENT_BACKEND} if urgent_channel || alert_channel critical_alert" in cfg
+
+
+def test_the_busy_lane_is_chosen_when_arrivals_exceed_the_capacity_of_the_sites_up() -> None:
+    topo = load_topology()
+    admission = topo.front_door.intake_admission
+    cfg = {f.path.name: f for f in render_group(LabLayout(topo), FRONT_DOOR, SECRETS)}["haproxy.cfg"].content
+    frontend = cfg.split("\nfrontend intake_http\n")[1].split("\nbackend ")[0]
+    assert f"set-var proc.intake_site_capacity int({admission.site_capacity_per_s})" in cfg
+    assert f"nbsrv({front_door.NORMAL_BACKEND}),mul(proc.intake_site_capacity)" in frontend
+    rules = [
+        line.strip() for line in frontend.splitlines() if line.strip().startswith(("use_backend", "default_backend"))
+    ]
+    assert rules == [  # urgent first: an urgent request never takes the busy lane
+        f"use_backend {front_door.URGENT_BACKEND} if urgent_channel || alert_channel critical_alert",
+        f"use_backend {front_door.BUSY_BACKEND} if arrivals_beyond_capacity",
+        f"default_backend {front_door.NORMAL_BACKEND}",
+    ]
+
+
+def test_a_stall_is_never_waited_out_for_less_than_overload() -> None:
+    admission = load_topology().front_door.intake_admission
+    with pytest.raises(ValidationError, match="stall_queue_timeout_ms"):
+        admission.model_validate(admission.model_dump() | {"stall_queue_timeout_ms": admission.queue_timeout_ms - 1})
 
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is installed by `make install`")
