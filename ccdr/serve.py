@@ -14,8 +14,10 @@ import typer
 import uvicorn
 from fastapi import FastAPI
 
+from core.console.panels import Panel
 from core.http.observability import configure_logging
 from core.settings import ServiceSettings, load_settings
+from failover.coordination import Coordination
 
 # Longer than HAProxy keeps idle server connections for reuse: with uvicorn's default (5 s, the
 # same as HAProxy's pool-purge-delay) HAProxy sometimes sends a request on a connection uvicorn
@@ -49,7 +51,33 @@ def _tickets_app(settings: ServiceSettings) -> FastAPI:
         settings,
         board,
         lambda: kept(board, lambda: coord.start(fo.session_timeout_s), coord.stop, fo.heartbeat_s),
+        panels=_console_panels(settings, coord),
     )
+
+
+def _console_panels(settings: ServiceSettings, coord: Coordination) -> list[Panel]:
+    """The console's pages of the outer layers: SRE status (from the failover layer's records in
+    ZooKeeper, the pipeline's figures, the drill ledger) and the auditor's drill reports."""
+    from ccdr.panels.audit import AuditPanel
+    from ccdr.panels.status import StatusPanel, StatusSources
+    from drills.archive import Archive
+
+    archive_dir = settings.console.drill_archive_dir
+    worker = settings.ticket_worker_listen
+    sources = StatusSources(
+        coord=coord,
+        data_sites=settings.console.data_sites,
+        cold={name: c.active_site for name, c in settings.failover.cold.items()},
+        dsn=settings.database_dsn.get_secret_value(),
+        worker_metrics_url=f"http://{worker.host}:{worker.http_port}/metrics",
+        slo_s=settings.tickets.slo_s,
+        slo_share=settings.tickets.slo_share,
+        archive=Archive(Path(archive_dir)) if archive_dir else None,
+    )
+    panels: list[Panel] = [StatusPanel(sources)]
+    if archive_dir:
+        panels.append(AuditPanel(Path(archive_dir)))
+    return panels
 
 
 @app.command()

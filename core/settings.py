@@ -139,6 +139,14 @@ class Listen(_Strict):
     trusted_proxies: tuple[str, ...] = ()
 
 
+class ConsoleSettings(_Strict):
+    """What the console's outer panels read: the data sites (a lost one is shown as lost, not left
+    out) and the drill archive (signed reports and their ledger), if this deployment keeps one."""
+
+    data_sites: list[str] = Field(min_length=1)
+    drill_archive_dir: str | None = None
+
+
 class Supervisor(_Strict):
     """The site's process supervisor, which the standby controller asks to start cold components."""
 
@@ -165,6 +173,7 @@ class ServiceSettings(_Strict):
     supervisor: Supervisor
     patroni_url: str  # this site's Patroni REST API (the failover agent reports its view)
     mail_dir: str  # the notifier delivers into this Maildir (the lab has no outside mail relay)
+    console: ConsoleSettings
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> ServiceSettings:

@@ -11,12 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from failover.coordination import DISPATCHER, SLA_CLOCK, CoordinationUnavailable
+from failover import status as registry
+from failover.coordination import CoordinationUnavailable
 from failover.zookeeper import ZooKeeperCoordination
 from infra.cli_options import TopologyOption
 from infra.topology import Topology, load_topology
 
-ROLES = (SLA_CLOCK, DISPATCHER)
 app = typer.Typer(help="Singleton roles, cold standby and the site registry (ZooKeeper).", no_args_is_help=True)
 
 
@@ -37,31 +37,7 @@ def _connect(topo: Topology) -> ZooKeeperCoordination:
 
 
 def collect(topo: Topology, coord: ZooKeeperCoordination) -> dict[str, Any]:
-    now = time.time()
-    records = coord.members("sites")
-    leaders = {role: coord.leader(role) for role in ROLES}
-    sites = {}
-    for name in topo.data_sites:
-        rec = records.get(name)
-        sites[name] = {
-            "registered": rec is not None,
-            "heartbeat_age_s": round(now - float(rec["heartbeat_at"]), 1) if rec else None,
-            "leads": {r: t.epoch for r, t in leaders.items() if t and t.holder == name},
-            "cold_running": rec.get("cold_running", []) if rec else [],
-            "zookeeper": rec.get("zookeeper") if rec else None,
-            "kafka": rec.get("kafka") if rec else None,
-            "patroni": rec.get("patroni") if rec else None,
-        }
-    cold = {}
-    for name, comp in topo.failover.cold.items():
-        owner = coord.owner(name)
-        cold[name] = {
-            "declared_site": comp.active_site,
-            "owner": owner.site if owner else None,
-            "pending_requests": [r.__dict__ for r in coord.activation_requests(name)],
-        }
-    roles = {r: ({"holder": t.holder, "epoch": t.epoch, "since": t.since} if t else None) for r, t in leaders.items()}
-    return {"sites": sites, "roles": roles, "cold": cold, "presence": len(coord.members("presence"))}
+    return registry.collect(coord, topo.data_sites, {n: c.active_site for n, c in topo.failover.cold.items()})
 
 
 @app.command()

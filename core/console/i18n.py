@@ -51,6 +51,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "root_cause": {"vi": "Nguyên nhân gốc", "en": "Root cause"},
     "actions_taken": {"vi": "Biện pháp đã làm", "en": "Actions taken"},
     "back": {"vi": "Về hàng đợi", "en": "Back to the queue"},
+    "forbidden": {"vi": "Vai trò của bạn không được xem trang này.", "en": "Your role may not see this page."},
+    "not_found": {"vi": "Không có tệp này.", "en": "No such file."},
     "read_only": {"vi": "Chỉ xem (vai trò kiểm toán).", "en": "Read only (auditor role)."},
     "live": {"vi": "Tự cập nhật", "en": "Live"},
     "language": {"vi": "Ngôn ngữ", "en": "Language"},
@@ -84,6 +86,8 @@ def pick(cookie: str | None, accept_language: str | None) -> str:
     return DEFAULT
 
 
-def translate(lang: str, key: str, **values: object) -> str:
-    text = MESSAGES[key].get(lang) or MESSAGES[key][DEFAULT]
+def translate(lang: str, key: str, extra: dict[str, dict[str, str]] | None = None, **values: object) -> str:
+    """`extra`: a panel's own words, consulted before the console's."""
+    found = (extra or {}).get(key) or MESSAGES[key]
+    text = found.get(lang) or found[DEFAULT]
     return text.format(**values) if values else text

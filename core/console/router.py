@@ -12,13 +12,14 @@ from typing import Annotated, Any, Protocol
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from pydantic import ValidationError
 
 from core.agents.domain.model import Permission, Session, allowed
 from core.console import i18n, security
+from core.console.panels import Panel, visible
 from core.domain.text import unstorable
 from core.domain.ticket_states import TRANSITIONS, TicketState
 from core.errors import CcdrError, TooManyRequests, Unauthenticated, Unavailable
@@ -70,21 +71,32 @@ class Viewer:
 
 
 def build_console_router(
-    accounts: Accounts, tickets: TicketService, board: BoardSource, site: str, *, secure_cookies: bool
+    accounts: Accounts,
+    tickets: TicketService,
+    board: BoardSource,
+    site: str,
+    *,
+    secure_cookies: bool,
+    panels: list[Panel] | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
+    panels = panels or []
+    labels = {key: text for p in panels for key, text in p.labels.items()}
+    loaders = [FileSystemLoader(HERE / "templates"), *(FileSystemLoader(p.templates) for p in panels)]
     # Every value is escaped: a ticket's subject is whatever a customer typed.
-    templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True))
+    templates = Jinja2Templates(env=Environment(loader=ChoiceLoader(loaders), autoescape=True))
 
     def lang_of(request: Request) -> str:
         return i18n.pick(request.cookies.get(security.LANG_COOKIE), request.headers.get("accept-language"))
 
     def page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
         lang = lang_of(request)
+        me = values.get("me")
         context = {
             "lang": lang,
-            "t": lambda key, **kw: i18n.translate(lang, key, **kw),
+            "t": lambda key, **kw: i18n.translate(lang, key, labels, **kw),
             "site": site,
+            "panels": visible(panels, me.session.agent.role) if isinstance(me, Viewer) else [],
             "poll_s": POLL_S,
             "csrf_field": security.CSRF_FIELD,
             **values,
@@ -318,7 +330,50 @@ def build_console_router(
 
         return await act(request, code, csrf, run)
 
+    for panel in panels:
+        _add_panel(router, panel, viewer, page, to_login, lambda r, key: i18n.translate(lang_of(r), key))
     return router
+
+
+def _add_panel(router: APIRouter, panel: Panel, viewer: Any, page: Any, to_login: Any, say: Any) -> None:
+    """/console/<name> (the page), /console/<name>/live (its live part) and
+    /console/<name>/files/<item>/<file> (what it hands out), for its roles only."""
+
+    async def allowed_viewer(request: Request) -> Viewer | Response:
+        me = await viewer(request)
+        if me is None:
+            return to_login(request, "expired")
+        if me.session.agent.role not in panel.roles:
+            return page(request, "error.html", 403, me=me, error=say(request, "forbidden"))
+        return me
+
+    async def show(request: Request) -> Response:
+        me = await allowed_viewer(request)
+        if isinstance(me, Response):
+            return me
+        return page(request, f"{panel.name}.html", me=me, panel=panel.name, **await panel.view())
+
+    async def live(request: Request) -> Response:
+        me = await viewer(request)
+        if me is None:
+            return Response(status_code=401, headers={"HX-Redirect": "/console/?why=expired"})
+        if me.session.agent.role not in panel.roles:
+            return Response(status_code=403)
+        return page(request, f"_{panel.name}.html", me=me, panel=panel.name, **await panel.view())
+
+    async def download(request: Request, item: str, file: str) -> Response:
+        me = await allowed_viewer(request)
+        if isinstance(me, Response):
+            return me
+        found = await panel.artifact(item, file)
+        if found is None:
+            return page(request, "error.html", 404, me=me, error=say(request, "not_found"))
+        return FileResponse(found.path, media_type=found.media_type, headers=security.ARTIFACT_HEADERS)
+
+    base = f"/{panel.name}"
+    router.add_api_route(base, show, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(f"{base}/live", live, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(f"{base}/files/{{item}}/{{file}}", download, methods=["GET"])
 
 
 def _row(ticket: Ticket, now: datetime) -> dict[str, Any]:

@@ -30,6 +30,15 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 
+# A document a panel hands out (a signed drill report) is shown as it was signed, in a sandbox:
+# its own inline styles, no script, no form, no request anywhere.
+ARTIFACT_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
 
 def csrf_for(session_token: str) -> str:
     return hmac.new(session_token.encode(), b"ccdr-console-csrf", hashlib.sha256).hexdigest()

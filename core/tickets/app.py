@@ -17,6 +17,7 @@ from core.agents.domain.presence import Presence
 from core.agents.domain.throttle import LoginLimits
 from core.agents.http import router as agents_router
 from core.agents.service import AgentService
+from core.console.panels import Panel
 from core.console.router import STATIC_DIR, build_console_router
 from core.database import pool_for
 from core.http import observability, problems
@@ -37,10 +38,11 @@ def create_app(
     settings: ServiceSettings,
     presence: Presence,
     alongside: Callable[[], AbstractAsyncContextManager[None]] = nullcontext,
+    panels: list[Panel] | None = None,
 ) -> FastAPI:
     """The ticket and agent API. `presence` says who is on duty where (wired by ccdr.serve: the
     failover layer's ZooKeeper board); `alongside` runs for as long as the app does (keeping that
-    board's records)."""
+    board's records); `panels` are console pages of outer layers (SRE status, drill reports)."""
     pool = pool_for(settings, "tickets", max_size=8, timeout=10)
     a = settings.agents
     limits = LoginLimits(a.login_max_failures, a.login_max_client_failures, timedelta(seconds=a.login_window_s))
@@ -82,6 +84,8 @@ def create_app(
     # The agent console: the same services, as pages; Secure cookies whenever it is reached over TLS.
     secure = settings.public_base_url.startswith("https://")
     board = PgBoard(pool, presence)
-    app.include_router(build_console_router(agents, tickets, board, settings.site, secure_cookies=secure))
+    app.include_router(
+        build_console_router(agents, tickets, board, settings.site, secure_cookies=secure, panels=panels)
+    )
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     return app

@@ -9,14 +9,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from drills.canary import SUBJECT_PREFIX
 from drills.chaos.probes import converged
 from infra.topology import Topology
 from tests.integration.conftest import ccdr, wait_until
-from tests.integration.core.conftest import Front
+from tests.integration.core.conftest import Front, fd_tickets
 
+AUDITOR, SRE, AGENT_L1 = "lan.mai", "khoa.ly", "an.nguyen"  # infra/lab/demo_agents.py
 CONVERGE_S = 300
 DRILL_TIMEOUT_S = 900
 
@@ -118,3 +120,47 @@ def test_a_removed_ledger_entry_breaks_the_chain(drill: dict[str, Any], tmp_path
     # The PostgreSQL copy still has it: comparing names the entry as missing from the files.
     online = ccdr("drill", "verify", "--archive", str(copy), check=False)
     assert online.returncode == 1 and f"ledger entry {seq}" in online.stdout
+
+
+def _console(front: Front, agent: str) -> httpx.Client:
+    """A browser-like client signed in to the console through the front door (form, CSRF, cookie)."""
+    client = httpx.Client(base_url=fd_tickets(front.topo), headers={"Accept-Language": "en"}, timeout=30)
+    page = client.get("/console/")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token, page.text
+    data = {"agent_id": agent, "password": front.secrets.agent_password, "csrf": token.group(1)}
+    r = client.post("/console/login", data=data)
+    assert r.status_code == 303, r.text
+    return client
+
+
+def test_the_auditor_sees_the_report_verified_in_the_console_and_downloads_it(
+    drill: dict[str, Any], front: Front
+) -> None:
+    report_id = drill["report"]["id"]
+    with _console(front, AUDITOR) as auditor:
+        page = auditor.get("/console/audit")
+        assert page.status_code == 200, page.text
+        row = re.search(rf'<tr id="report-{re.escape(report_id)}" data-verified="(\w+)">', page.text)
+        assert row and row.group(1) == "yes", page.text
+        signed = auditor.get(f"/console/audit/files/{report_id}/report.json")
+        assert signed.status_code == 200 and signed.content == (drill["dir"] / "report.json").read_bytes()
+        html = auditor.get(f"/console/audit/files/{report_id}/report.html")
+        assert html.status_code == 200 and html.headers["content-security-policy"].startswith("sandbox")
+        assert auditor.get(f"/console/audit/files/{report_id}/journal.json").status_code == 404
+    with _console(front, AGENT_L1) as agent:
+        assert agent.get("/console/audit").status_code == 403  # read-only for auditors, SREs, supervisors
+
+
+def test_the_sre_status_page_shows_both_sites_the_role_holders_and_the_drill(
+    drill: dict[str, Any], front: Front
+) -> None:
+    with _console(front, SRE) as sre:
+        page = sre.get("/console/status")
+    assert page.status_code == 200, page.text
+    for site in front.topo.data_sites:
+        assert f'<tr id="site-{site}" data-registered="yes">' in page.text, page.text
+    for role in ("sla-clock", "dispatcher"):
+        holder = re.search(rf'<tr id="role-{role}"><th scope="row">{role}</th><td>(\w+) \((\d+)\)', page.text)
+        assert holder and holder.group(1) in front.topo.data_sites, page.text
+    assert 'id="slo"' in page.text and drill["report"]["id"] in page.text

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from core.agents.domain.model import Agent, Role, Session
 from core.console import security
+from core.console.panels import Panel
 from core.console.router import STATIC_DIR, build_console_router
 from core.errors import Unauthenticated
 from core.tickets.domain.board import Board, Escalation, OnDuty, OpenCount
@@ -95,13 +96,19 @@ class Desk:
     ticket: Ticket
 
 
-def _desk(*, secure: bool = False, site: str = "b") -> Desk:
+def _desk(*, secure: bool = False, site: str = "b", panels: list[Panel] | None = None) -> Desk:
     ticket, created = _ticket()
     store = MemoryTicketStore()
     store.open(ticket, created)
-    accounts = Accounts(site, [_agent("l1.an"), _agent("audit.binh", Role.AUDITOR), _agent("l2.chi", home="a")])
+    accounts = Accounts(
+        site,
+        [_agent("l1.an"), _agent("audit.binh", Role.AUDITOR), _agent("l2.chi", home="a"), _agent("sre.khoa", Role.SRE)],
+    )
     app = FastAPI()
-    app.include_router(build_console_router(accounts, TicketService(store), StaticBoard(), site, secure_cookies=secure))
+    router = build_console_router(
+        accounts, TicketService(store), StaticBoard(), site, secure_cookies=secure, panels=panels
+    )
+    app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     return Desk(TestClient(app, base_url="https://testserver" if secure else "http://testserver"), store, ticket)
 
