@@ -181,7 +181,7 @@ class StatusPanel:
         async with self._lock:
             if self._cached is None or time.time() - self._cached.checked_at > CACHE_S:
                 self._cached = await collect(self.sources)
-        return {"status": self._cached}
+        return {"system": self._cached}
 
     async def artifact(self, item: str, file: str) -> Artifact | None:
         return None  # reports are handed out by the audit page

@@ -89,7 +89,7 @@ def build_console_router(
     def lang_of(request: Request) -> str:
         return i18n.pick(request.cookies.get(security.LANG_COOKIE), request.headers.get("accept-language"))
 
-    def page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    def page(request: Request, name: str, status: int = 200, /, **values: Any) -> HTMLResponse:
         lang = lang_of(request)
         me = values.get("me")
         context = {
