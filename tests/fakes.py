@@ -51,6 +51,9 @@ class _Reads:
                 and flt.assignee in (None, t.assignee)
                 and flt.team in (None, t.team)
                 and not (flt.open_only and closed)
+                and all(
+                    word in f"{t.code} {t.subject} {t.description}".lower() for word in (flt.q or "").lower().split()
+                )
             )
 
         return [t for t in self.state.tickets.values() if matches(t)][:limit], None

@@ -27,13 +27,15 @@ from core.tickets.domain.board import PRIORITIES, Board
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import ticket_sla_state
 from core.tickets.domain.model import Ticket
-from core.tickets.http.schemas import ResolutionRequest, TransitionRequest, WorklogRequest
+from core.tickets.http.schemas import CsatRequest, ResolutionRequest, TransitionRequest, WorklogRequest
 from core.tickets.service import TicketService
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 QUEUE_LIMIT = 50  # rows per queue on one page
 POLL_S = 15  # how often an open queue page refreshes its rows
+SEARCH_MAX = 200  # characters of a search
+STATUSES = [s.value for s in TicketState]
 
 
 class LoginResult(Protocol):
@@ -239,6 +241,25 @@ def build_console_router(
             return Response(status_code=401, headers={"HX-Redirect": "/console/?why=expired"})
         return page(request, "_board.html", me=me, board=await board.snapshot(datetime.now(UTC)), priorities=PRIORITIES)
 
+    @router.get("/search", response_class=HTMLResponse)
+    async def search(request: Request, q: str = "", status: str = "") -> Response:
+        """Tickets whose code, subject or description match `q` (the API's `q` filter), newest
+        first; optionally one status. Read access is enough (auditors search too)."""
+        me = await viewer(request)
+        if me is None:
+            return to_login(request, "expired")
+        q, status = q.strip()[:SEARCH_MAX], status if status in STATUSES else ""
+        rows: list[dict[str, Any]] = []
+        error = None
+        if q and unstorable(q):
+            error = i18n.translate(lang_of(request), "bad_search")
+        elif q:
+            found, _ = await tickets.list(TicketFilter(q=q, status=status or None), QUEUE_LIMIT, None)
+            now = datetime.now(UTC)
+            rows = [_row(t, now) for t in found]
+        code = 422 if error else 200
+        return page(request, "search.html", code, me=me, q=q, status=status, statuses=STATUSES, rows=rows, error=error)
+
     async def ticket_page(
         request: Request, me: Viewer, code: str, status: int = 200, error: str | None = None
     ) -> Response:
@@ -255,6 +276,7 @@ def build_console_router(
             events=events,
             moves=moves,
             can_resolve=TicketState.RESOLVED in TRANSITIONS[TicketState(ticket.status)],
+            takes_csat=TicketState(ticket.status) in (TicketState.RESOLVED, TicketState.CLOSED),
             error=error,
         )
 
@@ -327,6 +349,20 @@ def build_console_router(
         async def run(me: Viewer) -> None:
             body = ResolutionRequest.model_validate({"root_cause": root_cause, "actions_taken": actions_taken})
             await tickets.resolve(code, body, me.session.agent.id)
+
+        return await act(request, code, csrf, run)
+
+    @router.post("/tickets/{code}/csat")
+    async def csat(
+        request: Request,
+        code: str,
+        score: Annotated[str, Form(max_length=2)] = "",
+        comment: Annotated[str, Form(max_length=5000)] = "",
+        csrf: Annotated[str, Form(max_length=200)] = "",
+    ) -> Response:
+        async def run(me: Viewer) -> None:
+            body = CsatRequest.model_validate({"score": score, "comment": comment})
+            await tickets.csat(code, body, me.session.agent.id)
 
         return await act(request, code, csrf, run)
 

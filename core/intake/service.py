@@ -17,7 +17,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from core.errors import InvalidInput, Overloaded
 from core.intake.domain.admission import Gate, LoopPressure, Urgency, urgency_of
 from core.intake.domain.codes import intake_id_for, ticket_code_for
-from core.intake.domain.schemas import Channel, IntakeDraft, IntakeEvent, IntakeKind, received
+from core.intake.domain.schemas import SIGNED_CHANNELS, Channel, IntakeDraft, IntakeEvent, IntakeKind, received
 from core.intake.domain.storable import StoreLimits, describe, problems
 from core.intake.kafka.bus import IntakeBus
 
@@ -44,10 +44,12 @@ class Identity:
 
 
 def identify(draft: IntakeDraft, idempotency_key: str | None, index: int) -> Identity:
-    """Pure. The client's Idempotency-Key wins over the channel's natural key; a request that
-    carries several events (an Alertmanager group) numbers them under the client's key."""
+    """Pure. The client's Idempotency-Key wins over the channel's natural key, except on a signed
+    channel, where the natural key is what the signature covers and no header may change it; a
+    request that carries several events (an Alertmanager group) numbers them under the client's key."""
     key = draft.natural_key
-    if idempotency_key is not None:
+    signed_key = draft.channel in SIGNED_CHANNELS and key is not None
+    if idempotency_key is not None and not signed_key:
         key = f"idem:{idempotency_key}" + (f"#{index}" if index else "")
     intake_id = intake_id_for(draft.channel, draft.kind, key)
     code = ticket_code_for(intake_id if key is None else intake_id_for(draft.channel, IntakeKind.NEW, key))

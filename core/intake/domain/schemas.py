@@ -34,6 +34,12 @@ class Channel(StrEnum):
     WALK_IN = "walk_in"
 
 
+# The platform signs the whole body, so an intake's natural key (Slack's event_id, the Teams activity
+# id, Zalo's msg_id) is covered by the signature, while an Idempotency-Key header is not: a captured
+# request replayed with a new header must still be the same intake.
+SIGNED_CHANNELS = frozenset({Channel.SLACK, Channel.TEAMS, Channel.ZALO})
+
+
 class IntakeKind(StrEnum):
     NEW = "new"  # opens a ticket
     REPLY = "reply"  # appends to an existing ticket (an email reply); opens one if none matches

@@ -125,6 +125,7 @@ def build_router(service: IntakeService, settings: ServiceSettings) -> APIRouter
 
     async def teams(channel: Channel, request: Request, body: bytes) -> Parsed:
         chat.verify_teams(secrets.teams_hmac_secret.get_secret_value(), request.headers.get("authorization"), body)
+        chat.check_fresh("Teams", chat.teams_sent_at(body), time.time(), limits.signature_tolerance_s)
         require_json(request)
         return Parsed(chat.parse_teams(body))
 
@@ -135,6 +136,7 @@ def build_router(service: IntakeService, settings: ServiceSettings) -> APIRouter
             request.headers.get("x-zevent-signature"),
             body,
         )
+        chat.check_fresh("Zalo", chat.zalo_sent_at(body), time.time(), limits.signature_tolerance_s)
         require_json(request)
         return Parsed(chat.parse_zalo(body))
 

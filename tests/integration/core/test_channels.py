@@ -10,7 +10,7 @@ import json
 import smtplib
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -227,6 +227,12 @@ def test_slack_event_is_verified_and_opens_a_ticket(front: Front, unique: Callab
         headers={**_slack_headers(secret, body), "X-Slack-Retry-Num": "1"},
     )
     assert retry.json()["intakes"][0]["ticket_code"] == code  # Slack's retry: the event_id dedups
+    replay = front.http.post(  # a captured request sent again under a new (unsigned) Idempotency-Key
+        f"{front.intake}/v1/intake/slack",
+        content=body,
+        headers={**_slack_headers(secret, body), "Idempotency-Key": unique("replay")},
+    )
+    assert replay.status_code == 200 and replay.json()["intakes"][0]["ticket_code"] == code
 
 
 def _slack_headers(secret: str, body: bytes) -> dict[str, str]:
@@ -240,7 +246,7 @@ def test_teams_outgoing_webhook_is_verified_and_answers_in_the_conversation(fron
         {
             "type": "message",
             "id": unique("1763888400"),
-            "timestamp": "2026-11-23T08:00:00.000Z",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "serviceUrl": "https://smba.trafficmanager.net/apac/",
             "channelId": "msteams",
             "from": {"id": "29:1abc", "name": "Lê Văn Cường", "aadObjectId": "a1b2c3d4"},

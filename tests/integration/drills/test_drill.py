@@ -3,9 +3,11 @@ signature and the ledger are checked from the outside. Asserts the checker's fin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,16 +124,17 @@ def test_a_removed_ledger_entry_breaks_the_chain(drill: dict[str, Any], tmp_path
     assert online.returncode == 1 and f"ledger entry {seq}" in online.stdout
 
 
-def _console(front: Front, agent: str) -> httpx.Client:
+@contextlib.contextmanager
+def _console(front: Front, agent: str) -> Iterator[httpx.Client]:
     """A browser-like client signed in to the console through the front door (form, CSRF, cookie)."""
-    client = httpx.Client(base_url=fd_tickets(front.topo), headers={"Accept-Language": "en"}, timeout=30)
-    page = client.get("/console/")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token, page.text
-    data = {"agent_id": agent, "password": front.secrets.agent_password, "csrf": token.group(1)}
-    r = client.post("/console/login", data=data)
-    assert r.status_code == 303, r.text
-    return client
+    with httpx.Client(base_url=fd_tickets(front.topo), headers={"Accept-Language": "en"}, timeout=30) as client:
+        page = client.get("/console/")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token, page.text
+        data = {"agent_id": agent, "password": front.secrets.agent_password, "csrf": token.group(1)}
+        r = client.post("/console/login", data=data)
+        assert r.status_code == 303, r.text
+        yield client
 
 
 def test_the_auditor_sees_the_report_verified_in_the_console_and_downloads_it(

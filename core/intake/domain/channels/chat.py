@@ -201,6 +201,33 @@ def verify_zalo(app_id: str, oa_secret_key: str, signature_header: str | None, b
         raise BadSignature("X-ZEvent-Signature does not match the body (check the OA secret key)")
 
 
+def check_fresh(platform: str, sent_at: float | None, now: float, tolerance_s: int) -> None:
+    """Refuse (BadSignature) a signed event sent more than `tolerance_s` from now: its signature is
+    good, so only its age tells a replay of a captured request. `sent_at` None: the platform did
+    not say when (nothing to check)."""
+    if sent_at is not None and abs(now - sent_at) > tolerance_s:
+        raise BadSignature(f"stale {platform} event: sent more than {tolerance_s} s from now (replay?)")
+
+
+def zalo_sent_at(body: bytes) -> float | None:
+    """The signed body's own `timestamp` (epoch ms), in seconds; verify_zalo has required it."""
+    try:
+        data = json.loads(body)
+        return int(str(data["timestamp"])) / 1000
+    except (ValueError, RecursionError, KeyError, TypeError):
+        return None
+
+
+def teams_sent_at(body: bytes) -> float | None:
+    """The signed activity's `timestamp` (ISO 8601), in seconds; None when it has none."""
+    try:
+        data = json.loads(body)
+        when = datetime.fromisoformat(str(data["timestamp"]).replace("Z", "+00:00"))
+    except (ValueError, RecursionError, KeyError, TypeError):
+        return None
+    return when.timestamp() if when.tzinfo is not None else None
+
+
 def _same(given: str, expected: str) -> bool:
     """Constant-time comparison; a header with non-ASCII characters simply does not match."""
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())

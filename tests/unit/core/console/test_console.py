@@ -292,3 +292,37 @@ def test_a_sign_in_with_an_unstorable_agent_id_is_a_wrong_login_not_an_error() -
     form = {"agent_id": "an\x00", "password": PASSWORD, "csrf": _csrf(page.text)}
     r = desk.client.post("/console/login", data=form, headers=EN)
     assert r.status_code == 401 and "Unknown agent or wrong password." in r.text
+
+
+def test_search_finds_a_ticket_by_a_word_of_its_subject_and_refuses_unsearchable_text() -> None:
+    desk = _desk()
+    _sign_in(desk, "audit.binh", EN)  # read access is enough to search
+    found = desk.client.get("/console/search", params={"q": "switch"}, headers=EN)
+    assert found.status_code == 200 and f'href="/console/tickets/{desk.ticket.code}"' in found.text
+    missed = desk.client.get("/console/search", params={"q": "printer"}, headers=EN)
+    assert desk.ticket.code not in missed.text and 'id="no-results"' in missed.text
+    bad = desk.client.get("/console/search", params={"q": "switch\x00"}, headers=EN)
+    assert bad.status_code == 422 and desk.ticket.code not in bad.text
+
+
+def test_csat_is_offered_after_resolution_only_and_recorded_once_submitted() -> None:
+    desk = _desk()
+    _sign_in(desk, "l1.an", EN)
+    page = desk.client.get(f"/console/tickets/{desk.ticket.code}", headers=EN)
+    assert 'id="record-csat"' not in page.text  # an open ticket takes no CSAT
+    early = desk.client.post(
+        f"/console/tickets/{desk.ticket.code}/csat", data={"score": "5", "csrf": _csrf(page.text)}, headers=EN
+    )
+    assert early.status_code == 409 and desk.store.committed.tickets[desk.ticket.code].csat_score is None
+    resolved = desk.client.post(
+        f"/console/tickets/{desk.ticket.code}/resolve",
+        data={"root_cause": "bad uplink", "actions_taken": "replaced the cable", "csrf": _csrf(page.text)},
+    )
+    assert resolved.status_code == 200 and 'id="record-csat"' in resolved.text
+    desk.client.post(
+        f"/console/tickets/{desk.ticket.code}/csat",
+        data={"score": "4", "comment": "nhanh", "csrf": _csrf(resolved.text)},
+    )
+    ticket = desk.store.committed.tickets[desk.ticket.code]
+    assert (ticket.csat_score, ticket.csat_comment) == (4, "nhanh")
+    assert [e.kind for e in desk.store.committed.events[desk.ticket.code]].count("csat") == 1

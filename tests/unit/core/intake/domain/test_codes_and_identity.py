@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,7 +16,7 @@ from core.intake.domain.codes import (
     normalize_code,
     ticket_code_for,
 )
-from core.intake.domain.schemas import Channel, IntakeDraft, IntakeKind
+from core.intake.domain.schemas import SIGNED_CHANNELS, Channel, IntakeDraft, IntakeKind
 from core.intake.service import identify
 
 
@@ -51,6 +52,18 @@ def test_client_key_wins_and_numbers_a_group() -> None:
     keyed = [identify(draft, "client-key", i) for i in range(2)]
     assert keyed[0].intake_id != keyed[1].intake_id
     assert identify(draft, None, 0).intake_id not in {k.intake_id for k in keyed}
+
+
+@pytest.mark.parametrize("channel", sorted(SIGNED_CHANNELS))
+def test_on_a_signed_channel_no_header_changes_the_intake_the_signature_covers(channel: Channel) -> None:
+    draft = IntakeDraft(channel=channel, natural_key="Ev0123")
+    replayed = {identify(draft, header, 0) for header in (None, "captured-then-replayed", "another")}
+    assert len(replayed) == 1  # one intake, one ticket code, whatever Idempotency-Key a replay carries
+
+
+def test_on_a_signed_channel_without_a_natural_key_the_header_still_counts() -> None:
+    draft = IntakeDraft(channel=Channel.SLACK)
+    assert identify(draft, "k", 0) == identify(draft, "k", 0)
 
 
 def test_resolved_alert_points_at_the_firing_alerts_ticket() -> None:

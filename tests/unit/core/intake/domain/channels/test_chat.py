@@ -17,12 +17,15 @@ from hypothesis import strategies as st
 from core.errors import BadSignature, InvalidInput
 from core.intake.domain.channels.chat import (
     SlackChallenge,
+    check_fresh,
     parse_slack,
     parse_teams,
     parse_zalo,
+    teams_sent_at,
     verify_slack,
     verify_teams,
     verify_zalo,
+    zalo_sent_at,
 )
 from core.intake.domain.schemas import Channel, IntakeKind
 
@@ -410,3 +413,25 @@ def test_zalo_missing_or_wrong_fields_are_422(change: Any, field: str) -> None:
         parse_zalo(dump(payload))
     assert caught.value.status == 422
     assert [e.field for e in caught.value.errors] == [field]
+
+
+@pytest.mark.parametrize(
+    ("platform", "sent_at"),
+    [
+        ("Zalo", zalo_sent_at(b'{"timestamp": "1796000000000"}')),
+        ("Teams", teams_sent_at(b'{"timestamp": "2026-11-30T08:00:00.000Z"}')),
+    ],
+)
+def test_a_signed_event_older_than_the_tolerance_is_a_replay(platform: str, sent_at: float | None) -> None:
+    assert sent_at is not None
+    check_fresh(platform, sent_at, sent_at + 299, 300)  # within: accepted
+    with pytest.raises(BadSignature, match=f"stale {platform} event"):
+        check_fresh(platform, sent_at, sent_at + 301, 300)
+    with pytest.raises(BadSignature):
+        check_fresh(platform, sent_at, sent_at - 301, 300)  # from the future is no better
+
+
+def test_an_event_that_does_not_say_when_it_was_sent_is_not_judged_by_age() -> None:
+    assert teams_sent_at(b'{"type": "message"}') is None
+    assert teams_sent_at(b'{"timestamp": "2026-11-30T08:00:00"}') is None  # no zone: not a moment
+    check_fresh("Teams", None, 1e10, 300)
