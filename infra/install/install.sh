@@ -79,19 +79,24 @@ if [ ! -x .venv/bin/ccdr ] || ! cmp -s uv.lock .venv/.uv.lock || ! cmp -s pyproj
 else
   step "uv: .venv present (as locked)"
 fi
-# 5. The console's browser asset, vendored from npm at install time (nothing is loaded from the
-# internet at run time; the Content-Security-Policy allows only ccdr's own files).
-htmx_version=2.0.8
-vendor=core/console/static/vendor
-if [ ! -f "$vendor/htmx.min.js" ] || [ "$(cat "$vendor/.version" 2>/dev/null)" != "$htmx_version" ]; then
-  step "npm: htmx $htmx_version -> $vendor"
-  tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent "htmx.org@$htmx_version" >/dev/null && tar xzf "htmx.org-$htmx_version.tgz")
-  mkdir -p "$vendor"
-  cp "$tmp/package/dist/htmx.min.js" "$vendor/htmx.min.js"
-  echo "$htmx_version" > "$vendor/.version"
-  rm -rf "$tmp"
-else
-  step "npm: htmx $htmx_version present"
-fi
+# 5. Browser assets, vendored from npm at install time: the console's htmx (nothing is loaded from
+# the internet at run time; the Content-Security-Policy allows only ccdr's own files) and, for the
+# browser tests only, axe-core (the accessibility checker they run in each page).
+vendor_npm() {  # package version file-in-package destination-dir
+  local package=$1 version=$2 file=$3 dest=$4
+  if [ ! -f "$dest/$(basename "$file")" ] || [ "$(cat "$dest/.$package.version" 2>/dev/null)" != "$version" ]; then
+    step "npm: $package $version -> $dest"
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "$package@$version" >/dev/null && tar xzf ./*.tgz)
+    mkdir -p "$dest"
+    cp "$tmp/package/$file" "$dest/"
+    echo "$version" > "$dest/.$package.version"
+    rm -rf "$tmp"
+  else
+    step "npm: $package $version present"
+  fi
+}
+vendor_npm htmx.org 2.0.8 dist/htmx.min.js core/console/static/vendor
+vendor_npm axe-core 4.11.0 axe.min.js tests/integration/vendor
 step "install complete"

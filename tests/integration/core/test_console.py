@@ -4,46 +4,20 @@ the form; htmx and ccdr's own script load under the Content-Security-Policy, and
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.integration.browser import WAIT_S, axe_violations, browser, csp_blocked, sign_in
 from tests.integration.core.conftest import Front, fd_tickets
 
+__all__ = ["browser"]  # the module-scoped fixture, used by the tests below
 AGENT = "an.nguyen"  # L1 network, home site a (infra/lab/demo_agents.py)
-WAIT_S = 20
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if binary is None or driver is None:
-        pytest.fail("chromium and chromium-driver are installed by `make install`")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=en-GB"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    chrome = webdriver.Chrome(service=Service(driver), options=options)
-    try:
-        yield chrome
-    finally:
-        chrome.quit()
-
-
-def _sign_in(browser: WebDriver, base: str, password: str) -> None:
-    browser.get(f"{base}/console/lang/en?back=/console/")
-    browser.find_element(By.ID, "agent_id").send_keys(AGENT)
-    browser.find_element(By.ID, "password").send_keys(password)
-    browser.find_element(By.ID, "sign-in").click()
-    WebDriverWait(browser, WAIT_S).until(ec.url_contains("/console/queue"))
+SRE, AUDITOR = "khoa.ly", "lan.mai"
 
 
 def test_an_agent_signs_in_works_a_ticket_and_nothing_is_blocked(
@@ -60,7 +34,7 @@ def test_an_agent_signs_in_works_a_ticket_and_nothing_is_blocked(
     code = r.json()["ticket_code"]
     front.ticket(code)
 
-    _sign_in(browser, base, front.secrets.agent_password)
+    sign_in(browser, base, AGENT, front.secrets.agent_password)
     assert "My queue" in browser.page_source
     served_by = browser.find_element(By.ID, "served-by").text
     assert any(f"site {s}" in served_by for s in front.topo.data_sites), served_by
@@ -84,5 +58,28 @@ def test_an_agent_signs_in_works_a_ticket_and_nothing_is_blocked(
     grid = browser.find_element(By.ID, "grid")
     assert "P1" in grid.text and browser.find_element(By.ID, "on-duty").is_displayed()
 
-    blocked = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
-    assert blocked == []
+    assert csp_blocked(browser) == []
+
+
+@pytest.mark.parametrize(
+    ("agent", "pages"),
+    [
+        (None, ["/console/"]),
+        (AGENT, ["/console/queue", "/console/board", "/console/search?q=switch", "/console/tickets/{code}"]),
+        (SRE, ["/console/status"]),
+        (AUDITOR, ["/console/audit"]),
+    ],
+)
+def test_every_view_passes_the_accessibility_checker(
+    front: Front, browser: WebDriver, agent: str | None, pages: list[str]
+) -> None:
+    base = fd_tickets(front.topo)
+    browser.delete_all_cookies()
+    if agent is not None:
+        sign_in(browser, base, agent, front.secrets.agent_password)
+    code = front.sql("SELECT code FROM tickets ORDER BY created_at DESC LIMIT 1")[0][0]
+    found = {}
+    for path in pages:
+        browser.get(base + path.format(code=code))
+        found[path] = axe_violations(browser)
+    assert found == {path: [] for path in pages}
