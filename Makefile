@@ -1,5 +1,5 @@
 # The two commands in the README; both install what is missing first (infra/install/install.sh).
-.PHONY: install demo test lint unit integration bench bench-lab bench-drills bench-singletons down overload
+.PHONY: install demo test lint unit integration bench bench-lab bench-drills bench-singletons down overload screenshots
 
 install:
 	bash infra/install/install.sh
@@ -48,3 +48,6 @@ CAPACITY ?= 260
 overload: install
 	.venv/bin/ccdr load storm --rate $$(( $(CAPACITY) * 2 )) --duration 15
 	.venv/bin/ccdr load storm --rate $$(( $(CAPACITY) * 5 )) --duration 15
+
+screenshots: install  ## the console's views as PNG files for docs/console.md (needs `ccdr lab up` and a ticket)
+	.venv/bin/python -m infra.console_screenshots --out docs/console

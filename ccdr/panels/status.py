@@ -146,6 +146,7 @@ LABELS: dict[str, dict[str, str]] = {
     "status_leads": {"vi": "Giữ vai trò", "en": "Holds"},
     "status_cold": {"vi": "Thành phần dự phòng nguội", "en": "Cold components"},
     "status_roles": {"vi": "Vai trò đơn nhất", "en": "Singleton roles"},
+    "status_role": {"vi": "Vai trò", "en": "Role"},
     "status_holder": {"vi": "Site giữ (kỳ)", "en": "Holder (epoch)"},
     "status_nobody": {"vi": "không ai", "en": "nobody"},
     "status_pipeline": {"vi": "Đường ống phiếu", "en": "Ticket pipeline"},
