@@ -5,7 +5,6 @@ screenshot of every view, for docs/console.md. Needs `ccdr lab up` and a ticket 
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -90,4 +89,4 @@ def main(out: Annotated[Path, typer.Option("--out", help="Where the PNG files go
 
 
 if __name__ == "__main__":
-    sys.exit(typer.run(main))
+    typer.run(main)

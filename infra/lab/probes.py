@@ -22,13 +22,15 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
-from core.tickets.kafka.consumer import PARTITIONS_HELD_METRIC
 from infra.lab.layout import LabLayout
 from infra.topology import Topology
 
 log = logging.getLogger(__name__)
 # Each probe must answer fast even when a peer is frozen or partitioned (dropped packets).
 PROBE_TIMEOUT_S = 2.0
+# The ticket worker's gauge (core.tickets.kafka.consumer.PARTITIONS_HELD; a unit test keeps the
+# names equal): the lab reads it from outside, as drills do, without importing the worker.
+PARTITIONS_HELD_METRIC = "ccdr_tickets_partitions_held"
 
 
 class PatroniMember(BaseModel):

@@ -26,3 +26,9 @@ def test_the_ticket_workers_are_settled_only_when_every_site_holds_a_share_of_ev
     ok, detail = health.ticket_workers(topo, sites=["a", "b"])()
     assert ok is settled
     assert "of 6" in detail
+
+
+def test_the_lab_reads_the_gauge_the_ticket_worker_exports() -> None:
+    from core.tickets.kafka.consumer import PARTITIONS_HELD_METRIC
+
+    assert probes.PARTITIONS_HELD_METRIC == PARTITIONS_HELD_METRIC
