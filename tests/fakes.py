@@ -31,6 +31,7 @@ from core.tickets.store.repository import MUTABLE_COLUMNS
 class _State:
     tickets: dict[str, Ticket] = field(default_factory=dict)
     events: dict[str, list[TicketEvent]] = field(default_factory=dict)
+    engineers: set[str] = field(default_factory=set)  # active L1-L3 agents (reassignment targets)
 
 
 class _Reads:
@@ -62,6 +63,9 @@ class _Reads:
 class _Writes(_Reads):
     async def locked(self, code: str) -> Ticket | None:
         return self.state.tickets.get(code)
+
+    async def takes_tickets(self, agent_id: str) -> bool:
+        return agent_id in self.state.engineers
 
     async def save(
         self, ticket: Ticket, *, status: str, clock: SlaClock, fields: dict[str, object] | None = None

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from core.agents.domain.model import Permission, Session, allowed
 from core.console import i18n, security
 from core.console.panels import Panel, visible
+from core.domain.escalation import NEXT_LEVEL
 from core.domain.text import unstorable
 from core.domain.ticket_states import TRANSITIONS, TicketState
 from core.errors import CcdrError, TooManyRequests, Unauthenticated, Unavailable
@@ -27,7 +28,14 @@ from core.tickets.domain.board import PRIORITIES, Board
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import ticket_sla_state
 from core.tickets.domain.model import Ticket
-from core.tickets.http.schemas import CsatRequest, ResolutionRequest, TransitionRequest, WorklogRequest
+from core.tickets.http.schemas import (
+    CsatRequest,
+    EscalateRequest,
+    ReassignRequest,
+    ResolutionRequest,
+    TransitionRequest,
+    WorklogRequest,
+)
 from core.tickets.service import TicketService
 
 HERE = Path(__file__).parent
@@ -70,6 +78,10 @@ class Viewer:
     @property
     def can_work(self) -> bool:
         return allowed(self.session.agent.role, Permission.WORK_TICKETS)
+
+    @property
+    def can_supervise(self) -> bool:
+        return allowed(self.session.agent.role, Permission.SUPERVISE)
 
 
 def build_console_router(
@@ -266,6 +278,11 @@ def build_console_router(
         ticket = await tickets.get(code)
         events = await tickets.events(code)
         moves = sorted(s.value for s in TRANSITIONS[TicketState(ticket.status)] if s is not TicketState.RESOLVED)
+        is_open = TicketState(ticket.status) not in (TicketState.RESOLVED, TicketState.CLOSED)
+        engineers: list[str] = []
+        if me.can_supervise and is_open:  # who could take it: on duty in its team, present first
+            on_duty = (await board.snapshot(datetime.now(UTC))).on_duty
+            engineers = [d.agent for d in sorted(on_duty, key=lambda d: not d.present_at) if d.team == ticket.team]
         return page(
             request,
             "ticket.html",
@@ -277,6 +294,9 @@ def build_console_router(
             moves=moves,
             can_resolve=TicketState.RESOLVED in TRANSITIONS[TicketState(ticket.status)],
             takes_csat=TicketState(ticket.status) in (TicketState.RESOLVED, TicketState.CLOSED),
+            supervise=me.can_supervise and is_open,
+            engineers=engineers,
+            next_level=NEXT_LEVEL[ticket.support_level],
             error=error,
         )
 
@@ -290,13 +310,15 @@ def build_console_router(
         except CcdrError as exc:
             return page(request, "error.html", exc.status, me=me, error=exc.detail)
 
-    async def act(request: Request, code: str, csrf: str, action: Any) -> Response:
+    async def act(
+        request: Request, code: str, csrf: str, action: Any, permission: Permission = Permission.WORK_TICKETS
+    ) -> Response:
         me = await viewer(request)
         if me is None:
             return to_login(request, "expired")
         if not security.csrf_ok(me.token, csrf):
             return await ticket_page(request, me, code, 403, i18n.translate(lang_of(request), "bad_csrf"))
-        if not me.can_work:
+        if not allowed(me.session.agent.role, permission):
             return await ticket_page(request, me, code, 403, i18n.translate(lang_of(request), "read_only"))
         try:
             await action(me)
@@ -365,6 +387,34 @@ def build_console_router(
             await tickets.csat(code, body, me.session.agent.id)
 
         return await act(request, code, csrf, run)
+
+    @router.post("/tickets/{code}/assign")
+    async def reassign(
+        request: Request,
+        code: str,
+        assignee: Annotated[str, Form(max_length=64)] = "",
+        note: Annotated[str, Form(max_length=5000)] = "",
+        csrf: Annotated[str, Form(max_length=200)] = "",
+    ) -> Response:
+        async def run(me: Viewer) -> None:
+            body = ReassignRequest.model_validate({"assignee": assignee.strip(), "note": note})
+            await tickets.reassign(code, body, me.session.agent.id)
+
+        return await act(request, code, csrf, run, Permission.SUPERVISE)
+
+    @router.post("/tickets/{code}/escalate")
+    async def escalate(
+        request: Request,
+        code: str,
+        from_level: Annotated[str, Form(max_length=4)] = "",
+        note: Annotated[str, Form(max_length=5000)] = "",
+        csrf: Annotated[str, Form(max_length=200)] = "",
+    ) -> Response:
+        async def run(me: Viewer) -> None:
+            body = EscalateRequest.model_validate({"from_level": from_level, "note": note})
+            await tickets.escalate(code, body, me.session.agent.id)
+
+        return await act(request, code, csrf, run, Permission.SUPERVISE)
 
     for panel in panels:
         _add_panel(router, panel, viewer, page, to_login, lambda r, key: i18n.translate(lang_of(r), key))

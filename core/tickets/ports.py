@@ -40,6 +40,10 @@ class TicketWrites(Protocol):
         """As written so far in this transaction."""
         ...
 
+    async def takes_tickets(self, agent_id: str) -> bool:
+        """The agent exists, is active and works tickets (an L1, L2 or L3 engineer)."""
+        ...
+
 
 class TicketStore(Protocol):
     def reading(self) -> AbstractAsyncContextManager[TicketReads]: ...

@@ -6,13 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from core.domain.escalation import NEXT_LEVEL
 from core.domain.ticket_states import TRANSITIONS, InvalidTransition, TicketState, is_reopen
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.intake.domain.codes import normalize_code
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import change_state
 from core.tickets.domain.model import EventDraft, Ticket, TicketEvent
-from core.tickets.http.schemas import CsatRequest, ResolutionRequest, TransitionRequest, WorklogRequest
+from core.tickets.http.schemas import (
+    CsatRequest,
+    EscalateRequest,
+    ReassignRequest,
+    ResolutionRequest,
+    TransitionRequest,
+    WorklogRequest,
+)
 from core.tickets.ports import TicketStore, TicketWrites
 
 S = TicketState
@@ -84,6 +92,51 @@ class TicketService:
             event = EventDraft(kind="csat", actor=actor, at=now, data=data)
             await tx.append(ticket.code, [event])
             return await self._reread(tx, ticket.code)
+
+    async def reassign(self, code: str, req: ReassignRequest, actor: str) -> Ticket:
+        """A supervisor gives an open ticket to an engineer (the dispatcher's choice overruled)."""
+        now = datetime.now(UTC)
+        async with self.store.writing() as tx:
+            ticket = await self._locked_open(tx, code, "reassigned")
+            if ticket.assignee == req.assignee:
+                return ticket  # already theirs: nothing to record (a resubmitted form changes nothing)
+            if not await tx.takes_tickets(req.assignee):
+                raise InvalidInput(f"{req.assignee!r} is not an active engineer who takes tickets", [])
+            fields: dict[str, object] = {"assignee": req.assignee, "assigned_at": now}
+            await tx.save(ticket, status=ticket.status.value, clock=ticket.clock, fields=fields)
+            data = {"from": ticket.assignee, "to": req.assignee, "note": req.note, "by": actor}
+            await tx.append(ticket.code, [EventDraft(kind="reassigned", actor=actor, at=now, data=data)])
+            return await self._reread(tx, ticket.code)
+
+    async def escalate(self, code: str, req: EscalateRequest, actor: str) -> Ticket:
+        """A supervisor moves an open ticket to the next support level now, not when the SLA clock
+        would; it is unassigned so the dispatcher gives it to whoever is on duty at that level."""
+        now = datetime.now(UTC)
+        async with self.store.writing() as tx:
+            ticket = await self._locked_open(tx, code, "escalated")
+            if ticket.support_level != req.from_level:
+                raise Conflict(
+                    f"{ticket.code} is at {ticket.support_level} now, not {req.from_level}: nothing was escalated"
+                )
+            target = NEXT_LEVEL[ticket.support_level]
+            if target is None:
+                raise Conflict(f"{ticket.code} is at {ticket.support_level}, the last level: call the duty manager")
+            fields: dict[str, object] = {
+                "support_level": target.value,
+                "level_since": now,
+                "assignee": None,
+                "assigned_at": None,
+            }
+            await tx.save(ticket, status=ticket.status.value, clock=ticket.clock, fields=fields)
+            data = {"from": ticket.support_level.value, "to": target.value, "reason": req.note, "manual": True}
+            await tx.append(ticket.code, [EventDraft(kind="escalated", actor=actor, at=now, data=data)])
+            return await self._reread(tx, ticket.code)
+
+    async def _locked_open(self, tx: TicketWrites, code: str, what: str) -> Ticket:
+        ticket = await self._locked(tx, code)
+        if ticket.status in (S.RESOLVED, S.CLOSED):
+            raise Conflict(f"{ticket.code} is {ticket.status}: it cannot be {what}")
+        return ticket
 
     async def _move(
         self,

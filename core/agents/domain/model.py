@@ -24,6 +24,7 @@ class Permission(StrEnum):
     WORK_TICKETS = "work_tickets"  # move, log work, resolve, record CSAT
     MANAGE_AGENTS = "manage_agents"  # create accounts, revoke sessions
     MANAGE_ROSTER = "manage_roster"
+    SUPERVISE = "supervise"  # reassign and escalate tickets
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

@@ -18,7 +18,9 @@ from core.tickets.domain.lifecycle import ClockState
 from core.tickets.domain.model import Ticket
 from core.tickets.http.schemas import (
     CsatRequest,
+    EscalateRequest,
     EventView,
+    ReassignRequest,
     ResolutionRequest,
     TicketPage,
     TicketView,
@@ -96,5 +98,20 @@ def build_router(service: TicketService, page_size_max: int, authenticate: Authe
     @router.post("/{code}/csat", response_model=TicketView)
     async def csat(code: str, body: CsatRequest, session: Auth) -> TicketView:
         return view(await service.csat(code, body, worker(session)))
+
+    def supervisor(session: Session) -> str:
+        require(session, Permission.SUPERVISE)
+        return session.agent.id
+
+    @router.post("/{code}/assign", response_model=TicketView)
+    async def reassign(code: str, body: ReassignRequest, session: Auth) -> TicketView:
+        """Give an open ticket to an engineer (supervisors)."""
+        return view(await service.reassign(code, body, supervisor(session)))
+
+    @router.post("/{code}/escalate", response_model=TicketView)
+    async def escalate(code: str, body: EscalateRequest, session: Auth) -> TicketView:
+        """Move an open ticket to the next support level now (supervisors); 409 if it is no longer
+        at `from_level` or is at the last level."""
+        return view(await service.escalate(code, body, supervisor(session)))
 
     return router

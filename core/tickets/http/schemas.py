@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.domain.escalation import SupportLevel
 from core.domain.text import StorableModel
 from core.domain.ticket_states import TRANSITIONS, TicketState
 from core.tickets.domain.lifecycle import ClockState, ticket_sla_state
@@ -38,6 +39,17 @@ class WorklogRequest(_Request):
 class ResolutionRequest(_Request):
     root_cause: str = Field(min_length=3, max_length=5000)
     actions_taken: str = Field(min_length=3, max_length=10_000)
+
+
+class ReassignRequest(_Request):
+    assignee: str = Field(min_length=1, max_length=64)
+    note: str = Field(default="", max_length=5000)
+
+
+class EscalateRequest(_Request):
+    # The level the supervisor saw: a ticket that moved on meanwhile is not escalated twice.
+    from_level: SupportLevel
+    note: str = Field(min_length=3, max_length=5000)  # why: the next level reads it first
 
 
 class CsatRequest(_Request):

@@ -51,6 +51,9 @@ class _Writes:
     async def ticket(self, code: str) -> Ticket | None:
         return await repo.get_ticket(self.conn, code)
 
+    async def takes_tickets(self, agent_id: str) -> bool:
+        return await repo.takes_tickets(self.conn, agent_id)
+
 
 @dataclass
 class PgTicketStore:

@@ -20,7 +20,18 @@ from core.tickets.domain.batch import IntakeRow
 from core.tickets.domain.model import EventDraft, SlaClock, Ticket, TicketEvent
 
 Conn = AsyncConnection[Any]
-MUTABLE_COLUMNS = frozenset({"root_cause", "actions_taken", "csat_score", "csat_comment", "level_since"})
+MUTABLE_COLUMNS = frozenset(
+    {
+        "root_cause",
+        "actions_taken",
+        "csat_score",
+        "csat_comment",
+        "level_since",
+        "support_level",
+        "assignee",
+        "assigned_at",
+    }
+)
 
 TICKET_COLUMNS = """
     code, intake_id, channel, status, priority, impact, urgency, team, region, customer_id,
@@ -171,6 +182,16 @@ async def remember_message(conn: Conn, message_id: str, code: str) -> None:
         "INSERT INTO email_messages (message_id, ticket_code) VALUES (%s, %s) ON CONFLICT DO NOTHING",
         (message_id, code),
     )
+
+
+async def takes_tickets(conn: Conn, agent_id: str) -> bool:
+    row = await (
+        await conn.execute(
+            "SELECT 1 FROM agents WHERE id = %s AND active AND role IN ('agent-L1', 'agent-L2', 'agent-L3')",
+            (agent_id,),
+        )
+    ).fetchone()
+    return row is not None
 
 
 async def save_ticket(

@@ -102,7 +102,13 @@ def _desk(*, secure: bool = False, site: str = "b", panels: list[Panel] | None =
     store.open(ticket, created)
     accounts = Accounts(
         site,
-        [_agent("l1.an"), _agent("audit.binh", Role.AUDITOR), _agent("l2.chi", home="a"), _agent("sre.khoa", Role.SRE)],
+        [
+            _agent("l1.an"),
+            _agent("audit.binh", Role.AUDITOR),
+            _agent("l2.chi", home="a"),
+            _agent("sre.khoa", Role.SRE),
+            _agent("sup.hoa", Role.SUPERVISOR),
+        ],
     )
     app = FastAPI()
     router = build_console_router(
@@ -326,3 +332,39 @@ def test_csat_is_offered_after_resolution_only_and_recorded_once_submitted() -> 
     ticket = desk.store.committed.tickets[desk.ticket.code]
     assert (ticket.csat_score, ticket.csat_comment) == (4, "nhanh")
     assert [e.kind for e in desk.store.committed.events[desk.ticket.code]].count("csat") == 1
+
+
+def test_a_supervisor_reassigns_and_escalates_from_the_ticket_page_and_an_agent_cannot() -> None:
+    desk = _desk()
+    desk.store.committed.engineers.add("l2.chi")
+    _sign_in(desk, "l1.an", EN)
+    page = desk.client.get(f"/console/tickets/{desk.ticket.code}", headers=EN)
+    assert 'id="escalate"' not in page.text and 'id="reassign"' not in page.text
+    forged = desk.client.post(
+        f"/console/tickets/{desk.ticket.code}/escalate",
+        data={"from_level": "L1", "note": "tự nâng", "csrf": _csrf(page.text)},
+        headers=EN,
+    )
+    assert forged.status_code == 403 and desk.store.committed.events[desk.ticket.code][-1].kind != "escalated"
+
+    desk.client.cookies.clear()
+    _sign_in(desk, "sup.hoa", EN)
+    page = desk.client.get(f"/console/tickets/{desk.ticket.code}", headers=EN)
+    assert 'id="reassign"' in page.text and "Escalate to L2 now" in page.text
+    desk.client.post(
+        f"/console/tickets/{desk.ticket.code}/assign", data={"assignee": "l2.chi", "csrf": _csrf(page.text)}
+    )
+    up = desk.client.post(
+        f"/console/tickets/{desk.ticket.code}/escalate",
+        data={"from_level": "L1", "note": "khách VIP", "csrf": _csrf(page.text)},
+        headers=EN,
+    )
+    assert up.status_code == 200 and "Escalate to L3 now" in up.text
+    again = desk.client.post(  # the same form sent twice (a double click, a retry after a failover)
+        f"/console/tickets/{desk.ticket.code}/escalate",
+        data={"from_level": "L1", "note": "khách VIP", "csrf": _csrf(page.text)},
+        headers=EN,
+    )
+    assert again.status_code == 409 and "nothing was escalated" in again.text
+    kinds = [e.kind for e in desk.store.committed.events[desk.ticket.code]]
+    assert kinds.count("reassigned") == 1 and kinds.count("escalated") == 1

@@ -11,11 +11,19 @@ from typing import TypeVar
 
 import pytest
 
+from core.domain.escalation import SupportLevel
 from core.domain.ticket_states import TicketState
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.intake.domain.codes import ticket_code_for
 from core.tickets.domain.model import Ticket
-from core.tickets.http.schemas import CsatRequest, ResolutionRequest, TransitionRequest, WorklogRequest
+from core.tickets.http.schemas import (
+    CsatRequest,
+    EscalateRequest,
+    ReassignRequest,
+    ResolutionRequest,
+    TransitionRequest,
+    WorklogRequest,
+)
 from core.tickets.service import TicketService
 from tests.fakes import MemoryTicketStore, opened_ticket
 
@@ -103,3 +111,55 @@ def test_a_code_that_is_no_ticket_code_or_no_ticket_is_not_found() -> None:
         run(service.get(ticket_code_for(uuid.uuid4())))
     with pytest.raises(NotFound):
         run(service.worklog(ticket_code_for(uuid.uuid4()), WorklogRequest(note="n"), "l1.an"))
+
+
+def test_a_supervisor_reassigns_an_open_ticket_to_an_engineer_once() -> None:
+    service, store, ticket = _service()
+    store.committed.engineers.add("l2.chi")
+    moved = run(service.reassign(ticket.code, ReassignRequest(assignee="l2.chi", note="biết thiết bị này"), "sup.hoa"))
+    assert moved.assignee == "l2.chi" and moved.assigned_at is not None
+    again = run(service.reassign(ticket.code, ReassignRequest(assignee="l2.chi"), "sup.hoa"))  # a resubmitted form
+    assert again.assignee == "l2.chi"
+    events = store.committed.events[ticket.code]
+    assert [e.kind for e in events] == ["reassigned"] and events[0].data["to"] == "l2.chi"
+
+
+@pytest.mark.parametrize("assignee", ["nobody.here", "audit.binh"])
+def test_a_ticket_goes_only_to_an_active_engineer_and_a_refusal_writes_nothing(assignee: str) -> None:
+    service, store, ticket = _service()
+    with pytest.raises(InvalidInput):
+        run(service.reassign(ticket.code, ReassignRequest(assignee=assignee), "sup.hoa"))
+    assert store.committed.tickets[ticket.code].assignee == ticket.assignee
+    assert store.committed.events[ticket.code] == []
+
+
+def test_escalating_moves_to_the_next_level_unassigned_and_restarts_its_timer() -> None:
+    service, store, ticket = _service()
+    store.committed.engineers.add("l1.an")
+    run(service.reassign(ticket.code, ReassignRequest(assignee="l1.an"), "sup.hoa"))
+    up = run(service.escalate(ticket.code, EscalateRequest(from_level=SupportLevel.L1, note="khách VIP"), "sup.hoa"))
+    assert up.support_level is SupportLevel.L2 and up.assignee is None
+    assert up.level_since is not None and up.level_since > T0
+    event = store.committed.events[ticket.code][-1]
+    assert event.kind == "escalated" and event.data == {"from": "L1", "to": "L2", "reason": "khách VIP", "manual": True}
+
+
+def test_an_escalation_sent_twice_is_applied_once() -> None:
+    service, store, ticket = _service()
+    request = EscalateRequest(from_level=SupportLevel.L1, note="khách VIP")
+    run(service.escalate(ticket.code, request, "sup.hoa"))
+    with pytest.raises(Conflict, match="nothing was escalated"):
+        run(service.escalate(ticket.code, request, "sup.hoa"))  # the same form again: it is at L2 now
+    assert store.committed.tickets[ticket.code].support_level is SupportLevel.L2
+    assert [e.kind for e in store.committed.events[ticket.code]] == ["escalated"]
+
+
+def test_the_last_level_and_closed_tickets_are_not_escalated() -> None:
+    service, _store, ticket = _service()
+    for level in (SupportLevel.L1, SupportLevel.L2):
+        run(service.escalate(ticket.code, EscalateRequest(from_level=level, note="cần L3"), "sup.hoa"))
+    with pytest.raises(Conflict, match="last level"):
+        run(service.escalate(ticket.code, EscalateRequest(from_level=SupportLevel.L3, note="tiếp"), "sup.hoa"))
+    run(service.resolve(ticket.code, ResolutionRequest(root_cause="cáp hỏng", actions_taken="thay cáp"), "l3.x"))
+    with pytest.raises(Conflict, match="cannot be reassigned"):
+        run(service.reassign(ticket.code, ReassignRequest(assignee="l1.an"), "sup.hoa"))
