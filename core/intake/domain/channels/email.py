@@ -31,6 +31,7 @@ from core.intake.domain.schemas import Attachment, Channel, Contact, EmailInfo, 
 
 SUBJECT_MAX = 500
 DESCRIPTION_MAX = 20_000
+MIME_DEPTH_MAX = 32  # real mail nests a handful of levels (a forward of a forward with attachments)
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _BLOCK_TAGS = frozenset(
     {"br", "p", "div", "li", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "hr"}
@@ -84,11 +85,35 @@ def html_to_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _nesting(msg: Message) -> int:
+    """How deep the MIME tree goes, walked with a stack of our own (Python's recursion limit is
+    what a hostile message nested thousands of levels deep would hit otherwise)."""
+    deepest, stack = 0, [(msg, 1)]
+    while stack:
+        part, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MIME_DEPTH_MAX:
+            break
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
+    return deepest
+
+
 def parse_email(raw: bytes) -> IntakeDraft:
     """The draft for one received email; InvalidInput if it is not a message with a sender."""
     if not raw.strip():
         raise InvalidInput("the message is empty", [FieldError("message", "no headers or body")], malformed=True)
-    msg = cast(EmailMessage, BytesParser(policy=default_policy).parsebytes(raw))
+    try:
+        msg = cast(EmailMessage, BytesParser(policy=default_policy).parsebytes(raw))
+        depth = _nesting(msg)
+    except RecursionError:
+        depth = MIME_DEPTH_MAX + 1
+    if depth > MIME_DEPTH_MAX:
+        raise InvalidInput(
+            f"the message's MIME parts are nested more than {MIME_DEPTH_MAX} levels deep",
+            [FieldError("message", "too deeply nested")],
+        )
     if not msg.keys():
         raise InvalidInput("not an RFC 5322 message: no header lines found", malformed=True)
     name, sender = _sender(msg)

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import InvalidInput
-from core.intake.domain.channels.email import html_to_text, parse_email
+from core.intake.domain.channels.email import MIME_DEPTH_MAX, html_to_text, parse_email
 from core.intake.domain.codes import email_thread_codes, email_ticket_code, intake_id_for, ticket_code_for
 from core.intake.domain.schemas import Channel, IntakeKind
 
@@ -263,3 +263,17 @@ def test_any_header_garbage_gives_a_draft_or_invalid_input(headers: list[tuple[s
 def test_a_header_the_stdlib_cannot_parse_is_kept_as_text() -> None:
     draft = parse_email(mail({**BASE, "Cc": "<"}))  # the stdlib raises IndexError on this one
     assert draft.email is not None and draft.email.recipients == ("support@helpdesk.example.com",)
+
+
+def _nested(depth: int) -> bytes:
+    head = b"From: a@b.vn\r\nTo: desk@x.vn\r\nSubject: nest\r\nMessage-ID: <n@x>\r\nMIME-Version: 1.0\r\n"
+    opening = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(depth))
+    closing = b"".join(b"--b%d--\r\n" % i for i in reversed(range(depth)))
+    return head + opening + b"Content-Type: text/plain\r\n\r\nhello\r\n" + closing
+
+
+def test_a_message_nested_deeper_than_mail_ever_is_refused_not_crashed_on() -> None:
+    assert parse_email(_nested(5)).description == "hello"
+    for depth in (MIME_DEPTH_MAX + 5, 3_000):  # 3,000 levels was a 500 (RecursionError) once
+        with pytest.raises(InvalidInput, match="nested more than"):
+            parse_email(_nested(depth))
