@@ -66,6 +66,9 @@ def _console_panels(settings: ServiceSettings, coord: Coordination) -> list[Pane
     worker = settings.ticket_worker_listen
     sources = StatusSources(
         coord=coord,
+        patroni_url=settings.patroni_url,
+        kafka_bootstrap=settings.kafka.bootstrap,
+        zookeeper_hosts=settings.zookeeper_hosts,
         data_sites=settings.console.data_sites,
         cold={name: c.active_site for name, c in settings.failover.cold.items()},
         dsn=settings.database_dsn.get_secret_value(),

@@ -7,6 +7,7 @@ drills. Each source is read on its own; one that does not answer is shown as suc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any
 
 import httpx
 import psycopg
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.agents.domain.model import Role
@@ -23,6 +26,7 @@ from core.tickets.store.pipeline_slo import SloWindow, slo_window
 from drills.archive import Archive, ArchiveError
 from failover import status as failover_status
 from failover.coordination import Coordination, CoordinationUnavailable
+from infra.lab.probes import zookeeper_mode
 
 HERE = Path(__file__).parent
 CACHE_S = 5.0  # several viewers refreshing at once cost one read of each source
@@ -36,6 +40,9 @@ LAG_SECONDS = "ccdr_tickets_consumer_lag_seconds"
 @dataclass(frozen=True)
 class StatusSources:
     coord: Coordination
+    patroni_url: str  # this site's Patroni REST API (its /cluster lists every member)
+    kafka_bootstrap: list[str]
+    zookeeper_hosts: str  # host:port,host:port,...
     data_sites: list[str]
     cold: dict[str, str]  # cold component -> declared site
     dsn: str
@@ -57,6 +64,9 @@ class StatusView:
     worker_lag_s: float | None = None
     drills: list[dict[str, Any]] = field(default_factory=list)
     slo_share: float = 0.99
+    postgres: list[dict[str, Any]] | None = None  # Patroni's members: name, role, state, lag
+    kafka: dict[str, Any] | None = None  # brokers, partitions, under-replicated
+    zookeeper: dict[str, str | None] = field(default_factory=dict)  # host:port -> mode (None: down)
 
     @property
     def slo_met(self) -> bool | None:
@@ -65,12 +75,18 @@ class StatusView:
 
 async def collect(src: StatusSources) -> StatusView:
     view = StatusView(checked_at=time.time(), slo_share=src.slo_share)
-    failover, database, worker = await asyncio.gather(
-        _failover(src), _database(src), _worker(src.worker_metrics_url), return_exceptions=False
+    failover, database, worker, postgres, kafka, zookeeper = await asyncio.gather(
+        _failover(src),
+        _database(src),
+        _worker(src.worker_metrics_url),
+        _patroni(src.patroni_url),
+        _kafka(src.kafka_bootstrap),
+        asyncio.to_thread(_zookeeper, src.zookeeper_hosts),
     )
     view.failover, view.failover_error = failover
     view.slo, view.quarantined, view.database_error = database
     view.worker_lag_events, view.worker_lag_s = worker
+    view.postgres, view.kafka, view.zookeeper = postgres, kafka, zookeeper
     view.drills = await asyncio.to_thread(_latest_drills, src.archive)
     return view
 
@@ -107,6 +123,51 @@ async def _worker(url: str) -> tuple[float | None, float | None]:
             if sample.name in (LAG_EVENTS, LAG_SECONDS):
                 totals[sample.name] = totals.get(sample.name, 0.0) + float(sample.value)
     return totals.get(LAG_EVENTS), totals.get(LAG_SECONDS)
+
+
+async def _patroni(url: str) -> list[dict[str, Any]] | None:
+    try:
+        async with httpx.AsyncClient(timeout=SOURCE_TIMEOUT_S) as client:
+            response = await client.get(f"{url}/cluster")
+            response.raise_for_status()
+            members = response.json().get("members", [])
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return [
+        {"name": m.get("name"), "role": m.get("role"), "state": m.get("state"), "lag": m.get("lag")}
+        for m in members
+        if isinstance(m, dict)
+    ]
+
+
+async def _kafka(bootstrap: list[str]) -> dict[str, Any] | None:
+    """Brokers registered and partitions whose in-sync replicas are fewer than their replicas. KRaft
+    does not tell clients which controller is active (`ccdr lab status` asks the quorum itself)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(SOURCE_TIMEOUT_S * 1000))
+    try:
+        await asyncio.wait_for(admin.start(), SOURCE_TIMEOUT_S)
+        cluster = await asyncio.wait_for(admin.describe_cluster(), SOURCE_TIMEOUT_S)
+        topics = await asyncio.wait_for(admin.describe_topics(), SOURCE_TIMEOUT_S)
+    except (KafkaError, OSError, TimeoutError):
+        return None
+    finally:
+        with contextlib.suppress(KafkaError, OSError):
+            await admin.close()
+    partitions = [p for t in topics for p in t.get("partitions", [])]
+    short = [p for p in partitions if len(p.get("isr", [])) < len(p.get("replicas", []))]
+    return {
+        "brokers": sorted(b["node_id"] for b in cluster.get("brokers", [])),
+        "partitions": len(partitions),
+        "under_replicated": len(short),
+    }
+
+
+def _zookeeper(hosts: str) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for node in hosts.split(","):
+        host, _, port = node.strip().rpartition(":")
+        out[node.strip()] = zookeeper_mode(host, int(port)) if port.isdigit() else None
+    return out
 
 
 def _latest_drills(archive: Archive | None) -> list[dict[str, Any]]:
@@ -164,6 +225,15 @@ LABELS: dict[str, dict[str, str]] = {
     "status_drills": {"vi": "Các lần diễn tập gần nhất", "en": "Latest drills"},
     "status_presence": {"vi": "Nhân viên đang có mặt: {n}", "en": "Agents present: {n}"},
     "status_unknown": {"vi": "không rõ", "en": "unknown"},
+    "status_components": {"vi": "Thành phần", "en": "Components"},
+    "status_pg_members": {"vi": "PostgreSQL (Patroni)", "en": "PostgreSQL (Patroni)"},
+    "status_lag": {"vi": "độ trễ {lag} B", "en": "lag {lag} B"},
+    "status_kafka_summary": {
+        "vi": "Kafka: broker {brokers}; {urp} trên {n} phân vùng thiếu bản sao đồng bộ",
+        "en": "Kafka: brokers {brokers}; {urp} of {n} partitions under-replicated",
+    },
+    "status_zk": {"vi": "ZooKeeper", "en": "ZooKeeper"},
+    "status_no_answer": {"vi": "không trả lời", "en": "does not answer"},
 }
 
 

@@ -34,6 +34,9 @@ def _panel(tmp_path: Path) -> StatusPanel:
     assert site_b.try_acquire(SLA_CLOCK, "b") is not None
     sources = StatusSources(
         coord=site_b,
+        patroni_url="http://127.0.0.1:1",
+        kafka_bootstrap=["127.0.0.1:1"],
+        zookeeper_hosts="127.0.0.1:1",
         data_sites=["a", "b"],
         cold={"notifier": "a"},
         dsn=UNREACHABLE_DSN,
@@ -63,6 +66,8 @@ def test_a_source_that_does_not_answer_is_named_not_hidden(tmp_path: Path) -> No
     assert page.status_code == 200
     assert 'id="database-error"' in page.text and "PostgreSQL did not answer" in page.text
     assert "Backlog at this site&#39;s worker: unknown events" in page.text
+    assert "PostgreSQL (Patroni):" in page.text and "Kafka: <span" in page.text
+    assert "127.0.0.1:1 does not answer" in page.text  # ZooKeeper
 
 
 def test_an_agent_may_not_see_the_status_page(tmp_path: Path) -> None:
