@@ -208,6 +208,7 @@ def run_chaos_experiment(
         "duration_s": options.duration_s,
         "abort_rto_s": options.abort_rto_s or topo.drills.abort_rto_s,
         "converge_timeout_s": topo.drills.converge_timeout_s,
+        "topology": str(topo.source) if topo.source else "",  # the actions and probes fault and probe this lab
     }
     stop = threading.Event()
 

@@ -250,6 +250,9 @@ class Topology(_Strict):
     lab: LabSettings
     sites: dict[str, Site]
     ports: Ports
+    # Where it was read from (not part of the topology itself): a drill hands it to its Chaos
+    # Toolkit actions and probes so that they touch the lab it measures and no other.
+    source: Path | None = Field(default=None, exclude=True)
     front_door: FrontDoor
     kafka: KafkaSettings
     database: DatabaseSettings
@@ -379,4 +382,4 @@ def load_topology(path: Path | None = None) -> Topology:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TopologyError(f"{path}: cannot read topology: {exc.strerror}") from None
-    return parse_topology(text, str(path))
+    return parse_topology(text, str(path)).model_copy(update={"source": path})

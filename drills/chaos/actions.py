@@ -48,46 +48,48 @@ GUARD_TIMEOUT_S = 5.0
 GUARD_SUBJECT = "drill guard "  # not the canary's prefix: the checker counts only the canary
 
 
-def _topology() -> Topology:
-    return load_topology(None)
+def _topology(topology: str) -> Topology:
+    """The lab the experiment names (its `topology` configuration, set by `ccdr drill run
+    --topology`); "" is the default topology. Never another lab than the drill measures."""
+    return load_topology(Path(topology) if topology else None)
 
 
-def kill_site(site: str) -> int:
+def kill_site(site: str, topology: str = "") -> int:
     """Power cut: SIGKILL every process of the site; it stays down until `restore_site`."""
-    return faults.kill_site(_topology(), site)
+    return faults.kill_site(_topology(topology), site)
 
 
-def restore_site(site: str) -> float:
+def restore_site(site: str, topology: str = "") -> float:
     """Bring a killed or frozen site back (healing any cut first); wait until it rejoins. Returns seconds."""
     started = time.monotonic()
-    topo = _topology()
+    topo = _topology(topology)
     if netns.fault_rules(topo):
         faults.heal(topo)
     Lab(topo, console).restore_site(site)  # thaws, starts what is down, waits for every component
     return time.monotonic() - started
 
 
-def freeze_site(site: str) -> int:
+def freeze_site(site: str, topology: str = "") -> int:
     """SIGSTOP every process of the site: a hung site that still holds its sockets."""
-    return faults.freeze_site(_topology(), site)
+    return faults.freeze_site(_topology(topology), site)
 
 
-def thaw_site(site: str) -> int:
-    return faults.thaw_site(_topology(), site)
+def thaw_site(site: str, topology: str = "") -> int:
+    return faults.thaw_site(_topology(topology), site)
 
 
-def partition_sites(site: str, other: str) -> None:
+def partition_sites(site: str, other: str, topology: str = "") -> None:
     """Drop traffic between two sites; both still reach the third."""
-    faults.partition(_topology(), site, other)
+    faults.partition(_topology(topology), site, other)
 
 
-def isolate_site(site: str) -> None:
+def isolate_site(site: str, topology: str = "") -> None:
     """Cut the site off from the other sites and the front door."""
-    faults.isolate(_topology(), site)
+    faults.isolate(_topology(topology), site)
 
 
-def heal() -> list[str]:
-    return faults.heal(_topology())
+def heal(topology: str = "") -> list[str]:
+    return faults.heal(_topology(topology))
 
 
 def _kill_processes(topo: Topology, site: str, *matches: str) -> int:
@@ -106,9 +108,9 @@ def _kill_processes(topo: Topology, site: str, *matches: str) -> int:
     return len(pids)
 
 
-def crash_postgres_primary() -> str:
+def crash_postgres_primary(topology: str = "") -> str:
     """SIGKILL every PostgreSQL process of the current primary (Patroni restarts or fails over)."""
-    topo = _topology()
+    topo = _topology(topology)
     primary = next((m.name for m in probes.patroni_cluster(topo) or [] if m.role == "leader"), None)
     if primary is None:
         raise LabError("no PostgreSQL primary to crash")
@@ -117,16 +119,16 @@ def crash_postgres_primary() -> str:
     return primary
 
 
-def crash_kafka_broker(site: str) -> str:
+def crash_kafka_broker(site: str, topology: str = "") -> str:
     """SIGKILL the Kafka process of a site (its supervisord restarts it)."""
-    topo = _topology()
+    topo = _topology(topology)
     _kill_processes(topo, site, "kafka.Kafka")
     return site
 
 
-def crash_zookeeper_leader() -> str:
+def crash_zookeeper_leader(topology: str = "") -> str:
     """SIGKILL the ZooKeeper server that leads the ensemble (its supervisord restarts it)."""
-    topo = _topology()
+    topo = _topology(topology)
     port = topo.ports.zookeeper_client
     leader = next((n for n, s in topo.sites.items() if probes.zookeeper_mode(str(s.address), port) == "leader"), None)
     if leader is None:
@@ -135,9 +137,9 @@ def crash_zookeeper_leader() -> str:
     return leader
 
 
-def rolling_restart_site(site: str, timeout_s: float = 180) -> list[str]:
+def rolling_restart_site(site: str, timeout_s: float = 180, topology: str = "") -> list[str]:
     """Restart the site's programs one at a time (a maintenance window), each back healthy first."""
-    topo = _topology()
+    topo = _topology(topology)
     layout = LabLayout(topo)
     proxy = rpc_proxy(layout.site(site).supervisor_socket)
     restarted = []
@@ -152,10 +154,10 @@ def rolling_restart_site(site: str, timeout_s: float = 180) -> list[str]:
     return restarted
 
 
-def start_site_programs(site: str) -> list[str]:
+def start_site_programs(site: str, topology: str = "") -> list[str]:
     """Rollback: start every program of the site that should always run (not the cold standbys,
     which their controller starts where they belong). Returns what had to be started."""
-    topo = _topology()
+    topo = _topology(topology)
     proxy = rpc_proxy(LabLayout(topo).site(site).supervisor_socket)
     started = []
     for info in proxy.supervisor.getAllProcessInfo():
@@ -166,21 +168,21 @@ def start_site_programs(site: str) -> list[str]:
     return started
 
 
-def wait_converged(timeout_s: float = 300) -> float:
+def wait_converged(timeout_s: float = 300, topology: str = "") -> float:
     """Wait until the lab is whole again: quorum, brokers in sync, a primary with a sync standby,
     every service in the front door. Returns seconds waited."""
-    topo = _topology()
+    topo = _topology(topology)
     waited = health.wait_for(console, "the lab converged", lambda: converged(topo), timeout_s)
     return waited.seconds
 
 
-def hold_fault(duration_s: float, abort_rto_s: float, drill_id: str = "guard") -> float:
+def hold_fault(duration_s: float, abort_rto_s: float, drill_id: str = "guard", topology: str = "") -> float:
     """Keep the fault in place for `duration_s`, watching intake through the front door.
 
     The guardrail: if intake still fails `abort_rto_s` after the fault (its RTO passed the abort
     threshold), raise InterruptExecution, so Chaos Toolkit stops the method and plays the rollbacks.
     Returns the seconds until intake was first acknowledged again (0 when it never failed)."""
-    topo = _topology()
+    topo = _topology(topology)
     url = f"http://{topo.front_door.address}:{topo.front_door.intake_http}/v1/intake/{CHANNEL}"
     started = time.monotonic()
     fault_at = datetime.now(UTC)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 
@@ -25,8 +26,10 @@ STEADY_SUBJECT = "drill steady-state "
 HTTP_TIMEOUT_S = 10.0
 
 
-def _topology() -> Topology:
-    return load_topology(None)
+def _topology(topology: str) -> Topology:
+    """The lab the experiment names (its `topology` configuration, set by `ccdr drill run
+    --topology`); "" is the default topology. Never another lab than the drill measures."""
+    return load_topology(Path(topology) if topology else None)
 
 
 def _intake_url(topo: Topology) -> str:
@@ -50,9 +53,9 @@ def _post_intake(client: httpx.Client, topo: Topology, key: str | None = None) -
     return str(r.json()["ticket_code"]) if r.status_code == 202 else None
 
 
-def intake_acknowledges() -> bool:
+def intake_acknowledges(topology: str = "") -> bool:
     """An intake through the front door is acknowledged (202)."""
-    topo = _topology()
+    topo = _topology(topology)
     with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
         return _post_intake(client, topo) is not None
 
@@ -76,9 +79,9 @@ def _login(client: httpx.Client, topo: Topology) -> str | None:
     return str(r.json()["token"]) if r.status_code == 200 else None
 
 
-def agent_can_log_in() -> bool:
+def agent_can_log_in(topology: str = "") -> bool:
     """An agent logs in through the front door (and logs out again)."""
-    topo = _topology()
+    topo = _topology(topology)
     with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
         token = _login(client, topo)
         if token is None:
@@ -87,10 +90,10 @@ def agent_can_log_in() -> bool:
         return True
 
 
-def ticket_visible_within(seconds: float = 30) -> bool:
+def ticket_visible_within(seconds: float = 30, topology: str = "") -> bool:
     """A new intake becomes a ticket an agent can read via the API within `seconds`, counted from
     the first attempt to send it (each step is retried within that budget, as a client would)."""
-    topo = _topology()
+    topo = _topology(topology)
     deadline = time.monotonic() + seconds
     key = f"steady-{uuid.uuid4().hex[:12]}"  # retries reuse it: one intake, however many attempts
     with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
@@ -131,6 +134,6 @@ def converged(topo: Topology) -> tuple[bool, str]:
     return True, "ZooKeeper quorum, Kafka in sync, PostgreSQL primary + sync standby, services in the front door"
 
 
-def lab_converged() -> bool:
+def lab_converged(topology: str = "") -> bool:
     """The lab is whole again (see `converged`)."""
-    return converged(_topology())[0]
+    return converged(_topology(topology))[0]
