@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drills import checker, ledger
-from drills.archive import Archive, artifact_list
+from drills import checker, compare, ledger
+from drills.archive import Archive, ArchiveError, artifact_list
 from drills.canary import CHANNEL
 from drills.environment import collect_environment
 from drills.judge import Judgement
@@ -38,6 +38,8 @@ def publish(
         "samples.jsonl": _jsonl(m.samples),
         "observed.json": m.observed.model_dump_json(indent=2).encode(),
     } | m.load_artifacts
+    archive = Archive(d.archive_dir)
+    comparison = _against_previous(archive, spec.name, j)
     report = DrillReport(
         id=drill_id,
         scenario=Scenario(name=spec.name, title=spec.title, fault=spec.fault, affected_sites=spec.affected_sites),
@@ -49,7 +51,8 @@ def publish(
         objectives=objectives,
         checks=j.checks,
         findings=j.findings,
-        notes=j.notes,
+        notes=j.notes + (compare.notes(comparison) if comparison else ()),
+        comparison=comparison,
         timeline=m.timeline,
         roles_before=m.roles_before,
         roles_after=m.roles_after,
@@ -66,7 +69,6 @@ def publish(
         artifacts=artifact_list(artifacts),
         sign_off=SignOff(operator=options.operator),
     )
-    archive = Archive(d.archive_dir)
     entry = archive.append(report, artifacts, key)
     result = DrillResult(report, entry, archive.report_dir(report.id), archive.report_dir(report.id) / "report.html")
     mirror(topo, entry, result)
@@ -88,6 +90,19 @@ def _series(ops: list[CanaryOp], samples: list[Sample], started: float) -> Serie
         (round(o.invoked - started, 3), None if o.latency_s is None else round(o.latency_s, 4), o.outcome) for o in ops
     )
     return Series(canary=canary, probes={k: tuple(v) for k, v in sorted(probes.items())})
+
+
+def _against_previous(archive: Archive, scenario: str, j: Judgement) -> compare.Comparison | None:
+    """The newest earlier report of the same scenario in the ledger, if any can be read."""
+    entries, _ = archive.read_entries()
+    for entry in reversed(entries):
+        try:
+            previous = archive.load_report(entry.report_id)
+        except (ArchiveError, ValueError):
+            continue  # `ccdr drill verify` names it; a comparison just skips it
+        if previous.scenario.name == scenario:
+            return compare.compare(previous.id, previous.verdict, previous.findings, j.findings)
+    return None
 
 
 def _jsonl(items: list[Any]) -> bytes:

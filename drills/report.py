@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 
 from pydantic import ConfigDict, Field
 
+from drills.compare import Comparison
 from drills.model import Findings, Frozen, Outcome, Timeline
 
 SCHEMA: Final = "ccdr.drill-report/1"
@@ -126,6 +127,8 @@ class DrillReport(Frozen):
     series: Series
     artifacts: tuple[Artifact, ...] = ()
     sign_off: SignOff
+    # how the headline figures moved since the previous run of the same scenario; None: the first
+    comparison: Comparison | None = None
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
