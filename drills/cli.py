@@ -147,10 +147,26 @@ def history(
     archive_dir: ArchiveOption = None,
     limit: Annotated[int, typer.Option(min=1)] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable: the ledger entries.")] = False,
+    chart: Annotated[
+        bool, typer.Option("--chart", help="Per scenario, recovery times and losses across its runs, as bars.")
+    ] = False,
 ) -> None:
-    """The latest drills in the archive, newest first."""
+    """The latest drills in the archive, newest first (or, with --chart, a trend per scenario)."""
     archive = _archive(load_topology(topology), archive_dir)
     entries, problems = archive.read_entries()
+    if chart:
+        from drills import history_chart
+
+        runs = []
+        for entry in sorted(entries, key=lambda e: e.seq)[-limit:]:
+            try:
+                report = archive.load_report(entry.report_id)
+            except (OSError, ValueError):
+                continue  # `ccdr drill verify` names it
+            runs.append((report.scenario.name, history_chart.run_of(entry.seq, report)))
+        for line in history_chart.chart(history_chart.group(runs)):
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+        return
     if as_json:
         latest = sorted(entries, key=lambda e: e.seq, reverse=True)[:limit]
         out.print_json(json.dumps([e.model_dump(mode="json") for e in latest]))
