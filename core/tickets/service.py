@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from core.domain.escalation import NEXT_LEVEL
 from core.domain.ticket_states import TRANSITIONS, InvalidTransition, TicketState, is_reopen
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, FieldError, InvalidInput, NotFound
 from core.intake.domain.codes import normalize_code
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import change_state
@@ -56,6 +56,11 @@ class TicketService:
             return await reads.page(flt, limit, cursor)
 
     async def transition(self, code: str, req: TransitionRequest, actor: str) -> Ticket:
+        if req.to is S.RESOLVED:  # every path to resolved records why (seed 000: closing with root cause)
+            raise InvalidInput(
+                "a ticket is resolved with its root cause and the actions taken: POST /v1/tickets/{code}/resolution",
+                [FieldError("to", "resolved needs root_cause and actions_taken")],
+            )
         return await self._move(code, req.to, actor, {"note": req.note})
 
     async def resolve(self, code: str, req: ResolutionRequest, actor: str) -> Ticket:

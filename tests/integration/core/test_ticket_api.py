@@ -52,6 +52,7 @@ def test_lifecycle_with_409_worklog_pause_resolution_and_csat(front: Front, uniq
 
     r = front.desk.post(f"{front.tickets}/v1/tickets/{code}/csat", json={"score": 5})
     assert r.status_code == 409  # not before resolution
+    assert _move(front, code, "resolved").status_code == 422  # only through /resolution, with root cause
     r = front.desk.post(
         f"{front.tickets}/v1/tickets/{code}/resolution",
         json={"root_cause": "Ắc quy UPS chai", "actions_taken": "Thay 4 ắc quy, kiểm tra tải"},

@@ -163,3 +163,10 @@ def test_the_last_level_and_closed_tickets_are_not_escalated() -> None:
     run(service.resolve(ticket.code, ResolutionRequest(root_cause="cáp hỏng", actions_taken="thay cáp"), "l3.x"))
     with pytest.raises(Conflict, match="cannot be reassigned"):
         run(service.reassign(ticket.code, ReassignRequest(assignee="l1.an"), "sup.hoa"))
+
+
+def test_a_plain_transition_cannot_resolve_without_root_cause() -> None:
+    service, store, ticket = _service()
+    with pytest.raises(InvalidInput, match="root cause"):
+        run(service.transition(ticket.code, TransitionRequest(to=S.RESOLVED, note="xong"), "l1.an"))
+    assert store.committed.tickets[ticket.code].status is S.NEW and store.committed.events[ticket.code] == []
