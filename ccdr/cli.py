@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
+from ccdr.report_cli import app as report_app
 from ccdr.serve import serve
 from ccdr.tickets_cli import TicketsCliError
 from ccdr.tickets_cli import app as tickets_app
@@ -29,6 +30,7 @@ app.add_typer(failover_app, name="failover")
 app.add_typer(drill_app, name="drill")
 app.add_typer(load_app, name="load")
 app.add_typer(tickets_app, name="tickets")
+app.add_typer(report_app, name="report")
 app.command("serve")(serve)
 app.command("bench")(bench.main)
 

@@ -51,7 +51,7 @@ class TicketsCliError(Exception):
     """An operator command that cannot be carried out; the message says why."""
 
 
-def _dsn(topo: Topology, dsn: str | None) -> str:
+def dsn_for(topo: Topology, dsn: str | None) -> str:
     if dsn:
         return dsn
     try:
@@ -88,7 +88,7 @@ def list_(
     topo = load_topology(topology)
 
     async def fetch() -> tuple[list[QuarantinedRow], int]:
-        async with await _connect(_dsn(topo, dsn)) as conn:
+        async with await _connect(dsn_for(topo, dsn)) as conn:
             return await quarantine.listing(conn, include_retried=all_, limit=limit), await quarantine.pending_count(
                 conn
             )
@@ -141,7 +141,7 @@ def show(
     topo = load_topology(topology)
 
     async def fetch() -> QuarantinedRow | None:
-        async with await _connect(_dsn(topo, dsn)) as conn:
+        async with await _connect(dsn_for(topo, dsn)) as conn:
             return await quarantine.get(conn, entry)
 
     r = asyncio.run(fetch())
@@ -175,7 +175,7 @@ def retry(
     if bool(entries) == all_:
         raise TicketsCliError("name the quarantine ids to retry, or --all (not both)")
     topo = load_topology(topology)
-    sent = asyncio.run(_retry(topo, _dsn(topo, dsn), None if all_ else list(entries or []), operator))
+    sent = asyncio.run(_retry(topo, dsn_for(topo, dsn), None if all_ else list(entries or []), operator))
     console.print(f"sent back {sent} event(s) to {topo.kafka.intake_topic}", highlight=False)
 
 
@@ -229,7 +229,7 @@ def pipeline(
     the pipeline's SLO (receipt to ticket committed) over the last WINDOW seconds. Exit 4 when the
     SLO is breached."""
     topo = load_topology(topology)
-    view = pipeline_view.collect(topo, _dsn(topo, dsn), window_s=window)
+    view = pipeline_view.collect(topo, dsn_for(topo, dsn), window_s=window)
     verdict, why = view.verdict()
     if as_json:
         print(

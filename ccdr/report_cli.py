@@ -1,0 +1,146 @@
+"""`ccdr report desk --period 2026-W49|2026-12|2026-Q4 [--format table|json|csv]`: the desk's KPIs
+for a week, a month or a quarter (core.tickets.domain.kpi), read from the tickets; nothing changed."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import io
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import psycopg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ccdr.tickets_cli import DsnOption, TicketsCliError, dsn_for
+from core.tickets.domain.kpi import DeskReport, PeriodError, compute, parse_period
+from core.tickets.store.kpi import facts
+from infra.cli_options import TopologyOption
+from infra.topology import load_topology
+
+DESK_TZ = "Asia/Ho_Chi_Minh"  # the service desk's day (seeds: a Vietnamese desk)
+app = typer.Typer(help="Periodic reports of the service desk.", no_args_is_help=True)
+out = Console()
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+@app.command()
+def desk(
+    period: Annotated[str, typer.Option("--period", help="2026-W49 (ISO week), 2026-12 (month) or 2026-Q4.")],
+    fmt: Annotated[Format, typer.Option("--format", help="table (people), json or csv (tools).")] = Format.TABLE,
+    tz: Annotated[str, typer.Option("--tz", help="The desk's time zone: where a period starts and ends.")] = DESK_TZ,
+    topology: TopologyOption = None,
+    dsn: DsnOption = None,
+) -> None:
+    """First response, time to resolve and SLA compliance by priority; resolution SLA by team;
+    first-time fix; MTTR; MTBF per asset; CSAT; the backlog by age; the top root causes."""
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TicketsCliError(f"--tz {tz!r} is not a time zone (e.g. Asia/Ho_Chi_Minh, UTC)") from None
+    try:
+        chosen = parse_period(period, zone)
+    except PeriodError as exc:
+        raise TicketsCliError(str(exc)) from None
+    url = dsn_for(load_topology(topology), dsn)
+
+    async def read() -> DeskReport:
+        async with await psycopg.AsyncConnection.connect(url, connect_timeout=10) as conn:
+            return compute(await facts(conn, chosen.start, chosen.end), chosen, datetime.now(UTC))
+
+    try:
+        report = asyncio.run(read())
+    except psycopg.Error as exc:
+        raise TicketsCliError(f"the database did not answer: {str(exc).splitlines()[0]}") from None
+    if fmt is Format.JSON:
+        out.print_json(json.dumps(_plain(report), default=str))
+    elif fmt is Format.CSV:
+        print(_csv(report), end="")
+    else:
+        _tables(report)
+
+
+def _plain(report: DeskReport) -> dict[str, Any]:
+    data = dataclasses.asdict(report)
+    data["first_time_fix"]["share"] = report.first_time_fix.share
+    data["csat_response"]["share"] = report.csat_response.share
+    return data
+
+
+def _csv(report: DeskReport) -> str:
+    """One row per priority: the figures a spreadsheet compares period to period."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(
+        [
+            "period",
+            "priority",
+            "received",
+            "first_response_p50_min",
+            "time_to_resolve_p50_min",
+            "response_sla_share",
+            "resolution_sla_share",
+        ]
+    )
+    for p in report.by_priority:
+        w.writerow(
+            [
+                report.period.label,
+                p.priority,
+                p.received,
+                _n(p.first_response.p50_min),
+                _n(p.time_to_resolve.p50_min),
+                _n(p.response_sla.share),
+                _n(p.resolution_sla.share),
+            ]
+        )
+    return buf.getvalue()
+
+
+def _n(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def _share(c: Any) -> str:
+    return "-" if c.share is None else f"{c.share * 100:.1f} % ({c.met}/{c.judged})"
+
+
+def _min(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
+
+
+def _tables(r: DeskReport) -> None:
+    start, end = r.period.start.strftime("%Y-%m-%d"), r.period.end.strftime("%Y-%m-%d")
+    out.print(f"[bold]Service desk {r.period.label}[/bold] ({start} to {end}, {r.period.start.tzinfo}): "
+              f"{r.received} received, {r.resolved} resolved")  # fmt: skip
+    t = Table("priority", "received", "first response p50", "resolve p50", "response SLA", "resolution SLA")
+    for p in r.by_priority:
+        t.add_row(p.priority, str(p.received), _min(p.first_response.p50_min), _min(p.time_to_resolve.p50_min),
+                  _share(p.response_sla), _share(p.resolution_sla))  # fmt: skip
+    out.print(t)
+    teams = Table("team", "resolution SLA", title="by team")
+    for team, c in r.by_team.items():
+        teams.add_row(team, _share(c))
+    out.print(teams)
+    csat = "-" if r.csat_mean is None else f"{r.csat_mean:.2f} / 5"
+    out.print(f"first-time fix {_share(r.first_time_fix)} · MTTR {_min(r.mttr_min)} · "
+              f"CSAT {csat}, answered {_share(r.csat_response)}")  # fmt: skip
+    out.print("backlog at the end: " + ", ".join(f"{age}: {n}" for age, n in r.backlog.items()))
+    if r.mtbf_h_by_asset:
+        worst = sorted(r.mtbf_h_by_asset.items(), key=lambda kv: kv[1])[:5]
+        out.print("MTBF, shortest: " + ", ".join(f"{a} {h:.1f} h" for a, h in worst))
+    if r.top_causes:
+        out.print("top causes: " + "; ".join(f"{cause} ({n})" for cause, n in r.top_causes))

@@ -1,0 +1,86 @@
+"""The desk's KPIs against figures computed by hand from five tickets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.tickets.domain.kpi import PeriodError, TicketFacts, compute, parse_period
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+WEEK = parse_period("2026-W49", VN)  # Mon 30 Nov .. Mon 7 Dec 2026, Vietnam time
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=VN)
+NOW = datetime(2026, 12, 9, 0, 0, tzinfo=VN)
+
+
+def _t(
+    code: str, priority: str, *, at_h: float, respond_min: float | None, resolve_min: float | None, **kw: object
+) -> TicketFacts:
+    received = T0 + timedelta(hours=at_h)
+    fields: dict[str, object] = {
+        "code": code,
+        "priority": priority,
+        "team": "network",
+        "region": "north",
+        "asset_serial": None,
+        "received_at": received,
+        "response_due": received + timedelta(minutes=15),
+        "responded_at": None if respond_min is None else received + timedelta(minutes=respond_min),
+        "resolution_due": received + timedelta(hours=4),
+        "resolved_at": None if resolve_min is None else received + timedelta(minutes=resolve_min),
+        "csat_score": None,
+        "root_cause": None,
+        "reopened": False,
+        "open": resolve_min is None,
+    } | kw
+    return TicketFacts(**fields)  # type: ignore[arg-type]
+
+
+FACTS = [
+    _t("A", "P1", at_h=0, respond_min=10, resolve_min=120, asset_serial="SN-1", csat_score=5, root_cause="Cáp  hỏng"),
+    _t("B", "P1", at_h=2, respond_min=20, resolve_min=300, asset_serial="SN-1", csat_score=3, root_cause="cáp hỏng"),
+    _t("C", "P1", at_h=5, respond_min=None, resolve_min=None, asset_serial="SN-1"),  # open, both targets missed by NOW
+    _t("D", "P3", at_h=1, respond_min=5, resolve_min=60, reopened=True, root_cause="nguồn"),
+    _t("E", "P2", at_h=-48, respond_min=1, resolve_min=10),  # received before the week: not counted
+]
+
+
+def test_each_figure_is_what_a_person_computes_by_hand() -> None:
+    r = compute(FACTS, WEEK, NOW)
+    assert (r.received, r.resolved) == (4, 3)
+    p1 = r.by_priority[0]
+    assert (p1.priority, p1.received) == ("P1", 3)
+    assert p1.first_response.count == 2 and p1.first_response.p50_min == 15.0  # median of 10 and 20
+    assert p1.time_to_resolve.mean_min == 210.0  # (120 + 300) / 2
+    assert (p1.response_sla.met, p1.response_sla.judged) == (1, 3)  # 10 ≤ 15; 20 > 15; C never responded
+    assert (p1.resolution_sla.met, p1.resolution_sla.judged) == (1, 3)  # 120 ≤ 240; 300 > 240; C missed
+    assert r.by_priority[2].received == 1 and r.by_priority[1].received == 0  # E was the week before
+    assert (r.first_time_fix.met, r.first_time_fix.judged) == (2, 3)  # D was reopened
+    assert r.mttr_min == pytest.approx((120 + 300 + 60) / 3)
+    assert r.mtbf_h_by_asset == {"SN-1": 2.5}  # incidents at 0 h, 2 h, 5 h
+    assert r.csat_mean == 4.0 and (r.csat_response.met, r.csat_response.judged) == (2, 3)
+    assert r.backlog["> 3 d"] == 1 and sum(r.backlog.values()) == 1  # C, open since Tuesday, at the week's end
+    assert r.top_causes[0] == ("cáp hỏng", 2)  # spacing and case do not split a cause
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2026-W49", "2026-11-30", "2026-12-07"),
+        ("2026-12", "2026-12-01", "2027-01-01"),
+        ("2026-Q4", "2026-10-01", "2027-01-01"),
+        ("2026-Q1", "2026-01-01", "2026-04-01"),
+    ],
+)
+def test_a_period_is_a_week_a_month_or_a_quarter_in_the_desks_time_zone(text: str, start: str, end: str) -> None:
+    p = parse_period(text, VN)
+    assert (p.start.date().isoformat(), p.end.date().isoformat()) == (start, end)
+    assert p.start.utcoffset() == timedelta(hours=7)
+
+
+@pytest.mark.parametrize("text", ["2026-W60", "2025-W53", "2026-13", "2026-Q5", "December", ""])
+def test_anything_else_is_refused_with_the_forms_that_work(text: str) -> None:
+    with pytest.raises(PeriodError):
+        parse_period(text, VN)
