@@ -79,7 +79,8 @@ def _console_panels(settings: ServiceSettings, coord: Coordination) -> list[Pane
     )
     panels: list[Panel] = [StatusPanel(sources)]
     if archive_dir:
-        panels.append(AuditPanel(Path(archive_dir)))
+        key = settings.console.drill_public_key
+        panels.append(AuditPanel(Path(archive_dir), Path(key) if key else None))
     return panels
 
 

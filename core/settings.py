@@ -145,6 +145,7 @@ class ConsoleSettings(_Strict):
 
     data_sites: list[str] = Field(min_length=1)
     drill_archive_dir: str | None = None
+    drill_public_key: str | None = None  # the key the auditors' page verifies with (not the archive's)
 
 
 class Supervisor(_Strict):

@@ -240,7 +240,8 @@ def _load(archive: Archive, report_id: str) -> tuple[DrillReport, ledger.LedgerE
 def verify(
     report_id: Annotated[str | None, typer.Argument(help="One report; default: the whole ledger.")] = None,
     public_key: Annotated[
-        Path | None, typer.Option("--public-key", help="The signer's public key (default: the archive's).")
+        Path | None,
+        typer.Option("--public-key", help="The signer's public key (default: drills.trusted_public_key)."),
     ] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Do not compare with the PostgreSQL copy.")] = False,
     topology: TopologyOption = None,
@@ -251,7 +252,7 @@ def verify(
 
     topo = load_topology(topology)
     archive = _archive(topo, archive_dir)
-    key_path = public_key or archive.public_key_path
+    key_path = public_key or topo.drills.trusted_public_key
     try:
         key = signing.load_public_key(key_path)
         problems = archive.verify(report_id, key)

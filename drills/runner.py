@@ -9,7 +9,9 @@ lab's fault actions.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -40,12 +42,25 @@ def run_drill(topo: Topology, options: DrillOptions, progress: Progress, load: L
     with exclusive(d.archive_dir):
         await_converged(topo, progress)
         drill_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{spec.name}"
-        key = signing.load_or_create_key(Archive(d.archive_dir).key_path)
+        key = signing.load_or_create_key(_signing_key(d.signing_key, Archive(d.archive_dir)))
         progress(f"drill {drill_id}: {spec.title}")
         secrets = lab_secrets.load(LabLayout(topo))
         measured = measure(topo, spec, drill_id, options, secrets, progress, load)
         judged = judge(d, spec, objectives, measured)
         return publish(topo, spec, drill_id, options, objectives, measured, judged, key)
+
+
+def _signing_key(path: Path, archive: Archive) -> Path:
+    """Where the key lives; a lab whose key was still kept in its archive (before the key moved out)
+    has it moved once, so its earlier reports keep verifying."""
+    legacy = archive.key_path
+    if not path.exists() and legacy.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.move(legacy, path)
+        shutil.move(signing.public_key_path(legacy), signing.public_key_path(path))
+        with contextlib.suppress(OSError):
+            legacy.parent.rmdir()  # the archive's keys/ folder, if nothing else is in it
+    return path
 
 
 def resolve_scenario(topo: Topology, name: str) -> ScenarioSpec:

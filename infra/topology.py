@@ -148,7 +148,11 @@ class DatabaseSettings(_Strict):
 class DrillSettings(_Strict):
     """The drill suite's measuring instruments and default objectives (docs/drills.md)."""
 
-    archive_dir: Path  # reports, ledger files and the signing key
+    archive_dir: Path  # reports and ledger files
+    # The key that signs reports is never kept with what it signs: whoever could rewrite the
+    # archive could otherwise re-sign it. Verifiers trust `trusted_public_key`, their own copy.
+    signing_key: Path
+    trusted_public_key: Path
     canary_rate_per_s: float = Field(gt=0, le=200)  # open loop: sent on schedule, whatever the answers
     canary_deadline_s: float = Field(gt=0, le=120)  # a client's retry budget for one intake
     canary_attempt_timeout_s: float = Field(gt=0, le=60)
@@ -164,6 +168,13 @@ class DrillSettings(_Strict):
     availability_min: float = Field(ge=0, le=1)
     rto_s: dict[str, float] = Field(default_factory=dict)  # capability -> target
     abort_rto_s: float = Field(gt=0, le=3600)  # roll back when intake is not back within this
+
+    @model_validator(mode="after")
+    def _keys_outside_the_archive(self) -> DrillSettings:
+        for name in ("signing_key", "trusted_public_key"):
+            if getattr(self, name).resolve().is_relative_to(self.archive_dir.resolve()):
+                raise ValueError(f"drills.{name} must not be inside drills.archive_dir (a key kept with what it signs)")
+        return self
 
     @model_validator(mode="after")
     def _attempt_inside_deadline(self) -> DrillSettings:

@@ -298,7 +298,11 @@ def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs
         "supervisor": {"socket": str(dirs.supervisor_socket), "group": group_name(site)},
         "patroni_url": f"http://{address}:{topo.ports.patroni_rest}",
         "mail_dir": str(dirs.root / "mail"),
-        "console": {"data_sites": list(topo.data_sites), "drill_archive_dir": str(topo.drills.archive_dir)},
+        "console": {
+            "data_sites": list(topo.data_sites),
+            "drill_archive_dir": str(topo.drills.archive_dir),
+            "drill_public_key": str(topo.drills.trusted_public_key),
+        },
     }
     ServiceSettings.model_validate(raw)  # refuse to render what the services would refuse to start with
     return raw

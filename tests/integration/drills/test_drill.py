@@ -89,6 +89,7 @@ def test_report_is_signed_and_in_the_ledger_and_renders(drill: dict[str, Any]) -
     html = drill["html"].read_text()
     assert drill["report"]["id"] in html and "<svg" in html
     assert (drill["dir"] / "journal.json").exists()
+    assert not list(drill["archive"].rglob("*.pem"))  # the signing key is not kept with what it signs
     entries = json.loads(ccdr("drill", "history", "--json").stdout)
     assert entries[0]["report_id"] == drill["report"]["id"]
     assert "site-loss-a" in ccdr("drill", "history").stdout

@@ -437,3 +437,14 @@ def test_a_mirror_satisfies_the_protocol(lab: Lab) -> None:
     for entry in lab.archive.entries():
         mirror.append(entry)
     assert compare_with_mirror(lab.archive.entries(), mirror.entries()) == []
+
+
+def test_a_key_still_kept_in_the_archive_moves_out_once_and_keeps_verifying(lab: Lab, tmp_path: Path) -> None:
+    from drills.runner import _signing_key
+
+    outside = tmp_path / "keys" / "drill-signing.pem"
+    assert _signing_key(outside, lab.archive) == outside
+    assert outside.exists() and not lab.archive.key_path.exists()
+    moved = signing.load_public_key(signing.public_key_path(outside))
+    assert lab.archive.verify(None, moved) == []  # the reports it signed before still verify
+    assert _signing_key(outside, lab.archive) == outside  # and nothing happens the second time

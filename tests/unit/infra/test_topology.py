@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import tomli_w
+from pydantic import ValidationError
 
 from infra.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, parse_topology
 
@@ -147,3 +148,11 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_unknown_site_lookup() -> None:
     with pytest.raises(TopologyError, match="unknown site 'z'; known: a, b, c"):
         load_topology().site("z")
+
+
+@pytest.mark.parametrize("key", ["signing_key", "trusted_public_key"])
+def test_a_drill_key_inside_the_archive_it_signs_is_refused(key: str) -> None:
+    drills = load_topology().drills
+    inside = drills.archive_dir / "keys" / "drill-signing.pem"
+    with pytest.raises(ValidationError, match=f"drills.{key} must not be inside"):
+        drills.model_validate(drills.model_dump() | {key: inside})
