@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from drills.canary import SUBJECT_PREFIX
@@ -168,3 +169,14 @@ def test_the_sre_status_page_shows_both_sites_the_role_holders_and_the_drill(
         holder = re.search(rf'<tr id="role-{role}"><th scope="row">{role}</th><td>(\w+) \((\d+)\)', page.text)
         assert holder and holder.group(1) in front.topo.data_sites, page.text
     assert 'id="slo"' in page.text and drill["report"]["id"] in page.text
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE drill_ledger SET entry_hash = repeat('0', 64)", "DELETE FROM drill_ledger", "TRUNCATE drill_ledger"],
+)
+def test_the_ledgers_database_copy_refuses_every_rewrite(drill: dict[str, Any], front: Front, statement: str) -> None:
+    before = front.sql("SELECT count(*), max(seq) FROM drill_ledger")
+    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        front.sql(statement)
+    assert front.sql("SELECT count(*), max(seq) FROM drill_ledger") == before and before[0][0] >= 1
