@@ -9,34 +9,17 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import httpx
 import psycopg
-from prometheus_client.parser import text_string_to_metric_families
 
 from core.tickets.store import quarantine
 from core.tickets.store.pipeline_slo import SloWindow, slo_window
 from infra.lab import front_door, probes
 from infra.lab.layout import FRONT_DOOR, LabLayout
+from infra.lab.probes import Samples, metric_total, scrape_metrics
 from infra.lab.render import haproxy_stats_socket
 from infra.topology import Topology
 
 SCRAPE_TIMEOUT_S = 2.0  # a site that cannot answer its /metrics in this is shown as not answering
-
-Samples = dict[str, list[tuple[dict[str, str], float]]]
-
-
-def parse_metrics(text: str) -> Samples:
-    """Prometheus text -> sample name -> [(labels, value)]."""
-    out: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out.setdefault(s.name, []).append((dict(s.labels), float(s.value)))
-    return out
-
-
-def _total(samples: Samples, name: str) -> float | None:
-    found = samples.get(name)
-    return sum(v for _, v in found) if found else None
 
 
 @dataclass(frozen=True)
@@ -59,12 +42,12 @@ class SiteFigures:
         return cls(
             site=site,
             intake_answered=intake is not None,
-            in_flight=_total(intake, "ccdr_intake_in_flight") if intake else None,
-            accepted=_total(intake, "ccdr_intake_events_total") if intake else None,
+            in_flight=metric_total(intake, "ccdr_intake_in_flight") if intake else None,
+            accepted=metric_total(intake, "ccdr_intake_events_total") if intake else None,
             shed=shed,
             worker_answered=worker is not None,
-            lag_events=_total(worker, "ccdr_tickets_consumer_lag_events") if worker else None,
-            lag_seconds=_total(worker, "ccdr_tickets_consumer_lag_seconds") if worker else None,
+            lag_events=metric_total(worker, "ccdr_tickets_consumer_lag_events") if worker else None,
+            lag_seconds=metric_total(worker, "ccdr_tickets_consumer_lag_seconds") if worker else None,
         )
 
 
@@ -118,15 +101,6 @@ class PipelineView:
         return "met", []
 
 
-def _scrape(client: httpx.Client, url: str) -> Samples | None:
-    try:
-        response = client.get(url)
-        response.raise_for_status()
-    except httpx.HTTPError:
-        return None
-    return parse_metrics(response.text)
-
-
 async def _database(dsn: str, window_s: float, slo_s: float) -> tuple[SloWindow, int]:
     async with await psycopg.AsyncConnection.connect(dsn, connect_timeout=int(SCRAPE_TIMEOUT_S) + 1) as conn:
         return await slo_window(conn, window_s=window_s, slo_s=slo_s), await quarantine.pending_count(conn)
@@ -134,12 +108,11 @@ async def _database(dsn: str, window_s: float, slo_s: float) -> tuple[SloWindow,
 
 def collect(topo: Topology, dsn: str, *, window_s: float) -> PipelineView:
     sites = []
-    with httpx.Client(timeout=SCRAPE_TIMEOUT_S) as client:
-        for name in topo.data_sites:
-            address = topo.sites[name].address
-            intake = _scrape(client, f"http://{address}:{topo.ports.intake_http}/metrics")
-            worker = _scrape(client, f"http://{address}:{topo.ports.ticket_worker_http}/metrics")
-            sites.append(SiteFigures.of(name, intake, worker))
+    for name in topo.data_sites:
+        address = topo.sites[name].address
+        intake = scrape_metrics(f"http://{address}:{topo.ports.intake_http}/metrics", SCRAPE_TIMEOUT_S)
+        worker = scrape_metrics(f"http://{address}:{topo.ports.ticket_worker_http}/metrics", SCRAPE_TIMEOUT_S)
+        sites.append(SiteFigures.of(name, intake, worker))
     rows: list[dict[str, Any]] = probes.haproxy_stats(haproxy_stats_socket(LabLayout(topo).dirs_of(FRONT_DOOR)))
     try:
         slo, pending = asyncio.run(_database(dsn, window_s, topo.tickets.slo_s))

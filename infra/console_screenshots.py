@@ -4,25 +4,18 @@ screenshot of every view, for docs/console.md. Needs `ccdr lab up` and a ticket 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated
 
 import psycopg
 import typer
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
 
+from infra.browser import BrowserMissing, chromium, sign_in
 from infra.lab import secrets as lab_secrets
 from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
 from infra.topology import load_topology
 
-WAIT_S = 20
 WINDOW = (1280, 1000)
 # Who sees what (infra/lab/demo_agents.py): each view as the user it is for.
 VIEWS: list[tuple[str | None, str, str]] = [
@@ -34,27 +27,6 @@ VIEWS: list[tuple[str | None, str, str]] = [
     ("khoa.ly", "/console/status", "status"),
     ("lan.mai", "/console/audit", "audit"),
 ]
-
-
-def _browser() -> WebDriver:
-    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if binary is None or driver is None:
-        raise SystemExit("chromium and chromium-driver are installed by `make install`")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=en-GB"):
-        options.add_argument(flag)
-    options.add_argument(f"--window-size={WINDOW[0]},{WINDOW[1]}")
-    return webdriver.Chrome(service=Service(driver), options=options)
-
-
-def _sign_in(browser: WebDriver, base: str, agent: str, password: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{base}/console/lang/en?back=/console/")
-    browser.find_element(By.ID, "agent_id").send_keys(agent)
-    browser.find_element(By.ID, "password").send_keys(password)
-    browser.find_element(By.ID, "sign-in").click()
-    WebDriverWait(browser, WAIT_S).until(ec.url_contains("/console/queue"))
 
 
 def main(out: Annotated[Path, typer.Option("--out", help="Where the PNG files go.")] = Path("docs/console")) -> None:
@@ -70,7 +42,10 @@ def main(out: Annotated[Path, typer.Option("--out", help="Where the PNG files go
         raise SystemExit("no open network ticket in the lab: send an intake first (e.g. `make demo`)")
     code, word = row
     out.mkdir(parents=True, exist_ok=True)
-    browser = _browser()
+    try:
+        browser = chromium(WINDOW)
+    except BrowserMissing as exc:
+        raise SystemExit(str(exc)) from None
     try:
         signed_in: str | None = None
         for agent, path, name in VIEWS:
@@ -78,7 +53,7 @@ def main(out: Annotated[Path, typer.Option("--out", help="Where the PNG files go
                 if agent is None:
                     browser.delete_all_cookies()
                 else:
-                    _sign_in(browser, base, agent, secrets.agent_password)
+                    sign_in(browser, base, agent, secrets.agent_password)
                 signed_in = agent
             browser.get(base + path.format(code=code, word=word))
             target = out / f"{name}.png"

@@ -7,17 +7,13 @@ drills. Each source is read on its own; one that does not answer is shown as suc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from prometheus_client.parser import text_string_to_metric_families
 
 from core.agents.domain.model import Role
 from core.console.panels import Artifact
@@ -26,7 +22,7 @@ from core.tickets.store.pipeline_slo import SloWindow, slo_window
 from drills.archive import Archive, ArchiveError
 from failover import status as failover_status
 from failover.coordination import Coordination, CoordinationUnavailable
-from infra.lab.probes import zookeeper_mode
+from infra.lab import probes
 
 HERE = Path(__file__).parent
 CACHE_S = 5.0  # several viewers refreshing at once cost one read of each source
@@ -111,62 +107,34 @@ async def _database(src: StatusSources) -> tuple[SloWindow | None, int | None, s
 
 
 async def _worker(url: str) -> tuple[float | None, float | None]:
-    try:
-        async with httpx.AsyncClient(timeout=SOURCE_TIMEOUT_S) as client:
-            response = await client.get(url)
-            response.raise_for_status()
-    except httpx.HTTPError:
+    samples = await asyncio.to_thread(probes.scrape_metrics, url, SOURCE_TIMEOUT_S)
+    if samples is None:
         return None, None
-    totals: dict[str, float] = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            if sample.name in (LAG_EVENTS, LAG_SECONDS):
-                totals[sample.name] = totals.get(sample.name, 0.0) + float(sample.value)
-    return totals.get(LAG_EVENTS), totals.get(LAG_SECONDS)
+    return probes.metric_total(samples, LAG_EVENTS), probes.metric_total(samples, LAG_SECONDS)
 
 
 async def _patroni(url: str) -> list[dict[str, Any]] | None:
-    try:
-        async with httpx.AsyncClient(timeout=SOURCE_TIMEOUT_S) as client:
-            response = await client.get(f"{url}/cluster")
-            response.raise_for_status()
-            members = response.json().get("members", [])
-    except (httpx.HTTPError, ValueError, AttributeError):
+    members = await asyncio.to_thread(probes.patroni_members, url)
+    if members is None:
         return None
-    return [
-        {"name": m.get("name"), "role": m.get("role"), "state": m.get("state"), "lag": m.get("lag")}
-        for m in members
-        if isinstance(m, dict)
-    ]
+    return [{"name": m.name, "role": m.role, "state": m.state, "lag": m.lag_bytes} for m in members]
 
 
 async def _kafka(bootstrap: list[str]) -> dict[str, Any] | None:
     """Brokers registered and partitions whose in-sync replicas are fewer than their replicas. KRaft
     does not tell clients which controller is active (`ccdr lab status` asks the quorum itself)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(SOURCE_TIMEOUT_S * 1000))
     try:
-        await asyncio.wait_for(admin.start(), SOURCE_TIMEOUT_S)
-        cluster = await asyncio.wait_for(admin.describe_cluster(), SOURCE_TIMEOUT_S)
-        topics = await asyncio.wait_for(admin.describe_topics(), SOURCE_TIMEOUT_S)
+        meta = await asyncio.wait_for(probes.kafka_metadata_at(bootstrap), SOURCE_TIMEOUT_S * 2)
     except (KafkaError, OSError, TimeoutError):
         return None
-    finally:
-        with contextlib.suppress(KafkaError, OSError):
-            await admin.close()
-    partitions = [p for t in topics for p in t.get("partitions", [])]
-    short = [p for p in partitions if len(p.get("isr", [])) < len(p.get("replicas", []))]
-    return {
-        "brokers": sorted(b["node_id"] for b in cluster.get("brokers", [])),
-        "partitions": len(partitions),
-        "under_replicated": len(short),
-    }
+    return {"brokers": meta.brokers, "partitions": len(meta.partitions), "under_replicated": len(meta.under_replicated)}
 
 
 def _zookeeper(hosts: str) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for node in hosts.split(","):
         host, _, port = node.strip().rpartition(":")
-        out[node.strip()] = zookeeper_mode(host, int(port)) if port.isdigit() else None
+        out[node.strip()] = probes.zookeeper_mode(host, int(port)) if port.isdigit() else None
     return out
 
 

@@ -24,7 +24,7 @@ from core.domain.escalation import NEXT_LEVEL
 from core.domain.text import unstorable
 from core.domain.ticket_states import TRANSITIONS, TicketState
 from core.errors import CcdrError, TooManyRequests, Unauthenticated, Unavailable
-from core.tickets.domain.board import PRIORITIES, Board
+from core.tickets.domain.board import PRIORITIES, Board, OnDuty
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import ticket_sla_state
 from core.tickets.domain.model import Ticket
@@ -54,6 +54,8 @@ class LoginResult(Protocol):
 
 class BoardSource(Protocol):
     async def snapshot(self, now: datetime) -> Board: ...
+
+    async def on_duty(self, now: datetime) -> tuple[OnDuty, ...]: ...
 
 
 class Accounts(Protocol):
@@ -281,7 +283,7 @@ def build_console_router(
         is_open = TicketState(ticket.status) not in (TicketState.RESOLVED, TicketState.CLOSED)
         engineers: list[str] = []
         if me.can_supervise and is_open:  # who could take it: on duty in its team, present first
-            on_duty = (await board.snapshot(datetime.now(UTC))).on_duty
+            on_duty = await board.on_duty(datetime.now(UTC))
             engineers = [d.agent for d in sorted(on_duty, key=lambda d: not d.present_at) if d.team == ticket.team]
         return page(
             request,

@@ -81,27 +81,33 @@ def zookeeper_mode(address: str, port: int) -> str | None:
     return match.group(1).decode() if match else None
 
 
+def patroni_members(api_url: str) -> list[PatroniMember] | None:
+    """The cluster as one Patroni node's REST API (`http://host:8008`) sees it; None: no answer."""
+    try:
+        body = httpx.get(f"{api_url}/cluster", timeout=PROBE_TIMEOUT_S).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    members = []
+    for m in body.get("members", []):
+        lag = m.get("lag")
+        members.append(
+            PatroniMember(
+                name=m["name"],
+                role=m["role"],
+                state=m["state"],
+                timeline=m.get("timeline"),
+                lag_bytes=lag if isinstance(lag, int) else None,
+            )
+        )
+    return members
+
+
 def patroni_cluster(topo: Topology) -> list[PatroniMember] | None:
     """The cluster as Patroni sees it, asked of any reachable data site."""
     for site in topo.data_sites:
-        url = f"http://{topo.sites[site].address}:{topo.ports.patroni_rest}/cluster"
-        try:
-            body = httpx.get(url, timeout=PROBE_TIMEOUT_S).json()
-        except (httpx.HTTPError, ValueError):
-            continue
-        members = []
-        for m in body.get("members", []):
-            lag = m.get("lag")
-            members.append(
-                PatroniMember(
-                    name=m["name"],
-                    role=m["role"],
-                    state=m["state"],
-                    timeline=m.get("timeline"),
-                    lag_bytes=lag if isinstance(lag, int) else None,
-                )
-            )
-        return members
+        members = patroni_members(f"http://{topo.sites[site].address}:{topo.ports.patroni_rest}")
+        if members is not None:
+            return members
     return None
 
 
@@ -116,7 +122,8 @@ def patroni_role(topo: Topology, site: str) -> str | None:
     return str(role) if role else None
 
 
-async def _kafka_metadata(bootstrap: list[str]) -> KafkaMetadata:
+async def kafka_metadata_at(bootstrap: list[str]) -> KafkaMetadata:
+    """Brokers and partitions as the cluster at `bootstrap` describes them (raises if it does not answer)."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap,
         request_timeout_ms=int(PROBE_TIMEOUT_S * 2000),
@@ -141,7 +148,7 @@ async def _kafka_metadata(bootstrap: list[str]) -> KafkaMetadata:
 
 def kafka_metadata(topo: Topology) -> KafkaMetadata | None:
     try:
-        return asyncio.run(_kafka_metadata(topo.kafka_bootstrap()))
+        return asyncio.run(kafka_metadata_at(topo.kafka_bootstrap()))
     except Exception as exc:  # noqa: BLE001 - any client failure means "unreachable" for a probe
         log.debug("kafka metadata probe failed: %s", exc)
         return None
@@ -177,20 +184,40 @@ def kafka_quorum(layout: LabLayout) -> KafkaQuorum | None:
     return KafkaQuorum(leader_id=leader_id if leader_id >= 0 else None, voters=voters)
 
 
-def ticket_worker_partitions(topo: Topology, site: str) -> int | None:
-    """How many intake partitions the consumer group gave this site's ticket worker (its /metrics);
-    None when it does not answer."""
-    url = f"http://{topo.sites[site].address}:{topo.ports.ticket_worker_http}/metrics"
+Samples = dict[str, list[tuple[dict[str, str], float]]]
+
+
+def parse_metrics(text: str) -> Samples:
+    """Prometheus text -> sample name -> [(labels, value)]."""
+    out: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out.setdefault(s.name, []).append((dict(s.labels), float(s.value)))
+    return out
+
+
+def scrape_metrics(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> Samples | None:
+    """A service's /metrics, parsed; None when it does not answer."""
     try:
-        response = httpx.get(url, timeout=PROBE_TIMEOUT_S)
+        response = httpx.get(url, timeout=timeout_s)
         response.raise_for_status()
     except httpx.HTTPError:
         return None
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            if sample.name == PARTITIONS_HELD_METRIC:
-                return int(sample.value)
-    return None
+    return parse_metrics(response.text)
+
+
+def metric_total(samples: Samples, name: str) -> float | None:
+    """The sum of a sample over its labels; None when the service does not export it."""
+    found = samples.get(name)
+    return sum(v for _, v in found) if found else None
+
+
+def ticket_worker_partitions(topo: Topology, site: str) -> int | None:
+    """How many intake partitions the consumer group gave this site's ticket worker (its /metrics);
+    None when it does not answer."""
+    samples = scrape_metrics(f"http://{topo.sites[site].address}:{topo.ports.ticket_worker_http}/metrics")
+    held = None if samples is None else metric_total(samples, PARTITIONS_HELD_METRIC)
+    return None if held is None else int(held)
 
 
 def haproxy_stats(stats_socket: Path) -> list[dict[str, str]]:

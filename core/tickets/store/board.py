@@ -51,6 +51,19 @@ class PgBoard:
                     "SELECT count(*) FROM tickets WHERE created_at >= %s", (now - timedelta(minutes=15),)
                 )
             ).fetchone()
+        return Board(
+            at=now,
+            open=tuple(OpenCount(str(p), str(t), r, str(s), int(n)) for p, t, r, s, n in open_rows),
+            escalations=tuple(Escalation(c, at, str(to or "?"), str(p), str(t)) for c, at, to, p, t in escalations),
+            on_duty=await self.on_duty(now),
+            created_last_15_min=int(created[0]) if created else 0,
+            escalations_last_hour=int(escalated[0]) if escalated else 0,
+        )
+
+    async def on_duty(self, now: datetime) -> tuple[OnDuty, ...]:
+        """Who the roster has on duty now and at which sites they are signed in (presence); the
+        ticket page offers them to a supervisor without building the whole board."""
+        async with self.pool.connection() as conn:
             shifts = await agents_repo.shifts_at(conn, now)
         try:
             records = await self.presence.everyone()
@@ -61,21 +74,14 @@ class PgBoard:
         for r in records:
             where.setdefault(str(r.get("agent")), []).append(str(r.get("site")))
             status[str(r.get("agent"))] = str(r.get("status"))
-        return Board(
-            at=now,
-            open=tuple(OpenCount(str(p), str(t), r, str(s), int(n)) for p, t, r, s, n in open_rows),
-            escalations=tuple(Escalation(c, at, str(to or "?"), str(p), str(t)) for c, at, to, p, t in escalations),
-            on_duty=tuple(
-                OnDuty(
-                    s.agent_id,
-                    s.team.value,
-                    s.region.value,
-                    s.level.value,
-                    tuple(sorted(where.get(s.agent_id, []))),
-                    status.get(s.agent_id),
-                )
-                for s in sorted(shifts, key=lambda s: (s.team.value, s.level.value, s.agent_id))
-            ),
-            created_last_15_min=int(created[0]) if created else 0,
-            escalations_last_hour=int(escalated[0]) if escalated else 0,
+        return tuple(
+            OnDuty(
+                s.agent_id,
+                s.team.value,
+                s.region.value,
+                s.level.value,
+                tuple(sorted(where.get(s.agent_id, []))),
+                status.get(s.agent_id),
+            )
+            for s in sorted(shifts, key=lambda s: (s.team.value, s.level.value, s.agent_id))
         )

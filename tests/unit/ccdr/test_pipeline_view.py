@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from prometheus_client import generate_latest
 
-from ccdr.pipeline_view import LaneFigures, PipelineView, SiteFigures, lanes_from, parse_metrics
+from ccdr.pipeline_view import LaneFigures, PipelineView, SiteFigures, lanes_from
 from core.intake.service import IN_FLIGHT, SHED
 from core.tickets.kafka.consumer import LAG_EVENTS, LAG_SECONDS
 from core.tickets.store.pipeline_slo import SloWindow
 from infra.lab import front_door
+from infra.lab.probes import parse_metrics
 
 
 def _scrape() -> SiteFigures:

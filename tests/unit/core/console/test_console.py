@@ -62,6 +62,9 @@ class Accounts:
 class StaticBoard:
     """A wallboard source with fixed figures."""
 
+    async def on_duty(self, now: datetime) -> tuple[OnDuty, ...]:
+        return (await self.snapshot(now)).on_duty
+
     async def snapshot(self, now: datetime) -> Board:
         return Board(
             at=now,
