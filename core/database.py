@@ -28,9 +28,13 @@ def fenced() -> Iterator[None]:
         raise
 
 
-def pool_for(settings: ServiceSettings, component: str, *, max_size: int, timeout: float) -> AsyncConnectionPool[Any]:
+def pool_for(
+    settings: ServiceSettings, component: str, *, max_size: int, timeout: float, any_node: bool = False
+) -> AsyncConnectionPool[Any]:
+    """`any_node`: this site's node first, whatever its role (reads that must not wait for a primary)."""
+    dsn = settings.database_read_dsn if any_node else settings.database_dsn
     return AsyncConnectionPool(
-        settings.database_dsn.get_secret_value(),
+        dsn.get_secret_value(),
         min_size=1,
         max_size=max_size,
         open=False,

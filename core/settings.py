@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from core.agents.domain.tokens import SessionTokens
 from core.intake.domain.storable import StoreLimits
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "secret", "password", "example"})
@@ -100,6 +101,13 @@ class AgentSettings(_Strict):
     login_max_failures: int = Field(ge=1, le=1000)
     login_max_client_failures: int = Field(ge=1, le=100_000)
     login_window_s: int = Field(ge=10, le=86_400)
+    # Sessions are signed tokens checked without the database (core.agents.sessions); revocations
+    # are re-read from any node this often, so a logout or revoke takes effect within it.
+    revocation_refresh_s: float = Field(gt=0, le=60)
+    # A sign-in's audit record is written to the primary; the answer waits for it at most this long
+    # (then it is written when the primary is back: core.agents.login_records) ...
+    login_record_wait_s: float = Field(ge=0, le=10)
+    login_record_retry_s: float = Field(gt=0, le=60)  # ... tried again this often meanwhile
 
 
 def first_error(exc: ValidationError) -> str:
@@ -127,6 +135,15 @@ class ChannelSecrets(_Strict):
     teams_hmac_secret: SecretStr  # base64, as Teams shows it when the outgoing webhook is created
     zalo_app_id: str
     zalo_oa_secret_key: SecretStr
+
+
+class SessionKeys(_Strict):
+    """Ed25519 keys of agent session tokens (base64url, core.agents.domain.tokens): every service
+    checks with the public keys (the first is current; older ones are kept while their tokens live);
+    only the ticket API, which signs agents in, needs the private key."""
+
+    signing_key: SecretStr | None = None
+    public_keys: list[str] = Field(min_length=1)
 
 
 class Listen(_Strict):
@@ -161,6 +178,9 @@ class ServiceSettings(_Strict):
     public_base_url: str  # where clients reach the ticket API (status URLs point there)
     kafka: KafkaClient
     database_dsn: SecretStr
+    # Any node, this site's first (target_session_attrs=any): sign-in and the revocation list read
+    # here, so they keep working while the primary moves.
+    database_read_dsn: SecretStr
     database_reconnect_s: float = Field(gt=0)  # see infra.topology.DatabaseSettings
     intake_listen: Listen
     tickets_listen: Listen
@@ -171,6 +191,7 @@ class ServiceSettings(_Strict):
     zookeeper_hosts: str = Field(min_length=1)  # host:port,host:port,... of the ensemble
     failover: FailoverSettings
     agents: AgentSettings
+    sessions: SessionKeys
     supervisor: Supervisor
     patroni_url: str  # this site's Patroni REST API (the failover agent reports its view)
     mail_dir: str  # the notifier delivers into this Maildir (the lab has no outside mail relay)
@@ -183,6 +204,15 @@ class ServiceSettings(_Strict):
                 value = getattr(self.channels, name).get_secret_value()
                 if value.strip().casefold() in PLACEHOLDER_SECRETS or len(value) < 16:
                     raise ValueError(f"channels.{name}: a placeholder or short secret is refused in production")
+        return self
+
+    @model_validator(mode="after")
+    def _session_keys_usable(self) -> ServiceSettings:
+        try:
+            signing = self.sessions.signing_key.get_secret_value() if self.sessions.signing_key else None
+            SessionTokens(self.sessions.public_keys, signing)
+        except ValueError as exc:
+            raise ValueError(f"sessions: {exc}") from None
         return self
 
 

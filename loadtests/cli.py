@@ -130,7 +130,8 @@ def storm(
     that every accepted intake has its ticket (exit 1 when one is missing)."""
     import json
 
-    from loadtests.storm import run_storm
+    from loadtests.signing import agent_session_token
+    from loadtests.storm import DESK_AGENT, Credentials, run_storm
 
     topo = load_topology(topology)
     if site is not None and site not in topo.data_sites:
@@ -142,12 +143,23 @@ def storm(
         else f"http://{fd.address}:{fd.intake_http}"
     )
     try:
-        alert_token = json.loads(LabLayout(topo).secrets_file.read_text())["alert_token"]
+        secrets = json.loads(LabLayout(topo).secrets_file.read_text())
+        alert_token, agent_password = secrets["alert_token"], secrets["agent_password"]
     except (OSError, ValueError, KeyError) as exc:
         raise LoadError(f"no lab secrets ({exc}): is the lab up (ccdr lab up)?") from None
+    try:
+        agent_token = agent_session_token(f"http://{fd.address}:{fd.tickets_http}", DESK_AGENT, agent_password)
+    except ValueError as exc:
+        raise LoadError(str(exc)) from None
     path = out_file or default_out("storm", datetime.now(UTC)) / "outcomes.json"
     outcomes = run_storm(
-        base, alert_token, rate=rate, duration=duration, urgent_share=urgent_share, deadline_s=deadline, out=path
+        base,
+        Credentials(alert_token, agent_token),
+        rate=rate,
+        duration=duration,
+        urgent_share=urgent_share,
+        deadline_s=deadline,
+        out=path,
     )
     codes = [o.ticket_code for o in outcomes if o.status == 202 and o.ticket_code]
     if not ticket_wait or not codes:

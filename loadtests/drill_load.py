@@ -79,6 +79,7 @@ class LocustLoad:
             smtp=(str(fd.address), fd.intake_smtp),
             rate=rate_per_s / self.users,
             secrets=LabLayout(self.topo).secrets_file,
+            tickets_url=f"http://{fd.address}:{fd.tickets_http}",
         )
         log = (self.workdir / "locust.log").open("wb")
         self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

@@ -24,6 +24,7 @@ def headless(
     rate: float | None = None,
     secrets: Path | None = None,
     run_id: str | None = None,
+    tickets_url: str | None = None,
 ) -> list[str]:
     """`locust -f loadtests/locustfile.py --headless` with what is given; a shape class decides users when
     `users` is None, and locust runs until stopped when `run_time_s` is None."""
@@ -43,4 +44,6 @@ def headless(
         command += ["--ccdr-secrets", str(secrets)]
     if run_id is not None:
         command += ["--ccdr-run-id", run_id]
+    if tickets_url is not None:
+        command += ["--ccdr-tickets-url", tickets_url]
     return command

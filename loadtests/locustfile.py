@@ -58,6 +58,7 @@ from loadtests import payloads, shapes, signing, slo
 
 log = logging.getLogger(__name__)
 FRONT_DOOR = "http://127.0.0.1:18080"
+TICKETS_FRONT_DOOR = "http://127.0.0.1:18081"
 TICKET_CODE = re.compile(r"\bINC-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
 REMEMBERED = 50  # ticket codes and firings kept per user for replies and resolutions
 _user_numbers = itertools.count(1)
@@ -72,6 +73,7 @@ class RunConfig:
     secrets: signing.LabSecrets | None  # None when no persona that needs them runs
     smtp_host: str
     smtp_port: int
+    tickets_url: str  # where desk agents sign in
     storm_share: float
     storm_alerts: int
     storm_distinct: int
@@ -109,6 +111,9 @@ def _options(parser: LocustArgumentParser, **_: Any) -> None:
     group.add_argument("--ccdr-rate", type=float, default=1.0, env_var="CCDR_RATE", help="requests/s per user")
     group.add_argument("--ccdr-seed", type=int, default=2025, env_var="CCDR_SEED", help="payload random seed")
     group.add_argument("--ccdr-run-id", default="", env_var="CCDR_RUN_ID", help="marker prefix (default random)")
+    group.add_argument(
+        "--ccdr-tickets-url", default=TICKETS_FRONT_DOOR, env_var="CCDR_TICKETS_URL", help="where agents sign in"
+    )
     group.add_argument("--smtp-host", default="127.0.0.1", env_var="CCDR_SMTP_HOST", help="SMTP front door")
     group.add_argument("--smtp-port", type=int, default=10025, env_var="CCDR_SMTP_PORT", help="SMTP port")
     group.add_argument(
@@ -139,13 +144,14 @@ def _configure(environment: Environment, **_: Any) -> None:
         raise ValueError(f"the mix {options.ccdr_mix!r} leaves none of the selected user classes to run")
     if not 0 <= options.storm_share <= 1 or not 1 <= options.storm_distinct <= options.storm_alerts:
         raise ValueError("storms need 0 <= --storm-share <= 1 and 1 <= --storm-distinct <= --storm-alerts")
-    needs_secrets = any(mix[p] for p in ("monitoring", "chat"))
+    needs_secrets = any(mix[p] for p in ("monitoring", "chat", "hotline"))
     _config = RunConfig(
         run_id=options.ccdr_run_id or os.urandom(3).hex(),
         seed=int(options.ccdr_seed),
         secrets=signing.load_secrets(Path(options.ccdr_secrets)) if needs_secrets else None,
         smtp_host=options.smtp_host,
         smtp_port=int(options.smtp_port),
+        tickets_url=str(options.ccdr_tickets_url),
         storm_share=float(options.storm_share),
         storm_alerts=int(options.storm_alerts),
         storm_distinct=int(options.storm_distinct),
@@ -223,14 +229,32 @@ class HotlineAgentUser(_IntakeUser):
     def on_start(self) -> None:
         super().on_start()
         self.agent_id = self.factory.rng.choice(payloads.DESK_AGENTS)  # one person at one desk
+        self.auth: dict[str, str] = {}
+        self.sign_in()
+
+    def sign_in(self) -> None:
+        """Hotline and walk-in entries carry the desk agent's session (intake takes the agent from it)."""
+        with self.client.post(
+            f"{config().tickets_url}/v1/agents/login",
+            json={"agent_id": self.agent_id, "password": lab_secrets().agent_password},
+            name="agent-login",
+            catch_response=True,
+        ) as response:
+            body = _verdict(response, (200,))
+        self.auth = {"Authorization": f"Bearer {body['token']}"} if body and "token" in body else {}
+
+    def enter(self, channel: str) -> None:
+        if not self.auth:
+            self.sign_in()
+        self.post(self.factory.agent_entry(_now(), self.agent_id, channel), self.auth)
 
     @task(9)
     def hotline(self) -> None:
-        self.post(self.factory.agent_entry(_now(), self.agent_id, "hotline"), {})
+        self.enter("hotline")
 
     @task(1)
     def walk_in(self) -> None:
-        self.post(self.factory.agent_entry(_now(), self.agent_id, "walk_in"), {})
+        self.enter("walk_in")
 
 
 class MonitoringUser(_IntakeUser):

@@ -72,12 +72,14 @@ class LoadError(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    """Where the load goes: the intake's HTTP base URL and its SMTP listener."""
+    """Where the load goes: the intake's HTTP base URL and its SMTP listener; desk agents sign in
+    at the ticket API (`tickets_url`) for the hotline entries they type."""
 
     url: str
     smtp_host: str
     smtp_port: int
     label: str
+    tickets_url: str
 
     def describe(self) -> str:
         return f"{self.label} ({self.url}, SMTP {self.smtp_host}:{self.smtp_port})"
@@ -87,13 +89,25 @@ def target_of(topo: Topology, site: str | None = None) -> Target:
     """The front door (HAProxy over both sites), or one data site's own intake."""
     if site is None:
         fd = topo.front_door
-        return Target(f"http://{fd.address}:{fd.intake_http}", str(fd.address), fd.intake_smtp, "the front door")
+        return Target(
+            f"http://{fd.address}:{fd.intake_http}",
+            str(fd.address),
+            fd.intake_smtp,
+            "the front door",
+            f"http://{fd.address}:{fd.tickets_http}",
+        )
     if site not in topo.sites:
         raise LoadError(f"--site {site!r}: unknown site; data sites: {', '.join(topo.data_sites)}")
     if site not in topo.data_sites:
         raise LoadError(f"--site {site!r} is the witness and runs no intake; data sites: {', '.join(topo.data_sites)}")
     address, ports = topo.sites[site].address, topo.ports
-    return Target(f"http://{address}:{ports.intake_http}", str(address), ports.intake_smtp, f"site {site} only")
+    return Target(
+        f"http://{address}:{ports.intake_http}",
+        str(address),
+        ports.intake_smtp,
+        f"site {site} only",
+        f"http://{address}:{ports.tickets_http}",
+    )
 
 
 def override_target(target: Target, host: str | None, smtp: str | None) -> Target:
@@ -110,7 +124,7 @@ def override_target(target: Target, host: str | None, smtp: str | None) -> Targe
         smtp_host, smtp_port = name, int(port)
     if (url, smtp_host, smtp_port) == (target.url, target.smtp_host, target.smtp_port):
         return target
-    return Target(url, smtp_host, smtp_port, "a custom intake")
+    return Target(url, smtp_host, smtp_port, "a custom intake", target.tickets_url)
 
 
 def _flag(option: str) -> str:
@@ -198,9 +212,10 @@ def make_plan(
 
 
 def needs_secrets(plan: LoadPlan) -> bool:
-    """Monitoring and chat sign their webhooks with the lab's secrets (the locustfile's own rule)."""
+    """Monitoring and chat sign their webhooks with the lab's secrets, and desk agents sign in with
+    them (the locustfile's own rule)."""
     weights = shapes.parse_mix(plan.mix)
-    return bool(weights["monitoring"] or weights["chat"])
+    return bool(weights["monitoring"] or weights["chat"] or weights["hotline"])
 
 
 def locust_command(plan: LoadPlan, locust: Path = LOCUST) -> list[str]:
@@ -215,6 +230,7 @@ def locust_command(plan: LoadPlan, locust: Path = LOCUST) -> list[str]:
             mix=plan.mix,
             rate=plan.rate,
             secrets=plan.secrets,
+            tickets_url=plan.target.tickets_url,
         ),
         "--csv-full-history",
         "--html",

@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 DEFAULT_SECRETS_PATH = Path("/var/lib/ccdr-lab/secrets.json")
 
 
@@ -32,6 +34,7 @@ class LabSecrets:
     teams_hmac: str  # base64, as Teams issues it
     zalo_app_id: str
     zalo_oa_key: str
+    agent_password: str  # the lab's demo agents': hotline entries need a signed-in agent
 
 
 def load_secrets(path: Path) -> LabSecrets:
@@ -97,3 +100,16 @@ def zalo_headers(app_id: str, oa_secret_key: str, body: bytes, timestamp: str) -
 def bearer_headers(token: str) -> dict[str, str]:
     """Alertmanager's `http_config.authorization` and Grafana's contact point send this."""
     return {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+
+def agent_session_token(tickets_url: str, agent_id: str, password: str, timeout_s: float = 10) -> str:
+    """Sign a desk agent in at the ticket API; the session token hotline and walk-in entries carry."""
+    try:
+        r = httpx.post(
+            f"{tickets_url}/v1/agents/login", json={"agent_id": agent_id, "password": password}, timeout=timeout_s
+        )
+    except httpx.HTTPError as exc:
+        raise ValueError(f"cannot sign {agent_id} in at {tickets_url}: {exc}") from None
+    if r.status_code != 200:
+        raise ValueError(f"cannot sign {agent_id} in at {tickets_url}: HTTP {r.status_code} {r.text[:200]}")
+    return str(r.json()["token"])

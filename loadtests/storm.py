@@ -35,6 +35,12 @@ DESK_AGENT = "an.nguyen"  # hotline entries are typed by a demo agent (infra/lab
 console = Console(stderr=True)
 
 
+@dataclass(frozen=True)
+class Credentials:
+    alert_token: str  # what Alertmanager sends
+    agent_token: str  # DESK_AGENT's session (hotline entries need a signed-in agent)
+
+
 @dataclass
 class Outcome:
     urgency: str
@@ -112,7 +118,7 @@ def render(by: dict[str, ClassFigures], offered: float, duration: float) -> Tabl
 
 
 async def storm(
-    base_url: str, alert_token: str, *, rate: float, duration: float, urgent_share: float, deadline_s: float
+    base_url: str, credentials: Credentials, *, rate: float, duration: float, urgent_share: float, deadline_s: float
 ) -> list[Outcome]:
     factory = PayloadFactory.seeded("storm", 0, 7)
     rng = random.Random(11)
@@ -144,7 +150,7 @@ async def storm(
                 built = factory.agent_entry(now, DESK_AGENT) if rng.random() < 0.5 else _critical_alert(factory, now)
             else:
                 built = factory.portal(now)
-            requests.append(_Request.of(built, base_url, alert_token))
+            requests.append(_Request.of(built, base_url, credentials))
         tasks = []
         started = time.monotonic()
         for n, request in enumerate(requests):
@@ -167,12 +173,14 @@ class _Request:
     headers: dict[str, str]
 
     @classmethod
-    def of(cls, built: Built, base_url: str, alert_token: str) -> _Request:
+    def of(cls, built: Built, base_url: str, credentials: Credentials) -> _Request:
         headers = {"Content-Type": "application/json"}
         if built.idempotency_key:
             headers["Idempotency-Key"] = built.idempotency_key
         if built.channel == "alertmanager":
-            headers["Authorization"] = f"Bearer {alert_token}"
+            headers["Authorization"] = f"Bearer {credentials.alert_token}"
+        elif built.channel in ("hotline", "walk_in"):  # entered by a signed-in agent
+            headers["Authorization"] = f"Bearer {credentials.agent_token}"
         url = f"{base_url}/v1/intake/{built.channel}"
         return cls(urgency_of_request(built), built.channel, url, built.data(), headers)
 
@@ -186,11 +194,18 @@ def _critical_alert(factory: PayloadFactory, now: datetime) -> Built:
 
 
 def run_storm(
-    base_url: str, alert_token: str, *, rate: float, duration: float, urgent_share: float, deadline_s: float, out: Path
+    base_url: str,
+    credentials: Credentials,
+    *,
+    rate: float,
+    duration: float,
+    urgent_share: float,
+    deadline_s: float,
+    out: Path,
 ) -> list[Outcome]:
     console.print(f"storm on {base_url}: {rate:,.0f}/s for {duration:.0f} s, {urgent_share:.0%} urgent")
     outcomes = asyncio.run(
-        storm(base_url, alert_token, rate=rate, duration=duration, urgent_share=urgent_share, deadline_s=deadline_s)
+        storm(base_url, credentials, rate=rate, duration=duration, urgent_share=urgent_share, deadline_s=deadline_s)
     )
     first, last = min(o.sent for o in outcomes), max(o.sent for o in outcomes)
     offered = len(outcomes) / (last - first) if last > first else float(len(outcomes))

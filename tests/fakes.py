@@ -4,18 +4,24 @@ against it behaves as against PostgreSQL; the integration tests check the real a
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.agents.domain.dispatch import Assignment, OpenTicket
+from core.agents.domain.model import Agent, Role
 from core.agents.domain.presence import Status
+from core.agents.domain.revocations import Revocations
 from core.agents.domain.roster import Shift
+from core.agents.domain.tokens import SessionTokens, public_key_of
+from core.agents.revocation_watch import RevocationWatch
+from core.agents.sessions import SessionCheck
 from core.domain.priority import Impact, Urgency
 from core.intake.domain.codes import ticket_code_for
 from core.intake.domain.schemas import Channel, Contact, IntakeEvent
@@ -243,3 +249,24 @@ class CountedLease:
 
     def fence(self) -> Fence:
         return Fence(self.role, self.epoch, f"{self.role}@{self.site}")
+
+
+# Agent sessions signed with a fixed test key, checked against a revocation list held in memory.
+TEST_SESSION_SEED = "x5DwLwYz4lJg6pXcGcC8qyTLEp3E7dUbH5gK1oXk3s0"  # tests/unit/infra/test_render.SECRETS'
+
+
+def memory_sessions(revocations: Revocations | None = None) -> SessionCheck:
+    """A SessionCheck whose revocation list is already read (from memory)."""
+    current = revocations or Revocations(read_at=datetime.now(UTC))
+
+    async def read() -> Revocations:
+        return current
+
+    watch = RevocationWatch(read, refresh_s=60)
+    asyncio.run(watch.refresh())
+    return SessionCheck(SessionTokens([public_key_of(TEST_SESSION_SEED)], TEST_SESSION_SEED), watch)
+
+
+def agent_token(sessions: SessionCheck, agent_id: str = "an.nguyen", role: Role = Role.AGENT_L1) -> str:
+    agent = Agent(id=agent_id, name=agent_id, role=role, home_site="a")
+    return sessions.tokens.issue(agent, "a", datetime.now(UTC), timedelta(hours=1)).token

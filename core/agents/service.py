@@ -9,18 +9,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
-from psycopg_pool import AsyncConnectionPool
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from core.agents.domain.credentials import hash_password, new_token, token_hash, verify_password
+from core.agents.domain.credentials import hash_password, verify_password
+from core.agents.domain.logins import LoginRecord, SessionRecord, with_unwritten
 from core.agents.domain.model import Agent, Permission, Session, allowed, may_grant
 from core.agents.domain.presence import Presence, PresenceUnavailable, Status
 from core.agents.domain.roster import RosterError, Shift, parse_roster_csv, parse_roster_ics
 from core.agents.domain.throttle import LoginLimits, retry_after_s
+from core.agents.domain.tokens import Issued, token_hash
+from core.agents.login_records import LoginRecorder
+from core.agents.sessions import SessionCheck
 from core.agents.store import repository as repo
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated, Unavailable
 
 PRESENCE_RETRY_AFTER_S = 2
+SIGN_IN_RETRY_AFTER_S = 2
+LOGOUT_WAIT_S = 3  # for a connection to the primary
 
 
 @dataclass(frozen=True)
@@ -32,67 +40,86 @@ class Login:
 
 @dataclass
 class AgentService:
-    pool: AsyncConnectionPool[Any]
+    pool: AsyncConnectionPool[Any]  # the primary (read-write)
+    reads: AsyncConnectionPool[Any]  # any node, this site's first: sign-in works while the primary moves
     site: str
     session_ttl: timedelta
     presence: Presence
     limits: LoginLimits
+    sessions: SessionCheck
+    recorder: LoginRecorder
+    record_wait_s: float  # how long a sign-in waits for its audit record to commit
 
     async def login(self, agent_id: str, password: str, client: str | None) -> Login:
-        token = new_token()
+        """Sign in with no need for the database primary: the account and recent failures are read
+        at any node, the token is signed here, and the audit is written when the primary can take it."""
         now = datetime.now(UTC)
-        expires = now + self.session_ttl
-        async with self.pool.connection() as conn:
-            failures = await repo.recent_failures(conn, agent_id, client, now - self.limits.window)
-            wait = retry_after_s(failures, self.limits, now)
-            if wait is None:
+        try:
+            async with self.reads.connection() as conn:
+                written = await repo.recent_failures(conn, agent_id, client, now - self.limits.window)
                 found = await repo.agent_with_hash(conn, agent_id)
-            else:  # refused before the password is even looked at; audited (committed) all the same
-                async with conn.transaction():
-                    await repo.audit_login(conn, agent_id, None, self.site, "throttled", client)
-        if wait is not None:
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise Unavailable(f"no database node answers: {type(exc).__name__}", SIGN_IN_RETRY_AFTER_S) from None
+        failures = with_unwritten(written, self.recorder.unwritten, agent_id, client, now - self.limits.window)
+        wait = retry_after_s(failures, self.limits, now)
+        if wait is not None:  # refused before the password is even looked at; audited all the same
+            await self._audit(agent_id, None, "throttled", client, now)
             raise TooManyRequests(f"too many failed sign-ins; try again in {wait} s", wait)
         agent = found[0] if found else None
         # argon2 takes tens of milliseconds of CPU by design: off the event loop, holding no
         # database connection (a burst of sign-ins after a site loss must not starve either).
         ok = await asyncio.to_thread(verify_password, found[1] if found else None, password)
         outcome = "bad_credentials" if not ok or agent is None else ("ok" if agent.active else "inactive")
-        async with self.pool.connection() as conn, conn.transaction():
-            await repo.audit_login(conn, agent_id, agent.home_site if agent else None, self.site, outcome, client)
-            if outcome == "ok" and agent is not None:
-                issued = await repo.insert_session(conn, token_hash(token), agent.id, self.site, expires)
-        # Raised after the commit: failed attempts stay in the audit. One answer for an unknown
-        # agent and a wrong password, so the API cannot be used to probe for accounts.
+        issued = None
+        if outcome == "ok" and agent is not None:
+            issued = self.sessions.tokens.issue(agent, self.site, now, self.session_ttl)
+        await self._audit(agent_id, agent.home_site if agent else None, outcome, client, now, issued)
+        # Refused after the audit: failed attempts are recorded. One answer for an unknown agent and
+        # a wrong password, so the API cannot be used to probe for accounts.
         if outcome == "inactive":
             raise Unauthenticated("this account is disabled")
-        if outcome != "ok" or agent is None:
+        if issued is None or agent is None:
             raise Unauthenticated("unknown agent or wrong password")
-        session = Session(agent=agent, site=self.site, issued_at=issued, expires_at=expires)
         with contextlib.suppress(PresenceUnavailable):  # the board restores presence when it can
             await self.presence.set(agent.id, Status.AVAILABLE)
-        return Login(token, session, remote=agent.home_site != self.site)
+        return Login(issued.token, issued.session, remote=agent.home_site != self.site)
+
+    async def _audit(
+        self,
+        agent_id: str,
+        home_site: str | None,
+        outcome: str,
+        client: str | None,
+        at: datetime,
+        issued: Issued | None = None,
+    ) -> None:
+        session = None
+        if issued is not None:
+            s = issued.session
+            session = SessionRecord(token_hash(issued.token), s.agent.id, s.site, s.issued_at, s.expires_at)
+        record = LoginRecord(uuid4(), agent_id, home_site, self.site, outcome, client, at, session)
+        await self.recorder.record(record, self.record_wait_s)
 
     async def authenticate(self, token: str | None) -> Session:
-        if not token:
-            raise Unauthenticated("send the token from POST /v1/agents/login as `Authorization: Bearer <token>`")
-        async with self.pool.connection() as conn:
-            session = await repo.live_session(conn, token_hash(token))
-        if session is None:
-            raise Unauthenticated("the token is unknown, expired or revoked: log in again")
-        return session
+        return self.sessions.session(token)
 
     async def logout(self, token: str, session: Session) -> None:
-        async with self.pool.connection() as conn:
-            await repo.revoke(conn, by=session.agent.id, token_hash=token_hash(token))
+        record = SessionRecord(token_hash(token), session.agent.id, session.site, session.issued_at, session.expires_at)
+        # A logout needs the primary; while it is away, say so at once (the token expires anyway).
+        async with self.pool.connection(timeout=LOGOUT_WAIT_S) as conn:
+            await repo.revoke_token(conn, by=session.agent.id, record=record)
+        self.sessions.revocations.include(token=record.token_hash)
         with contextlib.suppress(PresenceUnavailable):
             await self.presence.clear(session.agent.id)
 
     async def revoke_all(self, agent_id: str, by: Session) -> int:
         require(by, Permission.MANAGE_AGENTS)
-        async with self.pool.connection() as conn:
+        async with self.pool.connection() as conn, conn.transaction():
             if await repo.agent_with_hash(conn, agent_id) is None:
                 raise NotFound(f"no agent {agent_id}")
-            return await repo.revoke(conn, by=by.agent.id, agent_id=agent_id)
+            known, cutoff = await repo.revoke_agent(conn, by=by.agent.id, agent_id=agent_id)
+        self.sessions.revocations.include(agent_cutoff=(agent_id, cutoff))
+        return known
 
     async def create(self, agent: Agent, password: str, by: Session) -> Agent:
         require(by, Permission.MANAGE_AGENTS)

@@ -44,6 +44,18 @@ def _route_template(request: Request) -> str:
     return getattr(route, "path", "unmatched")
 
 
+def readiness_route(app: FastAPI, path: str, ready: Callable[[], str | Awaitable[str | None] | None]) -> None:
+    """200 when `ready()` says None, else 503 with the reason (HAProxy routes by these)."""
+
+    @app.get(path, include_in_schema=False)
+    async def readyz() -> Response:
+        outcome = ready()
+        reason = await outcome if inspect.isawaitable(outcome) else outcome
+        if reason is None:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+
+
 def install(app: FastAPI, service: str, ready: Callable[[], str | Awaitable[str | None] | None]) -> None:
     """`ready()` returns (or, if async, resolves to) None when ready, else why not (HAProxy routes
     by /readyz)."""
@@ -61,13 +73,7 @@ def install(app: FastAPI, service: str, ready: Callable[[], str | Awaitable[str 
     async def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
-    @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> Response:
-        outcome = ready()
-        reason = await outcome if inspect.isawaitable(outcome) else outcome
-        if reason is None:
-            return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+    readiness_route(app, "/readyz", ready)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

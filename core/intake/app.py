@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from core.agents.sessions import SessionCheck, session_check
+from core.database import pool_for
 from core.http import observability, problems
 from core.http.health_thread import HealthServer
 from core.intake.domain.admission import Gate, LoopPressure
@@ -18,9 +20,23 @@ from core.intake.service import IN_FLIGHT, IntakeService
 from core.settings import ServiceSettings, store_limits
 
 LAG_PROBE_S = 0.05  # how often the event loop's lag is sampled
+READS_TIMEOUT_S = 3  # the revocation list's read waits this long for any database node
 
 
-def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, side_listeners: bool = True) -> FastAPI:
+def create_app(
+    settings: ServiceSettings,
+    bus: IntakeBus | None = None,
+    *,
+    side_listeners: bool = True,
+    sessions: SessionCheck | None = None,
+) -> FastAPI:
+    """`sessions` checks the agents who enter hotline and walk-in intakes; by default their tokens'
+    revocations are read from any database node (intake itself never writes to the database)."""
+    reads = None
+    if sessions is None:
+        reads = pool_for(settings, "intake-reads", max_size=1, timeout=READS_TIMEOUT_S, any_node=True)
+        sessions = session_check(settings, reads)
+    agents = sessions
     kafka_bus = bus or KafkaIntakeBus(
         settings.kafka.bootstrap,
         settings.kafka.intake_topic,
@@ -47,6 +63,9 @@ def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, side_
         if isinstance(kafka_bus, KafkaIntakeBus):
             await kafka_bus.start()
         lag_watch = asyncio.create_task(watch_loop_lag())
+        if reads is not None:
+            await reads.open(wait=False)
+        revocations = asyncio.create_task(agents.revocations.run())
         smtp = None
         listen = settings.intake_listen
         health = None
@@ -62,6 +81,9 @@ def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, side_
             yield
         finally:
             lag_watch.cancel()
+            revocations.cancel()
+            if reads is not None:
+                await reads.close()
             if health is not None:
                 health.stop()
             if smtp:
@@ -78,5 +100,5 @@ def create_app(settings: ServiceSettings, bus: IntakeBus | None = None, *, side_
     )
     problems.install(app)
     observability.install(app, "intake", kafka_bus.not_ready)
-    app.include_router(build_router(service, settings))
+    app.include_router(build_router(service, settings, agents))
     return app

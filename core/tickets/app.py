@@ -3,20 +3,26 @@ worker: core.tickets.worker, so nothing they meet can take the API down)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from psycopg_pool import PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from core.agents.domain.presence import Presence
 from core.agents.domain.throttle import LoginLimits
 from core.agents.http import router as agents_router
+from core.agents.login_records import LoginRecorder
+from core.agents.revocation_watch import NotLoaded
 from core.agents.service import AgentService
+from core.agents.sessions import session_check
+from core.agents.store.pg import login_writer
 from core.console.panels import Panel
 from core.console.router import STATIC_DIR, build_console_router
 from core.database import pool_for
@@ -30,6 +36,7 @@ from core.tickets.store.pg import PgTicketStore
 
 ROSTER_MAX_BYTES = 2 * 1024 * 1024
 READY_TIMEOUT_S = 1.5  # below HAProxy's check timeout (timers.haproxy.connect_timeout_ms)
+READS_TIMEOUT_S = 3  # a sign-in waits this long for any database node
 
 log = logging.getLogger(__name__)
 
@@ -44,29 +51,59 @@ def create_app(
     failover layer's ZooKeeper board); `alongside` runs for as long as the app does (keeping that
     board's records); `panels` are console pages of outer layers (SRE status, drill reports)."""
     pool = pool_for(settings, "tickets", max_size=8, timeout=10)
+    reads = pool_for(settings, "tickets-reads", max_size=4, timeout=READS_TIMEOUT_S, any_node=True)
     a = settings.agents
     limits = LoginLimits(a.login_max_failures, a.login_max_client_failures, timedelta(seconds=a.login_window_s))
-    agents = AgentService(pool, settings.site, timedelta(hours=a.session_ttl_h), presence, limits)
+    sessions = session_check(settings, reads)
+    recorder = LoginRecorder(login_writer(pool), a.login_record_retry_s)
+    agents = AgentService(
+        pool,
+        reads,
+        settings.site,
+        timedelta(hours=a.session_ttl_h),
+        presence,
+        limits,
+        sessions,
+        recorder,
+        a.login_record_wait_s,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.open(wait=False)
+        await reads.open(wait=False)
+        background = [asyncio.create_task(sessions.revocations.run()), asyncio.create_task(recorder.run())]
         try:
             async with alongside():
                 yield
         finally:
+            for task in background:
+                task.cancel()
+            await reads.close()
             await pool.close()
 
-    async def not_ready() -> str | None:
+    async def unreachable(through: AsyncConnectionPool[Any]) -> str | None:
         # Ask for a connection rather than reading the pool's size: after a failover the pool holds
         # none until someone asks, and a site HAProxy took out would never be asked (found by a
         # site-loss drill: the surviving ticket API stayed out of the front door for good).
         try:
-            async with pool.connection(timeout=READY_TIMEOUT_S) as conn:
+            async with through.connection(timeout=READY_TIMEOUT_S) as conn:
                 await conn.execute("SELECT 1")
         except (PoolTimeout, psycopg.OperationalError) as exc:
             return f"no database connection ({type(exc).__name__})"
         return None
+
+    async def not_ready() -> str | None:
+        return await unreachable(pool)
+
+    async def cannot_read() -> str | None:
+        """Ready to sign agents in and check tokens: a database node answers and the revocation
+        list has been read (the front door's fallback while no site reaches a primary)."""
+        try:
+            sessions.revocations.current  # noqa: B018 - raises until the list has been read
+        except NotLoaded as exc:
+            return str(exc)
+        return await unreachable(reads)
 
     app = FastAPI(
         title="ccdr tickets",
@@ -77,6 +114,7 @@ def create_app(
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.tickets.max_body_bytes, per_path={"/v1/roster": ROSTER_MAX_BYTES})
     observability.install(app, "tickets", not_ready)
+    observability.readiness_route(app, "/readyz/reads", cannot_read)
     authenticate = agents_router.authenticator(agents)
     app.include_router(agents_router.build_router(agents, authenticate, ROSTER_MAX_BYTES))
     tickets = TicketService(PgTicketStore(pool))

@@ -12,6 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg.conninfo import make_conninfo
 
+from core.agents.domain.tokens import public_key_of
 from core.intake.domain.admission import ALERT_CHANNELS, URGENT_CHANNELS
 from core.settings import ServiceSettings
 from infra.lab import front_door
@@ -62,6 +63,7 @@ class Secrets:
     zalo_app_id: str
     zalo_oa_key: str
     agent_password: str  # every demo agent's password in the lab (infra/lab/demo_agents.py)
+    session_key: str  # Ed25519 seed signing agent session tokens (core.agents.domain.tokens)
 
 
 def group_name(group: str) -> str:
@@ -270,6 +272,7 @@ def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs
             "quarantine_topic": topo.kafka.quarantine_topic,
         },
         "database_dsn": app_dsn(topo, secrets.app),
+        "database_read_dsn": app_dsn(topo, secrets.app, reads_near=site),
         "database_reconnect_s": topo.database.reconnect_s,
         "intake_listen": {
             "host": address,
@@ -295,6 +298,7 @@ def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs
         "zookeeper_hosts": topo.zookeeper_connect(),
         "failover": topo.failover.model_dump(),
         "agents": topo.agents.model_dump(),
+        "sessions": {"signing_key": secrets.session_key, "public_keys": [public_key_of(secrets.session_key)]},
         "supervisor": {"socket": str(dirs.supervisor_socket), "group": group_name(site)},
         "patroni_url": f"http://{address}:{topo.ports.patroni_rest}",
         "mail_dir": str(dirs.root / "mail"),
@@ -308,15 +312,17 @@ def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs
     return raw
 
 
-def app_dsn(topo: Topology, password: str) -> str:
-    """Both data sites, whichever is read-write (multi-host conninfo); fail fast per host."""
+def app_dsn(topo: Topology, password: str, reads_near: str | None = None) -> str:
+    """Both data sites, whichever is read-write (multi-host conninfo); fail fast per host. With
+    `reads_near`, any node that answers, that site's first (reads that must not wait for a primary)."""
+    sites = sorted(topo.data_sites, key=lambda s: s != reads_near)
     return make_conninfo(
-        host=",".join(str(topo.sites[s].address) for s in topo.data_sites),
-        port=",".join(str(topo.ports.postgres) for _ in topo.data_sites),
+        host=",".join(str(topo.sites[s].address) for s in sites),
+        port=",".join(str(topo.ports.postgres) for _ in sites),
         user=topo.database.app_user,
         password=password,
         dbname=topo.database.name,
-        target_session_attrs="read-write",
+        target_session_attrs="read-write" if reads_near is None else "any",
         connect_timeout=CONNECT_TIMEOUT_S,
         # A primary cut off or frozen drops packets without a reset: without these a pooled
         # connection's next query waits for the kernel's retransmission timeout (~2 min).

@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 
+from core.agents.domain.tokens import new_signing_seed
 from infra.lab.layout import LabLayout
 from infra.lab.render import Secrets
 
@@ -15,6 +16,8 @@ from infra.lab.render import Secrets
 def _new(field: str) -> str:
     if field == "teams_hmac":
         return base64.b64encode(secrets.token_bytes(32)).decode()
+    if field == "session_key":
+        return new_signing_seed()
     if field == "zalo_app_id":
         return str(secrets.randbelow(10**18))
     return secrets.token_urlsafe(24)

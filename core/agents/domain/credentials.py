@@ -1,10 +1,8 @@
-"""Passwords (argon2id, argon2-cffi's defaults: RFC 9106's second recommended profile) and
-opaque session tokens (only their SHA-256 is stored, so a database dump holds no live token)."""
+"""Passwords: argon2id, argon2-cffi's defaults (RFC 9106's second recommended profile). Session
+tokens are signed: core.agents.domain.tokens."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -30,11 +28,3 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()

@@ -18,16 +18,10 @@ from core.agents.http.schemas import (
     ShiftView,
 )
 from core.agents.service import AgentService
+from core.agents.sessions import bearer_token as bearer
 from core.errors import InvalidInput
 
 Authenticate = Callable[..., Awaitable[Session]]
-
-
-def bearer(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    return token.strip() if scheme.casefold() == "bearer" and token.strip() else None
 
 
 def authenticator(service: AgentService) -> Authenticate:

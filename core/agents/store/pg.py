@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +11,8 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from core.agents.domain.dispatch import Assignment, OpenTicket
+from core.agents.domain.logins import LoginRecord
+from core.agents.domain.revocations import Revocations
 from core.agents.domain.roster import Shift
 from core.agents.store import repository as agents_repo
 from core.database import fenced
@@ -56,3 +58,19 @@ class PgDispatchStore:
     async def session(self) -> AsyncIterator[_DispatchSession]:
         async with self.pool.connection() as conn:
             yield _DispatchSession(conn)
+
+
+def revocations_reader(pool: AsyncConnectionPool[Any]) -> Callable[[], Awaitable[Revocations]]:
+    async def read() -> Revocations:
+        async with pool.connection() as conn:
+            return await agents_repo.revocations(conn)
+
+    return read
+
+
+def login_writer(pool: AsyncConnectionPool[Any]) -> Callable[[Sequence[LoginRecord]], Awaitable[None]]:
+    async def write(records: Sequence[LoginRecord]) -> None:
+        async with pool.connection() as conn, conn.transaction():
+            await agents_repo.record_logins(conn, records)
+
+    return write

@@ -8,13 +8,14 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from core.agents.domain.model import Agent, Session
+from core.agents.domain.logins import LoginRecord, SessionRecord
+from core.agents.domain.model import Agent
+from core.agents.domain.revocations import Revocations
 from core.agents.domain.roster import Shift
 from core.agents.domain.throttle import RecentFailures
 from core.tickets.store.repository import Conn
 
 AGENT_COLUMNS = "id, name, email, role, teams, regions, skills, home_site, active"
-_AGENT_COLUMNS_OF_A = ", ".join(f"a.{c.strip()}" for c in AGENT_COLUMNS.split(","))
 
 
 async def agent_with_hash(conn: Conn, agent_id: str) -> tuple[Agent, str] | None:
@@ -59,14 +60,22 @@ async def create_agent(conn: Conn, agent: Agent, password_hash: str) -> bool:
     return cur.rowcount == 1
 
 
-async def audit_login(
-    conn: Conn, agent_id: str, home_site: str | None, login_site: str, outcome: str, client: str | None
-) -> None:
-    await conn.execute(
-        """INSERT INTO agent_logins (agent_id, home_site, login_site, remote, outcome, client)
-           VALUES (%s, %s, %s, %s, %s, %s)""",
-        (agent_id, home_site, login_site, home_site is not None and home_site != login_site, outcome, client),
-    )
+async def record_logins(conn: Conn, records: Sequence[LoginRecord]) -> None:
+    """The audit of sign-in attempts and the sessions they opened; written again it changes nothing
+    (a batch retried after an unanswered commit)."""
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            """INSERT INTO agent_logins (attempt, agent_id, home_site, login_site, remote, outcome, client, at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (attempt) DO NOTHING""",
+            [(r.attempt, r.agent_id, r.home_site, r.login_site, r.remote, r.outcome, r.client, r.at) for r in records],
+        )
+        sessions = [r.session for r in records if r.session is not None]
+        if sessions:
+            await cur.executemany(
+                """INSERT INTO agent_sessions (token_hash, agent_id, site, issued_at, expires_at)
+                   VALUES (%s, %s, %s, %s, %s) ON CONFLICT (token_hash) DO NOTHING""",
+                [(s.token_hash, s.agent_id, s.site, s.issued_at, s.expires_at) for s in sessions],
+            )
 
 
 async def recent_failures(conn: Conn, agent_id: str, client: str | None, since: datetime) -> RecentFailures:
@@ -86,42 +95,53 @@ async def recent_failures(conn: Conn, agent_id: str, client: str | None, since: 
     return RecentFailures(int(row[0]), row[1], int(row[2]), row[3])
 
 
-async def insert_session(conn: Conn, token_hash: bytes, agent_id: str, site: str, expires_at: datetime) -> datetime:
+async def revocations(conn: Conn) -> Revocations:
+    """The revocations in force (at any node: a standby's copy is what the primary committed)."""
+    rows = await (
+        await conn.execute("SELECT token_hash FROM agent_sessions WHERE revoked_at IS NOT NULL AND expires_at > now()")
+    ).fetchall()
+    agents = await (
+        await conn.execute(
+            "SELECT id, active, sessions_not_before FROM agents WHERE NOT active OR sessions_not_before IS NOT NULL"
+        )
+    ).fetchall()
+    now_row = await (await conn.execute("SELECT now()")).fetchone()
+    assert now_row is not None
+    return Revocations(
+        read_at=now_row[0],
+        tokens=frozenset(bytes(r[0]) for r in rows),
+        not_before={a: cutoff for a, active, cutoff in agents if active and cutoff is not None},
+        disabled=frozenset(a for a, active, _ in agents if not active),
+    )
+
+
+async def revoke_token(conn: Conn, *, by: str, record: SessionRecord) -> None:
+    """End one session; recorded even if its sign-in has not been written yet (primary was away)."""
+    await conn.execute(
+        """INSERT INTO agent_sessions (token_hash, agent_id, site, issued_at, expires_at, revoked_at, revoked_by)
+           VALUES (%s, %s, %s, %s, %s, now(), %s)
+           ON CONFLICT (token_hash) DO UPDATE
+           SET revoked_at = coalesce(agent_sessions.revoked_at, now()),
+               revoked_by = coalesce(agent_sessions.revoked_by, EXCLUDED.revoked_by)""",
+        (record.token_hash, record.agent_id, record.site, record.issued_at, record.expires_at, by),
+    )
+
+
+async def revoke_agent(conn: Conn, *, by: str, agent_id: str) -> tuple[int, datetime]:
+    """End every session of an agent, including any not recorded yet: how many were known, and the
+    moment before which every token of the agent is void."""
     row = await (
         await conn.execute(
-            """INSERT INTO agent_sessions (token_hash, agent_id, site, expires_at) VALUES (%s, %s, %s, %s)
-               RETURNING issued_at""",
-            (token_hash, agent_id, site, expires_at),
+            "UPDATE agents SET sessions_not_before = now() WHERE id = %s RETURNING sessions_not_before", (agent_id,)
         )
     ).fetchone()
-    assert row is not None
-    return row[0]
-
-
-async def live_session(conn: Conn, token_hash: bytes) -> Session | None:
-    cur = conn.cursor(row_factory=dict_row)
-    row = await (
-        await cur.execute(
-            f"""SELECT s.site, s.issued_at, s.expires_at, {_AGENT_COLUMNS_OF_A}
-                FROM agent_sessions s JOIN agents a ON a.id = s.agent_id
-                WHERE s.token_hash = %s AND s.revoked_at IS NULL AND s.expires_at > now() AND a.active""",
-            (token_hash,),
-        )
-    ).fetchone()
-    if row is None:
-        return None
-    site, issued, expires = row.pop("site"), row.pop("issued_at"), row.pop("expires_at")
-    return Session(agent=Agent.model_validate(row), site=site, issued_at=issued, expires_at=expires)
-
-
-async def revoke(conn: Conn, *, by: str, token_hash: bytes | None = None, agent_id: str | None = None) -> int:
-    """Revoke one session (by token) or every live session of an agent; returns how many."""
-    where, arg = ("token_hash = %s", token_hash) if token_hash is not None else ("agent_id = %s", agent_id)
+    assert row is not None  # the caller checked the agent exists, in the same transaction
     cur = await conn.execute(
-        f"UPDATE agent_sessions SET revoked_at = now(), revoked_by = %s WHERE {where} AND revoked_at IS NULL",
-        (by, arg),
+        """UPDATE agent_sessions SET revoked_at = now(), revoked_by = %s
+           WHERE agent_id = %s AND revoked_at IS NULL AND expires_at > now()""",
+        (by, agent_id),
     )
-    return cur.rowcount
+    return cur.rowcount, row[0]
 
 
 async def logins(conn: Conn, agent_id: str, limit: int) -> list[dict[str, Any]]:

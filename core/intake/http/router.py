@@ -17,7 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from core.errors import BadSignature, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from core.agents.domain.model import Permission, allowed
+from core.agents.sessions import SessionCheck, bearer_token
+from core.errors import BadSignature, Forbidden, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from core.intake.domain.channels import alerts, chat
 from core.intake.domain.channels.payload import invalid_input, parse_json
 from core.intake.domain.channels.portal import (
@@ -90,7 +92,7 @@ async def parse_drafts(
         raise invalid_input(exc, channel.value) from None
 
 
-def build_router(service: IntakeService, settings: ServiceSettings) -> APIRouter:
+def build_router(service: IntakeService, settings: ServiceSettings, agents: SessionCheck) -> APIRouter:
     router = APIRouter()
     limits = settings.intake
     secrets = settings.channels
@@ -98,8 +100,15 @@ def build_router(service: IntakeService, settings: ServiceSettings) -> APIRouter
     async def json_form(channel: Channel, request: Request, body: bytes) -> Parsed:
         require_json(request)
         if channel in AGENT_CHANNELS:
+            # Entered by an agent on a call or at the desk: who that is comes from the agent's
+            # session, never from the form (anyone could name anyone there).
+            session = agents.session(bearer_token(request.headers.get("authorization")))
+            if not allowed(session.agent.role, Permission.WORK_TICKETS):
+                raise Forbidden(f"a {session.agent.role} does not take calls")
             form = parse_json(AgentEnteredIntake, body, channel.value)
-            return Parsed([agent_draft(channel, form)], receiver=f"agent:{form.agent_id}")
+            if form.agent_id is not None and form.agent_id != session.agent.id:
+                raise Forbidden(f"agent_id {form.agent_id!r} is not the signed-in agent ({session.agent.id})")
+            return Parsed([agent_draft(channel, form, session.agent.id)], receiver=f"agent:{session.agent.id}")
         return Parsed([portal_draft(channel, parse_json(PortalIntake, body, channel.value))])
 
     async def alert_webhook(channel: Channel, request: Request, body: bytes) -> Parsed:

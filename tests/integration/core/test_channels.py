@@ -18,7 +18,7 @@ import pytest
 
 from core.intake.domain.codes import email_ticket_code
 from tests.integration.conftest import wait_until
-from tests.integration.core.conftest import Front
+from tests.integration.core.conftest import DESK_AGENT, Front
 
 
 def _due_minutes(ticket: dict, clock: str) -> float:
@@ -75,10 +75,9 @@ def test_expired_contract_is_recorded_not_refused(front: Front, unique: Callable
 
 
 @pytest.mark.parametrize("channel", ["hotline", "walk_in"])
-def test_agent_entered_intake_records_the_agent(front: Front, unique: Callable, channel: str) -> None:
+def test_agent_entered_intake_records_the_signed_in_agent(front: Front, unique: Callable, channel: str) -> None:
     call_id = unique("call")
     body = {
-        "agent_id": "l1-minh",
         "caller_number": "+84 236 3888 999",
         "call_id": call_id,
         "contact": {"name": "Trần Thị Bình"},
@@ -88,13 +87,18 @@ def test_agent_entered_intake_records_the_agent(front: Front, unique: Callable, 
         "impact": "medium",
         "urgency": "high",
     }
-    r = front.post(channel, body)
+    # Without a session nothing is taken; naming another agent is refused; the desk's session is recorded.
+    anonymous = front.post(channel, body)
+    assert anonymous.status_code == 401, anonymous.text
+    posing = front.desk.post(f"{front.intake}/v1/intake/{channel}", json={**body, "agent_id": "an.nguyen"})
+    assert posing.status_code == 403, posing.text
+    r = front.desk.post(f"{front.intake}/v1/intake/{channel}", json=body)
     assert r.status_code == 202, r.text
     ticket = front.ticket(r.json()["ticket_code"])
-    assert ticket["receiver"] == "agent:l1-minh"
+    assert ticket["receiver"] == f"agent:{DESK_AGENT}"
     assert ticket["contact"]["phone"] == "+84 236 3888 999"
     assert (ticket["team"], ticket["region"], ticket["priority"]) == ("camera", "central", "P2")
-    again = front.post(channel, body)  # the PBX's call id makes a re-submission idempotent
+    again = front.desk.post(f"{front.intake}/v1/intake/{channel}", json=body)  # the PBX's call id: idempotent
     assert again.json()["ticket_code"] == r.json()["ticket_code"]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.integration.conftest import wait_until
 from tests.integration.core.conftest import DESK_AGENT, Front, fd_tickets, login
 
 
@@ -139,7 +140,13 @@ def test_ticket_api_needs_a_session_and_auditors_only_read(front: Front, unique:
     assert front.events(code) == before  # refused: nothing written
     r = front.http.post(f"{front.tickets}/v1/agents/logout", headers=as_auditor)
     assert r.status_code == 204
-    assert front.http.get(url, headers=as_auditor).status_code == 401  # revoked at both sites
+    for site in front.topo.data_sites:  # revoked at both sites (the other within agents.revocation_refresh_s)
+        at_site = url.replace(front.tickets, f"http://{front.topo.site(site).address}:{front.topo.ports.tickets_http}")
+        wait_until(
+            f"logged out at site {site}",
+            lambda at_site=at_site: front.http.get(at_site, headers=as_auditor).status_code == 401 or None,
+            timeout=front.topo.agents.revocation_refresh_s * 3,
+        )
 
 
 def closed_at_of(events: list[dict[str, Any]]) -> datetime:

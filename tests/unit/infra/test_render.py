@@ -21,6 +21,7 @@ SECRETS = Secrets(
     zalo_app_id="1234567890",
     zalo_oa_key="zalo-oa-key-0123456789",
     agent_password="agent-password-0123456789",
+    session_key="x5DwLwYz4lJg6pXcGcC8qyTLEp3E7dUbH5gK1oXk3s0",
 )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from core.agents.sessions import SessionCheck
 from core.intake.app import create_app
 from core.intake.domain.channels import alerts, chat, email, portal
 from core.intake.domain.channels.payload import parse_json
@@ -22,6 +23,7 @@ from infra.lab.render import Secrets, service_settings
 from infra.topology import load_topology
 from loadtests import signing
 from loadtests.payloads import Built, PayloadFactory, alert_fingerprint
+from tests.fakes import agent_token, memory_sessions
 
 NOW = datetime(2026, 11, 23, 8, 30, 15, 123456, tzinfo=UTC)
 SEEDS = range(40)
@@ -37,6 +39,7 @@ SECRETS = Secrets(
     zalo_app_id="3061483922957117442",
     zalo_oa_key="zalo-oa-key-0123456789",
     agent_password="agent-password-0123456789",
+    session_key="x5DwLwYz4lJg6pXcGcC8qyTLEp3E7dUbH5gK1oXk3s0",
 )
 
 
@@ -58,7 +61,8 @@ def test_hotline_and_walk_in_entries_are_valid() -> None:
     for seed in SEEDS:
         f = factory(seed)
         call = f.agent_entry(NOW, "khanh.bui", "hotline")
-        draft = portal.agent_draft(Channel.HOTLINE, parse_json(portal.AgentEnteredIntake, call.data(), "hotline"))
+        form = parse_json(portal.AgentEnteredIntake, call.data(), "hotline")
+        draft = portal.agent_draft(Channel.HOTLINE, form, "khanh.bui")
         assert draft.call is not None and draft.call.agent_id == "khanh.bui"
         assert draft.natural_key == call.body["call_id"]
         assert draft.contact.phone == call.body["caller_number"]
@@ -169,9 +173,14 @@ def bus() -> MemoryBus:
 
 
 @pytest.fixture
-def client(bus: MemoryBus) -> Iterator[TestClient]:
+def sessions() -> SessionCheck:
+    return memory_sessions()
+
+
+@pytest.fixture
+def client(bus: MemoryBus, sessions: SessionCheck) -> Iterator[TestClient]:
     raw = service_settings(load_topology(), "a", SECRETS, SiteDirs(Path("/tmp/ccdr-test-loadtests-a")))
-    with TestClient(create_app(ServiceSettings.model_validate(raw), bus, side_listeners=False)) as c:
+    with TestClient(create_app(ServiceSettings.model_validate(raw), bus, side_listeners=False, sessions=sessions)) as c:
         yield c
 
 
@@ -183,15 +192,18 @@ def send(client: TestClient, built: Built, headers: dict[str, str]) -> tuple[int
     return r.status_code, r.json()
 
 
-def test_the_intake_app_accepts_every_channel_as_the_locustfile_sends_it(client: TestClient, bus: MemoryBus) -> None:
+def test_the_intake_app_accepts_every_channel_as_the_locustfile_sends_it(
+    client: TestClient, bus: MemoryBus, sessions: SessionCheck
+) -> None:
     f, now = factory(), datetime.now(UTC)  # Slack refuses a timestamp more than 5 minutes off
     bearer = signing.bearer_headers(SECRETS.alert_token)
+    desk = {"Authorization": f"Bearer {agent_token(sessions, 'khanh.bui')}"}
     firing = f.alertmanager(now)
     cases: list[tuple[Built, dict[str, str], int]] = [
         (f.portal(now), {}, 202),
         (f.portal(now, "mobile"), {}, 202),
-        (f.agent_entry(now, "khanh.bui"), {}, 202),
-        (f.agent_entry(now, "khanh.bui", "walk_in"), {}, 202),
+        (f.agent_entry(now, "khanh.bui"), desk, 202),
+        (f.agent_entry(now, "khanh.bui", "walk_in"), desk, 202),
         (firing, bearer, 202),
         (f.resolved(firing, now), bearer, 202),
         (f.grafana(now), bearer, 202),

@@ -34,6 +34,7 @@ from loadtests.locust_command import LOCUSTFILE
 from loadtests.run import LoadError, LoadPlan, Target
 from loadtests.slo import SloLimits
 from loadtests.summary import Outcome, exit_status, gate_line, outcome_of, progress_line, summary
+from tests.fakes import agent_token, memory_sessions
 from tests.unit.loadtests.test_knee import HEADER
 from tests.unit.loadtests.test_payloads import SECRETS, MemoryBus
 
@@ -328,7 +329,11 @@ def test_a_locust_that_dies_at_start_is_one_line_with_its_last_words(tmp_path: P
     fake.chmod(0o755)
     secrets = tmp_path / "secrets.json"
     secrets.write_text(
-        json.dumps(dict.fromkeys(("alert_token", "slack_signing", "teams_hmac", "zalo_app_id", "zalo_oa_key"), "x"))
+        json.dumps(
+            dict.fromkeys(
+                ("alert_token", "slack_signing", "teams_hmac", "zalo_app_id", "zalo_oa_key", "agent_password"), "x"
+            )
+        )
     )
     p = dataclasses.replace(plan("constant", out=tmp_path / "out", users=1, duration=1), secrets=secrets)
     quiet = Console(file=io.StringIO())
@@ -382,7 +387,13 @@ def intake(tmp_path: Path) -> Iterator[tuple[Target, MemoryBus, Path]]:
     http_port, smtp_port = int(sock.getsockname()[1]), free_port()
     raw = service_settings(TOPO, "a", SECRETS, SiteDirs(tmp_path / "site-a"))
     raw["intake_listen"] = {"host": "127.0.0.1", "http_port": http_port, "smtp_port": smtp_port}
-    app = create_app(ServiceSettings.model_validate(raw), bus)
+    sessions = memory_sessions()
+    app = create_app(ServiceSettings.model_validate(raw), bus, sessions=sessions)
+
+    async def login(body: dict[str, str]) -> dict[str, str]:  # the ticket API's sign-in, standing in
+        return {"token": agent_token(sessions, body["agent_id"])}
+
+    app.add_api_route("/v1/agents/login", login, methods=["POST"])
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -391,9 +402,10 @@ def intake(tmp_path: Path) -> Iterator[tuple[Target, MemoryBus, Path]]:
         assert time.monotonic() < deadline and thread.is_alive(), "the intake app did not start"
         time.sleep(0.05)
     secrets = tmp_path / "secrets.json"
-    names = ("alert_token", "slack_signing", "teams_hmac", "zalo_app_id", "zalo_oa_key")
+    names = ("alert_token", "slack_signing", "teams_hmac", "zalo_app_id", "zalo_oa_key", "agent_password")
     secrets.write_text(json.dumps({n: getattr(SECRETS, n) for n in names}))
-    target = Target(f"http://127.0.0.1:{http_port}", "127.0.0.1", smtp_port, "the test intake")
+    base = f"http://127.0.0.1:{http_port}"
+    target = Target(base, "127.0.0.1", smtp_port, "the test intake", base)
     try:
         yield target, bus, secrets
     finally:

@@ -46,7 +46,8 @@ class PortalIntake(BaseModel):
 class AgentEnteredIntake(PortalIntake):
     """A call or a visit, typed in by the agent who took it."""
 
-    agent_id: str = Field(min_length=1, max_length=64)
+    # Who took it comes from the agent's session; if the form names someone, it must be them.
+    agent_id: str | None = Field(default=None, min_length=1, max_length=64)
     caller_number: str | None = Field(default=None, max_length=40)
     call_id: str | None = Field(default=None, max_length=128)  # the PBX's id: a retry's natural key
 
@@ -73,9 +74,10 @@ def portal_draft(channel: Channel, form: PortalIntake) -> IntakeDraft:
     )
 
 
-def agent_draft(channel: Channel, form: AgentEnteredIntake) -> IntakeDraft:
+def agent_draft(channel: Channel, form: AgentEnteredIntake, agent_id: str) -> IntakeDraft:
+    """`agent_id`: the signed-in agent who entered it (the session's, not the form's)."""
     base = portal_draft(channel, form)
-    call = CallInfo(caller_number=form.caller_number, call_id=form.call_id, agent_id=form.agent_id)
+    call = CallInfo(caller_number=form.caller_number, call_id=form.call_id, agent_id=agent_id)
     contact = form.contact
     if contact.phone is None and form.caller_number:
         contact = contact.model_copy(update={"phone": form.caller_number})

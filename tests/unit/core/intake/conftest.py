@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from core.agents.sessions import SessionCheck
 from core.errors import Unavailable
 from core.intake.app import create_app
 from core.intake.domain.schemas import IntakeEvent
@@ -15,6 +16,7 @@ from core.settings import ServiceSettings
 from infra.lab.layout import SiteDirs
 from infra.lab.render import service_settings
 from infra.topology import load_topology
+from tests.fakes import memory_sessions
 from tests.unit.infra.test_render import SECRETS
 
 
@@ -40,9 +42,14 @@ def bus() -> MemoryBus:
 
 
 @pytest.fixture
-def client(bus: MemoryBus) -> Iterator[TestClient]:
+def sessions() -> SessionCheck:
+    return memory_sessions()
+
+
+@pytest.fixture
+def client(bus: MemoryBus, sessions: SessionCheck) -> Iterator[TestClient]:
     settings = ServiceSettings.model_validate(
         service_settings(load_topology(), "a", SECRETS, SiteDirs(Path("/tmp/ccdr-test-site-a")))
     )
-    with TestClient(create_app(settings, bus, side_listeners=False)) as c:
+    with TestClient(create_app(settings, bus, side_listeners=False, sessions=sessions)) as c:
         yield c

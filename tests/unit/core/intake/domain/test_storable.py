@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from core.agents.sessions import SessionCheck
 from core.intake.domain.schemas import Channel, IntakeDraft
 from core.intake.domain.storable import StoreLimits, problems
+from tests.fakes import agent_token
 from tests.unit.core.intake.conftest import MemoryBus
 from tests.unit.infra.test_render import SECRETS
 
@@ -78,18 +80,20 @@ def _alert_body(**change: object) -> bytes:
         ("/v1/intake/portal", b'{"subject": "s", "description": "a\\u0000b"}', {}),
         ("/v1/intake/portal", b'{"subject": "s\\ud800"}', {}),
         ("/v1/intake/mobile", b'{"subject": "s", "event_time": "9999-12-31T23:59:59-01:00"}', {}),
-        ("/v1/intake/hotline", b'{"agent_id": "an.nguyen", "subject": "\\u0000"}', {}),
+        ("/v1/intake/hotline", b'{"agent_id": "an.nguyen", "subject": "\\u0000"}', {"agent": True}),
         ("/v1/intake/alertmanager", _alert_body(startsAt="0001-01-01T00:00:00+01:00"), {"alert": True}),
         ("/v1/intake/alertmanager", _alert_body(startsAt="1990-01-01T00:00:00Z"), {"alert": True}),
         ("/v1/intake/alertmanager", _alert_body(labels={"alertname": "x\ud800"}), {"alert": True}),
     ],
 )
 def test_every_channel_refuses_what_the_store_cannot_keep(
-    client: TestClient, bus: MemoryBus, url: str, body: bytes, headers: dict[str, object]
+    client: TestClient, bus: MemoryBus, sessions: SessionCheck, url: str, body: bytes, headers: dict[str, object]
 ) -> None:
     sent = {"Content-Type": "application/json"}
     if headers.get("alert"):
         sent["Authorization"] = f"Bearer {SECRETS.alert_token}"
+    if headers.get("agent"):
+        sent["Authorization"] = f"Bearer {agent_token(sessions)}"
     r = client.post(url, content=body, headers=sent)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == "application/problem+json"
