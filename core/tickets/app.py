@@ -37,6 +37,7 @@ from core.tickets.store.pg import PgTicketStore
 ROSTER_MAX_BYTES = 2 * 1024 * 1024
 READY_TIMEOUT_S = 1.5  # below HAProxy's check timeout (timers.haproxy.connect_timeout_ms)
 READS_TIMEOUT_S = 3  # a sign-in waits this long for any database node
+PRIMARY_READ_WAIT_S = 1.0  # a ticket read waits this long for the primary, then reads at any node
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def create_app(
     observability.readiness_route(app, "/readyz/reads", cannot_read)
     authenticate = agents_router.authenticator(agents)
     app.include_router(agents_router.build_router(agents, authenticate, ROSTER_MAX_BYTES))
-    tickets = TicketService(PgTicketStore(pool))
+    tickets = TicketService(PgTicketStore(pool, standby=reads, primary_wait_s=PRIMARY_READ_WAIT_S))
     app.include_router(build_router(tickets, settings.tickets.page_size_max, authenticate))
     # The agent console: the same services, as pages; Secure cookies whenever it is reached over TLS.
     secure = settings.public_base_url.startswith("https://")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from core.database import fenced
 from core.leases import Fence
@@ -58,11 +61,31 @@ class _Writes:
 @dataclass
 class PgTicketStore:
     pool: AsyncConnectionPool[Any]
+    # Reads go to the primary (an agent sees what they just wrote) unless it gives no connection
+    # within `primary_wait_s`: then to any node (`standby`), so an agent's queue and tickets stay
+    # readable while the primary moves — as of the last commit the standby holds.
+    standby: AsyncConnectionPool[Any] | None = None
+    primary_wait_s: float = 1.0
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[_Reads]:
-        async with self.pool.connection() as conn:
+        if self.standby is None:
+            async with self.pool.connection() as conn:
+                yield _Reads(conn)
+            return
+        source = self.pool
+        try:
+            conn = await self.pool.getconn(timeout=self.primary_wait_s)
+        except (PoolTimeout, psycopg.OperationalError):
+            source = self.standby
+            conn = await self.standby.getconn()
+        try:
             yield _Reads(conn)
+        finally:
+            if not conn.closed and conn.info.transaction_status == TransactionStatus.INTRANS:
+                with contextlib.suppress(psycopg.Error):
+                    await conn.rollback()  # it only read; as the pool's own context would end it
+            await source.putconn(conn)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[_Writes]:

@@ -190,14 +190,14 @@ def test_isolated_leader_stops_before_the_new_one_starts_and_its_stale_epoch_is_
     assert not front.sql("SELECT 1 FROM ticket_events WHERE ticket_code = %s AND seq = 1000", code)
 
 
-def test_agent_logs_in_at_the_surviving_site_and_keeps_the_queue(
+def test_agent_gets_in_at_the_surviving_site_and_reads_the_queue_before_the_database_primary_is_back(
     front: Front, observer: Observer, unique: Callable[[str], str]
 ) -> None:
-    # The agent's home is the site without the database primary: losing it tests the agents'
-    # failover, not Patroni's (the database failover is measured by the SLA-clock test above).
+    # The agent's home is the site holding the database primary: agents get in first, so signing in
+    # and reading the queue at the survivor must not wait for Patroni to promote it.
     (primary_address,) = _sql_retrying(front, "SELECT host(inet_server_addr())")[0]
-    other = next(s for s in front.topo.data_sites if str(front.topo.site(s).address) == primary_address)
-    home = _other(front.topo.data_sites, other)
+    home = next(s for s in front.topo.data_sites if str(front.topo.site(s).address) == primary_address)
+    other = _other(front.topo.data_sites, home)
     agent = unique("tech").lower().replace("-", ".")[:40]
     password = unique("pw-long-enough")
     # A supervisor creates the agent and puts them alone on the cabling/central roster.
@@ -245,11 +245,18 @@ def test_agent_logs_in_at_the_surviving_site_and_keeps_the_queue(
 
         moved = wait_until("login at the surviving site", relogin, RECOVERY_S, interval=0.5)
         login_s = time.monotonic() - killed_at
-        print(f"\nagent logged in at site {other} {login_s:.1f} s after site {home} was killed")
-        assert moved["site"] == other and moved["home_site"] == home and moved["remote"] is True
         new_auth = {"Authorization": f"Bearer {moved['token']}"}
         queue = _get(front, f"/v1/tickets/queue?limit={QUEUE_LIMIT}", new_auth)["items"]
+        queue_s = time.monotonic() - killed_at
+        assert moved["site"] == other and moved["home_site"] == home and moved["remote"] is True
         assert before <= {t["code"] for t in queue}, f"queue after moving ({login_s:.1f} s to log in)"
+        _sql_retrying(front, "SELECT 1")  # through the read-write DSN: answers once a primary is back
+        primary_s = time.monotonic() - killed_at
+        print(
+            f"\nsite {home} (primary) killed: agent signed in at {other} after {login_s:.1f} s, read the queue "
+            f"after {queue_s:.1f} s; the database primary was back after {primary_s:.1f} s"
+        )
+        assert queue_s < primary_s, "signing in and reading the queue waited for the database primary"
         # The token issued at the dead site is still valid at the survivor.
         me = _get(front, "/v1/agents/me", auth)
         assert me["session_site"] == home and me["serving_site"] == other
@@ -259,7 +266,12 @@ def test_agent_logs_in_at_the_surviving_site_and_keeps_the_queue(
             30,
         )
         assert moved_presence["site"] == other
-        audit = _get(front, f"/v1/agents/{agent}/logins", new_auth)
+        # The sign-in made while the primary was away reaches the audit once it is back.
+        audit = wait_until(
+            "the sign-in audited",
+            lambda: ((a := _get(front, f"/v1/agents/{agent}/logins", new_auth)) and len(a) >= 2 and a) or None,
+            30,
+        )
         assert audit[0]["login_site"] == other and audit[0]["home_site"] == home and audit[0]["remote"] is True
         assert audit[1]["login_site"] == home and audit[1]["remote"] is False
     finally:
