@@ -138,8 +138,17 @@ class KafkaSettings(_Strict):
 
 
 class DatabaseSettings(_Strict):
+    @model_validator(mode="after")
+    def _owner_is_not_the_application(self) -> DatabaseSettings:
+        if self.owner_user == self.app_user:
+            raise ValueError("database.owner_user must differ from app_user: the application must not own the schema")
+        return self
+
     name: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     app_user: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # Owns the schema and runs the migrations; the application role only reads and writes rows
+    # (and on the drill ledger only reads and appends).
+    owner_user: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # A service's pool gives a broken connection up after this and reconnects on the next demand,
     # instead of backing off ever longer (1, 2, 4, 8 s ...) while the primary fails over.
     reconnect_s: float = Field(ge=0.5, le=300)

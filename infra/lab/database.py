@@ -53,31 +53,62 @@ def site_dsn(topo: Topology, site: str, user: str, password: str, dbname: str) -
     )
 
 
+def _ensure_role(conn: psycopg.Connection, name: str, password: str) -> None:
+    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password)))
+
+
 def ensure_database(topo: Topology, secrets: Secrets) -> None:
-    """Create the application role and database if missing (idempotent)."""
+    """The schema owner and application roles and the database, owned by the schema owner
+    (idempotent). A lab made when the application role owned everything is handed over once."""
     db = topo.database
+    owner, app = sql.Identifier(db.owner_user), sql.Identifier(db.app_user)
     with psycopg.connect(front_door_dsn(topo, "postgres", secrets.superuser, "postgres"), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (db.app_user,)).fetchone():
-            conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(db.app_user), sql.Literal(secrets.app)
-                )
-            )
+        _ensure_role(conn, db.app_user, secrets.app)
+        _ensure_role(conn, db.owner_user, secrets.schema_owner)
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db.name,)).fetchone():
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db.name), sql.Identifier(db.app_user))
-            )
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db.name), owner))
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(db.name), owner))
+        conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM PUBLIC").format(sql.Identifier(db.name)))
+    with psycopg.connect(front_door_dsn(topo, "postgres", secrets.superuser, db.name), autocommit=True) as conn:
+        conn.execute(sql.SQL("REASSIGN OWNED BY {} TO {}").format(app, owner))
 
 
-def migrate(topo: Topology, secrets: Secrets) -> list[str]:
-    """Apply pending migrations through the primary; return the ids applied."""
-    dsn = app_dsn(topo, secrets.app)
+# What the application may do: read and write rows, never change the schema; on the drill ledger
+# only read and append (its triggers refuse rewrites too, for anyone).
+APP_GRANTS = (
+    "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+    "GRANT USAGE ON SCHEMA public TO {app}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app}",
+    "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {app}",
+    "REVOKE UPDATE, DELETE, TRUNCATE ON drill_ledger FROM {app}",
+    "REVOKE ALL ON _yoyo_migration, _yoyo_log, _yoyo_version, yoyo_lock FROM {app}",
+)
+
+
+def grant_application(conn: psycopg.Connection, app_user: str) -> None:
+    for statement in APP_GRANTS:
+        conn.execute(sql.SQL(statement).format(app=sql.Identifier(app_user)))
+
+
+def _apply_migrations(dsn: str) -> list[str]:
     backend = get_backend("postgresql+psycopg://" + _url_part(dsn))
     migrations = read_migrations(str(MIGRATIONS))
     with backend.lock():
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     return [m.id for m in pending]
+
+
+def migrate(topo: Topology, secrets: Secrets) -> list[str]:
+    """Apply pending migrations through the primary as the schema owner, then (again) grant the
+    application its rows; return the ids applied."""
+    db = topo.database
+    dsn = front_door_dsn(topo, db.owner_user, secrets.schema_owner, db.name)
+    applied = _apply_migrations(dsn)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        grant_application(conn, db.app_user)
+    return applied
 
 
 def _url_part(dsn: str) -> str:
@@ -119,18 +150,23 @@ def _reference_rows(conn: psycopg.Connection) -> int:
 def scratch_database(topo: Topology, secrets: Secrets, name: str) -> Iterator[str]:
     """A throwaway database on the lab's cluster, migrated like the application's and holding its
     reference data; yields the application role's DSN to it and drops it afterwards."""
+    db = topo.database
     admin = front_door_dsn(topo, "postgres", secrets.superuser, "postgres")
     drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(drop)
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(topo.database.app_user))
-        )
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(db.owner_user)))
     try:
-        dsn = front_door_dsn(topo, topo.database.app_user, secrets.app, name)
-        backend = get_backend("postgresql+psycopg://" + _url_part(dsn))
-        with backend.lock():
-            backend.apply_migrations(backend.to_apply(read_migrations(str(MIGRATIONS))))
+        owner_dsn = front_door_dsn(topo, db.owner_user, secrets.schema_owner, name)
+        _apply_migrations(owner_dsn)
+        with psycopg.connect(owner_dsn, autocommit=True) as conn:
+            grant_application(conn, db.app_user)
+            # A scratch database is emptied between cases by whoever uses it (the ledger's trigger
+            # still refuses).
+            conn.execute(
+                sql.SQL("GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {}").format(sql.Identifier(db.app_user))
+            )
+        dsn = front_door_dsn(topo, db.app_user, secrets.app, name)
         with psycopg.connect(dsn) as conn:
             conn.execute(REFERENCE_DATA.read_text())
         yield dsn

@@ -57,6 +57,7 @@ class Secrets:
     replication: str
     rewind: str
     app: str
+    schema_owner: str  # database.owner_user's password (migrations only)
     alert_token: str
     slack_signing: str
     teams_hmac: str  # base64 of 32 random bytes, as Teams issues them

@@ -72,7 +72,8 @@ def run_bench(
             raise BenchError(f"{tool} is missing: run `{hint}`")
     layout = LabLayout(topo)
     try:
-        password = lab_secrets.load(layout).app
+        loaded = lab_secrets.load(layout)
+        password, owner_password = loaded.app, loaded.schema_owner
     except OSError:
         raise BenchError(f"no lab secrets at {layout.secrets_file}: is the lab up (ccdr lab up)?") from None
     dsn = app_dsn(topo, password)
@@ -95,7 +96,7 @@ def run_bench(
     )
 
     _phase(f"1/7 database ceiling: pgbench, {clients} clients, {seconds} s")
-    database = run_database_ceiling(topo, password, clients, seconds)
+    database = run_database_ceiling(topo, password, clients, seconds, owner_password)
     console.print(f"  {database.tps:,.1f} tx/s, latency {database.latency_ms} ms")
     _pause()
 

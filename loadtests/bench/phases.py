@@ -25,7 +25,7 @@ from rich.console import Console
 
 from core.kafka import acknowledged_producer
 from infra.lab import probes
-from infra.lab.database import app_dsn
+from infra.lab.database import front_door_dsn
 from infra.lab.layout import PG_BIN_DIR
 from infra.topology import Topology
 from loadtests.bench.figures import (
@@ -117,10 +117,13 @@ def database_settings(dsn: str) -> dict[str, str]:
     return {"synchronous_commit": row[0], "synchronous_standby_names": row[1], "server_version": row[2]}
 
 
-def run_database_ceiling(topo: Topology, password: str, clients: int, seconds: int) -> PgbenchResult:
-    """Phase 1: pgbench INSERTs through the front door's primary port, as the app user."""
+def run_database_ceiling(
+    topo: Topology, password: str, clients: int, seconds: int, owner_password: str
+) -> PgbenchResult:
+    """Phase 1: pgbench INSERTs through the front door's primary port, as the app user (the schema
+    owner makes the scratch table: the application role cannot create one)."""
     db = topo.database
-    dsn = app_dsn(topo, password)
+    dsn = front_door_dsn(topo, db.owner_user, owner_password, db.name)
     with _connect(dsn) as conn:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {BENCH_SCHEMA}")
         conn.execute(f"DROP TABLE IF EXISTS {BENCH_TABLE}")
@@ -128,6 +131,9 @@ def run_database_ceiling(topo: Topology, password: str, clients: int, seconds: i
             f"CREATE TABLE {BENCH_TABLE} (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(),"
             " payload text NOT NULL)"
         )
+        conn.execute(f"GRANT USAGE ON SCHEMA {BENCH_SCHEMA} TO {db.app_user}")
+        conn.execute(f"GRANT INSERT ON {BENCH_TABLE} TO {db.app_user}")
+        conn.execute(f"GRANT USAGE ON SEQUENCE {BENCH_TABLE}_id_seq TO {db.app_user}")
     try:
         with tempfile.TemporaryDirectory(prefix="ccdr-bench-pgbench-") as workdir:
             script = Path(workdir) / "insert.sql"

@@ -23,7 +23,7 @@ from infra.lab.render import haproxy_stats_socket
 from loadtests.payloads import Built, PayloadFactory
 from loadtests.storm import _critical_alert
 from tests.integration.conftest import wait_until
-from tests.integration.core.conftest import Front
+from tests.integration.core.conftest import DESK_AGENT, Front
 
 
 def _socket(front: Front) -> Path:
@@ -45,6 +45,8 @@ def _send(front: Front, built: Built) -> httpx.Response:
         headers["Idempotency-Key"] = built.idempotency_key
     if built.channel in ("alertmanager", "grafana"):
         headers["Authorization"] = f"Bearer {front.secrets.alert_token}"
+    if built.channel in ("hotline", "walk_in"):  # entered by a signed-in agent: the desk's session
+        headers["Authorization"] = str(front.desk.headers["Authorization"])
     return front.http.post(f"{front.intake}/v1/intake/{built.channel}", content=built.data(), headers=headers)
 
 
@@ -53,7 +55,7 @@ def test_a_critical_alert_takes_the_urgent_lane_and_a_portal_form_the_normal_one
     now = datetime.now(UTC)
     before = _answered(front)
     assert _send(front, _critical_alert(factory, now)).status_code == 202
-    assert _send(front, factory.agent_entry(now, "l1.an")).status_code == 202
+    assert _send(front, factory.agent_entry(now, DESK_AGENT)).status_code == 202
     middle = _answered(front)
     assert middle[front_door.URGENT_BACKEND] == before[front_door.URGENT_BACKEND] + 2
     assert middle[front_door.NORMAL_BACKEND] == before[front_door.NORMAL_BACKEND]

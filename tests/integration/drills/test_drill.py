@@ -17,6 +17,7 @@ import pytest
 
 from drills.canary import SUBJECT_PREFIX
 from drills.chaos.probes import converged
+from infra.lab.database import front_door_dsn
 from infra.topology import Topology
 from tests.integration.conftest import ccdr, wait_until
 from tests.integration.core.conftest import Front, fd_tickets
@@ -177,6 +178,11 @@ def test_the_sre_status_page_shows_both_sites_the_role_holders_and_the_drill(
 )
 def test_the_ledgers_database_copy_refuses_every_rewrite(drill: dict[str, Any], front: Front, statement: str) -> None:
     before = front.sql("SELECT count(*), max(seq) FROM drill_ledger")
-    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+    # The application role may only read and append; the schema's owner, who may, meets the triggers.
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
         front.sql(statement)
+    db = front.topo.database
+    owner = front_door_dsn(front.topo, db.owner_user, front.secrets.schema_owner, db.name)
+    with psycopg.connect(owner) as conn, pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        conn.execute(statement)
     assert front.sql("SELECT count(*), max(seq) FROM drill_ledger") == before and before[0][0] >= 1

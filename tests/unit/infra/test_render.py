@@ -15,6 +15,7 @@ SECRETS = Secrets(
     replication="repl-secret",
     rewind="rw-secret",
     app="app-secret",
+    schema_owner="owner-secret",
     alert_token="alert-token-0123456789",
     slack_signing="slack-signing-0123456789",
     teams_hmac="dGVhbXMtaG1hYy1zZWNyZXQtMDEyMzQ1Njc4OTAxMjM0NQ==",

@@ -156,3 +156,9 @@ def test_a_drill_key_inside_the_archive_it_signs_is_refused(key: str) -> None:
     inside = drills.archive_dir / "keys" / "drill-signing.pem"
     with pytest.raises(ValidationError, match=f"drills.{key} must not be inside"):
         drills.model_validate(drills.model_dump() | {key: inside})
+
+
+def test_the_application_role_cannot_be_the_schema_owner() -> None:
+    raw = _raw()
+    raw["database"]["owner_user"] = raw["database"]["app_user"]
+    assert "owner_user must differ from app_user" in _refused(raw)

@@ -33,6 +33,7 @@ SECRETS = Secrets(
     replication="re",
     rewind="rw",
     app="app",
+    schema_owner="owner",
     alert_token="alert-token-0123456789",
     slack_signing="slack-signing-0123456789",
     teams_hmac=base64.b64encode(b"teams outgoing webhook secret 32b").decode(),
