@@ -17,7 +17,7 @@ from core.intake.domain.admission import ALERT_CHANNELS, URGENT_CHANNELS
 from core.settings import ServiceSettings
 from infra.lab import front_door
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
-from infra.topology import Topology
+from infra.topology import FrontDoor, HAProxyTimers, Ports, Topology
 
 TCP_USER_TIMEOUT_MS = 5000  # unacknowledged data on a connection for 5 s: it is dead
 CONNECT_TIMEOUT_S = 3  # never libpq's default: a dropped-packet partition must fail fast
@@ -71,7 +71,7 @@ def group_name(group: str) -> str:
     return FRONT_DOOR if group == FRONT_DOOR else f"site-{group}"
 
 
-def _render(template: str, **values: object) -> str:
+def render_template(template: str, **values: object) -> str:
     return _templates.get_template(template).render(**values)
 
 
@@ -83,7 +83,7 @@ def _zookeeper(topo: Topology, site: str, dirs: SiteDirs) -> tuple[Program, list
     files = [
         RenderedFile(
             zoo_cfg,
-            _render(
+            render_template(
                 "zoo.cfg.j2",
                 site=site,
                 zk=topo.timers.zookeeper,
@@ -93,7 +93,7 @@ def _zookeeper(topo: Topology, site: str, dirs: SiteDirs) -> tuple[Program, list
                 servers=servers,
             ),
         ),
-        RenderedFile(log4j, _render("zk-log4j.properties.j2", site=site)),
+        RenderedFile(log4j, render_template("zk-log4j.properties.j2", site=site)),
         RenderedFile(dirs.zookeeper_data / "myid", f"{s.node_id}\n"),
     ]
     heap = topo.timers.zookeeper.heap_mb
@@ -118,7 +118,7 @@ def _kafka(topo: Topology, layout: LabLayout, site: str, dirs: SiteDirs) -> tupl
     files = [
         RenderedFile(
             props,
-            _render(
+            render_template(
                 "kafka.properties.j2",
                 site=site,
                 node_id=s.node_id,
@@ -132,7 +132,7 @@ def _kafka(topo: Topology, layout: LabLayout, site: str, dirs: SiteDirs) -> tupl
                 timers=topo.timers.kafka,
             ),
         ),
-        RenderedFile(log4j, _render("kafka-log4j2.properties.j2", site=site)),
+        RenderedFile(log4j, render_template("kafka-log4j2.properties.j2", site=site)),
     ]
     heap = topo.kafka.broker_heap_mb if is_broker else topo.kafka.controller_heap_mb
     command = (
@@ -148,7 +148,7 @@ def _patroni(
 ) -> tuple[Program, list[RenderedFile]]:
     s = topo.site(site)
     conf = dirs.conf / "patroni.yml"
-    content = _render(
+    content = render_template(
         "patroni.yml.j2",
         site=site,
         address=s.address,
@@ -160,7 +160,13 @@ def _patroni(
         pg_bin_dir=PG_BIN_DIR,
         pgpass=dirs.root / "postgres" / "pgpass",
         secrets=secrets,
-        subnet=topo.lab.subnet,
+        tls=None,
+        pg_hba=[
+            "local all all trust",
+            f"host replication replicator {topo.lab.subnet} scram-sha-256",
+            f"host all all {topo.lab.subnet} scram-sha-256",
+            "host all all 127.0.0.1/32 scram-sha-256",
+        ],
     )
     files = [RenderedFile(conf, content, owner="postgres", mode=0o600)]
     command = f"{layout.patroni_venv}/bin/patroni {conf}"
@@ -176,18 +182,26 @@ def _patroni(
     return program, files
 
 
-def _haproxy(topo: Topology, dirs: SiteDirs) -> tuple[Program, list[RenderedFile]]:
-    conf = dirs.conf / "haproxy.cfg"
-    errorfile = dirs.conf / "intake-overloaded.http"
-    admission = topo.front_door.intake_admission
-    data_sites = [{"name": n, "address": topo.sites[n].address} for n in topo.data_sites]
-    content = _render(
+def haproxy_config(
+    topo_front_door: FrontDoor,
+    timers: HAProxyTimers,
+    ports: Ports,
+    app_servers: list[dict[str, object]],
+    db_servers: list[dict[str, object]],
+    stats_socket: Path,
+    errorfile: Path,
+) -> str:
+    """The front door's haproxy.cfg: `app_servers` run intake and the ticket API, `db_servers`
+    PostgreSQL under Patroni (each {name, address}). Shared by the lab and production rendering."""
+    admission = topo_front_door.intake_admission
+    return render_template(
         "haproxy.cfg.j2",
-        stats_socket=haproxy_stats_socket(dirs),
-        timers=topo.timers.haproxy,
-        front_door=topo.front_door,
-        ports=topo.ports,
-        data_sites=data_sites,
+        stats_socket=stats_socket,
+        timers=timers,
+        front_door=topo_front_door,
+        ports=ports,
+        app_servers=app_servers,
+        db_servers=db_servers,
         intake_lanes=front_door.intake_lanes(admission),
         urgent_paths=front_door.channel_paths(URGENT_CHANNELS),
         alert_paths=front_door.channel_paths(ALERT_CHANNELS),
@@ -199,8 +213,19 @@ def _haproxy(topo: Topology, dirs: SiteDirs) -> tuple[Program, list[RenderedFile
         busy_backend=front_door.BUSY_BACKEND,
         urgent_backend=front_door.URGENT_BACKEND,
     )
+
+
+def _haproxy(topo: Topology, dirs: SiteDirs) -> tuple[Program, list[RenderedFile]]:
+    conf = dirs.conf / "haproxy.cfg"
+    errorfile = dirs.conf / "intake-overloaded.http"
+    # One intake/ticket server and one PostgreSQL node per lab site.
+    data_sites: list[dict[str, object]] = [{"name": n, "address": topo.sites[n].address} for n in topo.data_sites]
+    fd = topo.front_door
+    content = haproxy_config(
+        fd, topo.timers.haproxy, topo.ports, data_sites, data_sites, haproxy_stats_socket(dirs), errorfile
+    )
     command = f"haproxy -db -f {conf}"
-    refusal = front_door.overloaded_errorfile(admission.retry_after_s)
+    refusal = front_door.overloaded_errorfile(fd.intake_admission.retry_after_s)
     files = [RenderedFile(conf, content), RenderedFile(errorfile, refusal)]
     return Program("haproxy", command, dirs.root, startsecs=1, stopsignal="USR1"), files
 
@@ -210,7 +235,7 @@ def haproxy_stats_socket(dirs: SiteDirs) -> Path:
 
 
 def _supervisord(group: str, dirs: SiteDirs, programs: list[Program]) -> RenderedFile:
-    content = _render(
+    content = render_template(
         "supervisord.conf.j2",
         socket=dirs.supervisor_socket,
         log_dir=dirs.logs,
