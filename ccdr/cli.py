@@ -19,6 +19,7 @@ from failover.cli import FailoverError
 from failover.cli import app as failover_app
 from infra.lab.cli import app as lab_app
 from infra.lab.errors import LabError
+from infra.production.cli import app as render_app
 from infra.topology import TopologyError
 from loadtests import bench
 from loadtests.cli import LoadError
@@ -31,6 +32,7 @@ app.add_typer(drill_app, name="drill")
 app.add_typer(load_app, name="load")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(report_app, name="report")
+app.add_typer(render_app, name="render")
 app.command("serve")(serve)
 app.command("bench")(bench.main)
 

@@ -10,9 +10,10 @@ models (intake, tickets, failover, agents) live here, in the domain's own packag
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -204,6 +205,8 @@ class ServiceSettings(_Strict):
                 value = getattr(self.channels, name).get_secret_value()
                 if value.strip().casefold() in PLACEHOLDER_SECRETS or len(value) < 16:
                     raise ValueError(f"channels.{name}: a placeholder or short secret is refused in production")
+            if "password=" in self.database_dsn.get_secret_value() + self.database_read_dsn.get_secret_value():
+                raise ValueError("database_dsn: a password in the DSN is refused in production (use passfile=)")
         return self
 
     @model_validator(mode="after")
@@ -220,6 +223,26 @@ class SettingsError(ValueError):
     """The settings file is missing or invalid; the message names the file and the field."""
 
 
+def resolve_secrets(value: Any, where: str = "") -> Any:
+    """Secrets kept out of the settings file: `{"$file": PATH}` is replaced by the file's content
+    (stripped), `{"$env": NAME}` by the environment variable; a missing one is refused by name."""
+    if isinstance(value, dict):
+        if set(value) == {"$file"}:
+            try:
+                return Path(value["$file"]).read_text().strip()
+            except OSError as exc:
+                raise SettingsError(f"{where}: cannot read secret file {value['$file']}: {exc.strerror}") from None
+        if set(value) == {"$env"}:
+            found = os.environ.get(value["$env"])
+            if not found:
+                raise SettingsError(f"{where}: environment variable {value['$env']} is not set")
+            return found
+        return {k: resolve_secrets(v, f"{where}.{k}" if where else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_secrets(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
 def load_settings(path: Path) -> ServiceSettings:
     try:
         raw = json.loads(path.read_text())
@@ -227,6 +250,10 @@ def load_settings(path: Path) -> ServiceSettings:
         raise SettingsError(f"{path}: no such settings file (the lab renders it: ccdr lab up)") from None
     except json.JSONDecodeError as exc:
         raise SettingsError(f"{path}: not JSON ({exc})") from None
+    try:
+        raw = resolve_secrets(raw)
+    except SettingsError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
     try:
         return ServiceSettings.model_validate(raw)
     except ValidationError as exc:

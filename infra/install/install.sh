@@ -15,7 +15,8 @@ topo() { python3 -c "import tomllib,sys; t=tomllib.load(open('infra/topology.tom
 apt_packages=(iproute2 nftables haproxy zookeeper postgresql-15 postgresql-client-15
               openjdk-17-jre-headless maven python3-venv procps
               libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core  # PDF reports (WeasyPrint)
-              chromium chromium-driver)  # the console's browser tests (Selenium)
+              chromium chromium-driver  # the console's browser tests (Selenium)
+              systemd openssl)  # `ccdr render production` is checked with systemd-analyze verify and openssl req
 # npm vendors the console's htmx; a machine with its own Node.js (which conflicts with Debian's
 # npm package) keeps it.
 command -v npm >/dev/null || apt_packages+=(npm)

@@ -342,13 +342,22 @@ def app_dsn(topo: Topology, password: str, reads_near: str | None = None) -> str
     """Both data sites, whichever is read-write (multi-host conninfo); fail fast per host. With
     `reads_near`, any node that answers, that site's first (reads that must not wait for a primary)."""
     sites = sorted(topo.data_sites, key=lambda s: s != reads_near)
+    hosts = [str(topo.sites[s].address) for s in sites]
+    db = topo.database
+    return service_dsn(
+        hosts, topo.ports.postgres, db.app_user, db.name, any_node=reads_near is not None, password=password
+    )
+
+
+def service_dsn(hosts: list[str], port: int, user: str, dbname: str, *, any_node: bool, **auth: str) -> str:
+    """A service's multi-host conninfo: the read-write node among `hosts`, or (`any_node`) the
+    first that answers; `auth` is `password=` (lab) or `passfile=` (production)."""
     return make_conninfo(
-        host=",".join(str(topo.sites[s].address) for s in sites),
-        port=",".join(str(topo.ports.postgres) for _ in sites),
-        user=topo.database.app_user,
-        password=password,
-        dbname=topo.database.name,
-        target_session_attrs="read-write" if reads_near is None else "any",
+        host=",".join(hosts),
+        port=",".join(str(port) for _ in hosts),
+        user=user,
+        dbname=dbname,
+        target_session_attrs="any" if any_node else "read-write",
         connect_timeout=CONNECT_TIMEOUT_S,
         # A primary cut off or frozen drops packets without a reset: without these a pooled
         # connection's next query waits for the kernel's retransmission timeout (~2 min).
@@ -357,6 +366,7 @@ def app_dsn(topo: Topology, password: str, reads_near: str | None = None) -> str
         keepalives_idle=5,
         keepalives_interval=2,
         keepalives_count=2,
+        **auth,
     )
 
 

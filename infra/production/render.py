@@ -1,0 +1,369 @@
+"""Production configuration, per host, from a production topology: systemd units and the configs
+of ZooKeeper, Kafka (KRaft), Patroni/PostgreSQL, HAProxy and the ccdr services, plus a
+certificate request per host. Written under OUT/<host>/ as the files' absolute paths, so a host's
+tree can be copied to its root; nothing secret is written (each secret is named in
+OUT/<host>/SECRETS.txt and read at start from /etc/ccdr/secrets).
+
+The component configs come from the lab's templates (infra/lab/templates): what the drills
+measured is what is deployed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from core.settings import ServiceSettings
+from infra.lab import front_door
+from infra.lab.render import (
+    COLD_PROGRAMS,
+    SERVICE_PROGRAMS,
+    Program,
+    haproxy_config,
+    render_template,
+    service_dsn,
+)
+from infra.production.topology import Host, ProductionTopology
+
+_units = jinja2.Environment(
+    loader=jinja2.PackageLoader("infra.production", "templates"),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    autoescape=False,  # systemd units, not HTML
+)
+
+SYSTEMD_DIR = Path("/etc/systemd/system")
+# Secrets each role reads at start (files under <etc>/secrets, 0600, owned by the service's user).
+ROLE_SECRETS: dict[str, tuple[str, ...]] = {
+    "postgres": ("patroni.env: PATRONI_SUPERUSER_PASSWORD, PATRONI_REPLICATION_PASSWORD, PATRONI_REWIND_PASSWORD",),
+    "ccdr": (
+        "pgpass: the application role's line for every PostgreSQL host (libpq passfile format)",
+        "alert_token",
+        "slack_signing_secret",
+        "teams_hmac_secret",
+        "zalo_oa_secret_key",
+        "session_signing_key: Ed25519 seed, base64url (python -m ccdr.keys new-session-key)",
+        "session_public_key: its public key (and older ones, one per line, while rotating)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class HostFile:
+    path: Path  # absolute, on the host
+    content: str
+    mode: int = 0o644
+
+
+def render_production(topo: ProductionTopology, out: Path) -> dict[str, list[Path]]:
+    """Write every host's files under `out/<host>/`; returns what was written per host."""
+    written: dict[str, list[Path]] = {}
+    for site, host in topo.hosts:
+        files = host_files(topo, site, host)
+        root = out / host.name
+        for f in files:
+            target = root / f.path.relative_to("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f.content)
+            target.chmod(f.mode)
+        written[host.name] = [root / f.path.relative_to("/") for f in files]
+    return written
+
+
+def host_files(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
+    files: list[HostFile] = [_certificate_request(topo, site, host)]
+    if "zookeeper" in host.roles:
+        files += _zookeeper(topo, host)
+    if host.roles & {"kafka-controller", "kafka-broker"}:
+        files += _kafka(topo, host)
+    if "postgres" in host.roles:
+        files += _patroni(topo, site, host)
+    if "haproxy" in host.roles:
+        files += _haproxy(topo, host)
+    if "ccdr" in host.roles:
+        files += _ccdr(topo, site, host)
+    secrets = [line for role in sorted(host.roles) for line in ROLE_SECRETS.get(role, ())]
+    listing = "\n".join(f"- {line}" for line in secrets) or "(none)"
+    readme = (
+        f"# {host.name} (site {site}: {', '.join(sorted(host.roles))})\n"
+        f"Secrets this host needs under {topo.paths.etc}/secrets/ (0700; each file 0600):\n{listing}\n"
+    )
+    return [*files, HostFile(Path("/SECRETS.txt"), readme)]
+
+
+def _unit(
+    topo: ProductionTopology,
+    host: Host,
+    name: str,
+    description: str,
+    command: str,
+    user: str,
+    directory: Path,
+    *,
+    stop_signal: str = "SIGTERM",
+    env_file: Path | None = None,
+) -> HostFile:
+    p = topo.paths
+    content = _units.get_template("unit.service.j2").render(
+        host=host.name,
+        description=description,
+        docs="/usr/share/doc/ccdr/production.md",
+        user=user,
+        directory=directory,
+        env_file=env_file,
+        command=command,
+        stop_signal=stop_signal,
+        writable=[p.data, p.logs],
+    )
+    return HostFile(SYSTEMD_DIR / f"ccdr-{name}.service", content)
+
+
+def _zookeeper(topo: ProductionTopology, host: Host) -> list[HostFile]:
+    p = topo.paths
+    conf, data = p.etc / "zookeeper" / "zoo.cfg", p.data / "zookeeper"
+    log4j = p.etc / "zookeeper" / "log4j.properties"
+    servers = [{"node_id": h.node_id, "address": h.address} for _, h in topo.with_role("zookeeper")]
+    zoo = render_template(
+        "zoo.cfg.j2",
+        site=host.name,
+        zk=topo.timers.zookeeper,
+        data_dir=data,
+        address=host.address,
+        ports=topo.ports,
+        servers=servers,
+    )
+    heap = topo.timers.zookeeper.heap_mb
+    classpath = ":".join(str(c) for c in [conf.parent, *p.zookeeper_classpath])
+    command = (
+        f"{p.java} -Xms{heap}m -Xmx{heap}m -Djava.awt.headless=true -Dzookeeper.log.dir={p.logs} "
+        f"-Dlog4j.configuration=file:{log4j} -cp {classpath} org.apache.zookeeper.server.quorum.QuorumPeerMain {conf}"
+    )
+    return [
+        HostFile(conf, zoo),
+        HostFile(log4j, render_template("zk-log4j.properties.j2", site=host.name)),
+        HostFile(data / "myid", f"{host.node_id}\n"),
+        _unit(topo, host, "zookeeper", "ZooKeeper (coordination quorum)", command, "zookeeper", data),
+    ]
+
+
+def _kafka(topo: ProductionTopology, host: Host) -> list[HostFile]:
+    p = topo.paths
+    conf, data = p.etc / "kafka" / "server.properties", p.data / "kafka"
+    log4j = p.etc / "kafka" / "log4j2.properties"
+    is_broker = "kafka-broker" in host.roles
+    roles = ",".join(r for r, on in (("broker", is_broker), ("controller", "kafka-controller" in host.roles)) if on)
+    props = render_template(
+        "kafka.properties.j2",
+        site=host.name,
+        node_id=host.node_id,
+        roles=roles,
+        is_broker=is_broker,
+        voters=topo.kafka_voters(),
+        address=host.address,
+        ports=topo.ports,
+        data_dir=data,
+        kafka=topo.kafka,
+        timers=topo.timers.kafka,
+    )
+    heap = topo.kafka.broker_heap_mb if is_broker else topo.kafka.controller_heap_mb
+    command = (
+        f"{p.java} -Xms{heap}m -Xmx{heap}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true "
+        f"-Dkafka.logs.dir={p.logs} -Dlog4j2.configurationFile={log4j} -cp {p.kafka_libs}/* kafka.Kafka {conf}"
+    )
+    return [
+        HostFile(conf, props),
+        HostFile(log4j, render_template("kafka-log4j2.properties.j2", site=host.name)),
+        _unit(topo, host, "kafka", f"Kafka ({roles})", command, "kafka", data),
+    ]
+
+
+def _patroni(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
+    p = topo.paths
+    conf, tls = p.etc / "patroni.yml", p.etc / "tls"
+    data_networks = [topo.sites[s].network for s in topo.data_sites]
+    content = render_template(
+        "patroni.yml.j2",
+        site=host.name,
+        address=host.address,
+        ports=topo.ports,
+        zookeeper_hosts=topo.zookeeper_connect().split(","),
+        timers=topo.timers.patroni,
+        data_dir=p.data / "postgres",
+        socket_dir="/var/run/postgresql",
+        pg_bin_dir=p.pg_bin_dir,
+        pgpass=p.data / "postgres.pgpass",
+        secrets=None,  # from the unit's EnvironmentFile
+        tls={"cert": tls / f"{host.name}.crt", "key": tls / f"{host.name}.key", "ca": tls / "ca.crt"},
+        pg_hba=[
+            "local all postgres peer",
+            *(f"hostssl replication replicator {net} scram-sha-256" for net in data_networks),
+            *(f"hostssl all all {net} scram-sha-256" for net in data_networks),
+        ],
+    )
+    env = p.etc / "secrets" / "patroni.env"
+    unit = _unit(
+        topo,
+        host,
+        "patroni",
+        f"Patroni and PostgreSQL (site {site})",
+        f"{p.patroni} {conf}",
+        "postgres",
+        p.data,
+        stop_signal="SIGINT",
+        env_file=env,
+    )
+    return [HostFile(conf, content, mode=0o640), unit]
+
+
+def _haproxy(topo: ProductionTopology, host: Host) -> list[HostFile]:
+    p = topo.paths
+    conf, errorfile = p.etc / "haproxy" / "haproxy.cfg", p.etc / "haproxy" / "intake-overloaded.http"
+    app = [{"name": h.name, "address": h.address} for _, h in topo.with_role("ccdr")]
+    db = [{"name": h.name, "address": h.address} for _, h in topo.with_role("postgres")]
+    fd = topo.front_door.model_copy(update={"address": host.address})  # each front door binds its own address
+    content = haproxy_config(fd, topo.timers.haproxy, topo.ports, app, db, Path("/run/haproxy/admin.sock"), errorfile)
+    refusal = front_door.overloaded_errorfile(fd.intake_admission.retry_after_s)
+    command = f"{p.haproxy} -Ws -f {conf}"
+    unit = _unit(topo, host, "haproxy", "HAProxy (front door)", command, "haproxy", conf.parent, stop_signal="SIGUSR1")
+    return [HostFile(conf, content), HostFile(errorfile, refusal), unit]
+
+
+def _ccdr(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
+    """The services under one supervisord (the failover agent starts the cold notifier through it)."""
+    p = topo.paths
+    settings_path = p.etc / "services.json"
+    socket = Path("/run/ccdr/supervisor.sock")
+    programs = [
+        Program(
+            name,
+            f"{p.python} -m ccdr serve {name} --config {settings_path}",
+            p.data,
+            user="ccdr",
+            startsecs=2,
+            environment='LANG="C.UTF-8",PYTHONUNBUFFERED="1"',
+            autostart=name not in COLD_PROGRAMS,
+        )
+        for name in (*SERVICE_PROGRAMS, *COLD_PROGRAMS)
+    ]
+    supervisord = render_template(
+        "supervisord.conf.j2",
+        socket=socket,
+        log_dir=p.logs,
+        run_dir=socket.parent,
+        group=f"site-{site}",
+        programs=programs,
+    )
+    conf = p.etc / "supervisord.conf"
+    command = f"{p.python} -m supervisor.supervisord --nodaemon --configuration {conf}"
+    unit = _unit(topo, host, "services", f"ccdr services (site {site})", command, "root", p.data)
+    document = services_document(topo, site, host, socket)
+    return [
+        HostFile(settings_path, json.dumps(document, indent=2) + "\n", mode=0o640),
+        HostFile(conf, supervisord, mode=0o640),
+        unit,
+    ]
+
+
+def _secret(topo: ProductionTopology, name: str) -> dict[str, str]:
+    return {"$file": str(topo.paths.etc / "secrets" / name)}
+
+
+def services_document(topo: ProductionTopology, site: str, host: Host, supervisor_socket: Path) -> dict[str, object]:
+    """The services' settings at one host, secrets by reference (core.settings.resolve_secrets)."""
+    postgres = [(s, h) for s, h in topo.with_role("postgres")]
+    near_first = [str(h.address) for _, h in sorted(postgres, key=lambda sh: sh[0] != site)]
+    db, ports = topo.database, topo.ports
+    passfile = str(topo.paths.etc / "secrets" / "pgpass")
+    tls = {"sslmode": "verify-full", "sslrootcert": str(topo.paths.etc / "tls" / "ca.crt")}
+    proxies = [str(h.address) for _, h in topo.with_role("haproxy")]
+    own_patroni = next(h for s, h in postgres if s == site)
+    address = str(host.address)
+    document: dict[str, object] = {
+        "environment": "production",
+        "site": site,
+        "public_base_url": topo.public_base_url,
+        "kafka": {
+            "bootstrap": topo.kafka_bootstrap(),
+            "intake_topic": topo.kafka.intake_topic,
+            "ticket_events_topic": topo.kafka.ticket_events_topic,
+            "quarantine_topic": topo.kafka.quarantine_topic,
+        },
+        "database_dsn": service_dsn(
+            [str(h.address) for _, h in postgres],
+            ports.postgres,
+            db.app_user,
+            db.name,
+            any_node=False,
+            passfile=passfile,
+            **tls,
+        ),
+        "database_read_dsn": service_dsn(
+            near_first, ports.postgres, db.app_user, db.name, any_node=True, passfile=passfile, **tls
+        ),
+        "database_reconnect_s": db.reconnect_s,
+        "intake_listen": {
+            "host": address,
+            "http_port": ports.intake_http,
+            "smtp_port": ports.intake_smtp,
+            "health_port": ports.intake_health,
+        },
+        "tickets_listen": {"host": address, "http_port": ports.tickets_http, "trusted_proxies": proxies},
+        "ticket_worker_listen": {"host": address, "http_port": ports.ticket_worker_http},
+        "intake": topo.intake.model_dump(),
+        "tickets": topo.tickets.model_dump(),
+        "channels": {
+            "alert_token": _secret(topo, "alert_token"),
+            "slack_signing_secret": _secret(topo, "slack_signing_secret"),
+            "teams_hmac_secret": _secret(topo, "teams_hmac_secret"),
+            "zalo_app_id": _secret(topo, "zalo_app_id"),  # not secret, but set per deployment with the others
+            "zalo_oa_secret_key": _secret(topo, "zalo_oa_secret_key"),
+        },
+        "zookeeper_hosts": topo.zookeeper_connect(),
+        "failover": topo.failover.model_dump(),
+        "agents": topo.agents.model_dump(),
+        "sessions": {
+            "signing_key": _secret(topo, "session_signing_key"),
+            "public_keys": [_secret(topo, "session_public_key")],
+        },
+        "supervisor": {"socket": str(supervisor_socket), "group": f"site-{site}"},
+        "patroni_url": f"http://{own_patroni.address}:{ports.patroni_rest}",
+        "mail_dir": str(topo.paths.data / "mail"),
+        "console": {"data_sites": topo.data_sites},
+    }
+    return document
+
+
+def check_document(document: dict[str, object], secrets: dict[str, str]) -> ServiceSettings:
+    """Validate a rendered services document as the services will, each secret reference filled
+    from `secrets` by file name (the real files live only on the hosts)."""
+    return ServiceSettings.model_validate(_fill(document, secrets))
+
+
+def _fill(value: object, secrets: dict[str, str]) -> object:
+    if isinstance(value, dict):
+        if set(value) == {"$file"}:
+            return secrets[Path(str(value["$file"])).name]
+        return {k: _fill(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, secrets) for v in value]
+    return value
+
+
+def _certificate_request(topo: ProductionTopology, site: str, host: Host) -> HostFile:
+    """An OpenSSL request config: the host makes its own key and CSR, the organisation's CA signs it."""
+    tls = topo.paths.etc / "tls"
+    key, csr, cnf = tls / f"{host.name}.key", tls / f"{host.name}.csr", tls / f"{host.name}.cnf"
+    content = (
+        f"# On {host.name}: openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \\\n"
+        f"#   -keyout {key} -out {csr} -config {cnf}\n"
+        "# then have the CA sign it into "
+        f"{tls / (host.name + '.crt')} (with the CA's own certificate as {tls / 'ca.crt'}).\n"
+        "[req]\nprompt = no\ndistinguished_name = dn\nreq_extensions = ext\n\n"
+        f"[dn]\nCN = {host.name}\nO = {topo.name}\nOU = site {site}\n\n"
+        f"[ext]\nsubjectAltName = DNS:{host.name}, IP:{host.address}\n"
+        "keyUsage = critical, digitalSignature, keyEncipherment\n"
+        "extendedKeyUsage = serverAuth, clientAuth\n"
+    )
+    return HostFile(cnf, content)

@@ -1,0 +1,121 @@
+"""The rendered production configuration is accepted by each component's own checker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.production.cli import EXAMPLE
+from infra.production.render import check_document, render_production
+from infra.production.topology import ProductionTopology, load_production_topology
+
+PATRONI = Path("/opt/ccdr/patroni-venv/bin/patroni")  # installed by `make install`
+STAND_IN_SECRETS = {
+    "alert_token": "alert-token-for-validation-0123",
+    "slack_signing_secret": "slack-signing-for-validation-0123",
+    "teams_hmac_secret": "dGVhbXMtaG1hYy1zZWNyZXQtMDEyMzQ1Njc4OTAxMjM0NQ==",
+    "zalo_app_id": "3061483922957117442",
+    "zalo_oa_secret_key": "zalo-oa-key-for-validation-0123",
+    "session_signing_key": "x5DwLwYz4lJg6pXcGcC8qyTLEp3E7dUbH5gK1oXk3s0",
+    "session_public_key": "o8S-gCOS6ikHDIpWhDIm_vyUiMdvuDgPMmeVXZWm2Bw",
+}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProductionTopology, Path]:
+    topo = load_production_topology(EXAMPLE)
+    # This machine's interpreter stands in for the hosts' venv, so systemd can check the command.
+    topo = topo.model_copy(update={"paths": topo.paths.model_copy(update={"python": Path(sys.executable)})})
+    out = tmp_path_factory.mktemp("production")
+    render_production(topo, out)
+    return topo, out
+
+
+def _run(*command: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_every_front_door_passes_haproxy_check(rendered: tuple[ProductionTopology, Path]) -> None:
+    topo, out = rendered
+    configs = sorted(out.glob("*/etc/ccdr/haproxy/haproxy.cfg"))
+    assert [c.parts[-5] for c in configs] == ["dn-app1", "hn-app1"]
+    for cfg in configs:
+        host_root = cfg.parents[3]
+        # Point the config's absolute paths at the rendered tree (the errorfile must exist to check).
+        local = cfg.with_name("check.cfg")
+        local.write_text(cfg.read_text().replace(f"{topo.paths.etc}/", f"{host_root}{topo.paths.etc}/"))
+        result = _run("haproxy", "-c", "-f", local)
+        assert result.returncode == 0, result.stdout + result.stderr
+        text = cfg.read_text()
+        for host in ("hn-app1", "hn-app2", "dn-app1", "dn-app2"):  # every ccdr host serves intake and tickets
+            assert f"server {host} " in text
+        assert "server hn-db1 10.10.1.31:5432 check port 8008" in text
+
+
+def test_every_patroni_config_passes_patronis_own_validation(rendered: tuple[ProductionTopology, Path]) -> None:
+    _, out = rendered
+    configs = sorted(out.glob("*/etc/ccdr/patroni.yml"))
+    assert len(configs) == 2
+    for cfg in configs:
+        result = _run(PATRONI, "--validate-config", "--ignore-listen-port", cfg)
+        assert result.returncode == 0, result.stdout + result.stderr
+        text = cfg.read_text()
+        assert "password:" not in text  # passwords come from the unit's EnvironmentFile
+        assert "hostssl all all 10.10.1.0/24 scram-sha-256" in text and "\n    - host " not in text
+        assert "ssl: 'on'" in text
+
+
+def test_every_systemd_unit_passes_systemd_analyze_verify(rendered: tuple[ProductionTopology, Path]) -> None:
+    _, out = rendered
+    units = sorted(out.glob("*/etc/systemd/system/*.service"))
+    assert {u.name for u in units} == {
+        "ccdr-zookeeper.service",
+        "ccdr-kafka.service",
+        "ccdr-patroni.service",
+        "ccdr-haproxy.service",
+        "ccdr-services.service",
+    }
+    for unit in units:
+        result = _run("systemd-analyze", "verify", unit)
+        assert result.returncode == 0, f"{unit}: {result.stdout}{result.stderr}"
+
+
+def test_each_hosts_certificate_request_names_the_host_and_its_address(
+    rendered: tuple[ProductionTopology, Path], tmp_path: Path
+) -> None:
+    topo, out = rendered
+    for _, host in topo.hosts:
+        cnf = out / host.name / "etc/ccdr/tls" / f"{host.name}.cnf"
+        key, csr = tmp_path / f"{host.name}.key", tmp_path / f"{host.name}.csr"
+        made = _run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", csr, "-config", cnf)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        shown = _run("openssl", "req", "-in", csr, "-noout", "-text").stdout
+        assert f"DNS:{host.name}" in shown and f"IP Address:{host.address}" in shown
+
+
+def test_the_services_settings_validate_in_production_mode_with_secrets_by_reference(
+    rendered: tuple[ProductionTopology, Path],
+) -> None:
+    _, out = rendered
+    for path in sorted(out.glob("*/etc/ccdr/services.json")):
+        document = json.loads(path.read_text())
+        assert document["channels"]["alert_token"] == {"$file": "/etc/ccdr/secrets/alert_token"}
+        settings = check_document(document, STAND_IN_SECRETS)
+        assert settings.environment == "production"
+        dsn = settings.database_dsn.get_secret_value()
+        assert "passfile=/etc/ccdr/secrets/pgpass" in dsn and "sslmode=verify-full" in dsn and "password" not in dsn
+        read_dsn = settings.database_read_dsn.get_secret_value()
+        own_site_first = "10.10.1.31" if settings.site == "a" else "10.20.1.31"
+        assert read_dsn.split("host=")[1].startswith(own_site_first)
+
+
+def test_a_placeholder_secret_is_refused_in_production(rendered: tuple[ProductionTopology, Path]) -> None:
+    _, out = rendered
+    document = json.loads(next(out.glob("*/etc/ccdr/services.json")).read_text())
+    with pytest.raises(ValueError, match="alert_token: a placeholder or short secret"):
+        check_document(document, STAND_IN_SECRETS | {"alert_token": "changeme"})
