@@ -14,6 +14,7 @@ from psycopg import sql
 from yoyo import get_backend, read_migrations
 
 from infra.lab import demo_agents, render
+from infra.lab.pki import client_tls
 from infra.lab.render import Secrets
 from infra.topology import Topology
 
@@ -31,6 +32,7 @@ def front_door_dsn(topo: Topology, user: str, password: str, dbname: str, *, rea
         dbname=dbname,
         connect_timeout=CONNECT_TIMEOUT_S,
         application_name="ccdr-lab",
+        **client_tls(topo),
     )
 
 
@@ -50,6 +52,7 @@ def site_dsn(topo: Topology, site: str, user: str, password: str, dbname: str) -
         dbname=dbname,
         connect_timeout=CONNECT_TIMEOUT_S,
         application_name="ccdr-lab",
+        **client_tls(topo),
     )
 
 

@@ -92,6 +92,16 @@ def patroni_pair(topo: Topology, member: str | None = None) -> Check:
     return check
 
 
+def postgres_tls(dsn: str) -> Check:
+    """PostgreSQL answers `dsn` over TLS with a certificate the lab's CA signed for its name."""
+
+    def check() -> tuple[bool, str]:
+        why = probes.postgres_tls_refusal(dsn)
+        return why is None, why or "TLS verified"
+
+    return check
+
+
 def patroni_primary(topo: Topology) -> Check:
     """Exactly one running primary (a lone survivor is fine)."""
 

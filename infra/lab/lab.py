@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from infra.lab import database, faults, health, netns, supervise, topics
+from infra.lab import database, faults, health, netns, pki, probes, supervise, topics
 from infra.lab import secrets as lab_secrets
 from infra.lab.errors import LabError, MissingBinary
 from infra.lab.layout import FRONT_DOOR, LabLayout
@@ -113,9 +113,10 @@ class Lab:
         layout.state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(layout.state_dir, 0o755)  # the postgres user must reach its site dir
         secrets = lab_secrets.load_or_create(layout)
+        certificates = pki.load_or_create(layout)
         for group in layout.groups():
             self._prepare_dirs(group)
-            self._write(render_group(layout, group, secrets))
+            self._write(render_group(layout, group, secrets, pki=certificates))
             if group != FRONT_DOOR:
                 self._format_kafka(group)
 
@@ -177,6 +178,17 @@ class Lab:
             ),
         ]
         secrets = lab_secrets.load(layout)
+        probes.patroni_reload(topo)  # a re-rendered patroni.yml (pg_hba, TLS) of a running lab
+        admin = database.front_door_dsn(topo, "postgres", secrets.superuser, "postgres")
+        waited.append(
+            health.wait_for(
+                console,
+                "PostgreSQL over verified TLS",
+                health.postgres_tls(admin),
+                timeout,
+                layout.site(topo.data_sites[0]).log_of("patroni"),
+            )
+        )
         database.ensure_database(topo, secrets)
         applied = database.migrate(topo, secrets)
         console.print(

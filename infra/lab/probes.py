@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import psycopg
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
@@ -109,6 +110,31 @@ def patroni_cluster(topo: Topology) -> list[PatroniMember] | None:
         if members is not None:
             return members
     return None
+
+
+def patroni_reload(topo: Topology) -> list[str]:
+    """Ask every reachable Patroni to re-read its configuration (pg_hba, TLS, parameters); the
+    sites that accepted. A lab made by an older version picks up a re-rendered patroni.yml so."""
+    accepted = []
+    for site in topo.data_sites:
+        try:
+            r = httpx.post(
+                f"http://{topo.sites[site].address}:{topo.ports.patroni_rest}/reload", timeout=PROBE_TIMEOUT_S
+            )
+        except httpx.HTTPError:
+            continue
+        if r.status_code in (200, 202):
+            accepted.append(site)
+    return accepted
+
+
+def postgres_tls_refusal(dsn: str) -> str | None:
+    """None when `dsn` (with sslmode=verify-full) connects over verified TLS; otherwise why not."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=max(1, int(PROBE_TIMEOUT_S))) as conn:
+            return None if conn.pgconn.ssl_in_use else "connected without TLS"
+    except psycopg.Error as exc:
+        return str(exc).splitlines()[0]
 
 
 def patroni_role(topo: Topology, site: str) -> str | None:

@@ -17,6 +17,7 @@ from core.intake.domain.admission import ALERT_CHANNELS, URGENT_CHANNELS
 from core.settings import ServiceSettings
 from infra.lab import front_door
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
+from infra.lab.pki import LabPki, client_tls
 from infra.topology import FrontDoor, HAProxyTimers, Ports, Topology
 
 TCP_USER_TIMEOUT_MS = 5000  # unacknowledged data on a connection for 5 s: it is dead
@@ -144,10 +145,20 @@ def _kafka(topo: Topology, layout: LabLayout, site: str, dirs: SiteDirs) -> tupl
 
 
 def _patroni(
-    topo: Topology, layout: LabLayout, site: str, dirs: SiteDirs, secrets: Secrets
+    topo: Topology, layout: LabLayout, site: str, dirs: SiteDirs, secrets: Secrets, pki: LabPki | None
 ) -> tuple[Program, list[RenderedFile]]:
     s = topo.site(site)
     conf = dirs.conf / "patroni.yml"
+    tls_dir = dirs.root / "postgres" / "tls"
+    tls = {"cert": tls_dir / "server.crt", "key": tls_dir / "server.key", "ca": tls_dir / "ca.crt"}
+    tls_files = []
+    if pki is not None:  # PostgreSQL reads its key only if the server's user owns it, 0600
+        tls_files = [
+            RenderedFile(tls["cert"], pki.sites[site].cert_pem, owner="postgres", mode=0o644),
+            RenderedFile(tls["key"], pki.sites[site].key_pem, owner="postgres", mode=0o600),
+            RenderedFile(tls["ca"], pki.ca_pem, owner="postgres", mode=0o644),
+        ]
+    host = "hostssl" if pki is not None else "host"
     content = render_template(
         "patroni.yml.j2",
         site=site,
@@ -160,15 +171,15 @@ def _patroni(
         pg_bin_dir=PG_BIN_DIR,
         pgpass=dirs.root / "postgres" / "pgpass",
         secrets=secrets,
-        tls=None,
+        tls=tls if pki is not None else None,
         pg_hba=[
             "local all all trust",
-            f"host replication replicator {topo.lab.subnet} scram-sha-256",
-            f"host all all {topo.lab.subnet} scram-sha-256",
-            "host all all 127.0.0.1/32 scram-sha-256",
+            f"{host} replication replicator {topo.lab.subnet} scram-sha-256",
+            f"{host} all all {topo.lab.subnet} scram-sha-256",
+            f"{host} all all 127.0.0.1/32 scram-sha-256",
         ],
     )
-    files = [RenderedFile(conf, content, owner="postgres", mode=0o600)]
+    files = [*tls_files, RenderedFile(conf, content, owner="postgres", mode=0o600)]
     command = f"{layout.patroni_venv}/bin/patroni {conf}"
     program = Program(
         "patroni",
@@ -344,14 +355,14 @@ def app_dsn(topo: Topology, password: str, reads_near: str | None = None) -> str
     sites = sorted(topo.data_sites, key=lambda s: s != reads_near)
     hosts = [str(topo.sites[s].address) for s in sites]
     db = topo.database
-    return service_dsn(
-        hosts, topo.ports.postgres, db.app_user, db.name, any_node=reads_near is not None, password=password
-    )
+    any_node = reads_near is not None
+    tls = client_tls(topo)
+    return service_dsn(hosts, topo.ports.postgres, db.app_user, db.name, any_node=any_node, password=password, **tls)
 
 
 def service_dsn(hosts: list[str], port: int, user: str, dbname: str, *, any_node: bool, **auth: str) -> str:
     """A service's multi-host conninfo: the read-write node among `hosts`, or (`any_node`) the
-    first that answers; `auth` is `password=` (lab) or `passfile=` (production)."""
+    first that answers; `auth` is `password=` (lab) or `passfile=` (production), and the TLS options."""
     return make_conninfo(
         host=",".join(hosts),
         port=",".join(str(port) for _ in hosts),
@@ -370,8 +381,11 @@ def service_dsn(hosts: list[str], port: int, user: str, dbname: str, *, any_node
     )
 
 
-def render_group(layout: LabLayout, group: str, secrets: Secrets, python: Path | None = None) -> list[RenderedFile]:
-    """Every file one group needs, supervisord.conf last."""
+def render_group(
+    layout: LabLayout, group: str, secrets: Secrets, python: Path | None = None, pki: LabPki | None = None
+) -> list[RenderedFile]:
+    """Every file one group needs, supervisord.conf last. With `pki`, PostgreSQL takes TLS
+    connections only (the lab always passes it; without it, plain `host` lines)."""
     topo = layout.topology
     dirs = layout.dirs_of(group)
     parts: list[tuple[Program, list[RenderedFile]]]
@@ -380,7 +394,7 @@ def render_group(layout: LabLayout, group: str, secrets: Secrets, python: Path |
     else:
         parts = [_zookeeper(topo, group, dirs), _kafka(topo, layout, group, dirs)]
         if topo.site(group).role == "data":
-            parts.append(_patroni(topo, layout, group, dirs, secrets))
+            parts.append(_patroni(topo, layout, group, dirs, secrets, pki))
             parts.extend(_services(topo, group, dirs, secrets, python or Path(sys.executable)))
     programs = [p for p, _ in parts]
     files = [f for _, fs in parts for f in fs]

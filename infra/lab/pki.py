@@ -1,0 +1,155 @@
+"""The lab's certificate authority and each data site's server certificate (for PostgreSQL now).
+
+Made once per lab with `cryptography` and kept in the state dir (keys 0600): the drills then
+measure the links as production runs them, encrypted and verified (`sslmode=verify-full`). A site
+certificate names the site's address and the front door's (clients reach PostgreSQL through it
+too); one whose names no longer match the topology is issued again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from infra.lab.layout import LabLayout
+from infra.topology import Topology
+
+CA_DAYS = 3650
+SITE_DAYS = 825  # what browsers and most TLS stacks accept for a leaf
+
+
+@dataclass(frozen=True)
+class SiteTls:
+    cert_pem: str
+    key_pem: str
+
+
+@dataclass(frozen=True)
+class LabPki:
+    ca_pem: str
+    sites: dict[str, SiteTls]
+
+
+def pki_dir(topo: Topology) -> Path:
+    return topo.lab.state_dir / "pki"
+
+
+def ca_file(topo: Topology) -> Path:
+    """The CA every lab client trusts (sslrootcert)."""
+    return pki_dir(topo) / "ca.crt"
+
+
+def client_tls(topo: Topology) -> dict[str, str]:
+    """libpq options of every lab connection: encrypted, and the server's name checked."""
+    return {"sslmode": "verify-full", "sslrootcert": str(ca_file(topo))}
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def _name(common: str) -> x509.Name:
+    return x509.Name(
+        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ccdr lab"), x509.NameAttribute(NameOID.COMMON_NAME, common)]
+    )
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _new_ca(now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("ccdr lab CA"))
+        .issuer_name(_name("ccdr lab CA"))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=CA_DAYS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def site_names(topo: Topology, site: str) -> list[ipaddress.IPv4Address]:
+    return [topo.site(site).address, topo.front_door.address]
+
+
+def _new_site(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca: x509.Certificate,
+    site: str,
+    addresses: list[ipaddress.IPv4Address],
+    now: dt.datetime,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = [x509.DNSName(f"site-{site}.ccdr.lab"), *(x509.IPAddress(a) for a in addresses)]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(f"site-{site}.ccdr.lab"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=SITE_DAYS))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _current(path: Path, addresses: list[ipaddress.IPv4Address], now: dt.datetime) -> bool:
+    """The certificate at `path` exists, is valid for another 30 days and names exactly `addresses`."""
+    if not path.exists():
+        return False
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    named = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.IPAddress
+    )
+    return set(named) == set(addresses) and cert.not_valid_after_utc - now > dt.timedelta(days=30)
+
+
+def load_or_create(layout: LabLayout) -> LabPki:
+    topo = layout.topology
+    now = dt.datetime.now(dt.UTC)
+    root = pki_dir(topo)
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o755)  # the postgres user reads nothing here (its copies are rendered), others the CA
+    ca_key_path, ca_path = root / "ca.key", ca_file(topo)
+    if ca_key_path.exists() and ca_path.exists():
+        loaded = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+        assert isinstance(loaded, ec.EllipticCurvePrivateKey)  # as _new_ca made it
+        ca_key, ca = loaded, x509.load_pem_x509_certificate(ca_path.read_bytes())
+    else:
+        ca_key, ca = _new_ca(now)
+        _write(ca_key_path, _key_pem(ca_key), 0o600)
+        _write(ca_path, ca.public_bytes(serialization.Encoding.PEM), 0o644)
+    sites: dict[str, SiteTls] = {}
+    for site in topo.data_sites:
+        cert_path, key_path = root / f"site-{site}.crt", root / f"site-{site}.key"
+        addresses = site_names(topo, site)
+        if not (_current(cert_path, addresses, now) and key_path.exists()):
+            key, cert = _new_site(ca_key, ca, site, addresses, now)
+            _write(key_path, _key_pem(key), 0o600)
+            _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        sites[site] = SiteTls(cert_path.read_text(), key_path.read_text())
+    return LabPki(ca_path.read_text(), sites)
