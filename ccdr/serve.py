@@ -67,6 +67,7 @@ def _console_panels(settings: ServiceSettings, coord: Coordination) -> list[Pane
     sources = StatusSources(
         coord=coord,
         patroni_url=settings.patroni_url,
+        patroni_ca=settings.patroni_ca,
         kafka_bootstrap=settings.kafka.bootstrap,
         zookeeper_hosts=settings.zookeeper_hosts,
         data_sites=settings.console.data_sites,

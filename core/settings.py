@@ -195,6 +195,7 @@ class ServiceSettings(_Strict):
     sessions: SessionKeys
     supervisor: Supervisor
     patroni_url: str  # this site's Patroni REST API (the failover agent reports its view)
+    patroni_ca: str | None = None  # the CA its HTTPS certificate is checked against
     mail_dir: str  # the notifier delivers into this Maildir (the lab has no outside mail relay)
     console: ConsoleSettings
 

@@ -85,7 +85,7 @@ async def run(settings: ServiceSettings) -> None:
     ]
 
     async def heartbeat() -> None:
-        views = await registry.site_views(settings.kafka.bootstrap, settings.patroni_url)
+        views = await registry.site_views(settings.kafka.bootstrap, settings.patroni_url, settings.patroni_ca)
         cold = {c.component: c.running_here for c in controllers}
         data = registry.record(coord, {s.role: s.term if s.leading else None for s in singletons}, cold, views)
         await asyncio.to_thread(registry.publish, coord, data)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import time
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -26,19 +27,22 @@ def _tcp_reachable(host_port: str, timeout: float) -> bool:
         return False
 
 
-def _patroni_role(url: str, timeout: float) -> str:
+def _patroni_role(url: str, ca: str | None, timeout: float) -> str:
+    context = ssl.create_default_context(cafile=ca) if url.startswith("https://") else None
     try:
-        with urllib.request.urlopen(f"{url}/patroni", timeout=timeout) as resp:
+        with urllib.request.urlopen(f"{url}/patroni", timeout=timeout, context=context) as resp:
             body = json.loads(resp.read() or b"{}")
     except (OSError, ValueError):
         return "unreachable"
     return f"{body.get('role', '?')} ({body.get('state', '?')})"
 
 
-async def site_views(kafka_bootstrap: Sequence[str], patroni_url: str, timeout: float = 1.0) -> dict[str, Any]:
+async def site_views(
+    kafka_bootstrap: Sequence[str], patroni_url: str, patroni_ca: str | None = None, timeout: float = 1.0
+) -> dict[str, Any]:
     """This site's own view of its dependencies (what an operator wants when sites disagree)."""
     brokers = await asyncio.gather(*(asyncio.to_thread(_tcp_reachable, b, timeout) for b in kafka_bootstrap))
-    patroni = await asyncio.to_thread(_patroni_role, patroni_url, timeout)
+    patroni = await asyncio.to_thread(_patroni_role, patroni_url, patroni_ca, timeout)
     return {
         "kafka": {b: ("reachable" if ok else "unreachable") for b, ok in zip(kafka_bootstrap, brokers, strict=True)},
         "patroni": patroni,

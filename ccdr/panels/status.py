@@ -37,6 +37,7 @@ LAG_SECONDS = "ccdr_tickets_consumer_lag_seconds"
 class StatusSources:
     coord: Coordination
     patroni_url: str  # this site's Patroni REST API (its /cluster lists every member)
+    patroni_ca: str | None  # what its HTTPS certificate is checked against
     kafka_bootstrap: list[str]
     zookeeper_hosts: str  # host:port,host:port,...
     data_sites: list[str]
@@ -75,7 +76,7 @@ async def collect(src: StatusSources) -> StatusView:
         _failover(src),
         _database(src),
         _worker(src.worker_metrics_url),
-        _patroni(src.patroni_url),
+        _patroni(src.patroni_url, src.patroni_ca),
         _kafka(src.kafka_bootstrap),
         asyncio.to_thread(_zookeeper, src.zookeeper_hosts),
     )
@@ -113,8 +114,8 @@ async def _worker(url: str) -> tuple[float | None, float | None]:
     return probes.metric_total(samples, LAG_EVENTS), probes.metric_total(samples, LAG_SECONDS)
 
 
-async def _patroni(url: str) -> list[dict[str, Any]] | None:
-    members = await asyncio.to_thread(probes.patroni_members, url)
+async def _patroni(url: str, ca: str | None) -> list[dict[str, Any]] | None:
+    members = await asyncio.to_thread(probes.patroni_members, url, ca)
     if members is None:
         return None
     return [{"name": m.name, "role": m.role, "state": m.state, "lag": m.lag_bytes} for m in members]

@@ -9,6 +9,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 
@@ -59,7 +60,9 @@ class Lab:
                 require_port_free(str(fd.address), port, purpose)
 
     # -- files -----------------------------------------------------------------------
-    def _write(self, files: list[RenderedFile]) -> None:
+    def _write(self, files: list[RenderedFile]) -> list[Path]:
+        """Write what differs; the paths written."""
+        changed = []
         for f in files:
             f.path.parent.mkdir(parents=True, exist_ok=True)
             if f.path.exists() and f.path.read_text() == f.content:
@@ -67,6 +70,8 @@ class Lab:
             f.path.write_text(f.content)
             os.chmod(f.path, f.mode)
             shutil.chown(f.path, f.owner, f.owner)
+            changed.append(f.path)
+        return changed
 
     def _prepare_dirs(self, group: str) -> None:
         dirs = self.layout.dirs_of(group)
@@ -108,17 +113,20 @@ class Lab:
             timeout=120,
         )
 
-    def render(self) -> None:
+    def render(self) -> list[Path]:
+        """Every group's files; the paths that changed."""
         layout = self.layout
+        changed: list[Path] = []
         layout.state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(layout.state_dir, 0o755)  # the postgres user must reach its site dir
         secrets = lab_secrets.load_or_create(layout)
         certificates = pki.load_or_create(layout)
         for group in layout.groups():
             self._prepare_dirs(group)
-            self._write(render_group(layout, group, secrets, pki=certificates))
+            changed += self._write(render_group(layout, group, secrets, pki=certificates))
             if group != FRONT_DOOR:
                 self._format_kafka(group)
+        return changed
 
     # -- up ----------------------------------------------------------------------------
     def up(self) -> list[health.Waited]:
@@ -126,18 +134,25 @@ class Lab:
         topo, layout, console = self.topology, self.layout, self.console
         timeout = topo.timers.lab.up_timeout_s
         with console.status("rendering configuration from the topology"):
-            self.render()
+            changed = self.render()
         console.print(f"[green]✓[/green] configuration rendered under {layout.state_dir}")
         netns.create_network(topo)
         console.print(
             f"[green]✓[/green] network: bridge {topo.lab.bridge}, namespaces "
             f"{', '.join(s.namespace for s in topo.sites.values())}"
         )
+        haproxy_cfg = layout.front_door.conf / "haproxy.cfg"
         for group in layout.groups():
             if supervise.is_up(layout, group):
                 supervise.reload(layout, group)
+                # A running lab made by an older version: HAProxy reads its file only at start,
+                # Patroni on request (a plain-HTTP one before its API had TLS).
+                if group == FRONT_DOOR and haproxy_cfg in changed:
+                    supervise.stop_program(layout, group, "haproxy")
+                    supervise.start_program(layout, group, "haproxy")
             else:
                 supervise.start(layout, group)
+        probes.patroni_reload(topo, lab_secrets.load(layout).patroni_rest)
         console.print("[green]✓[/green] supervisord started for " + ", ".join(layout.groups()))
         waited = [
             health.wait_for(
@@ -178,7 +193,6 @@ class Lab:
             ),
         ]
         secrets = lab_secrets.load(layout)
-        probes.patroni_reload(topo)  # a re-rendered patroni.yml (pg_hba, TLS) of a running lab
         admin = database.front_door_dsn(topo, "postgres", secrets.superuser, "postgres")
         waited.append(
             health.wait_for(

@@ -86,6 +86,11 @@ def _new_ca(now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certific
     return key, cert
 
 
+def site_tls_name(site: str) -> str:
+    """The DNS name a site's certificate carries (HAProxy checks it: `verifyhost`)."""
+    return f"site-{site}.ccdr.lab"
+
+
 def site_names(topo: Topology, site: str) -> list[ipaddress.IPv4Address]:
     return [topo.site(site).address, topo.front_door.address]
 
@@ -98,10 +103,10 @@ def _new_site(
     now: dt.datetime,
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.DNSName(f"site-{site}.ccdr.lab"), *(x509.IPAddress(a) for a in addresses)]
+    sans: list[x509.GeneralName] = [x509.DNSName(site_tls_name(site)), *(x509.IPAddress(a) for a in addresses)]
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(f"site-{site}.ccdr.lab"))
+        .subject_name(_name(site_tls_name(site)))
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())

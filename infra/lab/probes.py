@@ -24,6 +24,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
 from infra.lab.layout import LabLayout
+from infra.lab.pki import ca_file
+from infra.lab.render import PATRONI_REST_USER
 from infra.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -82,10 +84,11 @@ def zookeeper_mode(address: str, port: int) -> str | None:
     return match.group(1).decode() if match else None
 
 
-def patroni_members(api_url: str) -> list[PatroniMember] | None:
-    """The cluster as one Patroni node's REST API (`http://host:8008`) sees it; None: no answer."""
+def patroni_members(api_url: str, ca: str | None = None) -> list[PatroniMember] | None:
+    """The cluster as one Patroni node's REST API (`https://host:8008`, its certificate checked
+    against `ca`) sees it; None: no answer."""
     try:
-        body = httpx.get(f"{api_url}/cluster", timeout=PROBE_TIMEOUT_S).json()
+        body = httpx.get(f"{api_url}/cluster", timeout=PROBE_TIMEOUT_S, verify=ca or True).json()
     except (httpx.HTTPError, ValueError):
         return None
     members = []
@@ -106,23 +109,35 @@ def patroni_members(api_url: str) -> list[PatroniMember] | None:
 def patroni_cluster(topo: Topology) -> list[PatroniMember] | None:
     """The cluster as Patroni sees it, asked of any reachable data site."""
     for site in topo.data_sites:
-        members = patroni_members(f"http://{topo.sites[site].address}:{topo.ports.patroni_rest}")
+        members = patroni_members(patroni_api(topo, site), str(ca_file(topo)))
         if members is not None:
             return members
     return None
 
 
-def patroni_reload(topo: Topology) -> list[str]:
+def patroni_api(topo: Topology, site: str) -> str:
+    return f"https://{topo.sites[site].address}:{topo.ports.patroni_rest}"
+
+
+def patroni_reload(topo: Topology, password: str) -> list[str]:
     """Ask every reachable Patroni to re-read its configuration (pg_hba, TLS, parameters); the
-    sites that accepted. A lab made by an older version picks up a re-rendered patroni.yml so."""
+    sites that accepted. A lab made by an older version picks up a re-rendered patroni.yml so (over
+    plain HTTP and without credentials, as that version served its API)."""
     accepted = []
     for site in topo.data_sites:
+        address = f"{topo.sites[site].address}:{topo.ports.patroni_rest}"
         try:
             r = httpx.post(
-                f"http://{topo.sites[site].address}:{topo.ports.patroni_rest}/reload", timeout=PROBE_TIMEOUT_S
+                f"{patroni_api(topo, site)}/reload",
+                timeout=PROBE_TIMEOUT_S,
+                verify=str(ca_file(topo)),
+                auth=(PATRONI_REST_USER, password),
             )
         except httpx.HTTPError:
-            continue
+            try:
+                r = httpx.post(f"http://{address}/reload", timeout=PROBE_TIMEOUT_S)
+            except httpx.HTTPError:
+                continue
         if r.status_code in (200, 202):
             accepted.append(site)
     return accepted
@@ -139,9 +154,10 @@ def postgres_tls_refusal(dsn: str) -> str | None:
 
 def patroni_role(topo: Topology, site: str) -> str | None:
     """The node's own view: 'primary' | 'replica' | None (unreachable)."""
-    url = f"http://{topo.sites[site].address}:{topo.ports.patroni_rest}/patroni"
     try:
-        body = httpx.get(url, timeout=PROBE_TIMEOUT_S).json()
+        body = httpx.get(
+            f"{patroni_api(topo, site)}/patroni", timeout=PROBE_TIMEOUT_S, verify=str(ca_file(topo))
+        ).json()
     except (httpx.HTTPError, ValueError):
         return None
     role = body.get("role")

@@ -17,10 +17,11 @@ from core.intake.domain.admission import ALERT_CHANNELS, URGENT_CHANNELS
 from core.settings import ServiceSettings
 from infra.lab import front_door
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
-from infra.lab.pki import LabPki, client_tls
+from infra.lab.pki import LabPki, ca_file, client_tls, site_tls_name
 from infra.topology import FrontDoor, HAProxyTimers, Ports, Topology
 
 TCP_USER_TIMEOUT_MS = 5000  # unacknowledged data on a connection for 5 s: it is dead
+PATRONI_REST_USER = "patroni"  # who may switch over, restart or reload through Patroni's REST API
 CONNECT_TIMEOUT_S = 3  # never libpq's default: a dropped-packet partition must fail fast
 _templates = Environment(
     loader=PackageLoader("infra.lab", "templates"),
@@ -65,6 +66,7 @@ class Secrets:
     zalo_app_id: str
     zalo_oa_key: str
     agent_password: str  # every demo agent's password in the lab (infra/lab/demo_agents.py)
+    patroni_rest: str  # Patroni REST API's basic-auth password (switchover, restart, reload)
     session_key: str  # Ed25519 seed signing agent session tokens (core.agents.domain.tokens)
 
 
@@ -172,6 +174,7 @@ def _patroni(
         pgpass=dirs.root / "postgres" / "pgpass",
         secrets=secrets,
         tls=tls if pki is not None else None,
+        rest_auth={"username": PATRONI_REST_USER, "password": secrets.patroni_rest},
         pg_hba=[
             "local all all trust",
             f"{host} replication replicator {topo.lab.subnet} scram-sha-256",
@@ -201,9 +204,11 @@ def haproxy_config(
     db_servers: list[dict[str, object]],
     stats_socket: Path,
     errorfile: Path,
+    patroni_ca: Path | None = None,
 ) -> str:
     """The front door's haproxy.cfg: `app_servers` run intake and the ticket API, `db_servers`
-    PostgreSQL under Patroni (each {name, address}). Shared by the lab and production rendering."""
+    PostgreSQL under Patroni (each {name, address, tls_name}); with `patroni_ca`, Patroni's REST API
+    is checked over HTTPS against that CA. Shared by the lab and production rendering."""
     admission = topo_front_door.intake_admission
     return render_template(
         "haproxy.cfg.j2",
@@ -213,6 +218,7 @@ def haproxy_config(
         ports=ports,
         app_servers=app_servers,
         db_servers=db_servers,
+        patroni_ca=patroni_ca,
         intake_lanes=front_door.intake_lanes(admission),
         urgent_paths=front_door.channel_paths(URGENT_CHANNELS),
         alert_paths=front_door.channel_paths(ALERT_CHANNELS),
@@ -226,14 +232,17 @@ def haproxy_config(
     )
 
 
-def _haproxy(topo: Topology, dirs: SiteDirs) -> tuple[Program, list[RenderedFile]]:
+def _haproxy(topo: Topology, dirs: SiteDirs, pki: LabPki | None) -> tuple[Program, list[RenderedFile]]:
     conf = dirs.conf / "haproxy.cfg"
     errorfile = dirs.conf / "intake-overloaded.http"
     # One intake/ticket server and one PostgreSQL node per lab site.
-    data_sites: list[dict[str, object]] = [{"name": n, "address": topo.sites[n].address} for n in topo.data_sites]
+    data_sites: list[dict[str, object]] = [
+        {"name": n, "address": topo.sites[n].address, "tls_name": site_tls_name(n)} for n in topo.data_sites
+    ]
     fd = topo.front_door
+    ca = ca_file(topo) if pki is not None else None
     content = haproxy_config(
-        fd, topo.timers.haproxy, topo.ports, data_sites, data_sites, haproxy_stats_socket(dirs), errorfile
+        fd, topo.timers.haproxy, topo.ports, data_sites, data_sites, haproxy_stats_socket(dirs), errorfile, ca
     )
     command = f"haproxy -db -f {conf}"
     refusal = front_door.overloaded_errorfile(fd.intake_admission.retry_after_s)
@@ -337,7 +346,8 @@ def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs
         "agents": topo.agents.model_dump(),
         "sessions": {"signing_key": secrets.session_key, "public_keys": [public_key_of(secrets.session_key)]},
         "supervisor": {"socket": str(dirs.supervisor_socket), "group": group_name(site)},
-        "patroni_url": f"http://{address}:{topo.ports.patroni_rest}",
+        "patroni_url": f"https://{address}:{topo.ports.patroni_rest}",
+        "patroni_ca": str(ca_file(topo)),
         "mail_dir": str(dirs.root / "mail"),
         "console": {
             "data_sites": list(topo.data_sites),
@@ -390,7 +400,7 @@ def render_group(
     dirs = layout.dirs_of(group)
     parts: list[tuple[Program, list[RenderedFile]]]
     if group == FRONT_DOOR:
-        parts = [_haproxy(topo, dirs)]
+        parts = [_haproxy(topo, dirs, pki)]
     else:
         parts = [_zookeeper(topo, group, dirs), _kafka(topo, layout, group, dirs)]
         if topo.site(group).role == "data":

@@ -37,7 +37,10 @@ _units = jinja2.Environment(
 SYSTEMD_DIR = Path("/etc/systemd/system")
 # Secrets each role reads at start (files under <etc>/secrets, 0600, owned by the service's user).
 ROLE_SECRETS: dict[str, tuple[str, ...]] = {
-    "postgres": ("patroni.env: PATRONI_SUPERUSER_PASSWORD, PATRONI_REPLICATION_PASSWORD, PATRONI_REWIND_PASSWORD",),
+    "postgres": (
+        "patroni.env: PATRONI_SUPERUSER_PASSWORD, PATRONI_REPLICATION_PASSWORD, PATRONI_REWIND_PASSWORD, "
+        "PATRONI_RESTAPI_USERNAME, PATRONI_RESTAPI_PASSWORD",
+    ),
     "ccdr": (
         "pgpass: the application role's line for every PostgreSQL host (libpq passfile format)",
         "alert_token",
@@ -195,6 +198,7 @@ def _patroni(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
         pg_bin_dir=p.pg_bin_dir,
         pgpass=p.data / "postgres.pgpass",
         secrets=None,  # from the unit's EnvironmentFile
+        rest_auth=None,  # likewise (PATRONI_RESTAPI_USERNAME, PATRONI_RESTAPI_PASSWORD)
         tls={"cert": tls / f"{host.name}.crt", "key": tls / f"{host.name}.key", "ca": tls / "ca.crt"},
         pg_hba=[
             "local all postgres peer",
@@ -221,9 +225,12 @@ def _haproxy(topo: ProductionTopology, host: Host) -> list[HostFile]:
     p = topo.paths
     conf, errorfile = p.etc / "haproxy" / "haproxy.cfg", p.etc / "haproxy" / "intake-overloaded.http"
     app = [{"name": h.name, "address": h.address} for _, h in topo.with_role("ccdr")]
-    db = [{"name": h.name, "address": h.address} for _, h in topo.with_role("postgres")]
+    db = [{"name": h.name, "address": h.address, "tls_name": h.name} for _, h in topo.with_role("postgres")]
     fd = topo.front_door.model_copy(update={"address": host.address})  # each front door binds its own address
-    content = haproxy_config(fd, topo.timers.haproxy, topo.ports, app, db, Path("/run/haproxy/admin.sock"), errorfile)
+    ca = p.etc / "tls" / "ca.crt"
+    content = haproxy_config(
+        fd, topo.timers.haproxy, topo.ports, app, db, Path("/run/haproxy/admin.sock"), errorfile, ca
+    )
     refusal = front_door.overloaded_errorfile(fd.intake_admission.retry_after_s)
     command = f"{p.haproxy} -Ws -f {conf}"
     unit = _unit(topo, host, "haproxy", "HAProxy (front door)", command, "haproxy", conf.parent, stop_signal="SIGUSR1")
@@ -328,7 +335,8 @@ def services_document(topo: ProductionTopology, site: str, host: Host, superviso
             "public_keys": [_secret(topo, "session_public_key")],
         },
         "supervisor": {"socket": str(supervisor_socket), "group": f"site-{site}"},
-        "patroni_url": f"http://{own_patroni.address}:{ports.patroni_rest}",
+        "patroni_url": f"https://{own_patroni.address}:{ports.patroni_rest}",
+        "patroni_ca": str(topo.paths.etc / "tls" / "ca.crt"),
         "mail_dir": str(topo.paths.data / "mail"),
         "console": {"data_sites": topo.data_sites},
     }

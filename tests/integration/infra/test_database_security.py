@@ -3,10 +3,14 @@ reads and writes rows, nothing more."""
 
 from __future__ import annotations
 
+import httpx
 import psycopg
 import pytest
 
+from infra.lab import probes
 from infra.lab.database import front_door_dsn
+from infra.lab.pki import ca_file
+from infra.lab.render import PATRONI_REST_USER
 from tests.integration.core.conftest import Front
 
 
@@ -63,3 +67,17 @@ def test_the_application_role_owns_nothing(front: Front) -> None:
     assert front.sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()") == [
         (front.topo.database.owner_user,)
     ]
+
+
+def test_patronis_api_is_https_only_and_changes_need_credentials(front: Front) -> None:
+    site = front.topo.data_sites[0]
+    api = probes.patroni_api(front.topo, site)
+    ca = str(ca_file(front.topo))
+    assert httpx.get(f"{api}/patroni", verify=ca, timeout=5).status_code == 200  # health stays open, over TLS
+    with pytest.raises(httpx.TransportError):  # no plain HTTP
+        httpx.get(api.replace("https://", "http://") + "/patroni", timeout=5)
+    for method, path in (("POST", "/switchover"), ("POST", "/restart"), ("PATCH", "/config")):
+        r = httpx.request(method, f"{api}{path}", json={}, verify=ca, timeout=5)
+        assert r.status_code == 401, (method, path, r.status_code, r.text)
+    wrong = httpx.post(f"{api}/restart", json={}, verify=ca, timeout=5, auth=(PATRONI_REST_USER, "not-the-password"))
+    assert wrong.status_code == 401

@@ -34,7 +34,8 @@ def _panel(tmp_path: Path) -> StatusPanel:
     assert site_b.try_acquire(SLA_CLOCK, "b") is not None
     sources = StatusSources(
         coord=site_b,
-        patroni_url="http://127.0.0.1:1",
+        patroni_url="https://127.0.0.1:1",
+        patroni_ca=None,
         kafka_bootstrap=["127.0.0.1:1"],
         zookeeper_hosts="127.0.0.1:1",
         data_sites=["a", "b"],

@@ -48,12 +48,20 @@ def test_every_front_door_passes_haproxy_check(rendered: tuple[ProductionTopolog
         # Point the config's absolute paths at the rendered tree (the errorfile must exist to check).
         local = cfg.with_name("check.cfg")
         local.write_text(cfg.read_text().replace(f"{topo.paths.etc}/", f"{host_root}{topo.paths.etc}/"))
+        # The organisation's CA is installed on the host, not rendered: a stand-in for the check.
+        ca = host_root / str(topo.paths.etc).lstrip("/") / "tls" / "ca.crt"
+        key = ca.with_suffix(".key")
+        made = _run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", ca, "-subj", "/CN=stand-in CA", "-days", "1")  # fmt: skip
+        assert made.returncode == 0, made.stderr
         result = _run("haproxy", "-c", "-f", local)
         assert result.returncode == 0, result.stdout + result.stderr
         text = cfg.read_text()
         for host in ("hn-app1", "hn-app2", "dn-app1", "dn-app2"):  # every ccdr host serves intake and tickets
             assert f"server {host} " in text
-        assert "server hn-db1 10.10.1.31:5432 check port 8008" in text
+        # Patroni's REST API is checked over HTTPS, the node's certificate verified by name.
+        assert "server hn-db1 10.10.1.31:5432 check port 8008 check-ssl verify required ca-file" in text
+        assert "verifyhost hn-db1" in text
 
 
 def test_every_patroni_config_passes_patronis_own_validation(rendered: tuple[ProductionTopology, Path]) -> None:
