@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from infra.lab.database import app_dsn
+from infra.lab.database import app_dsn, front_door_dsn
 from infra.lab.render import Secrets
 from infra.topology import Topology
 from tests.integration.conftest import wait_until
@@ -65,6 +65,12 @@ class Front:
         with psycopg.connect(dsn) as conn:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else []
+
+    def schema_sql(self, statement: str) -> None:
+        """A schema change, as the schema owner (the services' role may not make one)."""
+        db = self.topo.database
+        with psycopg.connect(front_door_dsn(self.topo, db.owner_user, self.secrets.schema_owner, db.name)) as conn:
+            conn.execute(statement)
 
     def intake_offsets(self) -> int:
         """Sum of the intake topic's end offsets: grows by one per produced event."""

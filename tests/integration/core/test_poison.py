@@ -136,11 +136,11 @@ def refusing_subject(front: Front) -> Iterator[str]:
     """The database refuses tickets with this subject (a constraint the code does not know about),
     as it would after a schema change the worker was not built for."""
     subject = f"refused-{uuid.uuid4().hex[:8]}"
-    front.sql(f"ALTER TABLE tickets ADD CONSTRAINT ccdr_test_refuse CHECK (subject <> '{subject}') NOT VALID")
+    front.schema_sql(f"ALTER TABLE tickets ADD CONSTRAINT ccdr_test_refuse CHECK (subject <> '{subject}') NOT VALID")
     try:
         yield subject
     finally:
-        front.sql("ALTER TABLE tickets DROP CONSTRAINT IF EXISTS ccdr_test_refuse")
+        front.schema_sql("ALTER TABLE tickets DROP CONSTRAINT IF EXISTS ccdr_test_refuse")
 
 
 def test_an_event_the_database_refuses_is_isolated_quarantined_and_retryable(
@@ -161,7 +161,7 @@ def test_an_event_the_database_refuses_is_isolated_quarantined_and_retryable(
     rows = wait_until("the refused event quarantined", quarantined, NEXT_TICKET_S)
     assert [r[1] for r in rows] == ["rejected"] and "ccdr_test_refuse" in rows[0][2], rows
 
-    front.sql("ALTER TABLE tickets DROP CONSTRAINT ccdr_test_refuse")
+    front.schema_sql("ALTER TABLE tickets DROP CONSTRAINT ccdr_test_refuse")
     listed = _ccdr("tickets", "quarantine", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     entry = next(json.loads(line) for line in listed.stdout.splitlines() if json.loads(line)["id"] == rows[0][0])
