@@ -12,7 +12,9 @@ Personas and what they send (request names are the channels):
 - `ChatUser`: Slack, Teams and Zalo webhooks, signed as each platform signs (`slack`, `teams`,
   `zalo`); some messages name a ticket code from an earlier answer and so append to it.
 - `HotlineAgentUser`: the form a desk agent files for a call or a visit (`hotline`, `walk_in`),
-  with the PBX's call id and an Idempotency-Key.
+  with the PBX's call id and an Idempotency-Key, under the agent's session (`agent-login`).
+- `DeskAgentUser` (not in the default mix): an engineer working the queue through the ticket API
+  (`agent: queue`, `agent: ticket`, `agent: worklog`, `agent: transition`).
 
 Default mix (user weights; every user runs at the same `--ccdr-rate`, so it is also the share of
 requests): `portal=40,email=20,monitoring=20,chat=15,hotline=5`. In an IT service desk for
@@ -144,7 +146,7 @@ def _configure(environment: Environment, **_: Any) -> None:
         raise ValueError(f"the mix {options.ccdr_mix!r} leaves none of the selected user classes to run")
     if not 0 <= options.storm_share <= 1 or not 1 <= options.storm_distinct <= options.storm_alerts:
         raise ValueError("storms need 0 <= --storm-share <= 1 and 1 <= --storm-distinct <= --storm-alerts")
-    needs_secrets = any(mix[p] for p in ("monitoring", "chat", "hotline"))
+    needs_secrets = any(mix[p] for p in ("monitoring", "chat", "hotline", "agent"))
     _config = RunConfig(
         run_id=options.ccdr_run_id or os.urandom(3).hex(),
         seed=int(options.ccdr_seed),
@@ -225,7 +227,11 @@ class PortalUser(_IntakeUser):
         self.post(self.factory.portal(_now(), "mobile"), {})
 
 
-class HotlineAgentUser(_IntakeUser):
+class _SignedIn(_IntakeUser):
+    """A desk agent with a session from the ticket API (any site: sessions are signed tokens)."""
+
+    abstract = True
+
     def on_start(self) -> None:
         super().on_start()
         self.agent_id = self.factory.rng.choice(payloads.DESK_AGENTS)  # one person at one desk
@@ -233,7 +239,6 @@ class HotlineAgentUser(_IntakeUser):
         self.sign_in()
 
     def sign_in(self) -> None:
-        """Hotline and walk-in entries carry the desk agent's session (intake takes the agent from it)."""
         with self.client.post(
             f"{config().tickets_url}/v1/agents/login",
             json={"agent_id": self.agent_id, "password": lab_secrets().agent_password},
@@ -242,6 +247,10 @@ class HotlineAgentUser(_IntakeUser):
         ) as response:
             body = _verdict(response, (200,))
         self.auth = {"Authorization": f"Bearer {body['token']}"} if body and "token" in body else {}
+
+
+class HotlineAgentUser(_SignedIn):
+    """Hotline and walk-in entries carry the desk agent's session (intake takes the agent from it)."""
 
     def enter(self, channel: str) -> None:
         if not self.auth:
@@ -399,12 +408,71 @@ def _first_words(error: bytes | str, words: int = 3) -> str:
     return " ".join(text.split()[:words])
 
 
+class DeskAgentUser(_SignedIn):
+    """An L1 engineer working the queue through the ticket API: reads the queue and tickets, logs
+    work, moves tickets on (acknowledged, in progress). Not in the default mix: intake capacity
+    figures stay comparable; add `agent=N` to measure agents' work beside intake."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.tickets: deque[tuple[str, str]] = deque(maxlen=REMEMBERED)  # (code, status) from the queue
+
+    def _call(self, method: str, path: str, name: str, ok: tuple[int, ...], **kw: Any) -> dict[str, Any] | None:
+        if not self.auth:
+            self.sign_in()
+        with self.client.request(
+            method, f"{config().tickets_url}{path}", headers=self.auth, name=name, catch_response=True, **kw
+        ) as response:
+            if response.status_code == 401:  # revoked or expired: sign in again next time
+                self.auth = {}
+            return _verdict(response, ok)
+
+    @task(5)
+    def queue(self) -> None:
+        page = self._call("GET", "/v1/tickets/queue?limit=20", "agent: queue", (200,))
+        for item in (page or {}).get("items", []):
+            self.tickets.append((str(item["code"]), str(item["status"])))
+
+    @task(3)
+    def read(self) -> None:
+        if self.tickets:
+            code, _ = self.factory.rng.choice(self.tickets)
+            self._call("GET", f"/v1/tickets/{code}", "agent: ticket", (200,))
+
+    @task(2)
+    def log_work(self) -> None:
+        if self.tickets:
+            code, _ = self.factory.rng.choice(self.tickets)
+            note = {"note": f"Đã kiểm tra từ xa ({self.factory.next_marker()})"}
+            self._call("POST", f"/v1/tickets/{code}/worklog", "agent: worklog", (200, 201), json=note)
+
+    @task(1)
+    def move_on(self) -> None:
+        """The next step of a ticket this agent saw: new → acknowledged → in progress. A 409 (the
+        ticket moved since the queue was read: several users share the demo agents) is what a
+        person sees and handles, not a failure; the ticket is then forgotten until the queue
+        shows it again."""
+        for i, (code, status) in enumerate(self.tickets):
+            target = NEXT_STEP.get(status)
+            if target is not None:
+                path, body = f"/v1/tickets/{code}/transitions", {"to": target}
+                moved = self._call("POST", path, "agent: transition", (200, 409), json=body)
+                if moved is not None and moved.get("status") == target:
+                    self.tickets[i] = (code, target)
+                else:
+                    del self.tickets[i]
+                return
+
+
+NEXT_STEP = {"new": "acknowledged", "acknowledged": "in_progress"}
+
 PERSONAS: dict[str, type[User]] = {
     "portal": PortalUser,
     "email": EmailUser,
     "monitoring": MonitoringUser,
     "chat": ChatUser,
     "hotline": HotlineAgentUser,
+    "agent": DeskAgentUser,
 }
 
 

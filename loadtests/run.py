@@ -215,7 +215,7 @@ def needs_secrets(plan: LoadPlan) -> bool:
     """Monitoring and chat sign their webhooks with the lab's secrets, and desk agents sign in with
     them (the locustfile's own rule)."""
     weights = shapes.parse_mix(plan.mix)
-    return bool(weights["monitoring"] or weights["chat"] or weights["hotline"])
+    return bool(weights["monitoring"] or weights["chat"] or weights["hotline"] or weights["agent"])
 
 
 def locust_command(plan: LoadPlan, locust: Path = LOCUST) -> list[str]:

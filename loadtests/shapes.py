@@ -204,7 +204,7 @@ def shape_mixin(name: str) -> type[_Shape] | None:
 
 # The channel mix: which personas run, in which proportion (locust user-class weights).
 
-PERSONAS = ("portal", "email", "monitoring", "chat", "hotline")
+PERSONAS = ("portal", "email", "monitoring", "chat", "hotline", "agent")
 DEFAULT_MIX = "portal=40,email=20,monitoring=20,chat=15,hotline=5"
 
 

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
 LOCUST = Path(sys.executable).parent / "locust"
-PERSONAS = {"PortalUser", "EmailUser", "MonitoringUser", "ChatUser", "HotlineAgentUser"}
+PERSONAS = {"PortalUser", "EmailUser", "MonitoringUser", "ChatUser", "HotlineAgentUser", "DeskAgentUser"}
 FORBIDDEN = ("core", "infra", "aiokafka", "psycopg", "psycopg_pool", "fastapi", "uvicorn", "kazoo", "asyncio")
 PROBE = """
 import json, sys

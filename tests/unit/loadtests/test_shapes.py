@@ -95,8 +95,22 @@ def test_shape_names() -> None:
 
 
 def test_mix_parses_weights_and_unnamed_personas_do_not_run() -> None:
-    assert parse_mix(shapes.DEFAULT_MIX) == {"portal": 40, "email": 20, "monitoring": 20, "chat": 15, "hotline": 5}
-    assert parse_mix(" monitoring = 3 , chat=1 ") == {"portal": 0, "email": 0, "monitoring": 3, "chat": 1, "hotline": 0}
+    assert parse_mix(shapes.DEFAULT_MIX) == {
+        "portal": 40,
+        "email": 20,
+        "monitoring": 20,
+        "chat": 15,
+        "hotline": 5,
+        "agent": 0,  # agents' work is measured on request (agent=N), apart from intake's capacity
+    }
+    assert parse_mix(" monitoring = 3 , chat=1 ") == {
+        "portal": 0,
+        "email": 0,
+        "monitoring": 3,
+        "chat": 1,
+        "hotline": 0,
+        "agent": 0,
+    }
 
 
 @pytest.mark.parametrize("text", ["", "portal=0", "fax=3", "portal", "portal=1,portal=2", "portal=-1", "portal=1.5"])
