@@ -176,3 +176,39 @@ def storm(
             f"after {landed.waited_s:.0f} s ({delays or 'none found'})"
         )
     typer.echo(f"every accepted intake has its ticket ({landed.accepted:,}); {delays}")
+
+
+@app.command()
+def relogin(
+    agents: Annotated[int, typer.Option(min=1, max=5000, help="Sign-ins in the surge (demo agents in turn).")] = 60,
+    spread: Annotated[float, typer.Option(min=0, max=600, help="Seconds the surge is spread over (0: at once).")] = 0,
+    deadline: Annotated[float, typer.Option(min=0.5, max=120, help="Each sign-in's one attempt times out after.")] = 30,
+    site: Annotated[str | None, typer.Option(help="One data site's ticket API, not the front door.")] = None,
+    topology: TopologyOption = None,
+) -> None:
+    """The re-login surge after a site loss: every agent of the lost site signs in at once. Prints
+    how many got in, latency p50/p99/max and when the last one was in (exit 1 if any was not)."""
+    import asyncio
+    import json
+
+    from infra.lab.demo_agents import DEMO_AGENTS
+    from loadtests.relogin import render, surge
+
+    topo = load_topology(topology)
+    if site is not None and site not in topo.data_sites:
+        raise LoadError(f"--site {site!r} is not a data site ({', '.join(topo.data_sites)})")
+    fd = topo.front_door
+    base = (
+        f"http://{topo.site(site).address}:{topo.ports.tickets_http}"
+        if site
+        else f"http://{fd.address}:{fd.tickets_http}"
+    )
+    try:
+        password = json.loads(LabLayout(topo).secrets_file.read_text())["agent_password"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise LoadError(f"no lab secrets ({exc}): is the lab up (ccdr lab up)?") from None
+    ids = [a.id for a in DEMO_AGENTS]
+    outcomes = asyncio.run(surge(base, ids, password, count=agents, spread_s=spread, deadline_s=deadline))
+    Console().print(render(outcomes, deadline))
+    if any(o.status != 200 for o in outcomes):
+        raise typer.Exit(1)

@@ -1,0 +1,73 @@
+"""The re-login surge: after a site is lost, every agent of that site signs in at the other within
+seconds. Fired open loop (all at once, or spread over `--spread-s`), each sign-in one attempt with
+a deadline, as a desk of people pressing "sign in" would; reported as what they lived through:
+how many got in, how fast, and when the last one did."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import aiohttp
+from rich.table import Table
+
+from drills.checker import nearest_rank
+
+
+@dataclass
+class SignIn:
+    agent: str
+    sent: float  # seconds after the surge began
+    latency_s: float | None = None  # None: no answer within the deadline
+    status: int | None = None
+    site: str | None = None  # the site that signed the agent in
+
+
+async def surge(
+    tickets_url: str, agents: list[str], password: str, *, count: int, spread_s: float, deadline_s: float
+) -> list[SignIn]:
+    """`count` sign-ins, agents taken in turn, sent evenly over `spread_s` (0: all at once)."""
+    outcomes: list[SignIn] = []
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=deadline_s)) as http:
+        started = time.monotonic()
+
+        async def one(n: int) -> None:
+            delay = started + (spread_s * n / count if count > 1 else 0) - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            outcome = SignIn(agents[n % len(agents)], time.monotonic() - started)
+            outcomes.append(outcome)
+            body = {"agent_id": outcome.agent, "password": password}
+            try:
+                async with http.post(f"{tickets_url}/v1/agents/login", json=body) as r:
+                    answer = await r.json(content_type=None)
+                    outcome.status = r.status
+                    outcome.site = answer.get("site") if isinstance(answer, dict) else None
+            except (aiohttp.ClientError, TimeoutError, ValueError):
+                return
+            outcome.latency_s = time.monotonic() - started - outcome.sent
+
+        await asyncio.gather(*(one(n) for n in range(count)))
+    return outcomes
+
+
+def render(outcomes: list[SignIn], deadline_s: float) -> Table:
+    ok = [o for o in outcomes if o.status == 200 and o.latency_s is not None]
+    latencies = sorted(o.latency_s for o in ok if o.latency_s is not None)
+    table = Table(title=f"re-login surge: {len(outcomes)} sign-ins", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("signed in", f"{len(ok)} of {len(outcomes)}")
+    refused = sorted({o.status for o in outcomes if o.status not in (None, 200)})
+    table.add_row("refused", ", ".join(f"HTTP {s}" for s in refused) or "none")
+    table.add_row(f"no answer within {deadline_s:g} s", str(sum(o.status is None for o in outcomes)))
+    if latencies:
+        p50, p99 = nearest_rank(latencies, 50), nearest_rank(latencies, 99)
+        table.add_row("latency p50 / p99 / max", f"{p50:.2f} s / {p99:.2f} s / {latencies[-1]:.2f} s")
+        last = max(o.sent + (o.latency_s or 0) for o in ok)
+        table.add_row("everyone in after", f"{last:.2f} s")
+        sites = sorted({o.site or "?" for o in ok})
+        table.add_row("signed in at", ", ".join(sites))
+    return table

@@ -1,0 +1,56 @@
+"""The re-login surge counts what the agents lived through (against a local stand-in sign-in)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from aiohttp import web
+from rich.console import Console
+
+from loadtests.relogin import render, surge
+
+
+async def _surge_against_stand_in(count: int) -> list:  # type: ignore[type-arg]
+    seen: list[str] = []
+
+    async def login(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append(body["agent_id"])
+        if body["agent_id"] == "locked.out":
+            return web.json_response({"title": "Too many requests"}, status=429)
+        await asyncio.sleep(0.05)
+        return web.json_response({"token": "t", "site": "b"})
+
+    app = web.Application()
+    app.router.add_post("/v1/agents/login", login)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        outcomes = await surge(
+            f"http://127.0.0.1:{port}",
+            ["an.nguyen", "locked.out", "chi.le"],
+            "pw",
+            count=count,
+            spread_s=0.2,
+            deadline_s=5,
+        )
+    finally:
+        await runner.cleanup()
+    assert sorted(seen) == sorted(o.agent for o in outcomes)
+    return outcomes
+
+
+def test_every_sign_in_is_counted_with_its_outcome_and_spread_as_asked() -> None:
+    outcomes = asyncio.run(_surge_against_stand_in(9))
+    assert len(outcomes) == 9
+    assert sum(o.status == 200 for o in outcomes) == 6 and sum(o.status == 429 for o in outcomes) == 3
+    assert max(o.sent for o in outcomes) >= 0.15  # spread over 0.2 s, not all at once
+    assert all(o.latency_s is not None and o.latency_s >= 0.05 for o in outcomes if o.status == 200)
+    out = io.StringIO()
+    Console(file=out, width=100).print(render(outcomes, 5))
+    text = out.getvalue()
+    assert "6 of 9" in text and "HTTP 429" in text and "signed in at" in text
