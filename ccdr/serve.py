@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from core.console.panels import Panel
 from core.http.observability import configure_logging
-from core.settings import ServiceSettings, load_settings
+from core.settings import ServiceSettings, load_settings, zookeeper_credentials
 from failover.coordination import Coordination
 
 # Longer than HAProxy keeps idle server connections for reuse: with uvicorn's default (5 s, the
@@ -44,7 +44,11 @@ def _tickets_app(settings: ServiceSettings) -> FastAPI:
 
     fo = settings.failover
     coord = ZooKeeperCoordination(
-        settings.zookeeper_hosts, settings.site, session_timeout=fo.session_timeout_s, op_timeout=fo.op_timeout_s
+        settings.zookeeper_hosts,
+        settings.site,
+        session_timeout=fo.session_timeout_s,
+        op_timeout=fo.op_timeout_s,
+        auth=zookeeper_credentials(settings),
     )
     board = PresenceBoard(coord)
     return create_tickets(

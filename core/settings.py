@@ -190,6 +190,8 @@ class ServiceSettings(_Strict):
     tickets: TicketSettings
     channels: ChannelSecrets
     zookeeper_hosts: str = Field(min_length=1)  # host:port,host:port,... of the ensemble
+    # "user:password" (digest): ccdr's znodes are readable and writable by that user only.
+    zookeeper_auth: SecretStr | None = None
     failover: FailoverSettings
     agents: AgentSettings
     sessions: SessionKeys
@@ -206,6 +208,8 @@ class ServiceSettings(_Strict):
                 value = getattr(self.channels, name).get_secret_value()
                 if value.strip().casefold() in PLACEHOLDER_SECRETS or len(value) < 16:
                     raise ValueError(f"channels.{name}: a placeholder or short secret is refused in production")
+            if self.zookeeper_auth is None:
+                raise ValueError("zookeeper_auth: required in production (ccdr's znodes must not be open to anyone)")
             if "password=" in self.database_dsn.get_secret_value() + self.database_read_dsn.get_secret_value():
                 raise ValueError("database_dsn: a password in the DSN is refused in production (use passfile=)")
         return self
@@ -218,6 +222,13 @@ class ServiceSettings(_Strict):
         except ValueError as exc:
             raise ValueError(f"sessions: {exc}") from None
         return self
+
+
+def zookeeper_credentials(settings: ServiceSettings) -> tuple[str, str] | None:
+    if settings.zookeeper_auth is None:
+        return None
+    user, _, password = settings.zookeeper_auth.get_secret_value().partition(":")
+    return user, password
 
 
 class SettingsError(ValueError):

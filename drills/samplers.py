@@ -23,6 +23,7 @@ from drills.chaos.probes import logout, probe_agent_login
 from drills.model import Sample
 from failover.coordination import SLA_CLOCK, Coordination, CoordinationUnavailable
 from failover.zookeeper import ZooKeeperCoordination
+from infra.lab import secrets as lab_secrets
 from infra.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,11 @@ def database_primary_probe(dsn: str, timeout_s: float) -> Probe:
 def observer_session(topo: Topology) -> ZooKeeperCoordination:
     """The drill's own read-only ZooKeeper session (from outside the sites), started."""
     coord = ZooKeeperCoordination(
-        topo.zookeeper_connect(), "drill", session_timeout=OBSERVER_SESSION_S, op_timeout=topo.failover.op_timeout_s
+        topo.zookeeper_connect(),
+        "drill",
+        session_timeout=OBSERVER_SESSION_S,
+        op_timeout=topo.failover.op_timeout_s,
+        auth=lab_secrets.zookeeper_auth(topo),
     )
     coord.start(timeout=OBSERVER_SESSION_S)
     return coord

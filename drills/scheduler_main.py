@@ -53,7 +53,11 @@ async def serve(topo: Topology, candidate: str, calendar_path: Path | None) -> N
 
     fo = topo.failover
     coord = ZooKeeperCoordination(
-        topo.zookeeper_connect(), candidate, session_timeout=fo.session_timeout_s, op_timeout=fo.op_timeout_s
+        topo.zookeeper_connect(),
+        candidate,
+        session_timeout=fo.session_timeout_s,
+        op_timeout=fo.op_timeout_s,
+        auth=lab_secrets.zookeeper_auth(topo),
     )
     await asyncio.to_thread(coord.start, fo.session_timeout_s)
     secrets = lab_secrets.load(LabLayout(topo))

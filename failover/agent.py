@@ -20,7 +20,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 from core.agents.dispatch_worker import Dispatcher
 from core.agents.store.pg import PgDispatchStore
 from core.database import pool_for
-from core.settings import ServiceSettings
+from core.settings import ServiceSettings, zookeeper_credentials
 from core.tickets.clock_worker import SlaClock
 from core.tickets.store.pg import PgClockStore
 from failover import registry
@@ -52,7 +52,11 @@ def _recorder(pool: AsyncConnectionPool[Any]) -> Callable[[Activation], Awaitabl
 async def run(settings: ServiceSettings) -> None:
     fo = settings.failover
     coord = ZooKeeperCoordination(
-        settings.zookeeper_hosts, settings.site, session_timeout=fo.session_timeout_s, op_timeout=fo.op_timeout_s
+        settings.zookeeper_hosts,
+        settings.site,
+        session_timeout=fo.session_timeout_s,
+        op_timeout=fo.op_timeout_s,
+        auth=zookeeper_credentials(settings),
     )
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type(CoordinationUnavailable), wait=wait_exponential(max=5), reraise=True

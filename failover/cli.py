@@ -15,6 +15,7 @@ from failover import status as registry
 from failover.coordination import CoordinationUnavailable
 from failover.zookeeper import ZooKeeperCoordination
 from infra.cli_options import TopologyOption
+from infra.lab import secrets as lab_secrets
 from infra.topology import Topology, load_topology
 
 app = typer.Typer(help="Singleton roles, cold standby and the site registry (ZooKeeper).", no_args_is_help=True)
@@ -27,7 +28,11 @@ class FailoverError(Exception):
 def _connect(topo: Topology) -> ZooKeeperCoordination:
     fo = topo.failover
     coord = ZooKeeperCoordination(
-        topo.zookeeper_connect(), "operator", session_timeout=fo.session_timeout_s, op_timeout=fo.op_timeout_s
+        topo.zookeeper_connect(),
+        "operator",
+        session_timeout=fo.session_timeout_s,
+        op_timeout=fo.op_timeout_s,
+        auth=lab_secrets.zookeeper_auth(topo),
     )
     try:
         coord.start(timeout=fo.session_timeout_s)

@@ -33,6 +33,7 @@ from kazoo.exceptions import (
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.protocol.states import KazooState
 from kazoo.retry import KazooRetry
+from kazoo.security import make_digest_acl
 
 from failover.coordination import (
     ActivationRequest,
@@ -64,17 +65,32 @@ def _load(raw: bytes | None) -> dict[str, Any]:
 
 
 class ZooKeeperCoordination:
-    def __init__(self, hosts: str, site: str, *, session_timeout: float, op_timeout: float) -> None:
+    """`auth` ("user", "password"): the session authenticates (digest) and every node it creates
+    can be read and changed by that user only; without it, nodes are open to anyone who reaches
+    the ensemble."""
+
+    def __init__(
+        self,
+        hosts: str,
+        site: str,
+        *,
+        session_timeout: float,
+        op_timeout: float,
+        auth: tuple[str, str] | None = None,
+    ) -> None:
         self.site = site
         self.op_timeout = op_timeout
         self._state = SessionState.LOST
         self._listeners: list[Callable[[SessionState], None]] = []
         self._timeouts = 0  # consecutive calls the server did not answer
+        self._acl = [make_digest_acl(auth[0], auth[1], all=True)] if auth else None
         self._zk = KazooClient(
             hosts=hosts,
             timeout=session_timeout,
             connection_retry=KazooRetry(max_tries=-1, delay=0.2, max_delay=2.0),
             logger=logging.getLogger("kazoo"),
+            auth_data=[("digest", f"{auth[0]}:{auth[1]}")] if auth else None,
+            default_acl=self._acl,
         )
         self._zk.add_listener(self._on_kazoo_state)
 
@@ -102,6 +118,22 @@ class ZooKeeperCoordination:
         except (KazooTimeoutError, KazooException) as exc:
             raise CoordinationUnavailable(f"ZooKeeper not reachable: {exc}") from exc
         self._state = SessionState.CONNECTED
+        if self._acl is not None:
+            self._close_open_nodes()
+
+    def _close_open_nodes(self) -> None:
+        """Nodes made before the ensemble had credentials (an older lab) are open to anyone: give
+        each the same ACL as new ones. Nodes already closed are left alone."""
+        pending = [ROOT]
+        while pending:
+            path = pending.pop()
+            try:
+                acl, _ = self._zk.get_acls(path)
+                if any(entry.id.scheme == "world" for entry in acl):
+                    self._zk.set_acls(path, self._acl)
+                pending.extend(f"{path}/{child}" for child in self._zk.get_children(path))
+            except NoNodeError:
+                continue
 
     def stop(self) -> None:
         try:

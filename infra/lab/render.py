@@ -67,6 +67,7 @@ class Secrets:
     zalo_oa_key: str
     agent_password: str  # every demo agent's password in the lab (infra/lab/demo_agents.py)
     patroni_rest: str  # Patroni REST API's basic-auth password (switchover, restart, reload)
+    zookeeper_ccdr: str  # the digest password of ccdr's znodes
     session_key: str  # Ed25519 seed signing agent session tokens (core.agents.domain.tokens)
 
 
@@ -342,6 +343,7 @@ def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs
             "zalo_oa_secret_key": secrets.zalo_oa_key,
         },
         "zookeeper_hosts": topo.zookeeper_connect(),
+        "zookeeper_auth": f"ccdr:{secrets.zookeeper_ccdr}",
         "failover": topo.failover.model_dump(),
         "agents": topo.agents.model_dump(),
         "sessions": {"signing_key": secrets.session_key, "public_keys": [public_key_of(secrets.session_key)]},

@@ -11,6 +11,7 @@ import secrets
 from core.agents.domain.tokens import new_signing_seed
 from infra.lab.layout import LabLayout
 from infra.lab.render import Secrets
+from infra.topology import Topology
 
 
 def _new(field: str) -> str:
@@ -36,6 +37,17 @@ def load_or_create(layout: LabLayout) -> Secrets:
             json.dump(values, out)
         os.replace(tmp, path)
     return Secrets(**values)
+
+
+ZOOKEEPER_USER = "ccdr"  # the digest user ccdr's znodes belong to
+
+
+def zookeeper_auth(topo: Topology) -> tuple[str, str] | None:
+    """The lab's ZooKeeper credentials for tools that start from the topology (None: no lab here)."""
+    path = LabLayout(topo).secrets_file
+    if not path.exists():
+        return None
+    return ZOOKEEPER_USER, str(json.loads(path.read_text())["zookeeper_ccdr"])
 
 
 def load(layout: LabLayout) -> Secrets:

@@ -49,6 +49,7 @@ ROLE_SECRETS: dict[str, tuple[str, ...]] = {
         "zalo_oa_secret_key",
         "session_signing_key: Ed25519 seed, base64url (python -m ccdr.keys new-session-key)",
         "session_public_key: its public key (and older ones, one per line, while rotating)",
+        "zookeeper_auth: user:password, the digest credentials ccdr's znodes belong to",
     ),
 }
 
@@ -328,6 +329,7 @@ def services_document(topo: ProductionTopology, site: str, host: Host, superviso
             "zalo_oa_secret_key": _secret(topo, "zalo_oa_secret_key"),
         },
         "zookeeper_hosts": topo.zookeeper_connect(),
+        "zookeeper_auth": _secret(topo, "zookeeper_auth"),
         "failover": topo.failover.model_dump(),
         "agents": topo.agents.model_dump(),
         "sessions": {

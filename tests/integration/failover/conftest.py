@@ -11,6 +11,7 @@ import pytest
 
 from failover.coordination import CoordinationUnavailable, Term
 from failover.zookeeper import ZooKeeperCoordination
+from infra.lab import secrets as lab_secrets
 from infra.lab.layout import LabLayout
 from infra.topology import Topology
 from tests.integration.core.conftest import front, unique  # noqa: F401 - shared fixtures
@@ -22,7 +23,11 @@ class Observer:
     def __init__(self, topo: Topology) -> None:
         self.topo = topo
         self.coord = ZooKeeperCoordination(
-            topo.zookeeper_connect(), "test", session_timeout=10, op_timeout=topo.failover.op_timeout_s
+            topo.zookeeper_connect(),
+            "test",
+            session_timeout=10,
+            op_timeout=topo.failover.op_timeout_s,
+            auth=lab_secrets.zookeeper_auth(topo),
         )
         self.coord.start(timeout=10)
 

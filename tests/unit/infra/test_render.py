@@ -24,6 +24,7 @@ SECRETS = Secrets(
     agent_password="agent-password-0123456789",
     session_key="x5DwLwYz4lJg6pXcGcC8qyTLEp3E7dUbH5gK1oXk3s0",
     patroni_rest="patroni-rest-0123456789",
+    zookeeper_ccdr="zookeeper-ccdr-0123456789",
 )
 
 

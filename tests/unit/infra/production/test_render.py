@@ -22,6 +22,7 @@ STAND_IN_SECRETS = {
     "zalo_oa_secret_key": "zalo-oa-key-for-validation-0123",
     "session_signing_key": "x5DwLwYz4lJg6pXcGcC8qyTLEp3E7dUbH5gK1oXk3s0",
     "session_public_key": "o8S-gCOS6ikHDIpWhDIm_vyUiMdvuDgPMmeVXZWm2Bw",
+    "zookeeper_auth": "ccdr:zookeeper-digest-for-validation",
 }
 
 
