@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -19,6 +19,7 @@ from core.settings import AgentSettings, FailoverSettings, IntakeSettings, Ticke
 DEFAULT_TOPOLOGY = Path(__file__).with_name("topology.toml")
 
 Port = int  # constrained per field below with Field(ge=1, le=65535)
+T = TypeVar("T")
 
 
 class TopologyError(ValueError):
@@ -286,10 +287,7 @@ class Topology(_Strict):
     @field_validator("sites")
     @classmethod
     def _site_names(cls, sites: dict[str, Site]) -> dict[str, Site]:
-        for name in sites:
-            if not name.isascii() or not name.isalnum() or not name.islower():
-                raise ValueError(f"site name {name!r} must be lower-case letters/digits")
-        return sites
+        return checked_site_names(sites)
 
     @model_validator(mode="after")
     def _sites_consistent(self) -> Topology:
@@ -366,6 +364,14 @@ class Topology(_Strict):
 
     def kafka_voters(self) -> str:
         return ",".join(f"{s.node_id}@{s.address}:{self.ports.kafka_controller}" for _, s in sorted(self.sites.items()))
+
+
+def checked_site_names(sites: dict[str, T]) -> dict[str, T]:
+    """Site names end up in namespaces, unit names and certificates: lower-case letters/digits."""
+    for name in sites:
+        if not name.isascii() or not name.isalnum() or not name.islower():
+            raise ValueError(f"site name {name!r} must be lower-case letters/digits")
+    return sites
 
 
 def _refuse_shared_ports(ports: dict[str, int]) -> None:

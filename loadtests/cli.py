@@ -14,7 +14,7 @@ from rich.console import Console
 
 from infra.cli_options import TopologyOption
 from infra.lab.layout import LabLayout
-from infra.topology import load_topology
+from infra.topology import Topology, load_topology
 from loadtests import run as load_run
 from loadtests.run import LoadError
 from loadtests.shapes import DEFAULT_MIX
@@ -108,6 +108,15 @@ def run(
         raise typer.Exit(code)
 
 
+def _base_url(topo: Topology, site: str | None, site_port: int, front_door_port: int) -> str:
+    """One data site's own service, or the front door's."""
+    if site is None:
+        return f"http://{topo.front_door.address}:{front_door_port}"
+    if site not in topo.data_sites:
+        raise LoadError(f"--site {site!r} is not a data site ({', '.join(topo.data_sites)})")
+    return f"http://{topo.site(site).address}:{site_port}"
+
+
 @app.command()
 def storm(
     rate: Annotated[float, typer.Option(min=1, max=20_000, help="Requests per second offered, open loop.")] = 500,
@@ -134,14 +143,8 @@ def storm(
     from loadtests.storm import DESK_AGENT, Credentials, run_storm
 
     topo = load_topology(topology)
-    if site is not None and site not in topo.data_sites:
-        raise LoadError(f"--site {site!r} is not a data site ({', '.join(topo.data_sites)})")
     fd = topo.front_door
-    base = (
-        f"http://{topo.site(site).address}:{topo.ports.intake_http}"
-        if site
-        else f"http://{fd.address}:{fd.intake_http}"
-    )
+    base = _base_url(topo, site, topo.ports.intake_http, fd.intake_http)
     try:
         secrets = json.loads(LabLayout(topo).secrets_file.read_text())
         alert_token, agent_password = secrets["alert_token"], secrets["agent_password"]
@@ -195,14 +198,7 @@ def relogin(
     from loadtests.relogin import render, surge
 
     topo = load_topology(topology)
-    if site is not None and site not in topo.data_sites:
-        raise LoadError(f"--site {site!r} is not a data site ({', '.join(topo.data_sites)})")
-    fd = topo.front_door
-    base = (
-        f"http://{topo.site(site).address}:{topo.ports.tickets_http}"
-        if site
-        else f"http://{fd.address}:{fd.tickets_http}"
-    )
+    base = _base_url(topo, site, topo.ports.tickets_http, topo.front_door.tickets_http)
     try:
         password = json.loads(LabLayout(topo).secrets_file.read_text())["agent_password"]
     except (OSError, ValueError, KeyError) as exc:

@@ -26,6 +26,7 @@ from infra.topology import (
     Ports,
     TopologyError,
     ZooKeeperTimers,
+    checked_site_names,
 )
 
 Role = Literal["zookeeper", "kafka-controller", "kafka-broker", "postgres", "ccdr", "haproxy"]
@@ -72,6 +73,9 @@ class ProductionTimers(_Strict):
 
 
 class ProductionTopology(_Strict):
+    """The lab topology's tuning sections (ports, front door, Kafka, database, services), as
+    measured there, plus the hosts of each site and where things live on them."""
+
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$")
     public_base_url: str = Field(pattern=r"^https://")  # clients reach the desk over TLS only
     paths: Paths
@@ -89,10 +93,7 @@ class ProductionTopology(_Strict):
     @field_validator("sites")
     @classmethod
     def _site_names(cls, sites: dict[str, ProductionSite]) -> dict[str, ProductionSite]:
-        for name in sites:
-            if not name.isascii() or not name.isalnum() or not name.islower():
-                raise ValueError(f"site name {name!r} must be lower-case letters/digits")
-        return sites
+        return checked_site_names(sites)
 
     @model_validator(mode="after")
     def _deployable(self) -> ProductionTopology:
