@@ -348,8 +348,20 @@ def test_a_locust_that_dies_at_start_is_one_line_with_its_last_words(tmp_path: P
 FAKE_LOCUST = """#!/bin/sh
 while [ $# -gt 0 ]; do [ "$1" = "--csv" ] && prefix="$2"; shift; done
 trap 'cat "$FAKE_HISTORY" > "${prefix}_stats_history.csv"; echo "INFO/loadtests.slo: SLO met: all fine"; exit 0' INT
+touch "$FAKE_READY"
 while :; do sleep 0.1; done
 """
+
+
+def _ctrl_c_once_both_listen(ready: Path) -> None:
+    """The operator's Ctrl-C, once the fake locust has its trap and `run` its SIGINT handler: a
+    fixed delay raced both on a loaded machine (a CI run hung: the signal came too early)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if ready.exists() and signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            os.kill(os.getpid(), signal.SIGINT)
+            return
+        time.sleep(0.05)
 
 
 def test_ctrl_c_is_forwarded_once_and_locust_still_reports(tmp_path: Path) -> None:
@@ -360,8 +372,10 @@ def test_ctrl_c_is_forwarded_once_and_locust_still_reports(tmp_path: Path) -> No
     history.write_text(history_csv([(100 + t, 3, OVERALL, 6.0, "40", 6 * t, 0) for t in range(30)]), newline="")
     p = dataclasses.replace(plan("constant", out=tmp_path / "out", users=3), mix="portal=1")
     printed, quiet = Console(file=io.StringIO(), width=120, color_system=None), Console(file=io.StringIO())
-    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()  # the operator's Ctrl-C
-    code = load_run.run(p, quiet, printed, every_s=0.2, locust=fake, base_env={"FAKE_HISTORY": str(history)})
+    ready = tmp_path / "ready"
+    threading.Thread(target=_ctrl_c_once_both_listen, args=(ready,), daemon=True).start()
+    env = {"FAKE_HISTORY": str(history), "FAKE_READY": str(ready)}
+    code = load_run.run(p, quiet, printed, every_s=0.2, locust=fake, base_env=env)
     assert code == 0
     assert isinstance(printed.file, io.StringIO) and isinstance(quiet.file, io.StringIO)
     assert "Ctrl-C: locust stops its users" in quiet.file.getvalue()
