@@ -343,7 +343,15 @@ def run(
         # Its own process group: a terminal Ctrl-C reaches only us, and we forward exactly one SIGINT.
         try:
             proc = subprocess.Popen(
-                command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, process_group=0
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                process_group=0,
+                # Started in the background a shell ignores SIGINT, and an ignored signal stays ignored
+                # across exec: locust would never get the Ctrl-C we forward.
+                preexec_fn=_default_sigint,
             )
         except OSError as exc:
             raise LoadError(f"cannot start {command[0]}: {exc.strerror or exc}") from None
@@ -376,6 +384,10 @@ def run(
     for part in results.summary(outcome):
         out.print(part, highlight=False)
     return results.exit_status(proc.returncode)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _supervise(

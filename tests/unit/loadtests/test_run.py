@@ -354,11 +354,12 @@ while :; do sleep 0.1; done
 
 
 def _ctrl_c_once_both_listen(ready: Path) -> None:
-    """The operator's Ctrl-C, once the fake locust has its trap and `run` its SIGINT handler: a
-    fixed delay raced both on a loaded machine (a CI run hung: the signal came too early)."""
+    """The operator's Ctrl-C, once the fake locust has its trap and `run` its SIGINT handler (a
+    fixed delay raced both on a loaded machine)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if ready.exists() and signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        handler = signal.getsignal(signal.SIGINT)  # run's own, not Python's default nor an inherited SIG_IGN
+        if ready.exists() and callable(handler) and handler is not signal.default_int_handler:
             os.kill(os.getpid(), signal.SIGINT)
             return
         time.sleep(0.05)
