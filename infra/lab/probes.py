@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import functools
 import io
 import logging
 import re
 import socket
+import ssl
 import subprocess
 from pathlib import Path
 
@@ -84,11 +86,21 @@ def zookeeper_mode(address: str, port: int) -> str | None:
     return match.group(1).decode() if match else None
 
 
+@functools.cache
+def _context(ca: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca)
+
+
+def trusting(ca: str | None) -> ssl.SSLContext | bool:
+    """What httpx verifies a server with: the system's CAs, or only `ca` (read once per file)."""
+    return _context(ca) if ca else True
+
+
 def patroni_members(api_url: str, ca: str | None = None) -> list[PatroniMember] | None:
     """The cluster as one Patroni node's REST API (`https://host:8008`, its certificate checked
     against `ca`) sees it; None: no answer."""
     try:
-        body = httpx.get(f"{api_url}/cluster", timeout=PROBE_TIMEOUT_S, verify=ca or True).json()
+        body = httpx.get(f"{api_url}/cluster", timeout=PROBE_TIMEOUT_S, verify=trusting(ca)).json()
     except (httpx.HTTPError, ValueError):
         return None
     members = []
@@ -130,7 +142,7 @@ def patroni_reload(topo: Topology, password: str) -> list[str]:
             r = httpx.post(
                 f"{patroni_api(topo, site)}/reload",
                 timeout=PROBE_TIMEOUT_S,
-                verify=str(ca_file(topo)),
+                verify=trusting(str(ca_file(topo))),
                 auth=(PATRONI_REST_USER, password),
             )
         except httpx.HTTPError:
@@ -156,7 +168,7 @@ def patroni_role(topo: Topology, site: str) -> str | None:
     """The node's own view: 'primary' | 'replica' | None (unreachable)."""
     try:
         body = httpx.get(
-            f"{patroni_api(topo, site)}/patroni", timeout=PROBE_TIMEOUT_S, verify=str(ca_file(topo))
+            f"{patroni_api(topo, site)}/patroni", timeout=PROBE_TIMEOUT_S, verify=trusting(str(ca_file(topo)))
         ).json()
     except (httpx.HTTPError, ValueError):
         return None

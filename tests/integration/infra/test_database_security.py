@@ -72,7 +72,7 @@ def test_the_application_role_owns_nothing(front: Front) -> None:
 def test_patronis_api_is_https_only_and_changes_need_credentials(front: Front) -> None:
     site = front.topo.data_sites[0]
     api = probes.patroni_api(front.topo, site)
-    ca = str(ca_file(front.topo))
+    ca = probes.trusting(str(ca_file(front.topo)))
     assert httpx.get(f"{api}/patroni", verify=ca, timeout=5).status_code == 200  # health stays open, over TLS
     with pytest.raises(httpx.TransportError):  # no plain HTTP
         httpx.get(api.replace("https://", "http://") + "/patroni", timeout=5)
