@@ -280,7 +280,7 @@ def _secret(topo: ProductionTopology, name: str) -> dict[str, str]:
 
 def services_document(topo: ProductionTopology, site: str, host: Host, supervisor_socket: Path) -> dict[str, object]:
     """The services' settings at one host, secrets by reference (core.settings.resolve_secrets)."""
-    postgres = [(s, h) for s, h in topo.with_role("postgres")]
+    postgres = topo.with_role("postgres")
     near_first = [str(h.address) for _, h in sorted(postgres, key=lambda sh: sh[0] != site)]
     db, ports = topo.database, topo.ports
     passfile = str(topo.paths.etc / "secrets" / "pgpass")
