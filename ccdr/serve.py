@@ -73,6 +73,7 @@ def _console_panels(settings: ServiceSettings, coord: Coordination) -> list[Pane
         patroni_url=settings.patroni_url,
         patroni_ca=settings.patroni_ca,
         kafka_bootstrap=settings.kafka.bootstrap,
+        kafka_auth=settings.kafka.auth,
         zookeeper_hosts=settings.zookeeper_hosts,
         data_sites=settings.console.data_sites,
         cold={name: c.active_site for name, c in settings.failover.cold.items()},

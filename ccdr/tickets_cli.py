@@ -22,6 +22,7 @@ from core.kafka import acknowledged_producer
 from core.tickets.store import quarantine
 from core.tickets.store.quarantine import QuarantinedRow
 from infra.cli_options import TopologyOption
+from infra.lab import secrets as lab_secrets
 from infra.lab.database import app_dsn
 from infra.lab.errors import LabError
 from infra.lab.layout import LabLayout
@@ -180,7 +181,9 @@ def retry(
 
 
 async def _retry(topo: Topology, dsn: str, ids: list[int] | None, operator: str) -> int:
-    producer = acknowledged_producer(topo.kafka_bootstrap(), f"ccdr-quarantine-retry-{operator}", linger_ms=0)()
+    producer = acknowledged_producer(
+        topo.kafka_bootstrap(), f"ccdr-quarantine-retry-{operator}", linger_ms=0, auth=lab_secrets.kafka_auth(topo)
+    )()
     try:
         async with asyncio.timeout(SEND_TIMEOUT_S):
             await producer.start()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
-from functools import partial
-from typing import Protocol, TypeVar
+from functools import cache, partial
+from typing import Any, Protocol, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+
+from core.settings import KafkaAuth
 
 log = logging.getLogger(__name__)
 RETRY_S = 1.0
@@ -19,6 +22,29 @@ RETRY_S = 1.0
 # intake stalled until the dead site came back (found by a site-loss drill under load). A short
 # max age keeps every client's view of the brokers current.
 METADATA_MAX_AGE_MS = 5_000
+
+
+SASL_MECHANISM = "SCRAM-SHA-512"
+
+
+@cache
+def _tls_context(ca_file: str) -> ssl.SSLContext:
+    """One context per CA and process: verified certificates, names checked (the default)."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def connection_options(auth: KafkaAuth | None) -> dict[str, Any]:
+    """aiokafka keyword arguments that authenticate and encrypt a client as `auth` says (none:
+    plaintext, as a lab made before Kafka had TLS)."""
+    if auth is None:
+        return {}
+    return {
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": SASL_MECHANISM,
+        "sasl_plain_username": auth.username,
+        "sasl_plain_password": auth.password.get_secret_value(),
+        "ssl_context": _tls_context(auth.ca_file),
+    }
 
 
 class _Client(Protocol):
@@ -48,7 +74,12 @@ async def start_when_reachable(make: Callable[[], C], what: str) -> C:
 
 
 def acknowledged_producer(
-    bootstrap: list[str], client_id: str, *, linger_ms: int, request_timeout_ms: int | None = None
+    bootstrap: list[str],
+    client_id: str,
+    *,
+    linger_ms: int,
+    auth: KafkaAuth | None,
+    request_timeout_ms: int | None = None,
 ) -> Callable[[], AIOKafkaProducer]:
     """A factory of producers whose acknowledgement is our promise: acks=all (every in-sync
     replica, so the other site too) and idempotent (a retried send is written once)."""
@@ -61,5 +92,6 @@ def acknowledged_producer(
         enable_idempotence=True,
         linger_ms=linger_ms,
         metadata_max_age_ms=METADATA_MAX_AGE_MS,
+        **connection_options(auth),
         **extra,
     )

@@ -121,11 +121,21 @@ def first_error(exc: ValidationError) -> str:
     return f"{where}{msg}{more}"
 
 
+class KafkaAuth(_Strict):
+    """Who this process is to the brokers: SASL/SCRAM over TLS (core.kafka.connection_options).
+    Each service has a principal of its own, and the brokers' ACLs allow it only what its job needs."""
+
+    username: str = Field(min_length=1)
+    password: SecretStr
+    ca_file: str  # the CA the brokers' certificates are checked against (names verified)
+
+
 class KafkaClient(_Strict):
     bootstrap: list[str] = Field(min_length=1)
     intake_topic: str
     ticket_events_topic: str
     quarantine_topic: str
+    auth: KafkaAuth | None = None  # None: plaintext, unauthenticated (refused in production)
 
 
 class ChannelSecrets(_Strict):
@@ -208,6 +218,10 @@ class ServiceSettings(_Strict):
                 value = getattr(self.channels, name).get_secret_value()
                 if value.strip().casefold() in PLACEHOLDER_SECRETS or len(value) < 16:
                     raise ValueError(f"channels.{name}: a placeholder or short secret is refused in production")
+            if self.kafka.auth is None:
+                raise ValueError("kafka.auth: required in production (anyone could publish an intake event)")
+            if len(self.kafka.auth.password.get_secret_value()) < 16:
+                raise ValueError("kafka.auth.password: a short secret is refused in production")
             if self.zookeeper_auth is None:
                 raise ValueError("zookeeper_auth: required in production (ccdr's znodes must not be open to anyone)")
             if "password=" in self.database_dsn.get_secret_value() + self.database_read_dsn.get_secret_value():

@@ -14,8 +14,10 @@ from collections.abc import Collection
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from core.kafka import connection_options
 from drills.canary import SUBJECT_PREFIX, key_of_subject
 from drills.model import Observed, TicketSeen
+from infra.lab import secrets as lab_secrets
 from infra.topology import Topology
 
 KAFKA_TIMEOUT_MS = 10_000
@@ -37,7 +39,11 @@ def tickets_for(dsn: str, drill_id: str) -> dict[str, tuple[TicketSeen, ...]]:
 
 
 async def end_offsets(topo: Topology) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=topo.kafka_bootstrap(), request_timeout_ms=KAFKA_TIMEOUT_MS)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=topo.kafka_bootstrap(),
+        request_timeout_ms=KAFKA_TIMEOUT_MS,
+        **connection_options(lab_secrets.kafka_auth(topo)),
+    )
     await consumer.start()
     try:
         await consumer.topics()
@@ -57,6 +63,7 @@ async def keys_in_topic(topo: Topology, drill_id: str, since: dict[int, int]) ->
         enable_auto_commit=False,
         request_timeout_ms=KAFKA_TIMEOUT_MS,
         isolation_level="read_committed",
+        **connection_options(lab_secrets.kafka_auth(topo)),
     )
     await consumer.start()
     try:

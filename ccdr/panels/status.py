@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError
 
 from core.agents.domain.model import Role
 from core.console.panels import Artifact
+from core.settings import KafkaAuth
 from core.tickets.store import quarantine
 from core.tickets.store.pipeline_slo import SloWindow, slo_window
 from drills.archive import Archive, ArchiveError
@@ -39,6 +40,7 @@ class StatusSources:
     patroni_url: str  # this site's Patroni REST API (its /cluster lists every member)
     patroni_ca: str | None  # what its HTTPS certificate is checked against
     kafka_bootstrap: list[str]
+    kafka_auth: KafkaAuth | None
     zookeeper_hosts: str  # host:port,host:port,...
     data_sites: list[str]
     cold: dict[str, str]  # cold component -> declared site
@@ -77,7 +79,7 @@ async def collect(src: StatusSources) -> StatusView:
         _database(src),
         _worker(src.worker_metrics_url),
         _patroni(src.patroni_url, src.patroni_ca),
-        _kafka(src.kafka_bootstrap),
+        _kafka(src.kafka_bootstrap, src.kafka_auth),
         asyncio.to_thread(_zookeeper, src.zookeeper_hosts),
     )
     view.failover, view.failover_error = failover
@@ -121,11 +123,11 @@ async def _patroni(url: str, ca: str | None) -> list[dict[str, Any]] | None:
     return [{"name": m.name, "role": m.role, "state": m.state, "lag": m.lag_bytes} for m in members]
 
 
-async def _kafka(bootstrap: list[str]) -> dict[str, Any] | None:
+async def _kafka(bootstrap: list[str], auth: KafkaAuth | None) -> dict[str, Any] | None:
     """Brokers registered and partitions whose in-sync replicas are fewer than their replicas. KRaft
     does not tell clients which controller is active (`ccdr lab status` asks the quorum itself)."""
     try:
-        meta = await asyncio.wait_for(probes.kafka_metadata_at(bootstrap), SOURCE_TIMEOUT_S * 2)
+        meta = await asyncio.wait_for(probes.kafka_metadata_at(bootstrap, auth), SOURCE_TIMEOUT_S * 2)
     except (KafkaError, OSError, TimeoutError):
         return None
     return {"brokers": meta.brokers, "partitions": len(meta.partitions), "under_replicated": len(meta.under_replicated)}

@@ -40,6 +40,7 @@ def create_app(
     kafka_bus = bus or KafkaIntakeBus(
         settings.kafka.bootstrap,
         settings.kafka.intake_topic,
+        auth=settings.kafka.auth,
         ack_timeout_s=settings.intake.ack_timeout_s,
         retry_after_s=settings.intake.retry_after_s,
         request_timeout_ms=settings.intake.kafka_request_timeout_ms,

@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
 from core.database import pool_for
-from core.kafka import METADATA_MAX_AGE_MS, start_when_reachable
+from core.kafka import METADATA_MAX_AGE_MS, connection_options, start_when_reachable
 from core.notify.domain.rules import Notice, TicketEventMessage, notices
 from core.settings import ServiceSettings
 
@@ -70,6 +70,7 @@ async def run(settings: ServiceSettings) -> None:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             metadata_max_age_ms=METADATA_MAX_AGE_MS,
+            **connection_options(settings.kafka.auth),
         )
 
     consumer = await start_when_reachable(make, "notifier consumer")

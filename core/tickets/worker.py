@@ -24,6 +24,7 @@ async def run(settings: ServiceSettings) -> None:
     pool = pool_for(settings, "ticket-worker", max_size=tickets.worker_pool_size, timeout=POOL_TIMEOUT_S)
     consumer = IntakeConsumer(
         bootstrap=settings.kafka.bootstrap,
+        auth=settings.kafka.auth,
         topic=settings.kafka.intake_topic,
         quarantine_topic=settings.kafka.quarantine_topic,
         group=tickets.consumer_group,
@@ -42,6 +43,7 @@ async def run(settings: ServiceSettings) -> None:
     relay = OutboxRelay(
         pool=pool,
         bootstrap=settings.kafka.bootstrap,
+        auth=settings.kafka.auth,
         topic=settings.kafka.ticket_events_topic,
         interval_s=tickets.outbox_interval_ms / 1000,
         client_id=f"ccdr-outbox-{settings.site}",

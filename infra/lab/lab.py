@@ -13,13 +13,24 @@ from pathlib import Path
 
 from rich.console import Console
 
-from infra.lab import database, faults, health, netns, pki, probes, supervise, topics
+from infra import kafka_access
+from infra.lab import database, faults, health, kafka_security, netns, pki, probes, supervise, topics
 from infra.lab import secrets as lab_secrets
 from infra.lab.errors import LabError, MissingBinary
 from infra.lab.layout import FRONT_DOOR, LabLayout
-from infra.lab.render import RenderedFile, kafka_properties_path, new_kafka_cluster_id, render_group
+from infra.lab.render import (
+    RenderedFile,
+    Secrets,
+    kafka_ops_tools_file,
+    kafka_passwords,
+    kafka_properties_path,
+    new_kafka_cluster_id,
+    render_group,
+)
 from infra.lab.system import INSTALL_STEP, require_binaries, require_port_free, require_root, run, signal_pids
 from infra.topology import Topology
+
+KAFKA_SCRAM_MARKER = "kafka-formatted-with-scram"  # in the site dir: its log has the users
 
 
 @dataclass
@@ -93,10 +104,23 @@ class Lab:
             path.write_text(new_kafka_cluster_id())
         return path.read_text().strip()
 
-    def _format_kafka(self, site: str) -> None:
+    def _format_kafka(self, site: str, secrets: Secrets) -> None:
+        """Format the site's Kafka log once, with every SCRAM user in its bootstrap metadata (the
+        brokers authenticate each other with one before any admin client could add it)."""
         dirs = self.layout.site(site)
+        marker = dirs.root / KAFKA_SCRAM_MARKER
         if (dirs.kafka_data / "meta.properties").exists():
+            if not marker.exists():
+                raise LabError(
+                    f"site {site}'s Kafka log was formatted before its listeners required SCRAM users; "
+                    "run `ccdr lab down --purge`, then `ccdr lab up`"
+                )
             return
+        passwords = kafka_passwords(secrets)
+        scram = [
+            f"--add-scram={kafka_access.SCRAM_MECHANISM}=[name={user},password={passwords[user]}]"
+            for user in kafka_access.users()
+        ]
         run(
             [
                 "java",
@@ -109,9 +133,11 @@ class Lab:
                 "--config",
                 str(kafka_properties_path(dirs)),
                 "--ignore-formatted",
+                *scram,
             ],
             timeout=120,
         )
+        marker.touch()
 
     def render(self) -> list[Path]:
         """Every group's files; the paths that changed."""
@@ -121,11 +147,12 @@ class Lab:
         os.chmod(layout.state_dir, 0o755)  # the postgres user must reach its site dir
         secrets = lab_secrets.load_or_create(layout)
         certificates = pki.load_or_create(layout)
+        changed += self._write([kafka_ops_tools_file(self.topology, certificates)])
         for group in layout.groups():
             self._prepare_dirs(group)
             changed += self._write(render_group(layout, group, secrets, pki=certificates))
             if group != FRONT_DOOR:
-                self._format_kafka(group)
+                self._format_kafka(group, secrets)
         return changed
 
     # -- up ----------------------------------------------------------------------------
@@ -170,6 +197,12 @@ class Lab:
                 layout.site(topo.data_sites[0]).log_of("kafka"),
             ),
         ]
+        access = kafka_security.apply(topo, kafka_passwords(lab_secrets.load(layout)))
+        if access.users_added or access.acls_added or access.acls_removed:
+            console.print(
+                f"[green]✓[/green] Kafka access: {len(access.users_added)} users added, "
+                f"{access.acls_added} ACLs added, {access.acls_removed} removed"
+            )
         created = topics.ensure_topics(topo)
         if created:
             console.print(f"[green]✓[/green] topics created: {', '.join(created)}")

@@ -1,9 +1,10 @@
-"""The lab's certificate authority and each data site's server certificate (for PostgreSQL now).
+"""The lab's certificate authority and each site's certificate (PostgreSQL, Patroni, Kafka).
 
 Made once per lab with `cryptography` and kept in the state dir (keys 0600): the drills then
-measure the links as production runs them, encrypted and verified (`sslmode=verify-full`). A site
-certificate names the site's address and the front door's (clients reach PostgreSQL through it
-too); one whose names no longer match the topology is issued again."""
+measure the links as production runs them, encrypted and verified (`sslmode=verify-full`). A data
+site's certificate names the site's address and the front door's (clients reach PostgreSQL through
+it too); the witness's, its own (its Kafka controller proves itself with it). One whose names no
+longer match the topology is issued again."""
 
 from __future__ import annotations
 
@@ -35,10 +36,19 @@ class SiteTls:
 class LabPki:
     ca_pem: str
     sites: dict[str, SiteTls]
+    ops: SiteTls  # the operators' client certificate (Kafka's controllers take certificates only)
+
+
+OPS_CLIENT_NAME = "ccdr-ops"  # its CN: the same principal as the operators' SCRAM user
 
 
 def pki_dir(topo: Topology) -> Path:
     return topo.lab.state_dir / "pki"
+
+
+def ops_tools_config(topo: Topology) -> Path:
+    """Client properties of Kafka's own tools, as the operators (mutual TLS to the controllers)."""
+    return pki_dir(topo) / "kafka-ops.properties"
 
 
 def ca_file(topo: Topology) -> Path:
@@ -92,21 +102,23 @@ def site_tls_name(site: str) -> str:
 
 
 def site_names(topo: Topology, site: str) -> list[ipaddress.IPv4Address]:
-    return [topo.site(site).address, topo.front_door.address]
+    if topo.site(site).role == "data":
+        return [topo.site(site).address, topo.front_door.address]
+    return [topo.site(site).address]
 
 
-def _new_site(
+def _new_leaf(
     ca_key: ec.EllipticCurvePrivateKey,
     ca: x509.Certificate,
-    site: str,
+    common_name: str,
     addresses: list[ipaddress.IPv4Address],
     now: dt.datetime,
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.DNSName(site_tls_name(site)), *(x509.IPAddress(a) for a in addresses)]
+    sans: list[x509.GeneralName] = [x509.DNSName(common_name), *(x509.IPAddress(a) for a in addresses)]
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(site_tls_name(site)))
+        .subject_name(_name(common_name))
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -148,13 +160,14 @@ def load_or_create(layout: LabLayout) -> LabPki:
         ca_key, ca = _new_ca(now)
         _write(ca_key_path, _key_pem(ca_key), 0o600)
         _write(ca_path, ca.public_bytes(serialization.Encoding.PEM), 0o644)
-    sites: dict[str, SiteTls] = {}
-    for site in topo.data_sites:
-        cert_path, key_path = root / f"site-{site}.crt", root / f"site-{site}.key"
-        addresses = site_names(topo, site)
+
+    def leaf(stem: str, common_name: str, addresses: list[ipaddress.IPv4Address]) -> SiteTls:
+        cert_path, key_path = root / f"{stem}.crt", root / f"{stem}.key"
         if not (_current(cert_path, addresses, now) and key_path.exists()):
-            key, cert = _new_site(ca_key, ca, site, addresses, now)
+            key, cert = _new_leaf(ca_key, ca, common_name, addresses, now)
             _write(key_path, _key_pem(key), 0o600)
             _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-        sites[site] = SiteTls(cert_path.read_text(), key_path.read_text())
-    return LabPki(ca_path.read_text(), sites)
+        return SiteTls(cert_path.read_text(), key_path.read_text())
+
+    sites = {site: leaf(f"site-{site}", site_tls_name(site), site_names(topo, site)) for site in sorted(topo.sites)}
+    return LabPki(ca_path.read_text(), sites, leaf("ops", OPS_CLIENT_NAME, []))

@@ -25,8 +25,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
+from core.kafka import connection_options
+from core.settings import KafkaAuth
+from infra.lab import secrets as lab_secrets
 from infra.lab.layout import LabLayout
-from infra.lab.pki import ca_file
+from infra.lab.pki import ca_file, ops_tools_config
 from infra.lab.render import PATRONI_REST_USER
 from infra.topology import Topology
 
@@ -176,12 +179,14 @@ def patroni_role(topo: Topology, site: str) -> str | None:
     return str(role) if role else None
 
 
-async def kafka_metadata_at(bootstrap: list[str]) -> KafkaMetadata:
-    """Brokers and partitions as the cluster at `bootstrap` describes them (raises if it does not answer)."""
+async def kafka_metadata_at(bootstrap: list[str], auth: KafkaAuth | None) -> KafkaMetadata:
+    """Brokers and partitions (of the topics `auth` may describe) as the cluster at `bootstrap`
+    describes them (raises if it does not answer)."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap,
         request_timeout_ms=int(PROBE_TIMEOUT_S * 2000),
         metadata_max_age_ms=1000,
+        **connection_options(auth),
     )
     await asyncio.wait_for(admin.start(), timeout=PROBE_TIMEOUT_S * 3)
     try:
@@ -202,7 +207,7 @@ async def kafka_metadata_at(bootstrap: list[str]) -> KafkaMetadata:
 
 def kafka_metadata(topo: Topology) -> KafkaMetadata | None:
     try:
-        return asyncio.run(kafka_metadata_at(topo.kafka_bootstrap()))
+        return asyncio.run(kafka_metadata_at(topo.kafka_bootstrap(), lab_secrets.kafka_auth(topo)))
     except Exception as exc:  # noqa: BLE001 - any client failure means "unreachable" for a probe
         log.debug("kafka metadata probe failed: %s", exc)
         return None
@@ -222,6 +227,7 @@ def kafka_quorum(layout: LabLayout) -> KafkaQuorum | None:
         "org.apache.kafka.tools.MetadataQuorumCommand",
         "--bootstrap-controller",
         controllers,
+        *(["--command-config", str(tools)] if (tools := ops_tools_config(topo)).exists() else []),
         "describe",
         "--status",
     ]

@@ -15,9 +15,10 @@ from psycopg.conninfo import make_conninfo
 from core.agents.domain.tokens import public_key_of
 from core.intake.domain.admission import ALERT_CHANNELS, URGENT_CHANNELS
 from core.settings import ServiceSettings
+from infra import kafka_access
 from infra.lab import front_door
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
-from infra.lab.pki import LabPki, ca_file, client_tls, site_tls_name
+from infra.lab.pki import LabPki, ca_file, client_tls, ops_tools_config, site_tls_name
 from infra.topology import FrontDoor, HAProxyTimers, Ports, Topology
 
 TCP_USER_TIMEOUT_MS = 5000  # unacknowledged data on a connection for 5 s: it is dead
@@ -69,6 +70,31 @@ class Secrets:
     patroni_rest: str  # Patroni REST API's basic-auth password (switchover, restart, reload)
     zookeeper_ccdr: str  # the digest password of ccdr's znodes
     session_key: str  # Ed25519 seed signing agent session tokens (core.agents.domain.tokens)
+    # SCRAM passwords of the Kafka principals (infra.kafka_access): the brokers', the operators'
+    # tools', and one per service program.
+    kafka_broker: str
+    kafka_ops: str
+    kafka_intake: str
+    kafka_tickets: str
+    kafka_ticket_worker: str
+    kafka_notifier: str
+    kafka_failover: str
+
+
+def kafka_passwords(secrets: Secrets) -> dict[str, str]:
+    """Each Kafka principal's SCRAM password."""
+    by_program = {
+        "intake": secrets.kafka_intake,
+        "tickets": secrets.kafka_tickets,
+        "ticket-worker": secrets.kafka_ticket_worker,
+        "notifier": secrets.kafka_notifier,
+        "failover": secrets.kafka_failover,
+    }
+    return {
+        kafka_access.BROKER: secrets.kafka_broker,
+        kafka_access.OPS: secrets.kafka_ops,
+        **{kafka_access.SERVICE_PRINCIPALS[program]: pw for program, pw in by_program.items()},
+    }
 
 
 def group_name(group: str) -> str:
@@ -114,7 +140,45 @@ def kafka_properties_path(dirs: SiteDirs) -> Path:
     return dirs.conf / "kafka.properties"
 
 
-def _kafka(topo: Topology, layout: LabLayout, site: str, dirs: SiteDirs) -> tuple[Program, list[RenderedFile]]:
+def _kafka_tls(topo: Topology, site: str, secrets: Secrets, pki: LabPki) -> dict[str, object]:
+    return {
+        "mechanism": kafka_access.SCRAM_MECHANISM,
+        "broker_user": kafka_access.BROKER,
+        "broker_password": secrets.kafka_broker,
+        "cert_pem": _properties_pem(pki.sites[site].cert_pem),
+        "key_pem": _properties_pem(pki.sites[site].key_pem),
+        "ca_file": ca_file(topo),
+        "principal_rules": kafka_access.PRINCIPAL_MAPPING_RULES,
+        "super_users": kafka_access.super_users([site_tls_name(n) for n in sorted(topo.sites)]),
+        "config_providers": False,  # the lab writes the key and the password into the file itself
+    }
+
+
+def _properties_pem(pem: str) -> str:
+    """A PEM block as one Java properties value (Properties.load turns `\\n` back into newlines)."""
+    return pem.replace("\n", "\\n")
+
+
+def kafka_ops_tools_file(topo: Topology, pki: LabPki) -> RenderedFile:
+    """Kafka's own tools (kafka-metadata-quorum) reach the controllers as the operators, by
+    certificate: the controller listener takes nothing else."""
+    lines = [
+        "# rendered by ccdr; do not edit",
+        "security.protocol=SSL",
+        "ssl.keystore.type=PEM",
+        f"ssl.keystore.certificate.chain={_properties_pem(pki.ops.cert_pem)}",
+        f"ssl.keystore.key={_properties_pem(pki.ops.key_pem)}",
+        "ssl.truststore.type=PEM",
+        f"ssl.truststore.location={ca_file(topo)}",
+    ]
+    return RenderedFile(ops_tools_config(topo), "\n".join(lines) + "\n", mode=0o600)
+
+
+def _kafka(
+    topo: Topology, layout: LabLayout, site: str, dirs: SiteDirs, secrets: Secrets, pki: LabPki | None
+) -> tuple[Program, list[RenderedFile]]:
+    """With `pki`: SASL_SSL for clients and brokers, mutual TLS between controllers and nodes,
+    ACLs enforced (the file holds the node's key and the brokers' password: 0600)."""
     s = topo.site(site)
     is_broker = s.role == "data"
     props = kafka_properties_path(dirs)
@@ -134,7 +198,9 @@ def _kafka(topo: Topology, layout: LabLayout, site: str, dirs: SiteDirs) -> tupl
                 data_dir=dirs.kafka_data,
                 kafka=topo.kafka,
                 timers=topo.timers.kafka,
+                tls=_kafka_tls(topo, site, secrets, pki) if pki is not None else None,
             ),
+            mode=0o600,
         ),
         RenderedFile(log4j, render_template("kafka-log4j2.properties.j2", site=site)),
     ]
@@ -280,18 +346,21 @@ def programs_of(topo: Topology, group: str) -> list[str]:
     return ["zookeeper", "kafka"]
 
 
-def services_settings_path(dirs: SiteDirs) -> Path:
-    return dirs.conf / "services.json"
+def services_settings_path(dirs: SiteDirs, program: str) -> Path:
+    """Each program has its own file: they differ in the Kafka principal (and its password)."""
+    return dirs.conf / f"services-{program}.json"
 
 
 def _services(
-    topo: Topology, site: str, dirs: SiteDirs, secrets: Secrets, python: Path
+    topo: Topology, site: str, dirs: SiteDirs, secrets: Secrets, python: Path, kafka_tls: bool
 ) -> list[tuple[Program, list[RenderedFile]]]:
-    path = services_settings_path(dirs)
-    settings = RenderedFile(path, json.dumps(service_settings(topo, site, secrets, dirs), indent=2) + "\n", mode=0o600)
     env = 'LANG="C.UTF-8",PYTHONUNBUFFERED="1"'
-    programs = [
-        Program(
+    out: list[tuple[Program, list[RenderedFile]]] = []
+    for name in (*SERVICE_PROGRAMS, *COLD_PROGRAMS):
+        path = services_settings_path(dirs, name)
+        raw = service_settings(topo, site, secrets, dirs, program=name if kafka_tls else None)
+        settings = RenderedFile(path, json.dumps(raw, indent=2) + "\n", mode=0o600)
+        program = Program(
             name,
             f"{python} -m ccdr serve {name} --config {path}",
             dirs.root,
@@ -299,15 +368,26 @@ def _services(
             environment=env,
             autostart=name not in COLD_PROGRAMS,
         )
-        for name in (*SERVICE_PROGRAMS, *COLD_PROGRAMS)
-    ]
-    return [(programs[0], [settings]), *((p, []) for p in programs[1:])]
+        out.append((program, [settings]))
+    return out
 
 
-def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs) -> dict[str, object]:
-    """The services' settings at one site (validated as core.settings.ServiceSettings)."""
+def kafka_auth_of(topo: Topology, principal: str, password: str) -> dict[str, str]:
+    """A client's `kafka.auth` settings (core.settings.KafkaAuth)."""
+    return {"username": principal, "password": password, "ca_file": str(ca_file(topo))}
+
+
+def service_settings(
+    topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs, program: str | None = None
+) -> dict[str, object]:
+    """The settings of one service program at one site (validated as core.settings.ServiceSettings);
+    with `program`, it reaches Kafka as that program's principal over SASL_SSL."""
     address = str(topo.site(site).address)
     fd = topo.front_door
+    kafka_auth = None
+    if program is not None:
+        principal = kafka_access.SERVICE_PRINCIPALS[program]
+        kafka_auth = kafka_auth_of(topo, principal, kafka_passwords(secrets)[principal])
     raw: dict[str, object] = {
         "environment": "lab",
         "site": site,
@@ -317,6 +397,7 @@ def service_settings(topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs
             "intake_topic": topo.kafka.intake_topic,
             "ticket_events_topic": topo.kafka.ticket_events_topic,
             "quarantine_topic": topo.kafka.quarantine_topic,
+            "auth": kafka_auth,
         },
         "database_dsn": app_dsn(topo, secrets.app),
         "database_read_dsn": app_dsn(topo, secrets.app, reads_near=site),
@@ -404,10 +485,10 @@ def render_group(
     if group == FRONT_DOOR:
         parts = [_haproxy(topo, dirs, pki)]
     else:
-        parts = [_zookeeper(topo, group, dirs), _kafka(topo, layout, group, dirs)]
+        parts = [_zookeeper(topo, group, dirs), _kafka(topo, layout, group, dirs, secrets, pki)]
         if topo.site(group).role == "data":
             parts.append(_patroni(topo, layout, group, dirs, secrets, pki))
-            parts.extend(_services(topo, group, dirs, secrets, python or Path(sys.executable)))
+            parts.extend(_services(topo, group, dirs, secrets, python or Path(sys.executable), pki is not None))
     programs = [p for p, _ in parts]
     files = [f for _, fs in parts for f in fs]
     assert [p.name for p in programs] == programs_of(topo, group)

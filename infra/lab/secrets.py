@@ -8,8 +8,13 @@ import json
 import os
 import secrets
 
+from pydantic import SecretStr
+
 from core.agents.domain.tokens import new_signing_seed
+from core.settings import KafkaAuth
+from infra.kafka_access import OPS
 from infra.lab.layout import LabLayout
+from infra.lab.pki import ca_file
 from infra.lab.render import Secrets
 from infra.topology import Topology
 
@@ -48,6 +53,16 @@ def zookeeper_auth(topo: Topology) -> tuple[str, str] | None:
     if not path.exists():
         return None
     return ZOOKEEPER_USER, str(json.loads(path.read_text())["zookeeper_ccdr"])
+
+
+def kafka_auth(topo: Topology) -> KafkaAuth | None:
+    """The operators' Kafka credentials (a super user) for tools that start from the topology:
+    the lab itself, drills, benchmarks, the quarantine CLI. None: no lab here."""
+    path = LabLayout(topo).secrets_file
+    if not path.exists():
+        return None
+    password = str(json.loads(path.read_text())["kafka_ops"])
+    return KafkaAuth(username=OPS, password=SecretStr(password), ca_file=str(ca_file(topo)))
 
 
 def load(layout: LabLayout) -> Secrets:

@@ -8,6 +8,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from core.kafka import connection_options
+from infra.lab import secrets as lab_secrets
 from infra.topology import Topology
 
 
@@ -19,7 +21,11 @@ def topic_configs(topo: Topology) -> dict[str, str]:
 
 
 async def _ensure_topics(topo: Topology) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=topo.kafka_bootstrap(), request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=topo.kafka_bootstrap(),
+        request_timeout_ms=10_000,
+        **connection_options(lab_secrets.kafka_auth(topo)),
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 
 from core.settings import ServiceSettings
+from infra import kafka_access
 from infra.lab import front_door
 from infra.lab.render import (
     COLD_PROGRAMS,
@@ -35,6 +36,13 @@ _units = jinja2.Environment(
 )
 
 SYSTEMD_DIR = Path("/etc/systemd/system")
+
+
+def kafka_secret_name(principal: str) -> str:
+    """The secret file holding a Kafka principal's SCRAM password: ccdr-ticket-worker -> kafka_ticket_worker."""
+    return "kafka_" + principal.removeprefix("ccdr-").replace("-", "_")
+
+
 # Secrets each role reads at start (files under <etc>/secrets, 0600, owned by the service's user).
 ROLE_SECRETS: dict[str, tuple[str, ...]] = {
     "postgres": (
@@ -50,7 +58,12 @@ ROLE_SECRETS: dict[str, tuple[str, ...]] = {
         "session_signing_key: Ed25519 seed, base64url (python -m ccdr.keys new-session-key)",
         "session_public_key: its public key (and older ones, one per line, while rotating)",
         "zookeeper_auth: user:password, the digest credentials ccdr's znodes belong to",
+        *(
+            f"{kafka_secret_name(principal)}: the SCRAM password of Kafka principal {principal} ({program})"
+            for program, principal in kafka_access.SERVICE_PRINCIPALS.items()
+        ),
     ),
+    "kafka-broker": ("kafka_broker: the SCRAM password the brokers authenticate each other with",),
 }
 
 
@@ -158,6 +171,21 @@ def _kafka(topo: ProductionTopology, host: Host) -> list[HostFile]:
     log4j = p.etc / "kafka" / "log4j2.properties"
     is_broker = "kafka-broker" in host.roles
     roles = ",".join(r for r, on in (("broker", is_broker), ("controller", "kafka-controller" in host.roles)) if on)
+    tls, secrets = p.etc / "tls", p.etc / "secrets"
+    # Key and passwords stay in their files: Kafka reads them through its directory config provider.
+    node_tls = {
+        "mechanism": kafka_access.SCRAM_MECHANISM,
+        "broker_user": kafka_access.BROKER,
+        "broker_password": f"${{dir:{secrets}:kafka_broker}}",
+        "cert_pem": f"${{dir:{tls}:{host.name}.crt}}",
+        "key_pem": f"${{dir:{tls}:{host.name}.key}}",
+        "ca_file": tls / "ca.crt",
+        "principal_rules": kafka_access.PRINCIPAL_MAPPING_RULES,
+        "super_users": kafka_access.super_users(
+            sorted({h.name for role in ("kafka-controller", "kafka-broker") for _, h in topo.with_role(role)})
+        ),
+        "config_providers": True,
+    }
     props = render_template(
         "kafka.properties.j2",
         site=host.name,
@@ -170,6 +198,7 @@ def _kafka(topo: ProductionTopology, host: Host) -> list[HostFile]:
         data_dir=data,
         kafka=topo.kafka,
         timers=topo.timers.kafka,
+        tls=node_tls,
     )
     heap = topo.kafka.broker_heap_mb if is_broker else topo.kafka.controller_heap_mb
     command = (
@@ -241,12 +270,11 @@ def _haproxy(topo: ProductionTopology, host: Host) -> list[HostFile]:
 def _ccdr(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
     """The services under one supervisord (the failover agent starts the cold notifier through it)."""
     p = topo.paths
-    settings_path = p.etc / "services.json"
     socket = Path("/run/ccdr/supervisor.sock")
     programs = [
         Program(
             name,
-            f"{p.python} -m ccdr serve {name} --config {settings_path}",
+            f"{p.python} -m ccdr serve {name} --config {services_path(topo, name)}",
             p.data,
             user="ccdr",
             startsecs=2,
@@ -266,20 +294,30 @@ def _ccdr(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
     conf = p.etc / "supervisord.conf"
     command = f"{p.python} -m supervisor.supervisord --nodaemon --configuration {conf}"
     unit = _unit(topo, host, "services", f"ccdr services (site {site})", command, "root", p.data)
-    document = services_document(topo, site, host, socket)
-    return [
-        HostFile(settings_path, json.dumps(document, indent=2) + "\n", mode=0o640),
-        HostFile(conf, supervisord, mode=0o640),
-        unit,
+    documents = [
+        HostFile(
+            services_path(topo, p.name),
+            json.dumps(services_document(topo, site, host, socket, p.name), indent=2) + "\n",
+            mode=0o640,
+        )
+        for p in programs
     ]
+    return [*documents, HostFile(conf, supervisord, mode=0o640), unit]
+
+
+def services_path(topo: ProductionTopology, program: str) -> Path:
+    """One settings file per program: each reaches Kafka as its own principal."""
+    return topo.paths.etc / f"services-{program}.json"
 
 
 def _secret(topo: ProductionTopology, name: str) -> dict[str, str]:
     return {"$file": str(topo.paths.etc / "secrets" / name)}
 
 
-def services_document(topo: ProductionTopology, site: str, host: Host, supervisor_socket: Path) -> dict[str, object]:
-    """The services' settings at one host, secrets by reference (core.settings.resolve_secrets)."""
+def services_document(
+    topo: ProductionTopology, site: str, host: Host, supervisor_socket: Path, program: str
+) -> dict[str, object]:
+    """One service program's settings at one host, secrets by reference (core.settings.resolve_secrets)."""
     postgres = topo.with_role("postgres")
     near_first = [str(h.address) for _, h in sorted(postgres, key=lambda sh: sh[0] != site)]
     db, ports = topo.database, topo.ports
@@ -297,6 +335,11 @@ def services_document(topo: ProductionTopology, site: str, host: Host, superviso
             "intake_topic": topo.kafka.intake_topic,
             "ticket_events_topic": topo.kafka.ticket_events_topic,
             "quarantine_topic": topo.kafka.quarantine_topic,
+            "auth": {
+                "username": kafka_access.SERVICE_PRINCIPALS[program],
+                "password": _secret(topo, kafka_secret_name(kafka_access.SERVICE_PRINCIPALS[program])),
+                "ca_file": str(topo.paths.etc / "tls" / "ca.crt"),
+            },
         },
         "database_dsn": service_dsn(
             [str(h.address) for _, h in postgres],

@@ -22,6 +22,7 @@ from core.intake.domain.schemas import Channel, Contact, IntakeDraft, IntakeEven
 from core.intake.kafka.bus import encode
 from core.intake.service import IntakeService
 from core.kafka import acknowledged_producer
+from infra.lab import secrets as lab_secrets
 from infra.lab.layout import LabLayout
 from infra.lab.supervise import start_program, stop_program
 from infra.topology import Topology
@@ -66,7 +67,9 @@ def survivor_of(topo: Topology, primary: str) -> str:
 
 
 async def _produce(topo: Topology, backlog: Sequence[IntakeEvent]) -> None:
-    producer = acknowledged_producer(topo.kafka_bootstrap(), "ccdr-bench-drain", linger_ms=5)()
+    producer = acknowledged_producer(
+        topo.kafka_bootstrap(), "ccdr-bench-drain", linger_ms=5, auth=lab_secrets.kafka_auth(topo)
+    )()
     await producer.start()
     try:
         pending: list[asyncio.Future[Any]] = []

@@ -23,8 +23,9 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 from rich.console import Console
 
-from core.kafka import acknowledged_producer
+from core.kafka import acknowledged_producer, connection_options
 from infra.lab import probes
+from infra.lab import secrets as lab_secrets
 from infra.lab.database import front_door_dsn
 from infra.lab.layout import PG_BIN_DIR
 from infra.topology import Topology
@@ -201,7 +202,8 @@ async def _produce(producer: AIOKafkaProducer, topic: str, seconds: float) -> tu
 async def _broker_ceiling(topo: Topology, seconds: int) -> BrokerResult:
     bootstrap = topo.kafka_bootstrap()
     intake = topo.kafka.intake_topic
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    auth = lab_secrets.kafka_auth(topo)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **connection_options(auth))
     try:
         await asyncio.wait_for(admin.start(), timeout=15)
     except (KafkaError, TimeoutError) as exc:
@@ -244,6 +246,7 @@ async def _broker_ceiling(topo: Topology, seconds: int) -> BrokerResult:
                 bootstrap,
                 "ccdr-bench",
                 linger_ms=INTAKE_LINGER_MS,
+                auth=auth,
                 request_timeout_ms=topo.intake.kafka_request_timeout_ms,
             )()
             await producer.start()

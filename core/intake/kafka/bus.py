@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from core.errors import Unavailable
 from core.intake.domain.schemas import IntakeEvent
 from core.kafka import acknowledged_producer, start_when_reachable
+from core.settings import KafkaAuth
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class KafkaIntakeBus:
         bootstrap: list[str],
         topic: str,
         *,
+        auth: KafkaAuth | None,
         ack_timeout_s: float,
         retry_after_s: int,
         request_timeout_ms: int,
@@ -50,7 +52,7 @@ class KafkaIntakeBus:
         self._ack_timeout_s = ack_timeout_s
         self._retry_after_s = retry_after_s
         self._make_producer = acknowledged_producer(
-            bootstrap, client_id, linger_ms=2, request_timeout_ms=request_timeout_ms
+            bootstrap, client_id, linger_ms=2, auth=auth, request_timeout_ms=request_timeout_ms
         )
         self._producer: AIOKafkaProducer | None = None  # set once connected
         self._starter: asyncio.Task[None] | None = None

@@ -39,7 +39,8 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 from core.errors import field_errors
 from core.intake.domain.schemas import IntakeEvent
 from core.intake.domain.storable import StoreLimits, describe, problems
-from core.kafka import METADATA_MAX_AGE_MS, acknowledged_producer, start_when_reachable
+from core.kafka import METADATA_MAX_AGE_MS, acknowledged_producer, connection_options, start_when_reachable
+from core.settings import KafkaAuth
 from core.tickets.domain.batch import Positioned, plan_batch
 from core.tickets.domain.outcome import Outcome
 from core.tickets.domain.planning import Policies
@@ -122,6 +123,7 @@ class IntakeConsumer:
         self,
         *,
         bootstrap: list[str],
+        auth: KafkaAuth | None,
         topic: str,
         quarantine_topic: str,
         group: str,
@@ -150,8 +152,9 @@ class IntakeConsumer:
             session_timeout_ms=tuning.session_timeout_ms,
             heartbeat_interval_ms=tuning.heartbeat_interval_ms,
             metadata_max_age_ms=METADATA_MAX_AGE_MS,
+            **connection_options(auth),
         )
-        self._make_producer = acknowledged_producer(bootstrap, f"{client_id}-quarantine", linger_ms=0)
+        self._make_producer = acknowledged_producer(bootstrap, f"{client_id}-quarantine", linger_ms=0, auth=auth)
         self._producer: AIOKafkaProducer | None = None
         self._next: dict[TopicPartition, int] = {}  # the next offset to apply, per partition we applied
 

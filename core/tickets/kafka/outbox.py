@@ -15,6 +15,7 @@ from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
 
 from core.kafka import acknowledged_producer, start_when_reachable
+from core.settings import KafkaAuth
 from core.tickets.kafka.consumer import TRANSIENT
 
 log = logging.getLogger(__name__)
@@ -24,12 +25,19 @@ BATCH = 500
 
 class OutboxRelay:
     def __init__(
-        self, *, pool: AsyncConnectionPool, bootstrap: list[str], topic: str, interval_s: float, client_id: str
+        self,
+        *,
+        pool: AsyncConnectionPool,
+        bootstrap: list[str],
+        auth: KafkaAuth | None,
+        topic: str,
+        interval_s: float,
+        client_id: str,
     ) -> None:
         self._pool = pool
         self._topic = topic
         self._interval_s = interval_s
-        self._make_producer = acknowledged_producer(bootstrap, client_id, linger_ms=5)
+        self._make_producer = acknowledged_producer(bootstrap, client_id, linger_ms=5, auth=auth)
 
     async def run(self) -> None:
         self._producer = await start_when_reachable(self._make_producer, "outbox relay")

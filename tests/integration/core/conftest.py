@@ -13,8 +13,11 @@ import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from core.kafka import connection_options
+from core.settings import KafkaAuth
+from infra import kafka_access
 from infra.lab.database import app_dsn, front_door_dsn
-from infra.lab.render import Secrets
+from infra.lab.render import Secrets, kafka_auth_of, kafka_passwords
 from infra.topology import Topology
 from tests.integration.conftest import wait_until
 
@@ -72,11 +75,19 @@ class Front:
         with psycopg.connect(front_door_dsn(self.topo, db.owner_user, self.secrets.schema_owner, db.name)) as conn:
             conn.execute(statement)
 
+    def kafka_options(self, program: str | None = None) -> dict[str, Any]:
+        """aiokafka options of a client as `program`'s principal (default: the operators')."""
+        principal = kafka_access.SERVICE_PRINCIPALS[program] if program else kafka_access.OPS
+        auth = kafka_auth_of(self.topo, principal, kafka_passwords(self.secrets)[principal])
+        return connection_options(KafkaAuth.model_validate(auth))
+
     def intake_offsets(self) -> int:
         """Sum of the intake topic's end offsets: grows by one per produced event."""
 
         async def read() -> int:
-            consumer = AIOKafkaConsumer(bootstrap_servers=self.topo.kafka_bootstrap(), request_timeout_ms=10_000)
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.topo.kafka_bootstrap(), request_timeout_ms=10_000, **self.kafka_options()
+            )
             await consumer.start()
             try:
                 await consumer.topics()  # fetches the cluster's metadata

@@ -67,8 +67,11 @@ POISON: dict[str, Callable[[], bytes]] = {
 
 def _produce(front: Front, payload: bytes) -> None:
     async def send() -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=front.topo.kafka_bootstrap(), acks="all", max_request_size=2_000_000
+        producer = AIOKafkaProducer(  # as a defective intake release would
+            bootstrap_servers=front.topo.kafka_bootstrap(),
+            acks="all",
+            max_request_size=2_000_000,
+            **front.kafka_options("intake"),
         )
         await producer.start()
         try:

@@ -43,6 +43,13 @@ SECRETS = Secrets(
     session_key="x5DwLwYz4lJg6pXcGcC8qyTLEp3E7dUbH5gK1oXk3s0",
     patroni_rest="patroni-rest-0123456789",
     zookeeper_ccdr="zookeeper-ccdr-0123456789",
+    kafka_broker="kafka-broker-0123456789",
+    kafka_ops="kafka-ops-0123456789",
+    kafka_intake="kafka-intake-0123456789",
+    kafka_tickets="kafka-tickets-0123456789",
+    kafka_ticket_worker="kafka-ticket-worker-0123456789",
+    kafka_notifier="kafka-notifier-0123456789",
+    kafka_failover="kafka-failover-0123456789",
 )
 
 

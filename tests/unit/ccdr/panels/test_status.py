@@ -37,6 +37,7 @@ def _panel(tmp_path: Path) -> StatusPanel:
         patroni_url="https://127.0.0.1:1",
         patroni_ca=None,
         kafka_bootstrap=["127.0.0.1:1"],
+        kafka_auth=None,
         zookeeper_hosts="127.0.0.1:1",
         data_sites=["a", "b"],
         cold={"notifier": "a"},

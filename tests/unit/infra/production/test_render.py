@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from infra import kafka_access
 from infra.production.cli import EXAMPLE
-from infra.production.render import check_document, render_production
+from infra.production.render import check_document, kafka_secret_name, render_production
 from infra.production.topology import ProductionTopology, load_production_topology
 
 PATRONI = Path("/opt/ccdr/patroni-venv/bin/patroni")  # installed by `make install`
@@ -23,6 +24,10 @@ STAND_IN_SECRETS = {
     "session_signing_key": "x5DwLwYz4lJg6pXcGcC8qyTLEp3E7dUbH5gK1oXk3s0",
     "session_public_key": "o8S-gCOS6ikHDIpWhDIm_vyUiMdvuDgPMmeVXZWm2Bw",
     "zookeeper_auth": "ccdr:zookeeper-digest-for-validation",
+    **{
+        kafka_secret_name(principal): f"{principal}-scram-for-validation"
+        for principal in kafka_access.SERVICE_PRINCIPALS.values()
+    },
 }
 
 
@@ -110,12 +115,22 @@ def test_each_hosts_certificate_request_names_the_host_and_its_address(
 def test_the_services_settings_validate_in_production_mode_with_secrets_by_reference(
     rendered: tuple[ProductionTopology, Path],
 ) -> None:
-    _, out = rendered
-    for path in sorted(out.glob("*/etc/ccdr/services.json")):
+    topo, out = rendered
+    paths = sorted(out.glob("*/etc/ccdr/services-*.json"))
+    programs = set(kafka_access.SERVICE_PRINCIPALS)
+    assert len(paths) == len(topo.with_role("ccdr")) * len(programs)
+    for path in paths:
         document = json.loads(path.read_text())
         assert document["channels"]["alert_token"] == {"$file": "/etc/ccdr/secrets/alert_token"}
         settings = check_document(document, STAND_IN_SECRETS)
         assert settings.environment == "production"
+        # Each program reaches Kafka as its own principal, over TLS, its password read from a file.
+        program = path.stem.removeprefix("services-")
+        assert settings.kafka.auth is not None
+        assert settings.kafka.auth.username == kafka_access.SERVICE_PRINCIPALS[program]
+        assert document["kafka"]["auth"]["password"] == {
+            "$file": f"/etc/ccdr/secrets/{kafka_secret_name(settings.kafka.auth.username)}"
+        }
         dsn = settings.database_dsn.get_secret_value()
         assert "passfile=/etc/ccdr/secrets/pgpass" in dsn and "sslmode=verify-full" in dsn and "password" not in dsn
         read_dsn = settings.database_read_dsn.get_secret_value()
@@ -125,6 +140,32 @@ def test_the_services_settings_validate_in_production_mode_with_secrets_by_refer
 
 def test_a_placeholder_secret_is_refused_in_production(rendered: tuple[ProductionTopology, Path]) -> None:
     _, out = rendered
-    document = json.loads(next(out.glob("*/etc/ccdr/services.json")).read_text())
+    document = json.loads(next(out.glob("*/etc/ccdr/services-intake.json")).read_text())
     with pytest.raises(ValueError, match="alert_token: a placeholder or short secret"):
         check_document(document, STAND_IN_SECRETS | {"alert_token": "changeme"})
+    with pytest.raises(ValueError, match=r"kafka\.auth\.password: a short secret"):
+        check_document(document, STAND_IN_SECRETS | {"kafka_intake": "short"})
+    without_kafka_auth = json.loads(json.dumps(document))
+    del without_kafka_auth["kafka"]["auth"]
+    with pytest.raises(ValueError, match=r"kafka\.auth: required in production"):
+        check_document(without_kafka_auth, STAND_IN_SECRETS)
+
+
+def test_every_kafka_node_authenticates_and_reads_its_key_and_password_from_files(
+    rendered: tuple[ProductionTopology, Path],
+) -> None:
+    _, out = rendered
+    configs = sorted(out.glob("*/etc/ccdr/kafka/server.properties"))
+    assert configs
+    for cfg in configs:
+        props = dict(
+            line.split("=", 1) for line in cfg.read_text().splitlines() if "=" in line and not line.startswith("#")
+        )
+        host = cfg.parts[-5]
+        assert props["listener.name.controller.ssl.client.auth"] == "required"
+        assert props["ssl.keystore.key"] == f"${{dir:/etc/ccdr/tls:{host}.key}}"
+        assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+        assert "PLAINTEXT" not in props["listener.security.protocol.map"]
+        if "advertised.listeners" in props:  # a broker
+            assert props["advertised.listeners"].startswith("SASL_SSL://")
+            assert 'password="${dir:/etc/ccdr/secrets:kafka_broker}"' in cfg.read_text()
