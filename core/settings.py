@@ -165,6 +165,19 @@ class Listen(_Strict):
     # Addresses whose X-Forwarded-For is believed (the front door): the client's own address is what
     # the login audit records and the sign-in throttle counts, not the proxy's.
     trusted_proxies: tuple[str, ...] = ()
+    # SMTP STARTTLS with this certificate and key (PEM files); with `smtp_require_tls`, no MAIL
+    # before it (the lab and production: only the organisation's relay and our tests send here).
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    smtp_require_tls: bool = False
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Listen:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key: give both or neither")
+        if self.smtp_require_tls and self.tls_cert is None:
+            raise ValueError("smtp_require_tls: needs tls_cert and tls_key")
+        return self
 
 
 class ConsoleSettings(_Strict):
@@ -222,6 +235,8 @@ class ServiceSettings(_Strict):
                 raise ValueError("kafka.auth: required in production (anyone could publish an intake event)")
             if len(self.kafka.auth.password.get_secret_value()) < 16:
                 raise ValueError("kafka.auth.password: a short secret is refused in production")
+            if self.intake_listen.smtp_port and not self.intake_listen.smtp_require_tls:
+                raise ValueError("intake_listen.smtp_require_tls: required in production (no mail in clear)")
             if self.zookeeper_auth is None:
                 raise ValueError("zookeeper_auth: required in production (ccdr's znodes must not be open to anyone)")
             if "password=" in self.database_dsn.get_secret_value() + self.database_read_dsn.get_secret_value():

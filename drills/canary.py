@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from dataclasses import dataclass, field
 
@@ -54,12 +55,13 @@ def canary_body(drill_id: str, key: str, *, subject_prefix: str = SUBJECT_PREFIX
 
 @dataclass
 class CanarySettings:
-    base_url: str  # the front door's intake, e.g. http://127.0.0.1:18080
+    base_url: str  # the front door's intake, e.g. https://127.0.0.1:18080
     drill_id: str
     rate_per_s: float
     deadline_s: float
     attempt_timeout_s: float
     retry_s: float
+    tls: ssl.SSLContext | None = None  # what the front door's certificate is verified with (None: the system's CAs)
 
 
 @dataclass
@@ -89,7 +91,10 @@ class Canary:
     async def run(self) -> list[CanaryOp]:
         s = self.settings
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        async with httpx.AsyncClient(base_url=s.base_url, limits=limits, transport=self._transport) as client:
+        verify: ssl.SSLContext | bool = s.tls if s.tls is not None else True
+        async with httpx.AsyncClient(
+            base_url=s.base_url, limits=limits, transport=self._transport, verify=verify
+        ) as client:
             tasks: set[asyncio.Task[None]] = set()
             start = time.time()
             seq = 0

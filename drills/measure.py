@@ -33,6 +33,7 @@ from drills.samplers import (
 from drills.scenarios import ScenarioSpec
 from failover.coordination import Coordination
 from infra.lab.database import app_dsn
+from infra.lab.pki import front_door_tls
 from infra.lab.render import Secrets
 from infra.topology import Topology
 
@@ -121,15 +122,15 @@ class Instruments:
 
     def __init__(self, topo: Topology, drill_id: str, secrets: Secrets, coord: Coordination) -> None:
         d = topo.drills
-        fd = topo.front_door
         self.canary = Canary(
             CanarySettings(
-                base_url=f"http://{fd.address}:{fd.intake_http}",
+                base_url=topo.front_door_url("intake"),
                 drill_id=drill_id,
                 rate_per_s=d.canary_rate_per_s,
                 deadline_s=d.canary_deadline_s,
                 attempt_timeout_s=d.canary_attempt_timeout_s,
                 retry_s=d.canary_retry_s,
+                tls=front_door_tls(topo),
             )
         )
         dsn = app_dsn(topo, secrets.app)

@@ -24,6 +24,7 @@ from drills.model import Sample
 from failover.coordination import SLA_CLOCK, Coordination, CoordinationUnavailable
 from failover.zookeeper import ZooKeeperCoordination
 from infra.lab import secrets as lab_secrets
+from infra.lab.pki import front_door_tls
 from infra.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ class Sampler:
 
 
 def agent_login_probe(topo: Topology, password: str, timeout_s: float) -> Probe:
-    base = f"http://{topo.front_door.address}:{topo.front_door.tickets_http}"
-    client = httpx.Client(timeout=timeout_s)
+    base = topo.front_door_url("tickets")
+    client = httpx.Client(timeout=timeout_s, verify=front_door_tls(topo))
 
     def probe() -> tuple[bool, str | None]:
         r = probe_agent_login(client, base, password)

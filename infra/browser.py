@@ -20,7 +20,9 @@ class BrowserMissing(RuntimeError):
     """chromium or chromedriver is not installed (`make install` installs both)."""
 
 
-def chromium(window: tuple[int, int], *, console_log: bool = False) -> WebDriver:
+def chromium(window: tuple[int, int], *, console_log: bool = False, trust_spki: tuple[str, ...] = ()) -> WebDriver:
+    """`trust_spki`: base64 SHA-256 hashes of the public keys whose certificates the browser accepts
+    although no CA it knows signed them (the lab front door's: a pin, not a blanket exemption)."""
     binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if binary is None or driver is None:
         raise BrowserMissing("chromium and chromium-driver are installed by `make install`")
@@ -29,6 +31,8 @@ def chromium(window: tuple[int, int], *, console_log: bool = False) -> WebDriver
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=en-GB"):
         options.add_argument(flag)
     options.add_argument(f"--window-size={window[0]},{window[1]}")
+    if trust_spki:
+        options.add_argument(f"--ignore-certificate-errors-spki-list={','.join(trust_spki)}")
     if console_log:
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(driver), options=options)

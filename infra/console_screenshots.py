@@ -14,6 +14,7 @@ from infra.browser import BrowserMissing, chromium, sign_in
 from infra.lab import secrets as lab_secrets
 from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
+from infra.lab.pki import front_door_pin
 from infra.topology import load_topology
 
 WINDOW = (1280, 1000)
@@ -32,7 +33,7 @@ VIEWS: list[tuple[str | None, str, str]] = [
 def main(out: Annotated[Path, typer.Option("--out", help="Where the PNG files go.")] = Path("docs/console")) -> None:
     topo = load_topology()
     secrets = lab_secrets.load(LabLayout(topo))
-    base = f"http://{topo.front_door.address}:{topo.front_door.tickets_http}"
+    base = topo.front_door_url("tickets")
     with psycopg.connect(app_dsn(topo, secrets.app), connect_timeout=5) as conn:
         row = conn.execute(
             "SELECT code, split_part(subject, ' ', 1) FROM tickets WHERE team = 'network' "
@@ -43,7 +44,7 @@ def main(out: Annotated[Path, typer.Option("--out", help="Where the PNG files go
     code, word = row
     out.mkdir(parents=True, exist_ok=True)
     try:
-        browser = chromium(WINDOW)
+        browser = chromium(WINDOW, trust_spki=(front_door_pin(topo),))
     except BrowserMissing as exc:
         raise SystemExit(str(exc)) from None
     try:

@@ -356,6 +356,11 @@ class Topology(_Strict):
         except KeyError:
             raise TopologyError(f"unknown site {name!r}; known: {', '.join(sorted(self.sites))}") from None
 
+    def front_door_url(self, service: Literal["intake", "tickets"]) -> str:
+        """Where clients reach intake or the ticket API: the front door, over HTTPS only."""
+        fd = self.front_door
+        return f"https://{fd.address}:{fd.intake_http if service == 'intake' else fd.tickets_http}"
+
     def zookeeper_connect(self) -> str:
         return ",".join(f"{s.address}:{self.ports.zookeeper_client}" for _, s in sorted(self.sites.items()))
 

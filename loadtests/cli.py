@@ -14,6 +14,7 @@ from rich.console import Console
 
 from infra.cli_options import TopologyOption
 from infra.lab.layout import LabLayout
+from infra.lab.pki import ca_file, front_door_tls
 from infra.topology import Topology, load_topology
 from loadtests import run as load_run
 from loadtests.run import LoadError
@@ -102,6 +103,7 @@ def run(
         target=target,
         secrets=secrets or LabLayout(topo).secrets_file,
         out=out_dir or default_out(shape, datetime.now(UTC)),
+        ca_file=ca_file(topo),
     )
     code = load_run.run(plan, console, out)
     if code:
@@ -110,8 +112,8 @@ def run(
 
 def _base_url(topo: Topology, site: str | None, site_port: int, front_door_port: int) -> str:
     """One data site's own service, or the front door's."""
-    if site is None:
-        return f"http://{topo.front_door.address}:{front_door_port}"
+    if site is None:  # the front door serves HTTPS only
+        return f"https://{topo.front_door.address}:{front_door_port}"
     if site not in topo.data_sites:
         raise LoadError(f"--site {site!r} is not a data site ({', '.join(topo.data_sites)})")
     return f"http://{topo.site(site).address}:{site_port}"
@@ -151,7 +153,9 @@ def storm(
     except (OSError, ValueError, KeyError) as exc:
         raise LoadError(f"no lab secrets ({exc}): is the lab up (ccdr lab up)?") from None
     try:
-        agent_token = agent_session_token(f"http://{fd.address}:{fd.tickets_http}", DESK_AGENT, agent_password)
+        agent_token = agent_session_token(
+            topo.front_door_url("tickets"), DESK_AGENT, agent_password, verify=front_door_tls(topo)
+        )
     except ValueError as exc:
         raise LoadError(str(exc)) from None
     path = out_file or default_out("storm", datetime.now(UTC)) / "outcomes.json"
@@ -163,6 +167,7 @@ def storm(
         urgent_share=urgent_share,
         deadline_s=deadline,
         out=path,
+        tls=front_door_tls(topo),
     )
     codes = [o.ticket_code for o in outcomes if o.status == 202 and o.ticket_code]
     if not ticket_wait or not codes:
@@ -204,7 +209,9 @@ def relogin(
     except (OSError, ValueError, KeyError) as exc:
         raise LoadError(f"no lab secrets ({exc}): is the lab up (ccdr lab up)?") from None
     ids = [a.id for a in DEMO_AGENTS]
-    outcomes = asyncio.run(surge(base, ids, password, count=agents, spread_s=spread, deadline_s=deadline))
+    outcomes = asyncio.run(
+        surge(base, ids, password, count=agents, spread_s=spread, deadline_s=deadline, tls=front_door_tls(topo))
+    )
     Console().print(render(outcomes, deadline))
     if any(o.status != 200 for o in outcomes):
         raise typer.Exit(1)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from drills.report import LoadStats
 from infra.lab.layout import LabLayout
+from infra.lab.pki import ca_file
 from infra.topology import Topology
 from loadtests.locust_command import headless
 
@@ -73,13 +74,14 @@ class LocustLoad:
         self.users = max(1, math.ceil(rate_per_s))
         fd = self.topo.front_door
         command = headless(
-            f"http://{fd.address}:{fd.intake_http}",
+            self.topo.front_door_url("intake"),
             self.prefix,
             users=self.users,
             smtp=(str(fd.address), fd.intake_smtp),
             rate=rate_per_s / self.users,
             secrets=LabLayout(self.topo).secrets_file,
-            tickets_url=f"http://{fd.address}:{fd.tickets_http}",
+            tickets_url=self.topo.front_door_url("tickets"),
+            ca_file=ca_file(self.topo),
         )
         log = (self.workdir / "locust.log").open("wb")
         self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

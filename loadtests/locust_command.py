@@ -25,6 +25,7 @@ def headless(
     secrets: Path | None = None,
     run_id: str | None = None,
     tickets_url: str | None = None,
+    ca_file: Path | None = None,
 ) -> list[str]:
     """`locust -f loadtests/locustfile.py --headless` with what is given; a shape class decides users when
     `users` is None, and locust runs until stopped when `run_time_s` is None."""
@@ -46,4 +47,6 @@ def headless(
         command += ["--ccdr-run-id", run_id]
     if tickets_url is not None:
         command += ["--ccdr-tickets-url", tickets_url]
+    if ca_file is not None:
+        command += ["--ccdr-ca-file", str(ca_file)]
     return command

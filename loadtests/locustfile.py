@@ -44,10 +44,12 @@ import logging
 import os
 import re
 import smtplib
+import ssl
 import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -59,8 +61,8 @@ from locust.env import Environment
 from loadtests import payloads, shapes, signing, slo
 
 log = logging.getLogger(__name__)
-FRONT_DOOR = "http://127.0.0.1:18080"
-TICKETS_FRONT_DOOR = "http://127.0.0.1:18081"
+FRONT_DOOR = "https://127.0.0.1:18080"
+TICKETS_FRONT_DOOR = "https://127.0.0.1:18081"
 TICKET_CODE = re.compile(r"\bINC-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
 REMEMBERED = 50  # ticket codes and firings kept per user for replies and resolutions
 _user_numbers = itertools.count(1)
@@ -76,6 +78,7 @@ class RunConfig:
     smtp_host: str
     smtp_port: int
     tickets_url: str  # where desk agents sign in
+    ca_file: Path | None  # what HTTPS and STARTTLS peers are verified against (None: the system's CAs)
     storm_share: float
     storm_alerts: int
     storm_distinct: int
@@ -116,6 +119,12 @@ def _options(parser: LocustArgumentParser, **_: Any) -> None:
     group.add_argument(
         "--ccdr-tickets-url", default=TICKETS_FRONT_DOOR, env_var="CCDR_TICKETS_URL", help="where agents sign in"
     )
+    group.add_argument(
+        "--ccdr-ca-file",
+        default=str(signing.DEFAULT_CA_PATH),
+        env_var="CCDR_CA_FILE",
+        help="CA the front door's HTTPS and the sites' STARTTLS are verified against (system CAs if absent)",
+    )
     group.add_argument("--smtp-host", default="127.0.0.1", env_var="CCDR_SMTP_HOST", help="SMTP front door")
     group.add_argument("--smtp-port", type=int, default=10025, env_var="CCDR_SMTP_PORT", help="SMTP port")
     group.add_argument(
@@ -147,6 +156,11 @@ def _configure(environment: Environment, **_: Any) -> None:
     if not 0 <= options.storm_share <= 1 or not 1 <= options.storm_distinct <= options.storm_alerts:
         raise ValueError("storms need 0 <= --storm-share <= 1 and 1 <= --storm-distinct <= --storm-alerts")
     needs_secrets = any(mix[p] for p in ("monitoring", "chat", "hotline", "agent"))
+    ca_file = Path(options.ccdr_ca_file)
+    ca = ca_file if ca_file.is_file() else None
+    # Verified TLS (locust's fast client skips verification unless told otherwise).
+    _IntakeUser.insecure = False
+    _IntakeUser.ssl_context_factory = staticmethod(partial(verifying_context, ca))
     _config = RunConfig(
         run_id=options.ccdr_run_id or os.urandom(3).hex(),
         seed=int(options.ccdr_seed),
@@ -154,12 +168,18 @@ def _configure(environment: Environment, **_: Any) -> None:
         smtp_host=options.smtp_host,
         smtp_port=int(options.smtp_port),
         tickets_url=str(options.ccdr_tickets_url),
+        ca_file=ca,
         storm_share=float(options.storm_share),
         storm_alerts=int(options.storm_alerts),
         storm_distinct=int(options.storm_distinct),
     )
     payloads.PayloadFactory.seeded(_config.run_id, 0, _config.seed)  # refuses a run id that is not one search token
     log.info("ccdr load test: run %s, mix %s, %.2f req/s per user", _config.run_id, mix, rate)
+
+
+def verifying_context(ca: Path | None, **_: Any) -> ssl.SSLContext:
+    """A client context trusting `ca` (or the system's CAs), names checked."""
+    return ssl.create_default_context(cafile=str(ca) if ca else None)
 
 
 def _now() -> datetime:
@@ -391,6 +411,9 @@ class EmailUser(User):
                 cfg.smtp_host, cfg.smtp_port, local_hostname="mta.loadtest.example.com", timeout=30
             )
             self.smtp.ehlo()
+            if self.smtp.has_extn("starttls"):  # as a relay does: encrypted whenever offered
+                self.smtp.starttls(context=verifying_context(cfg.ca_file))
+                self.smtp.ehlo()
         return self.smtp
 
     def _close(self) -> None:

@@ -6,6 +6,7 @@ how many got in, how fast, and when the last one did."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from dataclasses import dataclass
 
@@ -25,11 +26,18 @@ class SignIn:
 
 
 async def surge(
-    tickets_url: str, agents: list[str], password: str, *, count: int, spread_s: float, deadline_s: float
+    tickets_url: str,
+    agents: list[str],
+    password: str,
+    *,
+    count: int,
+    spread_s: float,
+    deadline_s: float,
+    tls: ssl.SSLContext | None = None,
 ) -> list[SignIn]:
     """`count` sign-ins, agents taken in turn, sent evenly over `spread_s` (0: all at once)."""
     outcomes: list[SignIn] = []
-    connector = aiohttp.TCPConnector(limit=0)
+    connector = aiohttp.TCPConnector(limit=0, ssl=tls if tls is not None else True)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=deadline_s)) as http:
         started = time.monotonic()
 

@@ -90,11 +90,11 @@ def target_of(topo: Topology, site: str | None = None) -> Target:
     if site is None:
         fd = topo.front_door
         return Target(
-            f"http://{fd.address}:{fd.intake_http}",
+            topo.front_door_url("intake"),
             str(fd.address),
             fd.intake_smtp,
             "the front door",
-            f"http://{fd.address}:{fd.tickets_http}",
+            topo.front_door_url("tickets"),
         )
     if site not in topo.sites:
         raise LoadError(f"--site {site!r}: unknown site; data sites: {', '.join(topo.data_sites)}")
@@ -115,7 +115,7 @@ def override_target(target: Target, host: str | None, smtp: str | None) -> Targe
     url, smtp_host, smtp_port = target.url, target.smtp_host, target.smtp_port
     if host is not None:
         if not host.startswith(("http://", "https://")) or len(host.split("://", 1)[1].strip("/")) == 0:
-            raise LoadError(f"--host {host!r}: expected http://HOST:PORT")
+            raise LoadError(f"--host {host!r}: expected https://HOST:PORT (or http://)")
         url = host.rstrip("/")
     if smtp is not None:
         name, sep, port = smtp.rpartition(":")
@@ -172,6 +172,7 @@ class LoadPlan:
     target: Target
     secrets: Path
     out: Path
+    ca_file: Path | None = None  # the lab CA (the front door serves HTTPS); None: the system's CAs
 
     @property
     def params(self) -> ShapeParams:
@@ -193,6 +194,7 @@ def make_plan(
     target: Target,
     secrets: Path,
     out: Path,
+    ca_file: Path | None = None,
 ) -> LoadPlan:
     """A validated plan; every bad value raises LoadError naming its option. Pure."""
     env = shape_env(shape, given)
@@ -208,7 +210,7 @@ def make_plan(
         raise LoadError(f"--slo-error-ratio must be between 0 and 1, not {slo_error_ratio:g}")
     canonical = ",".join(f"{name}={weight}" for name, weight in weights.items() if weight)
     limits = SloLimits(p99_ms=float(slo_p99_ms), error_ratio=float(slo_error_ratio))
-    return LoadPlan(shape, env, canonical, float(rate), limits, target, secrets, out)
+    return LoadPlan(shape, env, canonical, float(rate), limits, target, secrets, out, ca_file)
 
 
 def needs_secrets(plan: LoadPlan) -> bool:
@@ -231,6 +233,7 @@ def locust_command(plan: LoadPlan, locust: Path = LOCUST) -> list[str]:
             rate=plan.rate,
             secrets=plan.secrets,
             tickets_url=plan.target.tickets_url,
+            ca_file=plan.ca_file,
         ),
         "--csv-full-history",
         "--html",

@@ -17,12 +17,14 @@ import binascii
 import hashlib
 import hmac
 import json
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 DEFAULT_SECRETS_PATH = Path("/var/lib/ccdr-lab/secrets.json")
+DEFAULT_CA_PATH = Path("/var/lib/ccdr-lab/pki/ca.crt")  # the lab CA: the front door's HTTPS, STARTTLS
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,16 @@ def bearer_headers(token: str) -> dict[str, str]:
     return {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
 
-def agent_session_token(tickets_url: str, agent_id: str, password: str, timeout_s: float = 10) -> str:
+def agent_session_token(
+    tickets_url: str, agent_id: str, password: str, timeout_s: float = 10, *, verify: ssl.SSLContext | bool = True
+) -> str:
     """Sign a desk agent in at the ticket API; the session token hotline and walk-in entries carry."""
     try:
         r = httpx.post(
-            f"{tickets_url}/v1/agents/login", json={"agent_id": agent_id, "password": password}, timeout=timeout_s
+            f"{tickets_url}/v1/agents/login",
+            json={"agent_id": agent_id, "password": password},
+            timeout=timeout_s,
+            verify=verify,
         )
     except httpx.HTTPError as exc:
         raise ValueError(f"cannot sign {agent_id} in at {tickets_url}: {exc}") from None

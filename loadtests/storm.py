@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -118,12 +119,19 @@ def render(by: dict[str, ClassFigures], offered: float, duration: float) -> Tabl
 
 
 async def storm(
-    base_url: str, credentials: Credentials, *, rate: float, duration: float, urgent_share: float, deadline_s: float
+    base_url: str,
+    credentials: Credentials,
+    *,
+    rate: float,
+    duration: float,
+    urgent_share: float,
+    deadline_s: float,
+    tls: ssl.SSLContext | None = None,
 ) -> list[Outcome]:
     factory = PayloadFactory.seeded("storm", 0, 7)
     rng = random.Random(11)
     outcomes: list[Outcome] = []
-    connector = aiohttp.TCPConnector(limit=0)
+    connector = aiohttp.TCPConnector(limit=0, ssl=tls if tls is not None else True)
     timeout = aiohttp.ClientTimeout(total=deadline_s)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
@@ -202,10 +210,19 @@ def run_storm(
     urgent_share: float,
     deadline_s: float,
     out: Path,
+    tls: ssl.SSLContext | None = None,
 ) -> list[Outcome]:
     console.print(f"storm on {base_url}: {rate:,.0f}/s for {duration:.0f} s, {urgent_share:.0%} urgent")
     outcomes = asyncio.run(
-        storm(base_url, credentials, rate=rate, duration=duration, urgent_share=urgent_share, deadline_s=deadline_s)
+        storm(
+            base_url,
+            credentials,
+            rate=rate,
+            duration=duration,
+            urgent_share=urgent_share,
+            deadline_s=deadline_s,
+            tls=tls,
+        )
     )
     first, last = min(o.sent for o in outcomes), max(o.sent for o in outcomes)
     offered = len(outcomes) / (last - first) if last > first else float(len(outcomes))

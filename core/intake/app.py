@@ -15,7 +15,7 @@ from core.http.health_thread import HealthServer
 from core.intake.domain.admission import Gate, LoopPressure
 from core.intake.http.router import build_router
 from core.intake.kafka.bus import IntakeBus, KafkaIntakeBus
-from core.intake.mail.smtp import start_smtp
+from core.intake.mail.smtp import server_tls, start_smtp
 from core.intake.service import IN_FLIGHT, IntakeService
 from core.settings import ServiceSettings, store_limits
 
@@ -75,8 +75,15 @@ def create_app(
         if health is not None:
             health.start()
         if side_listeners and listen.smtp_port:
+            tls = server_tls(listen.tls_cert, listen.tls_key) if listen.tls_cert and listen.tls_key else None
             smtp = await start_smtp(
-                service, listen.host, listen.smtp_port, settings.intake.max_email_bytes, f"intake-{settings.site}"
+                service,
+                listen.host,
+                listen.smtp_port,
+                settings.intake.max_email_bytes,
+                f"intake-{settings.site}",
+                tls=tls,
+                require_tls=listen.smtp_require_tls,
             )
         try:
             yield

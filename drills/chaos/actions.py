@@ -19,6 +19,7 @@ from infra.lab import faults, health, netns, probes, supervise
 from infra.lab.errors import LabError
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
+from infra.lab.pki import front_door_tls
 from infra.lab.render import COLD_PROGRAMS
 from infra.lab.system import signal_pids
 from infra.supervisor_rpc import rpc_proxy
@@ -183,14 +184,14 @@ def hold_fault(duration_s: float, abort_rto_s: float, drill_id: str = "guard", t
     threshold), raise InterruptExecution, so Chaos Toolkit stops the method and plays the rollbacks.
     Returns the seconds until intake was first acknowledged again (0 when it never failed)."""
     topo = _topology(topology)
-    url = f"http://{topo.front_door.address}:{topo.front_door.intake_http}/v1/intake/{CHANNEL}"
+    url = topo.front_door_url("intake") + f"/v1/intake/{CHANNEL}"
     started = time.monotonic()
     fault_at = datetime.now(UTC)
     abort = Abort(rto_s=float(abort_rto_s))
     first_ok_after_failure: float | None = None
     failed = False
     seq = 0
-    with httpx.Client(timeout=GUARD_TIMEOUT_S) as client:
+    with httpx.Client(timeout=GUARD_TIMEOUT_S, verify=front_door_tls(topo)) as client:
         while time.monotonic() - started < float(duration_s):
             key = f"{drill_id}-guard-{seq:05d}"
             seq += 1

@@ -17,6 +17,7 @@ from drills.canary import CHANNEL, canary_body
 from infra.lab import health
 from infra.lab import secrets as lab_secrets
 from infra.lab.layout import LabLayout
+from infra.lab.pki import front_door_tls
 from infra.topology import Topology, load_topology
 
 __all__ = ["agent_can_log_in", "intake_acknowledges", "lab_converged", "ticket_visible_within"]
@@ -33,11 +34,11 @@ def _topology(topology: str) -> Topology:
 
 
 def _intake_url(topo: Topology) -> str:
-    return f"http://{topo.front_door.address}:{topo.front_door.intake_http}/v1/intake/{CHANNEL}"
+    return topo.front_door_url("intake") + f"/v1/intake/{CHANNEL}"
 
 
 def _tickets_url(topo: Topology) -> str:
-    return f"http://{topo.front_door.address}:{topo.front_door.tickets_http}"
+    return topo.front_door_url("tickets")
 
 
 def _post_intake(client: httpx.Client, topo: Topology, key: str | None = None) -> str | None:
@@ -56,7 +57,7 @@ def _post_intake(client: httpx.Client, topo: Topology, key: str | None = None) -
 def intake_acknowledges(topology: str = "") -> bool:
     """An intake through the front door is acknowledged (202)."""
     topo = _topology(topology)
-    with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
+    with httpx.Client(timeout=HTTP_TIMEOUT_S, verify=front_door_tls(topo)) as client:
         return _post_intake(client, topo) is not None
 
 
@@ -82,7 +83,7 @@ def _login(client: httpx.Client, topo: Topology) -> str | None:
 def agent_can_log_in(topology: str = "") -> bool:
     """An agent logs in through the front door (and logs out again)."""
     topo = _topology(topology)
-    with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
+    with httpx.Client(timeout=HTTP_TIMEOUT_S, verify=front_door_tls(topo)) as client:
         token = _login(client, topo)
         if token is None:
             return False
@@ -96,7 +97,7 @@ def ticket_visible_within(seconds: float = 30, topology: str = "") -> bool:
     topo = _topology(topology)
     deadline = time.monotonic() + seconds
     key = f"steady-{uuid.uuid4().hex[:12]}"  # retries reuse it: one intake, however many attempts
-    with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
+    with httpx.Client(timeout=HTTP_TIMEOUT_S, verify=front_door_tls(topo)) as client:
         code = token = None
         while time.monotonic() < deadline and (code is None or token is None):
             code = code or _post_intake(client, topo, key)

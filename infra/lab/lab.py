@@ -19,6 +19,8 @@ from infra.lab import secrets as lab_secrets
 from infra.lab.errors import LabError, MissingBinary
 from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.render import (
+    COLD_PROGRAMS,
+    SERVICE_PROGRAMS,
     RenderedFile,
     Secrets,
     kafka_ops_tools_file,
@@ -26,6 +28,7 @@ from infra.lab.render import (
     kafka_properties_path,
     new_kafka_cluster_id,
     render_group,
+    services_settings_path,
 )
 from infra.lab.system import INSTALL_STEP, require_binaries, require_port_free, require_root, run, signal_pids
 from infra.topology import Topology
@@ -177,6 +180,12 @@ class Lab:
                 if group == FRONT_DOOR and haproxy_cfg in changed:
                     supervise.stop_program(layout, group, "haproxy")
                     supervise.start_program(layout, group, "haproxy")
+                # Services read their settings at start: restart those whose file changed (a cold
+                # one that is stopped stays stopped; its owner starts it with the new file).
+                if group != FRONT_DOOR and topo.site(group).role == "data":
+                    for program in (*SERVICE_PROGRAMS, *COLD_PROGRAMS):
+                        if services_settings_path(layout.site(group), program) in changed:
+                            supervise.restart_if_running(layout, group, program)
             else:
                 supervise.start(layout, group)
         probes.patroni_reload(topo, lab_secrets.load(layout).patroni_rest)

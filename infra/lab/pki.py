@@ -8,9 +8,12 @@ longer match the topology is issued again."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
 import ipaddress
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +40,11 @@ class LabPki:
     ca_pem: str
     sites: dict[str, SiteTls]
     ops: SiteTls  # the operators' client certificate (Kafka's controllers take certificates only)
+    front_door: SiteTls  # what clients of intake and the ticket API see (HTTPS)
 
 
 OPS_CLIENT_NAME = "ccdr-ops"  # its CN: the same principal as the operators' SCRAM user
+FRONT_DOOR_NAME = "front-door.ccdr.lab"
 
 
 def pki_dir(topo: Topology) -> Path:
@@ -170,4 +175,30 @@ def load_or_create(layout: LabLayout) -> LabPki:
         return SiteTls(cert_path.read_text(), key_path.read_text())
 
     sites = {site: leaf(f"site-{site}", site_tls_name(site), site_names(topo, site)) for site in sorted(topo.sites)}
-    return LabPki(ca_path.read_text(), sites, leaf("ops", OPS_CLIENT_NAME, []))
+    front = leaf("front-door", FRONT_DOOR_NAME, [topo.front_door.address])
+    return LabPki(ca_path.read_text(), sites, leaf("ops", OPS_CLIENT_NAME, []), front)
+
+
+def spki_sha256(cert_pem: str) -> str:
+    """The base64 SHA-256 of a certificate's public key (what browsers pin)."""
+    cert = x509.load_pem_x509_certificate(cert_pem.encode())
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(spki)
+    return base64.b64encode(digest.finalize()).decode()
+
+
+def front_door_pin(topo: Topology) -> str:
+    """The front door's key pin, for a browser that does not trust the lab CA."""
+    return spki_sha256((pki_dir(topo) / "front-door.crt").read_text())
+
+
+@functools.cache
+def _verifying_context(ca: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(ca))
+
+
+def front_door_tls(topo: Topology) -> ssl.SSLContext:
+    """What lab clients verify the front door's HTTPS (and the sites' STARTTLS) with: the lab CA,
+    names checked. One context per process (httpx deprecates `verify=<path>`)."""
+    return _verifying_context(ca_file(topo))

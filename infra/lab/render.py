@@ -18,7 +18,7 @@ from core.settings import ServiceSettings
 from infra import kafka_access
 from infra.lab import front_door
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
-from infra.lab.pki import LabPki, ca_file, client_tls, ops_tools_config, site_tls_name
+from infra.lab.pki import LabPki, ca_file, client_tls, ops_tools_config, pki_dir, site_tls_name
 from infra.topology import FrontDoor, HAProxyTimers, Ports, Topology
 
 TCP_USER_TIMEOUT_MS = 5000  # unacknowledged data on a connection for 5 s: it is dead
@@ -272,10 +272,12 @@ def haproxy_config(
     stats_socket: Path,
     errorfile: Path,
     patroni_ca: Path | None = None,
+    tls_cert: Path | None = None,
 ) -> str:
     """The front door's haproxy.cfg: `app_servers` run intake and the ticket API, `db_servers`
     PostgreSQL under Patroni (each {name, address, tls_name}); with `patroni_ca`, Patroni's REST API
-    is checked over HTTPS against that CA. Shared by the lab and production rendering."""
+    is checked over HTTPS against that CA; with `tls_cert` (certificate and key in one PEM file),
+    intake and the ticket API are served over TLS only. Shared by the lab and production rendering."""
     admission = topo_front_door.intake_admission
     return render_template(
         "haproxy.cfg.j2",
@@ -286,6 +288,7 @@ def haproxy_config(
         app_servers=app_servers,
         db_servers=db_servers,
         patroni_ca=patroni_ca,
+        tls_cert=tls_cert,
         intake_lanes=front_door.intake_lanes(admission),
         urgent_paths=front_door.channel_paths(URGENT_CHANNELS),
         alert_paths=front_door.channel_paths(ALERT_CHANNELS),
@@ -308,12 +311,23 @@ def _haproxy(topo: Topology, dirs: SiteDirs, pki: LabPki | None) -> tuple[Progra
     ]
     fd = topo.front_door
     ca = ca_file(topo) if pki is not None else None
+    tls_cert = dirs.conf / "front-door.pem" if pki is not None else None
     content = haproxy_config(
-        fd, topo.timers.haproxy, topo.ports, data_sites, data_sites, haproxy_stats_socket(dirs), errorfile, ca
+        fd,
+        topo.timers.haproxy,
+        topo.ports,
+        data_sites,
+        data_sites,
+        haproxy_stats_socket(dirs),
+        errorfile,
+        ca,
+        tls_cert,
     )
     command = f"haproxy -db -f {conf}"
     refusal = front_door.overloaded_errorfile(fd.intake_admission.retry_after_s)
     files = [RenderedFile(conf, content), RenderedFile(errorfile, refusal)]
+    if pki is not None and tls_cert is not None:  # HAProxy reads the certificate and its key from one file
+        files.append(RenderedFile(tls_cert, pki.front_door.cert_pem + pki.front_door.key_pem, mode=0o600))
     return Program("haproxy", command, dirs.root, startsecs=1, stopsignal="USR1"), files
 
 
@@ -383,7 +397,6 @@ def service_settings(
     """The settings of one service program at one site (validated as core.settings.ServiceSettings);
     with `program`, it reaches Kafka as that program's principal over SASL_SSL."""
     address = str(topo.site(site).address)
-    fd = topo.front_door
     kafka_auth = None
     if program is not None:
         principal = kafka_access.SERVICE_PRINCIPALS[program]
@@ -391,7 +404,7 @@ def service_settings(
     raw: dict[str, object] = {
         "environment": "lab",
         "site": site,
-        "public_base_url": f"http://{fd.address}:{fd.tickets_http}",
+        "public_base_url": topo.front_door_url("tickets"),
         "kafka": {
             "bootstrap": topo.kafka_bootstrap(),
             "intake_topic": topo.kafka.intake_topic,
@@ -407,6 +420,10 @@ def service_settings(
             "http_port": topo.ports.intake_http,
             "smtp_port": topo.ports.intake_smtp,
             "health_port": topo.ports.intake_health,
+            # The site's certificate also names the front door, which passes SMTP through.
+            "tls_cert": str(pki_dir(topo) / f"site-{site}.crt"),
+            "tls_key": str(pki_dir(topo) / f"site-{site}.key"),
+            "smtp_require_tls": True,
         },
         "tickets_listen": {
             "host": address,

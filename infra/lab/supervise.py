@@ -139,3 +139,25 @@ def _program_to(layout: LabLayout, site: str, program: str, *, running: bool, ti
     elif not running and state not in STOPPED_STATES:
         proxy.supervisor.stopProcess(f"{group}:{program}", False)
         settle(proxy, group, program, STOPPED_STATES, timeout_s)
+
+
+def restart_if_running(layout: LabLayout, site: str, program: str, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+    """Stop and start one program that is running (one that is stopped is left so). A cold program
+    may be started again by its site's failover agent as soon as it stops: that counts as done."""
+    proxy = _proxy(layout.dirs_of(site).supervisor_socket)
+    name = f"{group_name(site)}:{program}"
+    before = proxy.supervisor.getProcessInfo(name)
+    if before["statename"] in STOPPED_STATES:
+        return
+    with contextlib.suppress(xmlrpc.client.Fault):  # NOT_RUNNING: it stopped meanwhile
+        proxy.supervisor.stopProcess(name, True)
+    with contextlib.suppress(xmlrpc.client.Fault):  # ALREADY_STARTED: someone restarted it first
+        proxy.supervisor.startProcess(name, False)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        now = proxy.supervisor.getProcessInfo(name)
+        if now["statename"] == "RUNNING" and now["pid"] != before["pid"]:
+            return
+        if time.monotonic() > deadline:
+            raise LabError(f"{name}: {now['statename']} after {timeout_s:.0f} s (wanted RUNNING again)")
+        time.sleep(0.2)

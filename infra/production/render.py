@@ -258,8 +258,10 @@ def _haproxy(topo: ProductionTopology, host: Host) -> list[HostFile]:
     db = [{"name": h.name, "address": h.address, "tls_name": h.name} for _, h in topo.with_role("postgres")]
     fd = topo.front_door.model_copy(update={"address": host.address})  # each front door binds its own address
     ca = p.etc / "tls" / "ca.crt"
+    # HTTPS for clients: the host's certificate followed by its key, in one file (HAProxy's form).
+    tls_cert = p.etc / "tls" / f"{host.name}.pem"
     content = haproxy_config(
-        fd, topo.timers.haproxy, topo.ports, app, db, Path("/run/haproxy/admin.sock"), errorfile, ca
+        fd, topo.timers.haproxy, topo.ports, app, db, Path("/run/haproxy/admin.sock"), errorfile, ca, tls_cert
     )
     refusal = front_door.overloaded_errorfile(fd.intake_admission.retry_after_s)
     command = f"{p.haproxy} -Ws -f {conf}"
@@ -359,6 +361,9 @@ def services_document(
             "http_port": ports.intake_http,
             "smtp_port": ports.intake_smtp,
             "health_port": ports.intake_health,
+            "tls_cert": str(topo.paths.etc / "tls" / f"{host.name}.crt"),
+            "tls_key": str(topo.paths.etc / "tls" / f"{host.name}.key"),
+            "smtp_require_tls": True,
         },
         "tickets_listen": {"host": address, "http_port": ports.tickets_http, "trusted_proxies": proxies},
         "ticket_worker_listen": {"host": address, "http_port": ports.ticket_worker_http},

@@ -19,6 +19,7 @@ from infra.cli_options import TopologyOption
 from infra.lab import secrets as lab_secrets
 from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
+from infra.lab.pki import ca_file
 from infra.topology import TopologyError, load_topology
 from loadtests.bench.drain import run_drain, survivor_of
 from loadtests.bench.figures import BenchError, BenchResult, default_json_path, document, headline, render_table
@@ -79,8 +80,7 @@ def run_bench(
     dsn = app_dsn(topo, password)
     db_settings = database_settings(dsn)
     primary = primary_site(topo)
-    fd = topo.front_door
-    front_door_url = f"http://{fd.address}:{fd.intake_http}"
+    front_door_url = topo.front_door_url("intake")
     site_url = f"http://{topo.sites[site].address}:{topo.ports.intake_http}"
     machine = machine_info()
     warnings = []
@@ -108,7 +108,16 @@ def run_bench(
     runs = []
     for number, (label, url) in enumerate((("front door", front_door_url), (f"site {site}", site_url)), start=3):
         _phase(f"{number}/7 intake and tickets, {label} ({url}): portal only, {users} users, {seconds} s")
-        run = run_intake(dsn, label=label, url=url, users=users, user_rate=user_rate, seconds=seconds, drain_s=drain_s)
+        run = run_intake(
+            dsn,
+            label=label,
+            url=url,
+            users=users,
+            user_rate=user_rate,
+            seconds=seconds,
+            drain_s=drain_s,
+            ca=ca_file(topo),
+        )
         console.print(
             f"  {run.accepted_per_s:,.1f} req/s accepted; {run.e2e.tickets:,} tickets, "
             f"{run.e2e.rate_per_s or 0:,.1f} tickets/s, p99 {run.e2e.p99_ms or 0:,.0f} ms, "

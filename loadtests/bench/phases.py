@@ -298,7 +298,15 @@ def _count_tickets(conn: psycopg.Connection[Any], since: datetime, run_id: str) 
 
 
 def run_intake(
-    dsn: str, *, label: str, url: str, users: int, user_rate: float, seconds: int, drain_s: float
+    dsn: str,
+    *,
+    label: str,
+    url: str,
+    users: int,
+    user_rate: float,
+    seconds: int,
+    drain_s: float,
+    ca: Path | None = None,
 ) -> IntakeRun:
     """Phases 3+4 (and 5): portal-only locust against `url`, then this run's tickets from the database."""
     # Hex has no 'u', so the marker prefix lt<run>u belongs to this run alone.
@@ -306,7 +314,9 @@ def run_intake(
     since = datetime.now(UTC) - timedelta(seconds=5)
     with tempfile.TemporaryDirectory(prefix="ccdr-bench-locust-") as workdir:
         prefix = Path(workdir) / "locust"
-        command = headless(url, prefix, users=users, run_time_s=seconds, mix=PORTAL_ONLY, rate=user_rate, run_id=run_id)
+        command = headless(
+            url, prefix, users=users, run_time_s=seconds, mix=PORTAL_ONLY, rate=user_rate, run_id=run_id, ca_file=ca
+        )
         log_path = Path(workdir) / "locust.log"
         stats_path = Path(f"{prefix}_stats.csv")
 

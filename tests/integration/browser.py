@@ -11,6 +11,8 @@ import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from infra.browser import WAIT_S, BrowserMissing, chromium, sign_in
+from infra.lab.pki import front_door_pin
+from infra.topology import load_topology
 
 __all__ = ["WAIT_S", "axe_violations", "browser", "csp_blocked", "sign_in"]
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"  # vendored by `make install` (infra/install/install.sh)
@@ -20,7 +22,7 @@ WINDOW = (1280, 900)
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
     try:
-        chrome = chromium(WINDOW, console_log=True)
+        chrome = chromium(WINDOW, console_log=True, trust_spki=(front_door_pin(load_topology()),))
     except BrowserMissing as exc:
         pytest.fail(str(exc))
     try:

@@ -3,13 +3,16 @@
 `250` is our acknowledgement, so it is sent only after Kafka acknowledged the event; when
 Kafka cannot, the sender gets `451` (transient) and its MTA retries later, possibly at the
 other site (the Message-ID makes that retry idempotent). Unparsable mail gets `550` (permanent).
-Relaying policy and TLS belong to the organisation's MTA in front of this listener.
+Relaying policy belongs to the organisation's MTA in front of this listener; the link from it
+is encrypted with STARTTLS (required when the settings say so: `530 Must issue a STARTTLS command
+first` before MAIL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from datetime import UTC, datetime
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -48,11 +51,35 @@ class IntakeMailHandler:
         return f"250 2.0.0 OK {code}"
 
 
-async def start_smtp(service: IntakeService, host: str, port: int, max_bytes: int, hostname: str) -> asyncio.Server:
+def server_tls(cert: str, key: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def start_smtp(
+    service: IntakeService,
+    host: str,
+    port: int,
+    max_bytes: int,
+    hostname: str,
+    *,
+    tls: ssl.SSLContext | None = None,
+    require_tls: bool = False,
+) -> asyncio.Server:
     handler = IntakeMailHandler(service)
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: SMTP(handler, data_size_limit=max_bytes, hostname=hostname, ident="ccdr intake", enable_SMTPUTF8=True),
+        lambda: SMTP(
+            handler,
+            data_size_limit=max_bytes,
+            hostname=hostname,
+            ident="ccdr intake",
+            enable_SMTPUTF8=True,
+            tls_context=tls,
+            require_starttls=require_tls,
+        ),
         host=host,
         port=port,
     )

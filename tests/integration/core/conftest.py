@@ -17,6 +17,7 @@ from core.kafka import connection_options
 from core.settings import KafkaAuth
 from infra import kafka_access
 from infra.lab.database import app_dsn, front_door_dsn
+from infra.lab.pki import front_door_tls
 from infra.lab.render import Secrets, kafka_auth_of, kafka_passwords
 from infra.topology import Topology
 from tests.integration.conftest import wait_until
@@ -35,8 +36,7 @@ class Front:
 
     @property
     def intake(self) -> str:
-        fd = self.topo.front_door
-        return f"http://{fd.address}:{fd.intake_http}"
+        return self.topo.front_door_url("intake")
 
     @property
     def tickets(self) -> str:
@@ -103,7 +103,8 @@ class Front:
 
 @pytest.fixture(scope="session")
 def front(lab: Topology, secrets: Secrets) -> Iterator[Front]:
-    with httpx.Client(timeout=30) as http, httpx.Client(timeout=30) as desk:
+    tls = front_door_tls(lab)  # the front door serves HTTPS with a certificate of the lab CA
+    with httpx.Client(timeout=30, verify=tls) as http, httpx.Client(timeout=30, verify=tls) as desk:
         desk.headers["Authorization"] = f"Bearer {login(http, fd_tickets(lab), DESK_AGENT, secrets.agent_password)}"
         yield Front(lab, secrets, http, desk)
 
@@ -112,7 +113,7 @@ DESK_AGENT = "chi.le"  # a demo L2 network engineer (infra/lab/demo_agents.py)
 
 
 def fd_tickets(topo: Topology) -> str:
-    return f"http://{topo.front_door.address}:{topo.front_door.tickets_http}"
+    return topo.front_door_url("tickets")
 
 
 def login(http: httpx.Client, base: str, agent: str, password: str) -> str:

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import smtplib
+import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from email.utils import make_msgid
 import pytest
 
 from core.intake.domain.codes import email_ticket_code
+from infra.lab.pki import front_door_tls
 from tests.integration.conftest import wait_until
 from tests.integration.core.conftest import DESK_AGENT, Front
 
@@ -304,9 +306,23 @@ def test_zalo_message_is_verified_and_opens_a_ticket(front: Front, unique: Calla
 def _send_mail(front: Front, msg: EmailMessage) -> str:
     fd = front.topo.front_door
     with smtplib.SMTP(str(fd.address), fd.intake_smtp, timeout=30) as smtp:
+        smtp.starttls(context=front_door_tls(front.topo))  # the site's certificate names the front door too
         refused = smtp.send_message(msg)
         assert not refused
         return smtp.noop()[1].decode()
+
+
+def test_mail_in_clear_is_refused_until_starttls(front: Front) -> None:
+    fd = front.topo.front_door
+    with smtplib.SMTP(str(fd.address), fd.intake_smtp, timeout=30) as smtp:
+        smtp.ehlo()
+        assert smtp.has_extn("starttls")
+        code, reply = smtp.mail("ha.pham@songhong.example")
+        assert (code, reply) == (530, b"Must issue a STARTTLS command first")
+        smtp.starttls(context=front_door_tls(front.topo))
+        smtp.ehlo()
+        assert smtp.mail("ha.pham@songhong.example")[0] == 250
+        assert isinstance(smtp.sock, ssl.SSLSocket) and smtp.sock.version() in ("TLSv1.2", "TLSv1.3")
 
 
 def test_email_opens_a_ticket_and_a_reply_threads_onto_it(front: Front, unique: Callable) -> None:

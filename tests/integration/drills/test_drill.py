@@ -18,6 +18,7 @@ import pytest
 from drills.canary import SUBJECT_PREFIX
 from drills.chaos.probes import converged
 from infra.lab.database import front_door_dsn
+from infra.lab.pki import front_door_tls
 from infra.topology import Topology
 from tests.integration.conftest import ccdr, wait_until
 from tests.integration.core.conftest import Front, fd_tickets
@@ -130,7 +131,12 @@ def test_a_removed_ledger_entry_breaks_the_chain(drill: dict[str, Any], tmp_path
 @contextlib.contextmanager
 def _console(front: Front, agent: str) -> Iterator[httpx.Client]:
     """A browser-like client signed in to the console through the front door (form, CSRF, cookie)."""
-    with httpx.Client(base_url=fd_tickets(front.topo), headers={"Accept-Language": "en"}, timeout=30) as client:
+    with httpx.Client(
+        base_url=fd_tickets(front.topo),
+        headers={"Accept-Language": "en"},
+        timeout=30,
+        verify=front_door_tls(front.topo),
+    ) as client:
         page = client.get("/console/")
         token = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert token, page.text

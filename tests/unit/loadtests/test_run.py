@@ -78,7 +78,7 @@ def test_the_front_door_by_default() -> None:
     assert command[:3] == ["/venv/bin/locust", "-f", str(LOCUSTFILE)]
     assert {"--headless", "--csv-full-history"} <= set(command)
     fd = TOPO.front_door
-    assert value(command, "--host") == f"http://{fd.address}:{fd.intake_http}"
+    assert value(command, "--host") == f"https://{fd.address}:{fd.intake_http}"  # HTTPS only
     assert (value(command, "--smtp-host"), value(command, "--smtp-port")) == (str(fd.address), str(fd.intake_smtp))
     assert value(command, "--csv") == "/tmp/out/locust"
     assert value(command, "--html") == "/tmp/out/report.html"

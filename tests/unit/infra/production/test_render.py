@@ -60,6 +60,13 @@ def test_every_front_door_passes_haproxy_check(rendered: tuple[ProductionTopolog
         made = _run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                     "-keyout", key, "-out", ca, "-subj", "/CN=stand-in CA", "-days", "1")  # fmt: skip
         assert made.returncode == 0, made.stderr
+        # Likewise the host's certificate and key, which HAProxy serves HTTPS with (one PEM file).
+        front = ca.with_name(f"{cfg.parts[-5]}.pem")
+        made = _run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", front.with_suffix(".key"), "-out", front.with_suffix(".crt"),
+                    "-subj", f"/CN={cfg.parts[-5]}", "-days", "1")  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        front.write_text(front.with_suffix(".crt").read_text() + front.with_suffix(".key").read_text())
         result = _run("haproxy", "-c", "-f", local)
         assert result.returncode == 0, result.stdout + result.stderr
         text = cfg.read_text()
@@ -68,6 +75,8 @@ def test_every_front_door_passes_haproxy_check(rendered: tuple[ProductionTopolog
         # Patroni's REST API is checked over HTTPS, the node's certificate verified by name.
         assert "server hn-db1 10.10.1.31:5432 check port 8008 check-ssl verify required ca-file" in text
         assert "verifyhost hn-db1" in text
+        # Intake and the ticket API are served over HTTPS only.
+        assert text.count(f"ssl crt {topo.paths.etc}/tls/{cfg.parts[-5]}.pem") == 2
 
 
 def test_every_patroni_config_passes_patronis_own_validation(rendered: tuple[ProductionTopology, Path]) -> None:
