@@ -15,6 +15,7 @@ from core.tickets.store import quarantine
 from core.tickets.store.pipeline_slo import SloWindow, slo_window
 from infra.lab import front_door, probes
 from infra.lab.layout import FRONT_DOOR, LabLayout
+from infra.lab.pki import front_door_tls
 from infra.lab.probes import Samples, metric_total, scrape_metrics
 from infra.lab.render import haproxy_stats_socket
 from infra.topology import Topology
@@ -110,7 +111,7 @@ def collect(topo: Topology, dsn: str, *, window_s: float) -> PipelineView:
     sites = []
     for name in topo.data_sites:
         address = topo.sites[name].address
-        intake = scrape_metrics(f"http://{address}:{topo.ports.intake_http}/metrics", SCRAPE_TIMEOUT_S)
+        intake = scrape_metrics(topo.site_url(name, "intake") + "/metrics", SCRAPE_TIMEOUT_S, front_door_tls(topo))
         worker = scrape_metrics(f"http://{address}:{topo.ports.ticket_worker_http}/metrics", SCRAPE_TIMEOUT_S)
         sites.append(SiteFigures.of(name, intake, worker))
     rows: list[dict[str, Any]] = probes.haproxy_stats(haproxy_stats_socket(LabLayout(topo).dirs_of(FRONT_DOOR)))

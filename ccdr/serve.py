@@ -130,6 +130,8 @@ def serve(
             proxy_headers=bool(listen.trusted_proxies),
             forwarded_allow_ips=",".join(listen.trusted_proxies) or None,
             timeout_keep_alive=KEEP_ALIVE_S,
+            ssl_certfile=listen.tls_cert if listen.https else None,
+            ssl_keyfile=listen.tls_key if listen.https else None,
         )
     )
     server.run()

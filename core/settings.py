@@ -165,18 +165,20 @@ class Listen(_Strict):
     # Addresses whose X-Forwarded-For is believed (the front door): the client's own address is what
     # the login audit records and the sign-in throttle counts, not the proxy's.
     trusted_proxies: tuple[str, ...] = ()
-    # SMTP STARTTLS with this certificate and key (PEM files); with `smtp_require_tls`, no MAIL
-    # before it (the lab and production: only the organisation's relay and our tests send here).
+    # The site's certificate and key (PEM files): HTTPS on http_port with `https` (the front door
+    # re-encrypts to it), and SMTP STARTTLS; with `smtp_require_tls`, no MAIL before it (the lab and
+    # production: only the organisation's relay and our tests send here).
     tls_cert: str | None = None
     tls_key: str | None = None
+    https: bool = False
     smtp_require_tls: bool = False
 
     @model_validator(mode="after")
     def _tls_pair(self) -> Listen:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key: give both or neither")
-        if self.smtp_require_tls and self.tls_cert is None:
-            raise ValueError("smtp_require_tls: needs tls_cert and tls_key")
+        if (self.smtp_require_tls or self.https) and self.tls_cert is None:
+            raise ValueError("https and smtp_require_tls: need tls_cert and tls_key")
         return self
 
 
@@ -235,6 +237,8 @@ class ServiceSettings(_Strict):
                 raise ValueError("kafka.auth: required in production (anyone could publish an intake event)")
             if len(self.kafka.auth.password.get_secret_value()) < 16:
                 raise ValueError("kafka.auth.password: a short secret is refused in production")
+            if not (self.intake_listen.https and self.tickets_listen.https):
+                raise ValueError("intake_listen.https, tickets_listen.https: required in production")
             if self.intake_listen.smtp_port and not self.intake_listen.smtp_require_tls:
                 raise ValueError("intake_listen.smtp_require_tls: required in production (no mail in clear)")
             if self.zookeeper_auth is None:

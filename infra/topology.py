@@ -361,6 +361,11 @@ class Topology(_Strict):
         fd = self.front_door
         return f"https://{fd.address}:{fd.intake_http if service == 'intake' else fd.tickets_http}"
 
+    def site_url(self, site: str, service: Literal["intake", "tickets"]) -> str:
+        """One data site's own intake or ticket API (HTTPS: the front door re-encrypts to it)."""
+        port = self.ports.intake_http if service == "intake" else self.ports.tickets_http
+        return f"https://{self.site(site).address}:{port}"
+
     def zookeeper_connect(self) -> str:
         return ",".join(f"{s.address}:{self.ports.zookeeper_client}" for _, s in sorted(self.sites.items()))
 

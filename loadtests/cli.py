@@ -116,7 +116,7 @@ def _base_url(topo: Topology, site: str | None, site_port: int, front_door_port:
         return f"https://{topo.front_door.address}:{front_door_port}"
     if site not in topo.data_sites:
         raise LoadError(f"--site {site!r} is not a data site ({', '.join(topo.data_sites)})")
-    return f"http://{topo.site(site).address}:{site_port}"
+    return f"https://{topo.site(site).address}:{site_port}"
 
 
 @app.command()

@@ -102,11 +102,11 @@ def target_of(topo: Topology, site: str | None = None) -> Target:
         raise LoadError(f"--site {site!r} is the witness and runs no intake; data sites: {', '.join(topo.data_sites)}")
     address, ports = topo.sites[site].address, topo.ports
     return Target(
-        f"http://{address}:{ports.intake_http}",
+        topo.site_url(site, "intake"),
         str(address),
         ports.intake_smtp,
         f"site {site} only",
-        f"http://{address}:{ports.tickets_http}",
+        topo.site_url(site, "tickets"),
     )
 
 

@@ -199,6 +199,6 @@ def _verifying_context(ca: Path) -> ssl.SSLContext:
 
 
 def front_door_tls(topo: Topology) -> ssl.SSLContext:
-    """What lab clients verify the front door's HTTPS (and the sites' STARTTLS) with: the lab CA,
+    """What lab clients verify the front door's and the sites' HTTPS and STARTTLS with: the lab CA,
     names checked. One context per process (httpx deprecates `verify=<path>`)."""
     return _verifying_context(ca_file(topo))

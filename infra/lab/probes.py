@@ -256,10 +256,12 @@ def parse_metrics(text: str) -> Samples:
     return out
 
 
-def scrape_metrics(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> Samples | None:
+def scrape_metrics(
+    url: str, timeout_s: float = PROBE_TIMEOUT_S, verify: ssl.SSLContext | bool = True
+) -> Samples | None:
     """A service's /metrics, parsed; None when it does not answer."""
     try:
-        response = httpx.get(url, timeout=timeout_s)
+        response = httpx.get(url, timeout=timeout_s, verify=verify)
         response.raise_for_status()
     except httpx.HTTPError:
         return None

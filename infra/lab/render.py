@@ -273,11 +273,14 @@ def haproxy_config(
     errorfile: Path,
     patroni_ca: Path | None = None,
     tls_cert: Path | None = None,
+    services_ca: Path | None = None,
 ) -> str:
     """The front door's haproxy.cfg: `app_servers` run intake and the ticket API, `db_servers`
     PostgreSQL under Patroni (each {name, address, tls_name}); with `patroni_ca`, Patroni's REST API
     is checked over HTTPS against that CA; with `tls_cert` (certificate and key in one PEM file),
-    intake and the ticket API are served over TLS only. Shared by the lab and production rendering."""
+    intake and the ticket API are served over TLS only; with `services_ca`, HAProxy reaches them over
+    TLS too, each app server's certificate verified against it by its `tls_name`. Shared by the lab
+    and production rendering."""
     admission = topo_front_door.intake_admission
     return render_template(
         "haproxy.cfg.j2",
@@ -289,6 +292,7 @@ def haproxy_config(
         db_servers=db_servers,
         patroni_ca=patroni_ca,
         tls_cert=tls_cert,
+        services_ca=services_ca,
         intake_lanes=front_door.intake_lanes(admission),
         urgent_paths=front_door.channel_paths(URGENT_CHANNELS),
         alert_paths=front_door.channel_paths(ALERT_CHANNELS),
@@ -322,6 +326,7 @@ def _haproxy(topo: Topology, dirs: SiteDirs, pki: LabPki | None) -> tuple[Progra
         errorfile,
         ca,
         tls_cert,
+        ca,
     )
     command = f"haproxy -db -f {conf}"
     refusal = front_door.overloaded_errorfile(fd.intake_admission.retry_after_s)
@@ -401,6 +406,11 @@ def service_settings(
     if program is not None:
         principal = kafka_access.SERVICE_PRINCIPALS[program]
         kafka_auth = kafka_auth_of(topo, principal, kafka_passwords(secrets)[principal])
+    site_tls = {  # HTTPS (and STARTTLS): the site's certificate names the front door's address too
+        "tls_cert": str(pki_dir(topo) / f"site-{site}.crt"),
+        "tls_key": str(pki_dir(topo) / f"site-{site}.key"),
+        "https": True,
+    }
     raw: dict[str, object] = {
         "environment": "lab",
         "site": site,
@@ -421,13 +431,13 @@ def service_settings(
             "smtp_port": topo.ports.intake_smtp,
             "health_port": topo.ports.intake_health,
             # The site's certificate also names the front door, which passes SMTP through.
-            "tls_cert": str(pki_dir(topo) / f"site-{site}.crt"),
-            "tls_key": str(pki_dir(topo) / f"site-{site}.key"),
+            **site_tls,
             "smtp_require_tls": True,
         },
         "tickets_listen": {
             "host": address,
             "http_port": topo.ports.tickets_http,
+            **site_tls,
             "trusted_proxies": [str(topo.lab.bridge_address)],  # HAProxy reaches the sites from the bridge
         },
         "ticket_worker_listen": {"host": address, "http_port": topo.ports.ticket_worker_http},

@@ -254,14 +254,14 @@ def _patroni(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
 def _haproxy(topo: ProductionTopology, host: Host) -> list[HostFile]:
     p = topo.paths
     conf, errorfile = p.etc / "haproxy" / "haproxy.cfg", p.etc / "haproxy" / "intake-overloaded.http"
-    app = [{"name": h.name, "address": h.address} for _, h in topo.with_role("ccdr")]
+    app = [{"name": h.name, "address": h.address, "tls_name": h.name} for _, h in topo.with_role("ccdr")]
     db = [{"name": h.name, "address": h.address, "tls_name": h.name} for _, h in topo.with_role("postgres")]
     fd = topo.front_door.model_copy(update={"address": host.address})  # each front door binds its own address
     ca = p.etc / "tls" / "ca.crt"
     # HTTPS for clients: the host's certificate followed by its key, in one file (HAProxy's form).
     tls_cert = p.etc / "tls" / f"{host.name}.pem"
     content = haproxy_config(
-        fd, topo.timers.haproxy, topo.ports, app, db, Path("/run/haproxy/admin.sock"), errorfile, ca, tls_cert
+        fd, topo.timers.haproxy, topo.ports, app, db, Path("/run/haproxy/admin.sock"), errorfile, ca, tls_cert, ca
     )
     refusal = front_door.overloaded_errorfile(fd.intake_admission.retry_after_s)
     command = f"{p.haproxy} -Ws -f {conf}"
@@ -328,6 +328,11 @@ def services_document(
     proxies = [str(h.address) for _, h in topo.with_role("haproxy")]
     own_patroni = next(h for s, h in postgres if s == site)
     address = str(host.address)
+    host_tls = {
+        "tls_cert": str(topo.paths.etc / "tls" / f"{host.name}.crt"),
+        "tls_key": str(topo.paths.etc / "tls" / f"{host.name}.key"),
+        "https": True,
+    }
     document: dict[str, object] = {
         "environment": "production",
         "site": site,
@@ -361,11 +366,10 @@ def services_document(
             "http_port": ports.intake_http,
             "smtp_port": ports.intake_smtp,
             "health_port": ports.intake_health,
-            "tls_cert": str(topo.paths.etc / "tls" / f"{host.name}.crt"),
-            "tls_key": str(topo.paths.etc / "tls" / f"{host.name}.key"),
+            **host_tls,
             "smtp_require_tls": True,
         },
-        "tickets_listen": {"host": address, "http_port": ports.tickets_http, "trusted_proxies": proxies},
+        "tickets_listen": {"host": address, "http_port": ports.tickets_http, "trusted_proxies": proxies, **host_tls},
         "ticket_worker_listen": {"host": address, "http_port": ports.ticket_worker_http},
         "intake": topo.intake.model_dump(),
         "tickets": topo.tickets.model_dump(),

@@ -81,7 +81,7 @@ def run_bench(
     db_settings = database_settings(dsn)
     primary = primary_site(topo)
     front_door_url = topo.front_door_url("intake")
-    site_url = f"http://{topo.sites[site].address}:{topo.ports.intake_http}"
+    site_url = topo.site_url(site, "intake")
     machine = machine_info()
     warnings = []
     if not db_settings["synchronous_standby_names"] or db_settings["synchronous_commit"] in ("off", "local"):

@@ -43,7 +43,7 @@ class Front:
         return fd_tickets(self.topo)
 
     def site_intake(self, site: str) -> str:
-        return f"http://{self.topo.site(site).address}:{self.topo.ports.intake_http}"
+        return self.topo.site_url(site, "intake")
 
     def post(self, channel: str, body: Any = None, *, base: str | None = None, **kw: Any) -> httpx.Response:
         return self.http.post(f"{base or self.intake}/v1/intake/{channel}", json=body, **kw)

@@ -31,7 +31,7 @@ def test_revocation_ends_every_session_of_an_agent(front: Front) -> None:
     r = front.http.post(f"{front.tickets}/v1/agents/dung.pham/revoke", headers=_auth(front, "khoa.ly"))
     assert r.status_code == 200 and r.json()["revoked"] >= 1
     for site in front.topo.data_sites:  # refused at both sites (the other within agents.revocation_refresh_s)
-        url = f"http://{front.topo.site(site).address}:{front.topo.ports.tickets_http}/v1/agents/me"
+        url = front.topo.site_url(site, "tickets") + "/v1/agents/me"
         refused = wait_until(
             f"revoked at site {site}",
             lambda url=url: front.http.get(url, headers=engineer).status_code == 401 or None,

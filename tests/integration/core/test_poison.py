@@ -88,7 +88,7 @@ def _ccdr(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _ticket_api_answers_at_both_sites(front: Front) -> None:
     for site in front.topo.data_sites:
-        base = f"http://{front.topo.site(site).address}:{front.topo.ports.tickets_http}"
+        base = front.topo.site_url(site, "tickets")
         r = front.desk.get(f"{base}/v1/tickets", params={"limit": 1})
         assert r.status_code == 200, f"ticket API at {site}: {r.status_code} {r.text[:200]}"
 

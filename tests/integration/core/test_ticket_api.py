@@ -141,7 +141,7 @@ def test_ticket_api_needs_a_session_and_auditors_only_read(front: Front, unique:
     r = front.http.post(f"{front.tickets}/v1/agents/logout", headers=as_auditor)
     assert r.status_code == 204
     for site in front.topo.data_sites:  # revoked at both sites (the other within agents.revocation_refresh_s)
-        at_site = url.replace(front.tickets, f"http://{front.topo.site(site).address}:{front.topo.ports.tickets_http}")
+        at_site = url.replace(front.tickets, front.topo.site_url(site, "tickets"))
         wait_until(
             f"logged out at site {site}",
             lambda at_site=at_site: front.http.get(at_site, headers=as_auditor).status_code == 401 or None,

@@ -216,7 +216,7 @@ def test_agent_gets_in_at_the_surviving_site_and_reads_the_queue_before_the_data
     r = front.http.put(f"{front.tickets}/v1/roster", content=csv, headers={**sup, "Content-Type": "text/csv"})
     assert r.status_code == 200 and r.json()["added"] == 1, r.text
 
-    site_api = f"http://{front.topo.site(home).address}:{front.topo.ports.tickets_http}"
+    site_api = front.topo.site_url(home, "tickets")
     token = login(front.http, site_api, agent, password)  # at its home site, directly
     auth = {"Authorization": f"Bearer {token}"}
     wait_until("presence at the home site", lambda: observer.presence().get(f"{agent}@{home}"), 15)

@@ -90,7 +90,7 @@ def test_the_front_door_by_default() -> None:
 def test_one_site_only_uses_that_sites_own_intake() -> None:
     command = load_run.locust_command(plan(target=load_run.target_of(TOPO, "b")))
     b, ports = TOPO.sites["b"].address, TOPO.ports
-    assert value(command, "--host") == f"http://{b}:{ports.intake_http}"
+    assert value(command, "--host") == f"https://{b}:{ports.intake_http}"  # the sites serve HTTPS too
     assert (value(command, "--smtp-host"), value(command, "--smtp-port")) == (str(b), str(ports.intake_smtp))
     assert load_run.target_of(TOPO, "b").label == "site b only"
 
