@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.topology import Topology
+from infra.topology import KafkaSettings
 
 SCRAM_MECHANISM = "SCRAM-SHA-512"
 BROKER = "ccdr-broker"
@@ -55,9 +55,8 @@ def super_users(certificate_names: list[str]) -> list[str]:
     return [f"User:{p}" for p in (BROKER, OPS, *certificate_names)]
 
 
-def service_grants(topo: Topology) -> list[Grant]:
-    """The services' ACLs, derived from the topology's topic and group names."""
-    k = topo.kafka
+def service_grants(k: KafkaSettings, consumer_group: str) -> list[Grant]:
+    """The services' ACLs, from the topology's topic names and the ticket workers' group."""
     intake, worker = SERVICE_PRINCIPALS["intake"], SERVICE_PRINCIPALS["ticket-worker"]
     api, notifier = SERVICE_PRINCIPALS["tickets"], SERVICE_PRINCIPALS["notifier"]
     grants = [
@@ -65,7 +64,7 @@ def service_grants(topo: Topology) -> list[Grant]:
         Grant(intake, "topic", k.intake_topic, "DESCRIBE"),
         Grant(worker, "topic", k.intake_topic, "READ"),
         Grant(worker, "topic", k.intake_topic, "DESCRIBE"),
-        Grant(worker, "group", topo.tickets.consumer_group, "READ"),
+        Grant(worker, "group", consumer_group, "READ"),
         Grant(worker, "topic", k.quarantine_topic, "WRITE"),
         Grant(worker, "topic", k.quarantine_topic, "DESCRIBE"),
         Grant(worker, "topic", k.ticket_events_topic, "WRITE"),

@@ -99,7 +99,7 @@ def apply(topo: Topology, passwords: dict[str, str]) -> Applied:
         ]
         for future in admin.alter_user_scram_credentials(upserts, request_timeout=ADMIN_TIMEOUT_S).values():
             future.result()
-    wanted = {binding_of(g) for g in kafka_access.service_grants(topo)}
+    wanted = {binding_of(g) for g in kafka_access.service_grants(topo.kafka, topo.tickets.consumer_group)}
     have = set(existing_bindings(admin))
     extra = [b for b in have if b not in wanted]
     added = [b for b in wanted if b not in have]

@@ -63,7 +63,13 @@ ROLE_SECRETS: dict[str, tuple[str, ...]] = {
             for program, principal in kafka_access.SERVICE_PRINCIPALS.items()
         ),
     ),
-    "kafka-broker": ("kafka_broker: the SCRAM password the brokers authenticate each other with",),
+    "kafka-broker": (
+        "kafka_broker: the SCRAM password the brokers authenticate each other with",
+        "kafka_ops: the operators' SCRAM password (kafka-access.sh acls; Kafka's tools)",
+    ),
+    "kafka-controller": (
+        "every kafka_<principal> password, to format the log with the SCRAM users (kafka-access.sh format)",
+    ),
 }
 
 
@@ -206,9 +212,74 @@ def _kafka(topo: ProductionTopology, host: Host) -> list[HostFile]:
         f"-Dkafka.logs.dir={p.logs} -Dlog4j2.configurationFile={log4j} -cp {p.kafka_libs}/* kafka.Kafka {conf}"
     )
     return [
-        HostFile(conf, props),
+        HostFile(conf, props, mode=0o640),
         HostFile(log4j, render_template("kafka-log4j2.properties.j2", site=host.name)),
+        *_kafka_access(topo, host, conf),
         _unit(topo, host, "kafka", f"Kafka ({roles})", command, "kafka", data),
+    ]
+
+
+_ACL_OPERATION = {"READ": "Read", "WRITE": "Write", "DESCRIBE": "Describe"}
+
+
+def _kafka_access(topo: ProductionTopology, host: Host, server_properties: Path) -> list[HostFile]:
+    """`kafka-access.sh format` (every node, once, before the first start: the log with every SCRAM
+    user, since brokers authenticate each other before an admin client could add one) and
+    `kafka-access.sh acls` (one broker, once the cluster runs): the plan of infra.kafka_access."""
+    p = topo.paths
+    conf_dir, secrets = server_properties.parent, p.etc / "secrets"
+    client = conf_dir / "ops-client.properties"
+    client_props = "\n".join(
+        [
+            "# The operators' admin client (kafka-access.sh acls); its password is read from its file.",
+            "config.providers=dir",
+            "config.providers.dir.class=org.apache.kafka.common.config.provider.DirectoryConfigProvider",
+            "security.protocol=SASL_SSL",
+            f"sasl.mechanism={kafka_access.SCRAM_MECHANISM}",
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{kafka_access.OPS}" password="${{dir:{secrets}:kafka_ops}}";',
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={p.etc / 'tls' / 'ca.crt'}",
+        ]
+    )
+    java = f"{p.java} -Xmx256m -cp '{p.kafka_libs}/*'"
+    users = " ".join(f"{u}:{kafka_secret_name(u)}" for u in kafka_access.users())
+    bootstrap = ",".join(topo.kafka_bootstrap())
+    grants = "\n".join(
+        f"  acl --allow-principal User:{g.principal} --operation {_ACL_OPERATION[g.operation]} --{g.resource} {g.name}"
+        for g in kafka_access.service_grants(topo.kafka, topo.tickets.consumer_group)
+    )
+    script = f"""#!/bin/sh
+# rendered by ccdr for {host.name}; do not edit. Usage: kafka-access.sh format CLUSTER_ID | acls
+set -eu
+secrets={secrets}
+case "${{1:-}}" in
+format)
+  # Every SCRAM user into this node's log (passwords from $secrets/kafka_<name>).
+  set -- "${{2:?usage: $0 format CLUSTER_ID}}"
+  scram=""
+  for pair in {users}; do
+    scram="$scram --add-scram=SCRAM-SHA-512=[name=${{pair%%:*}},password=$(cat "$secrets/${{pair#*:}}")]"
+  done
+  # shellcheck disable=SC2086 # one argument per user
+  exec {java} kafka.tools.StorageTool format --cluster-id="$1" --config {server_properties} $scram
+  ;;
+acls)
+  acl() {{
+    {java} org.apache.kafka.tools.AclCommand --bootstrap-server {bootstrap} \\
+      --command-config {client} --add "$@"
+  }}
+{grants}
+  ;;
+*)
+  echo "usage: $0 format CLUSTER_ID | acls" >&2
+  exit 2
+  ;;
+esac
+"""
+    return [
+        HostFile(client, client_props + "\n", mode=0o640),
+        HostFile(conf_dir / "kafka-access.sh", script, mode=0o750),
     ]
 
 

@@ -104,7 +104,10 @@ def test_the_brokers_acls_are_exactly_the_plan_and_a_stray_one_is_removed(front:
     applied = kafka_security.apply(front.topo, passwords)
     assert applied.acls_removed == 1 and applied.acls_added == 0
     have = set(kafka_security.existing_bindings(admin))
-    assert have == {kafka_security.binding_of(g) for g in kafka_access.service_grants(front.topo)}
+    assert have == {
+        kafka_security.binding_of(g)
+        for g in kafka_access.service_grants(front.topo.kafka, front.topo.tickets.consumer_group)
+    }
 
 
 def _quorum(front: Front, *config: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,11 @@ TOPO = load_topology()
 
 def _allowed(program: str) -> set[tuple[str, str, str]]:
     principal = kafka_access.SERVICE_PRINCIPALS[program]
-    return {(g.resource, g.name, g.operation) for g in kafka_access.service_grants(TOPO) if g.principal == principal}
+    return {
+        (g.resource, g.name, g.operation)
+        for g in kafka_access.service_grants(TOPO.kafka, TOPO.tickets.consumer_group)
+        if g.principal == principal
+    }
 
 
 def test_intake_may_only_write_and_describe_the_intake_topic() -> None:
@@ -23,7 +27,7 @@ def test_intake_may_only_write_and_describe_the_intake_topic() -> None:
 
 def test_only_the_ticket_worker_writes_ticket_events_and_only_intake_writes_intakes() -> None:
     writers: dict[str, set[str]] = {}
-    for g in kafka_access.service_grants(TOPO):
+    for g in kafka_access.service_grants(TOPO.kafka, TOPO.tickets.consumer_group):
         if g.operation == "WRITE":
             writers.setdefault(g.name, set()).add(g.principal)
     assert writers == {

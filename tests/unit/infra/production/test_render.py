@@ -178,3 +178,26 @@ def test_every_kafka_node_authenticates_and_reads_its_key_and_password_from_file
         if "advertised.listeners" in props:  # a broker
             assert props["advertised.listeners"].startswith("SASL_SSL://")
             assert 'password="${dir:/etc/ccdr/secrets:kafka_broker}"' in cfg.read_text()
+
+
+def test_the_kafka_access_script_formats_every_scram_user_and_grants_exactly_the_plan(
+    rendered: tuple[ProductionTopology, Path],
+) -> None:
+    topo, out = rendered
+    scripts = sorted(out.glob("*/etc/ccdr/kafka/kafka-access.sh"))
+    assert len(scripts) == len({h.name for r in ("kafka-broker", "kafka-controller") for _, h in topo.with_role(r)})
+    grants = kafka_access.service_grants(topo.kafka, topo.tickets.consumer_group)
+    for script in scripts:
+        assert _run("sh", "-n", script).returncode == 0
+        assert script.stat().st_mode & 0o777 == 0o750
+        text = script.read_text()
+        for user in kafka_access.users():
+            assert f"{user}:{kafka_secret_name(user)}" in text  # its password read from its secret file
+        acl_lines = [line.strip() for line in text.splitlines() if line.strip().startswith("acl --allow-principal")]
+        assert len(acl_lines) == len(grants)
+        for g in grants:
+            line = f"acl --allow-principal User:{g.principal} --operation {g.operation.title()} --{g.resource} {g.name}"
+            assert line in acl_lines
+        assert "password=" not in text.replace("password=$(cat", "")  # no password written into the script
+        usage = _run("sh", script)
+        assert usage.returncode == 2 and "usage" in usage.stderr
