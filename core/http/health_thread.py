@@ -41,11 +41,14 @@ class HealthServer:
 
             def _send(self, status: int, body: dict[str, str]) -> None:
                 data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the checker has what it needed (the status line) and hung up
 
             def log_message(self, format: str, *args: object) -> None:
                 return  # one check per second per proxy: not worth a log line

@@ -18,9 +18,11 @@ from infra.lab import kafka_security
 from infra.lab.layout import LabLayout
 from infra.lab.pki import ca_file, ops_tools_config
 from infra.lab.render import kafka_passwords
+from tests.integration.conftest import wait_until
 from tests.integration.core.conftest import Front
 
 TIMEOUT_MS = 5_000
+ACL_PROPAGATION_S = 15
 INVALID_CREDENTIALS = "invalid credentials with SASL mechanism SCRAM-SHA-512"
 
 
@@ -103,11 +105,16 @@ def test_the_brokers_acls_are_exactly_the_plan_and_a_stray_one_is_removed(front:
         future.result()
     applied = kafka_security.apply(front.topo, passwords)
     assert applied.acls_removed == 1 and applied.acls_added == 0
-    have = set(kafka_security.existing_bindings(admin))
-    assert have == {
+    plan = {
         kafka_security.binding_of(g)
         for g in kafka_access.service_grants(front.topo.kafka, front.topo.tickets.consumer_group)
     }
+    # The controller commits the deletion; each broker's view follows within a metadata round.
+    wait_until(
+        "the brokers' ACLs equal the plan",
+        lambda: True if set(kafka_security.existing_bindings(admin)) == plan else None,
+        ACL_PROPAGATION_S,
+    )
 
 
 def _quorum(front: Front, *config: str) -> subprocess.CompletedProcess[str]:
