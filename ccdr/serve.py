@@ -49,6 +49,7 @@ def _tickets_app(settings: ServiceSettings) -> FastAPI:
         session_timeout=fo.session_timeout_s,
         op_timeout=fo.op_timeout_s,
         auth=zookeeper_credentials(settings),
+        tls=settings.zookeeper_tls,
     )
     board = PresenceBoard(coord)
     return create_tickets(
@@ -75,6 +76,7 @@ def _console_panels(settings: ServiceSettings, coord: Coordination) -> list[Pane
         kafka_bootstrap=settings.kafka.bootstrap,
         kafka_auth=settings.kafka.auth,
         zookeeper_hosts=settings.zookeeper_hosts,
+        zookeeper_tls=settings.zookeeper_tls,
         data_sites=settings.console.data_sites,
         cold={name: c.active_site for name, c in settings.failover.cold.items()},
         dsn=settings.database_dsn.get_secret_value(),

@@ -138,6 +138,14 @@ class KafkaClient(_Strict):
     auth: KafkaAuth | None = None  # None: plaintext, unauthenticated (refused in production)
 
 
+class ZooKeeperTls(_Strict):
+    """TLS to the ensemble, this process known by its certificate (ZooKeeper requires one)."""
+
+    ca_file: str
+    cert_file: str
+    key_file: str
+
+
 class ChannelSecrets(_Strict):
     """Shared secrets the chat and monitoring platforms sign or authenticate their calls with."""
 
@@ -217,6 +225,7 @@ class ServiceSettings(_Strict):
     zookeeper_hosts: str = Field(min_length=1)  # host:port,host:port,... of the ensemble
     # "user:password" (digest): ccdr's znodes are readable and writable by that user only.
     zookeeper_auth: SecretStr | None = None
+    zookeeper_tls: ZooKeeperTls | None = None  # None: plaintext (refused in production)
     failover: FailoverSettings
     agents: AgentSettings
     sessions: SessionKeys
@@ -241,6 +250,10 @@ class ServiceSettings(_Strict):
                 raise ValueError("intake_listen.https, tickets_listen.https: required in production")
             if self.intake_listen.smtp_port and not self.intake_listen.smtp_require_tls:
                 raise ValueError("intake_listen.smtp_require_tls: required in production (no mail in clear)")
+            if self.zookeeper_tls is None:
+                raise ValueError(
+                    "zookeeper_tls: required in production (the ensemble holds the database's leader lock)"
+                )
             if self.zookeeper_auth is None:
                 raise ValueError("zookeeper_auth: required in production (ccdr's znodes must not be open to anyone)")
             if "password=" in self.database_dsn.get_secret_value() + self.database_read_dsn.get_secret_value():

@@ -24,7 +24,7 @@ from drills.model import Sample
 from failover.coordination import SLA_CLOCK, Coordination, CoordinationUnavailable
 from failover.zookeeper import ZooKeeperCoordination
 from infra.lab import secrets as lab_secrets
-from infra.lab.pki import front_door_tls
+from infra.lab.pki import front_door_tls, zookeeper_tls
 from infra.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,7 @@ def observer_session(topo: Topology) -> ZooKeeperCoordination:
         session_timeout=OBSERVER_SESSION_S,
         op_timeout=topo.failover.op_timeout_s,
         auth=lab_secrets.zookeeper_auth(topo),
+        tls=zookeeper_tls(topo),
     )
     coord.start(timeout=OBSERVER_SESSION_S)
     return coord

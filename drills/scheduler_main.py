@@ -26,6 +26,7 @@ from failover.zookeeper import ZooKeeperCoordination
 from infra.lab import secrets as lab_secrets
 from infra.lab.database import app_dsn
 from infra.lab.layout import LabLayout
+from infra.lab.pki import zookeeper_tls
 from infra.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ async def serve(topo: Topology, candidate: str, calendar_path: Path | None) -> N
         session_timeout=fo.session_timeout_s,
         op_timeout=fo.op_timeout_s,
         auth=lab_secrets.zookeeper_auth(topo),
+        tls=zookeeper_tls(topo),
     )
     await asyncio.to_thread(coord.start, fo.session_timeout_s)
     secrets = lab_secrets.load(LabLayout(topo))

@@ -57,6 +57,7 @@ async def run(settings: ServiceSettings) -> None:
         session_timeout=fo.session_timeout_s,
         op_timeout=fo.op_timeout_s,
         auth=zookeeper_credentials(settings),
+        tls=settings.zookeeper_tls,
     )
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type(CoordinationUnavailable), wait=wait_exponential(max=5), reraise=True

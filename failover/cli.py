@@ -16,6 +16,7 @@ from failover.coordination import CoordinationUnavailable
 from failover.zookeeper import ZooKeeperCoordination
 from infra.cli_options import TopologyOption
 from infra.lab import secrets as lab_secrets
+from infra.lab.pki import zookeeper_tls
 from infra.topology import Topology, load_topology
 
 app = typer.Typer(help="Singleton roles, cold standby and the site registry (ZooKeeper).", no_args_is_help=True)
@@ -33,6 +34,7 @@ def _connect(topo: Topology) -> ZooKeeperCoordination:
         session_timeout=fo.session_timeout_s,
         op_timeout=fo.op_timeout_s,
         auth=lab_secrets.zookeeper_auth(topo),
+        tls=zookeeper_tls(topo),
     )
     try:
         coord.start(timeout=fo.session_timeout_s)

@@ -35,6 +35,7 @@ from kazoo.protocol.states import KazooState
 from kazoo.retry import KazooRetry
 from kazoo.security import make_digest_acl
 
+from core.settings import ZooKeeperTls
 from failover.coordination import (
     ActivationRequest,
     CoordinationUnavailable,
@@ -64,6 +65,20 @@ def _load(raw: bytes | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def tls_options(tls: ZooKeeperTls | None) -> dict[str, Any]:
+    """KazooClient options of a TLS session with the ensemble (the server's name checked)."""
+    if tls is None:
+        return {}
+    return {
+        "use_ssl": True,
+        "verify_certs": True,
+        "check_hostname": True,
+        "ca": tls.ca_file,
+        "certfile": tls.cert_file,
+        "keyfile": tls.key_file,
+    }
+
+
 class ZooKeeperCoordination:
     """`auth` ("user", "password"): the session authenticates (digest) and every node it creates
     can be read and changed by that user only; without it, nodes are open to anyone who reaches
@@ -77,6 +92,7 @@ class ZooKeeperCoordination:
         session_timeout: float,
         op_timeout: float,
         auth: tuple[str, str] | None = None,
+        tls: ZooKeeperTls | None = None,
     ) -> None:
         self.site = site
         self.op_timeout = op_timeout
@@ -91,6 +107,7 @@ class ZooKeeperCoordination:
             logger=logging.getLogger("kazoo"),
             auth_data=[("digest", f"{auth[0]}:{auth[1]}")] if auth else None,
             default_acl=self._acl,
+            **tls_options(tls),
         )
         self._zk.add_listener(self._on_kazoo_state)
 

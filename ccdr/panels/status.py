@@ -17,13 +17,14 @@ from aiokafka.errors import KafkaError
 
 from core.agents.domain.model import Role
 from core.console.panels import Artifact
-from core.settings import KafkaAuth
+from core.settings import KafkaAuth, ZooKeeperTls
 from core.tickets.store import quarantine
 from core.tickets.store.pipeline_slo import SloWindow, slo_window
 from drills.archive import Archive, ArchiveError
 from failover import status as failover_status
 from failover.coordination import Coordination, CoordinationUnavailable
 from infra.lab import probes
+from infra.lab.pki import zookeeper_context
 
 HERE = Path(__file__).parent
 CACHE_S = 5.0  # several viewers refreshing at once cost one read of each source
@@ -42,6 +43,7 @@ class StatusSources:
     kafka_bootstrap: list[str]
     kafka_auth: KafkaAuth | None
     zookeeper_hosts: str  # host:port,host:port,...
+    zookeeper_tls: ZooKeeperTls | None
     data_sites: list[str]
     cold: dict[str, str]  # cold component -> declared site
     dsn: str
@@ -80,7 +82,7 @@ async def collect(src: StatusSources) -> StatusView:
         _worker(src.worker_metrics_url),
         _patroni(src.patroni_url, src.patroni_ca),
         _kafka(src.kafka_bootstrap, src.kafka_auth),
-        asyncio.to_thread(_zookeeper, src.zookeeper_hosts),
+        asyncio.to_thread(_zookeeper, src.zookeeper_hosts, src.zookeeper_tls),
     )
     view.failover, view.failover_error = failover
     view.slo, view.quarantined, view.database_error = database
@@ -133,11 +135,12 @@ async def _kafka(bootstrap: list[str], auth: KafkaAuth | None) -> dict[str, Any]
     return {"brokers": meta.brokers, "partitions": len(meta.partitions), "under_replicated": len(meta.under_replicated)}
 
 
-def _zookeeper(hosts: str) -> dict[str, str | None]:
+def _zookeeper(hosts: str, tls: ZooKeeperTls | None) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
+    context = zookeeper_context(tls)
     for node in hosts.split(","):
         host, _, port = node.strip().rpartition(":")
-        out[node.strip()] = probes.zookeeper_mode(host, int(port)) if port.isdigit() else None
+        out[node.strip()] = probes.zookeeper_mode(host, int(port), context) if port.isdigit() else None
     return out
 
 

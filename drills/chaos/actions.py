@@ -130,8 +130,7 @@ def crash_kafka_broker(site: str, topology: str = "") -> str:
 def crash_zookeeper_leader(topology: str = "") -> str:
     """SIGKILL the ZooKeeper server that leads the ensemble (its supervisord restarts it)."""
     topo = _topology(topology)
-    port = topo.ports.zookeeper_client
-    leader = next((n for n, s in topo.sites.items() if probes.zookeeper_mode(str(s.address), port) == "leader"), None)
+    leader = next((n for n in topo.sites if probes.zookeeper_mode_of(topo, n) == "leader"), None)
     if leader is None:
         raise LabError("no ZooKeeper leader to crash")
     _kill_processes(topo, leader, "org.apache.zookeeper.server.quorum.QuorumPeerMain")

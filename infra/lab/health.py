@@ -45,7 +45,7 @@ def wait_for(console: Console, what: str, check: Check, timeout_s: float, log: P
 def zookeeper_quorum(topo: Topology, sites: list[str] | None = None) -> Check:
     def check() -> tuple[bool, str]:
         names = sites or sorted(topo.sites)
-        modes = {n: probes.zookeeper_mode(str(topo.sites[n].address), topo.ports.zookeeper_client) for n in names}
+        modes = {n: probes.zookeeper_mode_of(topo, n) for n in names}
         serving = {n: m for n, m in modes.items() if m in ("leader", "follower")}
         leaders = [n for n, m in serving.items() if m == "leader"]
         detail = ", ".join(f"{n}={m or 'down'}" for n, m in modes.items())

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from core.settings import ZooKeeperTls
 from infra.lab.layout import LabLayout
 from infra.topology import Topology
 
@@ -70,6 +71,11 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as out:
         out.write(data)
+
+
+def certificate_subject(common: str) -> str:
+    """A lab certificate's subject as ZooKeeper's x509 identities and Kafka's principals read it (RFC 2253)."""
+    return _name(common).rfc4514_string()
 
 
 def _name(common: str) -> x509.Name:
@@ -191,6 +197,35 @@ def spki_sha256(cert_pem: str) -> str:
 def front_door_pin(topo: Topology) -> str:
     """The front door's key pin, for a browser that does not trust the lab CA."""
     return spki_sha256((pki_dir(topo) / "front-door.crt").read_text())
+
+
+def zookeeper_tls(topo: Topology) -> ZooKeeperTls | None:
+    """The operators' TLS identity at the ensemble, for tools that start from the topology (None:
+    no lab here)."""
+    root = pki_dir(topo)
+    if not (root / "ops.crt").exists():
+        return None
+    return ZooKeeperTls(ca_file=str(ca_file(topo)), cert_file=str(root / "ops.crt"), key_file=str(root / "ops.key"))
+
+
+def site_zookeeper_tls(topo: Topology, site: str) -> ZooKeeperTls:
+    """A site's services' TLS identity at the ensemble: the site's certificate."""
+    root = pki_dir(topo)
+    return ZooKeeperTls(
+        ca_file=str(ca_file(topo)), cert_file=str(root / f"site-{site}.crt"), key_file=str(root / f"site-{site}.key")
+    )
+
+
+@functools.cache
+def _client_context(tls: ZooKeeperTls) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=tls.ca_file)
+    context.load_cert_chain(tls.cert_file, tls.key_file)
+    return context
+
+
+def zookeeper_context(tls: ZooKeeperTls | None) -> ssl.SSLContext | None:
+    """An SSL context presenting `tls`'s certificate (four-letter words over the TLS port)."""
+    return _client_context(tls) if tls is not None else None
 
 
 @functools.cache

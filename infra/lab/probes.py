@@ -29,7 +29,7 @@ from core.kafka import connection_options
 from core.settings import KafkaAuth
 from infra.lab import secrets as lab_secrets
 from infra.lab.layout import LabLayout
-from infra.lab.pki import ca_file, ops_tools_config
+from infra.lab.pki import ca_file, ops_tools_config, zookeeper_context, zookeeper_tls
 from infra.lab.render import PATRONI_REST_USER
 from infra.topology import Topology
 
@@ -74,16 +74,24 @@ class KafkaQuorum(BaseModel):
     voters: list[int]
 
 
-def zookeeper_mode(address: str, port: int) -> str | None:
-    """'leader' | 'follower' | 'standalone', or None when the node does not serve."""
+def zookeeper_mode_of(topo: Topology, site: str) -> str | None:
+    """One lab site's ZooKeeper mode, asked as the operators (over TLS when the lab has its CA)."""
+    tls = zookeeper_context(zookeeper_tls(topo))
+    return zookeeper_mode(str(topo.sites[site].address), topo.ports.zookeeper_client, tls)
+
+
+def zookeeper_mode(address: str, port: int, tls: ssl.SSLContext | None = None) -> str | None:
+    """'leader' | 'follower' | 'standalone', or None when the node does not serve. With `tls`, over
+    the TLS port, presenting that context's certificate (ZooKeeper requires one)."""
     try:
-        with socket.create_connection((address, port), timeout=PROBE_TIMEOUT_S) as conn:
+        with socket.create_connection((address, port), timeout=PROBE_TIMEOUT_S) as raw:
+            conn = tls.wrap_socket(raw, server_hostname=address) if tls is not None else raw
             conn.settimeout(PROBE_TIMEOUT_S)
             conn.sendall(b"srvr")
             data = b""
             while chunk := conn.recv(4096):
                 data += chunk
-    except OSError:
+    except OSError:  # ssl.SSLError is one
         return None
     match = re.search(rb"^Mode: (\w+)", data, re.MULTILINE)
     return match.group(1).decode() if match else None

@@ -18,7 +18,15 @@ from core.settings import ServiceSettings
 from infra import kafka_access
 from infra.lab import front_door
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
-from infra.lab.pki import LabPki, ca_file, client_tls, ops_tools_config, pki_dir, site_tls_name
+from infra.lab.pki import (
+    LabPki,
+    ca_file,
+    certificate_subject,
+    client_tls,
+    ops_tools_config,
+    pki_dir,
+    site_tls_name,
+)
 from infra.topology import FrontDoor, HAProxyTimers, Ports, Topology
 
 TCP_USER_TIMEOUT_MS = 5000  # unacknowledged data on a connection for 5 s: it is dead
@@ -105,11 +113,13 @@ def render_template(template: str, **values: object) -> str:
     return _templates.get_template(template).render(**values)
 
 
-def _zookeeper(topo: Topology, site: str, dirs: SiteDirs) -> tuple[Program, list[RenderedFile]]:
+def _zookeeper(topo: Topology, site: str, dirs: SiteDirs, pki: LabPki | None) -> tuple[Program, list[RenderedFile]]:
     s = topo.site(site)
     servers = [topo.sites[n] for n in sorted(topo.sites)]
     zoo_cfg = dirs.conf / "zoo.cfg"
     log4j = dirs.conf / "zk-log4j.properties"
+    keystore = dirs.conf / "zookeeper-keystore.pem"
+    tls = {"keystore": keystore, "ca_file": ca_file(topo)} if pki is not None else None
     files = [
         RenderedFile(
             zoo_cfg,
@@ -121,11 +131,14 @@ def _zookeeper(topo: Topology, site: str, dirs: SiteDirs) -> tuple[Program, list
                 address=s.address,
                 ports=topo.ports,
                 servers=servers,
+                tls=tls,
             ),
         ),
         RenderedFile(log4j, render_template("zk-log4j.properties.j2", site=site)),
         RenderedFile(dirs.zookeeper_data / "myid", f"{s.node_id}\n"),
     ]
+    if pki is not None:  # ZooKeeper reads its key and certificate from one PEM file
+        files.append(RenderedFile(keystore, pki.sites[site].key_pem + pki.sites[site].cert_pem, mode=0o600))
     heap = topo.timers.zookeeper.heap_mb
     classpath = ":".join([str(dirs.conf), *ZOOKEEPER_CLASSPATH])
     command = (
@@ -234,6 +247,11 @@ def _patroni(
         address=s.address,
         ports=topo.ports,
         zookeeper_hosts=topo.zookeeper_connect().split(","),
+        zookeeper_tls=(
+            {**tls, "owners": [certificate_subject(site_tls_name(n)) for n in topo.data_sites]}
+            if pki is not None
+            else None
+        ),
         timers=topo.timers.patroni,
         data_dir=dirs.postgres_data,
         socket_dir=dirs.postgres_socket,
@@ -452,6 +470,11 @@ def service_settings(
         },
         "zookeeper_hosts": topo.zookeeper_connect(),
         "zookeeper_auth": f"ccdr:{secrets.zookeeper_ccdr}",
+        "zookeeper_tls": {
+            "ca_file": str(ca_file(topo)),
+            "cert_file": str(pki_dir(topo) / f"site-{site}.crt"),
+            "key_file": str(pki_dir(topo) / f"site-{site}.key"),
+        },
         "failover": topo.failover.model_dump(),
         "agents": topo.agents.model_dump(),
         "sessions": {"signing_key": secrets.session_key, "public_keys": [public_key_of(secrets.session_key)]},
@@ -512,7 +535,7 @@ def render_group(
     if group == FRONT_DOOR:
         parts = [_haproxy(topo, dirs, pki)]
     else:
-        parts = [_zookeeper(topo, group, dirs), _kafka(topo, layout, group, dirs, secrets, pki)]
+        parts = [_zookeeper(topo, group, dirs, pki), _kafka(topo, layout, group, dirs, secrets, pki)]
         if topo.site(group).role == "data":
             parts.append(_patroni(topo, layout, group, dirs, secrets, pki))
             parts.extend(_services(topo, group, dirs, secrets, python or Path(sys.executable), pki is not None))

@@ -71,7 +71,7 @@ def collect(layout: LabLayout, *, quorum: bool = True) -> LabStatus:
             state = procs[prog].state if prog in procs else "absent"
             comp = ComponentStatus(name=prog, process=state)
             if prog == "zookeeper":
-                comp.role = probes.zookeeper_mode(str(site.address), topo.ports.zookeeper_client)
+                comp.role = probes.zookeeper_mode_of(topo, name)
                 if comp.role == "leader":
                     zk_leader = name
             elif prog == "kafka":

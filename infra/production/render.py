@@ -156,6 +156,7 @@ def _zookeeper(topo: ProductionTopology, host: Host) -> list[HostFile]:
         address=host.address,
         ports=topo.ports,
         servers=servers,
+        tls={"keystore": p.etc / "tls" / f"{host.name}.pem", "ca_file": p.etc / "tls" / "ca.crt"},
     )
     heap = topo.timers.zookeeper.heap_mb
     classpath = ":".join(str(c) for c in [conf.parent, *p.zookeeper_classpath])
@@ -298,6 +299,12 @@ def _patroni(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
         socket_dir="/var/run/postgresql",
         pg_bin_dir=p.pg_bin_dir,
         pgpass=p.data / "postgres.pgpass",
+        zookeeper_tls={
+            "cert": tls / f"{host.name}.crt",
+            "key": tls / f"{host.name}.key",
+            "ca": tls / "ca.crt",
+            "owners": [host_subject(topo, s, h) for s, h in topo.with_role("postgres")],
+        },
         secrets=None,  # from the unit's EnvironmentFile
         rest_auth=None,  # likewise (PATRONI_RESTAPI_USERNAME, PATRONI_RESTAPI_PASSWORD)
         tls={"cert": tls / f"{host.name}.crt", "key": tls / f"{host.name}.key", "ca": tls / "ca.crt"},
@@ -453,6 +460,11 @@ def services_document(
         },
         "zookeeper_hosts": topo.zookeeper_connect(),
         "zookeeper_auth": _secret(topo, "zookeeper_auth"),
+        "zookeeper_tls": {
+            "ca_file": str(topo.paths.etc / "tls" / "ca.crt"),
+            "cert_file": str(topo.paths.etc / "tls" / f"{host.name}.crt"),
+            "key_file": str(topo.paths.etc / "tls" / f"{host.name}.key"),
+        },
         "failover": topo.failover.model_dump(),
         "agents": topo.agents.model_dump(),
         "sessions": {
@@ -484,6 +496,12 @@ def _fill(value: object, secrets: dict[str, str]) -> object:
     return value
 
 
+def host_subject(topo: ProductionTopology, site: str, host: Host) -> str:
+    """A host certificate's subject as ZooKeeper's x509 identities read it (RFC 2253: the request's
+    [dn] in reverse)."""
+    return f"CN={host.name},OU=site {site},O={topo.name}"
+
+
 def _certificate_request(topo: ProductionTopology, site: str, host: Host) -> HostFile:
     """An OpenSSL request config: the host makes its own key and CSR, the organisation's CA signs it."""
     tls = topo.paths.etc / "tls"
@@ -494,7 +512,8 @@ def _certificate_request(topo: ProductionTopology, site: str, host: Host) -> Hos
         "# then have the CA sign it into "
         f"{tls / (host.name + '.crt')} (with the CA's own certificate as {tls / 'ca.crt'}).\n"
         "[req]\nprompt = no\ndistinguished_name = dn\nreq_extensions = ext\n\n"
-        f"[dn]\nCN = {host.name}\nO = {topo.name}\nOU = site {site}\n\n"
+        # CN last: its RFC 2253 form (what Kafka's principal rule and ZooKeeper's x509 ids read) starts with it.
+        f"[dn]\nO = {topo.name}\nOU = site {site}\nCN = {host.name}\n\n"
         f"[ext]\nsubjectAltName = DNS:{host.name}, IP:{host.address}\n"
         "keyUsage = critical, digitalSignature, keyEncipherment\n"
         "extendedKeyUsage = serverAuth, clientAuth\n"

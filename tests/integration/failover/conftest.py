@@ -13,6 +13,7 @@ from failover.coordination import CoordinationUnavailable, Term
 from failover.zookeeper import ZooKeeperCoordination
 from infra.lab import secrets as lab_secrets
 from infra.lab.layout import LabLayout
+from infra.lab.pki import zookeeper_tls
 from infra.topology import Topology
 from tests.integration.core.conftest import front, unique  # noqa: F401 - shared fixtures
 
@@ -28,6 +29,7 @@ class Observer:
             session_timeout=10,
             op_timeout=topo.failover.op_timeout_s,
             auth=lab_secrets.zookeeper_auth(topo),
+            tls=zookeeper_tls(topo),
         )
         self.coord.start(timeout=10)
 

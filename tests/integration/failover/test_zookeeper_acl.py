@@ -7,8 +7,9 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError
 
-from failover.zookeeper import ROOT
+from failover.zookeeper import ROOT, tls_options
 from infra.lab import secrets as lab_secrets
+from infra.lab.pki import zookeeper_tls
 from tests.integration.core.conftest import Front
 
 
@@ -17,6 +18,7 @@ def _client(front: Front, auth: tuple[str, str] | None) -> KazooClient:
         hosts=front.topo.zookeeper_connect(),
         timeout=10,
         auth_data=[("digest", f"{auth[0]}:{auth[1]}")] if auth else None,
+        **tls_options(zookeeper_tls(front.topo)),
     )
     zk.start(timeout=10)
     return zk

@@ -39,6 +39,7 @@ def _panel(tmp_path: Path) -> StatusPanel:
         kafka_bootstrap=["127.0.0.1:1"],
         kafka_auth=None,
         zookeeper_hosts="127.0.0.1:1",
+        zookeeper_tls=None,
         data_sites=["a", "b"],
         cold={"notifier": "a"},
         dsn=UNREACHABLE_DSN,

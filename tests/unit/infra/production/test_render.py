@@ -11,7 +11,7 @@ import pytest
 
 from infra import kafka_access
 from infra.production.cli import EXAMPLE
-from infra.production.render import check_document, kafka_secret_name, render_production
+from infra.production.render import check_document, host_subject, kafka_secret_name, render_production
 from infra.production.topology import ProductionTopology, load_production_topology
 
 PATRONI = Path("/opt/ccdr/patroni-venv/bin/patroni")  # installed by `make install`
@@ -111,7 +111,7 @@ def test_each_hosts_certificate_request_names_the_host_and_its_address(
     rendered: tuple[ProductionTopology, Path], tmp_path: Path
 ) -> None:
     topo, out = rendered
-    for _, host in topo.hosts:
+    for site, host in topo.hosts:
         cnf = out / host.name / "etc/ccdr/tls" / f"{host.name}.cnf"
         key, csr = tmp_path / f"{host.name}.key", tmp_path / f"{host.name}.csr"
         made = _run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
@@ -119,6 +119,8 @@ def test_each_hosts_certificate_request_names_the_host_and_its_address(
         assert made.returncode == 0, made.stderr
         shown = _run("openssl", "req", "-in", csr, "-noout", "-text").stdout
         assert f"DNS:{host.name}" in shown and f"IP Address:{host.address}" in shown
+        subject = _run("openssl", "req", "-in", csr, "-noout", "-subject", "-nameopt", "RFC2253").stdout
+        assert subject.strip() == f"subject={host_subject(topo, site, host)}"  # what ZooKeeper's ACLs name
 
 
 def test_the_services_settings_validate_in_production_mode_with_secrets_by_reference(
