@@ -13,6 +13,8 @@ ZOOKEEPER_CLASSPATH = (
     "/usr/share/java/zookeeper.jar",
     "/usr/share/java/slf4j-log4j12.jar",
     "/usr/share/java/log4j-1.2.jar",
+    # TLS (Netty's SslHandler): zookeeper.jar's manifest lists Netty's other jars, not its codec.
+    "/usr/share/java/netty-codec.jar",
 )
 
 
