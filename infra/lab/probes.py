@@ -221,11 +221,12 @@ def kafka_metadata(topo: Topology) -> KafkaMetadata | None:
         return None
 
 
-def kafka_quorum(layout: LabLayout) -> KafkaQuorum | None:
-    """The KRaft controller quorum (active controller and voters), via Kafka's own tool."""
+def kafka_quorum_command(layout: LabLayout, client_config: Path | None) -> list[str]:
+    """`kafka-metadata-quorum describe --status` against every controller, as `client_config` says
+    (the controllers take mutual TLS only: the operators' config by default)."""
     topo = layout.topology
     controllers = ",".join(f"{s.address}:{topo.ports.kafka_controller}" for _, s in sorted(topo.sites.items()))
-    command = [
+    return [
         "java",
         "-Xmx128m",
         "-XX:TieredStopAtLevel=1",
@@ -235,10 +236,16 @@ def kafka_quorum(layout: LabLayout) -> KafkaQuorum | None:
         "org.apache.kafka.tools.MetadataQuorumCommand",
         "--bootstrap-controller",
         controllers,
-        *(["--command-config", str(tools)] if (tools := ops_tools_config(topo)).exists() else []),
+        *(["--command-config", str(client_config)] if client_config is not None else []),
         "describe",
         "--status",
     ]
+
+
+def kafka_quorum(layout: LabLayout) -> KafkaQuorum | None:
+    """The KRaft controller quorum (active controller and voters), via Kafka's own tool."""
+    tools = ops_tools_config(layout.topology)
+    command = kafka_quorum_command(layout, tools if tools.exists() else None)
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAuthorization
 from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
 
 from infra import kafka_access
-from infra.lab import kafka_security
+from infra.lab import kafka_security, probes
 from infra.lab.layout import LabLayout
 from infra.lab.pki import ca_file, ops_tools_config
 from infra.lab.render import kafka_passwords
@@ -117,32 +118,18 @@ def test_the_brokers_acls_are_exactly_the_plan_and_a_stray_one_is_removed(front:
     )
 
 
-def _quorum(front: Front, *config: str) -> subprocess.CompletedProcess[str]:
-    topo = front.topo
-    controllers = ",".join(f"{s.address}:{topo.ports.kafka_controller}" for _, s in sorted(topo.sites.items()))
-    command = [
-        "java",
-        "-Xmx128m",
-        "-XX:TieredStopAtLevel=1",
-        "-cp",
-        f"{LabLayout(topo).kafka_libs}/*",
-        "org.apache.kafka.tools.MetadataQuorumCommand",
-        "--bootstrap-controller",
-        controllers,
-        *config,
-        "describe",
-        "--status",
-    ]
+def _quorum(front: Front, client_config: Path) -> subprocess.CompletedProcess[str]:
+    command = probes.kafka_quorum_command(LabLayout(front.topo), client_config)
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
 
 
-def test_the_controllers_take_only_certificates_of_the_lab_ca(front: Front, tmp_path: Any) -> None:
-    assert "LeaderId" in _quorum(front, "--command-config", str(ops_tools_config(front.topo))).stdout
+def test_the_controllers_take_only_certificates_of_the_lab_ca(front: Front, tmp_path: Path) -> None:
+    assert "LeaderId" in _quorum(front, ops_tools_config(front.topo)).stdout
     # TLS with the right CA but no client certificate: the controllers refuse the handshake.
     no_certificate = tmp_path / "no-certificate.properties"
     no_certificate.write_text(
         f"security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={ca_file(front.topo)}\n"
         "request.timeout.ms=5000\ndefault.api.timeout.ms=10000\n"
     )
-    refused = _quorum(front, "--command-config", str(no_certificate))
+    refused = _quorum(front, no_certificate)
     assert refused.returncode != 0 and "LeaderId" not in refused.stdout

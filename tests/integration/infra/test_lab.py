@@ -53,7 +53,7 @@ def _intake_leaders(topo: Topology) -> set[int] | None:
 
 
 def test_quorums_and_roles(lab: Topology) -> None:
-    modes = [probes.zookeeper_mode(str(s.address), lab.ports.zookeeper_client) for s in lab.sites.values()]
+    modes = [probes.zookeeper_mode_of(lab, n) for n in lab.sites]
     assert sorted(modes) == ["follower", "follower", "leader"]
 
     meta = probes.kafka_metadata(lab)
@@ -127,9 +127,9 @@ def test_kill_site_then_restore(lab: Topology, secrets: Secrets, victim: str) ->
         lambda: (
             sorted(
                 m or "down"
-                for n, s in lab.sites.items()
+                for n in lab.sites
                 if n != victim
-                for m in [probes.zookeeper_mode(str(s.address), lab.ports.zookeeper_client)]
+                for m in [probes.zookeeper_mode_of(lab, n)]
             )
             == ["follower", "leader"]
         ),
