@@ -125,12 +125,7 @@ def test_kill_site_then_restore(lab: Topology, secrets: Secrets, victim: str) ->
     wait_until(
         "ZooKeeper quorum without the victim",
         lambda: (
-            sorted(
-                m or "down"
-                for n in lab.sites
-                if n != victim
-                for m in [probes.zookeeper_mode_of(lab, n)]
-            )
+            sorted(m or "down" for n in lab.sites if n != victim for m in [probes.zookeeper_mode_of(lab, n)])
             == ["follower", "leader"]
         ),
         timeout=30,
