@@ -45,6 +45,11 @@ class Grant:
     operation: Operation
 
 
+def secret_name(principal: str) -> str:
+    """Where a principal's SCRAM password is kept: ccdr-ticket-worker -> kafka_ticket_worker."""
+    return "kafka_" + principal.removeprefix("ccdr-").replace("-", "_")
+
+
 def users() -> list[str]:
     """Every SCRAM user the brokers know, super users first."""
     return [BROKER, OPS, *SERVICE_PRINCIPALS.values()]

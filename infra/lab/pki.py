@@ -229,11 +229,12 @@ def zookeeper_context(tls: ZooKeeperTls | None) -> ssl.SSLContext | None:
 
 
 @functools.cache
-def _verifying_context(ca: Path) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=str(ca))
+def verifying_context(ca: str) -> ssl.SSLContext:
+    """A client context trusting only `ca` (made once per file and process)."""
+    return ssl.create_default_context(cafile=ca)
 
 
 def front_door_tls(topo: Topology) -> ssl.SSLContext:
     """What lab clients verify the front door's and the sites' HTTPS and STARTTLS with: the lab CA,
     names checked. One context per process (httpx deprecates `verify=<path>`)."""
-    return _verifying_context(ca_file(topo))
+    return verifying_context(str(ca_file(topo)))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import functools
 import io
 import logging
 import re
@@ -29,7 +28,7 @@ from core.kafka import connection_options
 from core.settings import KafkaAuth
 from infra.lab import secrets as lab_secrets
 from infra.lab.layout import LabLayout
-from infra.lab.pki import ca_file, ops_tools_config, zookeeper_context, zookeeper_tls
+from infra.lab.pki import ca_file, ops_tools_config, verifying_context, zookeeper_context, zookeeper_tls
 from infra.lab.render import PATRONI_REST_USER
 from infra.topology import Topology
 
@@ -97,14 +96,9 @@ def zookeeper_mode(address: str, port: int, tls: ssl.SSLContext | None = None) -
     return match.group(1).decode() if match else None
 
 
-@functools.cache
-def _context(ca: str) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=ca)
-
-
 def trusting(ca: str | None) -> ssl.SSLContext | bool:
     """What httpx verifies a server with: the system's CAs, or only `ca` (read once per file)."""
-    return _context(ca) if ca else True
+    return verifying_context(ca) if ca else True
 
 
 def patroni_members(api_url: str, ca: str | None = None) -> list[PatroniMember] | None:

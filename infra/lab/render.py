@@ -91,18 +91,8 @@ class Secrets:
 
 def kafka_passwords(secrets: Secrets) -> dict[str, str]:
     """Each Kafka principal's SCRAM password."""
-    by_program = {
-        "intake": secrets.kafka_intake,
-        "tickets": secrets.kafka_tickets,
-        "ticket-worker": secrets.kafka_ticket_worker,
-        "notifier": secrets.kafka_notifier,
-        "failover": secrets.kafka_failover,
-    }
-    return {
-        kafka_access.BROKER: secrets.kafka_broker,
-        kafka_access.OPS: secrets.kafka_ops,
-        **{kafka_access.SERVICE_PRINCIPALS[program]: pw for program, pw in by_program.items()},
-    }
+    # Each principal's field is named as its production secret file: ccdr-ticket-worker -> kafka_ticket_worker.
+    return {user: str(getattr(secrets, kafka_access.secret_name(user))) for user in kafka_access.users()}
 
 
 def group_name(group: str) -> str:

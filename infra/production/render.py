@@ -38,9 +38,7 @@ _units = jinja2.Environment(
 SYSTEMD_DIR = Path("/etc/systemd/system")
 
 
-def kafka_secret_name(principal: str) -> str:
-    """The secret file holding a Kafka principal's SCRAM password: ccdr-ticket-worker -> kafka_ticket_worker."""
-    return "kafka_" + principal.removeprefix("ccdr-").replace("-", "_")
+kafka_secret_name = kafka_access.secret_name  # the secret file holding a principal's SCRAM password
 
 
 # Secrets each role reads at start (files under <etc>/secrets, 0600, owned by the service's user).
