@@ -125,6 +125,10 @@ class KafkaSettings(_Strict):
     partitions: int = Field(ge=1, le=1000)
     replication_factor: int = Field(ge=1, le=16)
     min_insync_replicas: int = Field(ge=1, le=16)
+    # The witness keeps a third copy of every partition (never its leader): with
+    # min_insync_replicas 2 an acknowledged intake is on two sites even while the other data
+    # site's replica is out of sync, so losing a site's disks loses nothing (docs/failover.md).
+    witness_replica: bool = False
     broker_heap_mb: int = Field(ge=256, le=8192)
     controller_heap_mb: int = Field(ge=128, le=4096)
 
@@ -308,10 +312,11 @@ class Topology(_Strict):
                 raise ValueError(f"sites.{name}.address: {site.address} is outside the lab subnet {self.lab.subnet}")
             if site.address == self.lab.bridge_address:
                 raise ValueError(f"sites.{name}.address: {site.address} is the bridge's own address")
-        if self.kafka.replication_factor > len(data):
+        brokers = len(data) + (1 if self.kafka.witness_replica else 0)
+        if self.kafka.replication_factor > brokers:
             raise ValueError(
                 f"kafka.replication_factor: {self.kafka.replication_factor} exceeds "
-                f"the {len(data)} brokers (data sites)"
+                f"the {brokers} brokers (data sites{', witness' if self.kafka.witness_replica else ''})"
             )
         if self.intake.kafka_request_timeout_ms < self.timers.kafka.broker_session_timeout_ms * 2:
             raise ValueError(
@@ -350,6 +355,11 @@ class Topology(_Strict):
     def witness_site(self) -> str:
         return next(n for n, s in self.sites.items() if s.role == "witness")
 
+    @property
+    def kafka_broker_sites(self) -> list[str]:
+        """Sites that run a Kafka broker: the data sites, and the witness when it keeps a replica."""
+        return self.data_sites + ([self.witness_site] if self.kafka.witness_replica else [])
+
     def site(self, name: str) -> Site:
         try:
             return self.sites[name]
@@ -370,7 +380,7 @@ class Topology(_Strict):
         return ",".join(f"{s.address}:{self.ports.zookeeper_client}" for _, s in sorted(self.sites.items()))
 
     def kafka_bootstrap(self) -> list[str]:
-        return [f"{self.sites[n].address}:{self.ports.kafka_broker}" for n in self.data_sites]
+        return [f"{self.sites[n].address}:{self.ports.kafka_broker}" for n in self.kafka_broker_sites]
 
     def kafka_voters(self) -> str:
         return ",".join(f"{s.node_id}@{s.address}:{self.ports.kafka_controller}" for _, s in sorted(self.sites.items()))

@@ -58,7 +58,7 @@ def zookeeper_quorum(topo: Topology, sites: list[str] | None = None) -> Check:
 
 def kafka_brokers(topo: Topology, expected: list[str] | None = None, *, in_sync: bool = True) -> Check:
     """Expected brokers registered and, if in_sync, no under-replicated partition."""
-    want = sorted(topo.sites[n].node_id for n in (expected or topo.data_sites))
+    want = sorted(topo.sites[n].node_id for n in (expected or topo.kafka_broker_sites))
 
     def check() -> tuple[bool, str]:
         meta = probes.kafka_metadata(topo)

@@ -332,11 +332,14 @@ class Lab:
                 dirs.log_of("zookeeper"),
             ),
         ]
-        if topo.site(site).role == "data":
-            waited += [
+        if site in topo.kafka_broker_sites:
+            waited.append(
                 health.wait_for(
                     console, f"Kafka at {site} back in sync", health.kafka_brokers(topo), timeout, dirs.log_of("kafka")
-                ),
+                )
+            )
+        if topo.site(site).role == "data":
+            waited += [
                 health.wait_for(
                     console,
                     f"PostgreSQL at {site} streaming as sync standby",

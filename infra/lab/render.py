@@ -183,7 +183,7 @@ def _kafka(
     """With `pki`: SASL_SSL for clients and brokers, mutual TLS between controllers and nodes,
     ACLs enforced (the file holds the node's key and the brokers' password: 0600)."""
     s = topo.site(site)
-    is_broker = s.role == "data"
+    is_broker = site in topo.kafka_broker_sites
     props = kafka_properties_path(dirs)
     log4j = dirs.conf / "kafka-log4j2.properties"
     files = [

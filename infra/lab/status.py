@@ -76,7 +76,7 @@ def collect(layout: LabLayout, *, quorum: bool = True) -> LabStatus:
                     zk_leader = name
             elif prog == "kafka":
                 roles = []
-                if site.role == "data":
+                if name in topo.kafka_broker_sites:
                     roles.append("broker" if meta and site.node_id in meta.brokers else "broker(absent)")
                 if kq and kq.leader_id == site.node_id:
                     roles.append("active controller")

@@ -111,8 +111,10 @@ class ProductionTopology(_Strict):
                 raise ValueError(
                     f"sites.{site}: host {host.name} ({host.address}) is outside {self.sites[site].network}"
                 )
-            if self.sites[site].role == "witness" and host.roles & DATA_ONLY_ROLES:
-                wrong = ", ".join(sorted(host.roles & DATA_ONLY_ROLES))
+            # The witness may keep Kafka's third replica (kafka.witness_replica), never data of its own.
+            data_only = DATA_ONLY_ROLES - ({"kafka-broker"} if self.kafka.witness_replica else set())
+            if self.sites[site].role == "witness" and host.roles & data_only:
+                wrong = ", ".join(sorted(host.roles & data_only))
                 raise ValueError(f"sites.{site}: the witness host {host.name} cannot run {wrong}")
         for site in data:
             held = set().union(*(h.roles for h in self.sites[site].hosts))

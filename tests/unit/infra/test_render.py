@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.render import RenderedFile, Secrets, new_kafka_cluster_id, render_group
-from infra.topology import load_topology
+from infra.topology import DEFAULT_TOPOLOGY, load_topology, parse_topology
 
 SECRETS = Secrets(
     superuser="su-secret",
@@ -58,13 +60,25 @@ def test_data_site_runs_broker_and_controller(layout: LabLayout) -> None:
     assert f"controller.quorum.voters={_voters(layout)}" in props
 
 
-def test_witness_is_controller_only_without_patroni(layout: LabLayout) -> None:
+def test_witness_keeps_a_kafka_replica_but_no_database(layout: LabLayout) -> None:
+    files = _files(layout, "c")
+    props = files["kafka.properties"].content
+    c = layout.topology.sites["c"].address
+    assert "process.roles=broker,controller\n" in props
+    assert f"listeners=PLAINTEXT://{c}:{layout.topology.ports.kafka_broker}," in props
+    assert "min.insync.replicas=2\n" in props
+    assert "patroni.yml" not in files
+    assert "[program:patroni]" not in files["supervisord.conf"].content
+
+
+def test_witness_without_its_replica_is_controller_only() -> None:
+    raw = tomllib.loads(DEFAULT_TOPOLOGY.read_text())
+    raw["kafka"].update(witness_replica=False, replication_factor=2, min_insync_replicas=1)
+    layout = LabLayout(parse_topology(tomli_w.dumps(raw), "t.toml"))
     files = _files(layout, "c")
     props = files["kafka.properties"].content
     assert "process.roles=controller\n" in props
     assert "PLAINTEXT://" not in props  # no broker listener
-    assert "patroni.yml" not in files
-    assert "[program:patroni]" not in files["supervisord.conf"].content
     assert "-Xmx256m" in files["supervisord.conf"].content  # controller heap, not broker heap
 
 

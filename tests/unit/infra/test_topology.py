@@ -107,14 +107,24 @@ def test_kafka_heartbeat_too_slow() -> None:
 
 def test_min_isr_above_rf() -> None:
     raw = _raw()
-    raw["kafka"]["min_insync_replicas"] = 3
+    raw["kafka"].update(replication_factor=2, min_insync_replicas=3)
     assert "min_insync_replicas 3 exceeds replication_factor 2" in _refused(raw)
 
 
 def test_rf_above_brokers() -> None:
     raw = _raw()
-    raw["kafka"].update(replication_factor=3, min_insync_replicas=1)
+    raw["kafka"].update(replication_factor=3, min_insync_replicas=1, witness_replica=False)
     assert "kafka.replication_factor: 3 exceeds the 2 brokers" in _refused(raw)
+
+
+def test_the_witness_replica_makes_a_third_broker() -> None:
+    raw = _raw()
+    raw["kafka"].update(replication_factor=3, min_insync_replicas=2, witness_replica=True)
+    topo = parse_topology(tomli_w.dumps(raw), "t.toml")
+    assert topo.kafka_broker_sites == ["a", "b", "c"]
+    assert len(topo.kafka_bootstrap()) == 3
+    raw["kafka"].update(replication_factor=4)
+    assert "kafka.replication_factor: 4 exceeds the 3 brokers (data sites, witness)" in _refused(raw)
 
 
 def test_unknown_field_refused() -> None:

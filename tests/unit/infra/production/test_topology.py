@@ -28,7 +28,7 @@ def test_the_example_spreads_every_quorum_over_three_sites() -> None:
     assert isinstance(topo, ProductionTopology)
     assert topo.zookeeper_connect() == "10.10.1.11:2181,10.20.1.11:2181,10.30.1.5:2181"
     assert topo.kafka_voters() == "1@10.10.1.11:9093,2@10.20.1.11:9093,3@10.30.1.5:9093"
-    assert topo.kafka_bootstrap() == ["10.10.1.21:9092", "10.20.1.21:9092"]
+    assert topo.kafka_bootstrap() == ["10.10.1.21:9092", "10.20.1.21:9092", "10.30.1.5:9092"]
 
 
 def test_a_site_holding_a_zookeeper_majority_is_refused(tmp_path: Any) -> None:
@@ -78,3 +78,9 @@ def test_plain_http_is_refused_for_the_public_address(tmp_path: Any) -> None:
     raw = _raw()
     raw["public_base_url"] = "http://servicedesk.example.vn"
     assert "public_base_url" in _refused(raw, tmp_path)
+
+
+def test_the_witness_keeps_a_kafka_replica_only_when_the_topology_says_so(tmp_path: Any) -> None:
+    raw = _raw()
+    raw["kafka"].update(witness_replica=False, replication_factor=2, min_insync_replicas=1)
+    assert "the witness host wit1 cannot run kafka-broker" in _refused(raw, tmp_path)
