@@ -58,6 +58,9 @@ class TicketSettings(_Strict):
     # The worker's consumer-group timers: a dead site's partitions move after session_timeout_ms.
     session_timeout_ms: int = Field(ge=1000, le=300_000)
     heartbeat_interval_ms: int = Field(ge=100, le=60_000)
+    # One request to a broker (fetch, metadata, join): a broker cut off by a partition drops packets
+    # rather than refusing, and the consumer waits this long before it tries another.
+    kafka_request_timeout_ms: int = Field(ge=1000, le=300_000)
     db_timeout_s: float = Field(gt=0, le=300)  # one attempt at a batch; a hung primary is retried
     worker_pool_size: int = Field(ge=2, le=64)  # partitions applied in parallel share it
     max_body_bytes: int = Field(ge=1024, le=16 * 1024 * 1024)  # a ticket/agent API request (413 beyond)
@@ -70,6 +73,9 @@ class TicketSettings(_Strict):
     def _heartbeat_below_session(self) -> TicketSettings:
         if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
             raise ValueError("tickets.heartbeat_interval_ms must be at most a third of session_timeout_ms")
+        if self.kafka_request_timeout_ms <= self.session_timeout_ms:
+            # A join waits up to the rebalance timeout (aiokafka: the session timeout) for an answer.
+            raise ValueError("tickets.kafka_request_timeout_ms must exceed session_timeout_ms, or every join times out")
         return self
 
 
@@ -78,6 +84,18 @@ class ColdComponent(_Strict):
 
     active_site: str  # where it runs until a failover moves it
     grace_s: float = Field(ge=1, le=3600)  # the active site's lease must be gone this long first
+
+
+class StepAsideSettings(_Strict):
+    """A data site cut off from the other while both still reach the witness steps aside
+    (failover.cutoff): it stops `programs` (its Kafka broker hands its leaders over, its services
+    leave the front door and the consumer group) and starts them again once back in touch."""
+
+    after_s: float = Field(ge=0.5, le=60)  # cut off this long: step aside
+    rejoin_after_s: float = Field(ge=1, le=600)  # in touch again this long: serve again
+    peer_fresh_s: float = Field(ge=1, le=60)  # the peer's registry record changed within this: it is alive
+    probe_timeout_s: float = Field(gt=0, le=10)  # one TCP connect to the peer
+    programs: list[str] = Field(min_length=1)  # stopped in this order, started in the reverse
 
 
 class FailoverSettings(_Strict):
@@ -93,6 +111,7 @@ class FailoverSettings(_Strict):
     dispatch_batch: int = Field(ge=1, le=100_000)  # tickets needing an assignee read per pass
     duty_manager: str  # whom the emergency plan notifies
     cold: dict[str, ColdComponent] = Field(default_factory=dict)
+    step_aside: StepAsideSettings | None = None  # None: never (a deployment without a way to stop programs)
 
 
 class AgentSettings(_Strict):
@@ -231,6 +250,9 @@ class ServiceSettings(_Strict):
     sessions: SessionKeys
     supervisor: Supervisor
     patroni_url: str  # this site's Patroni REST API (the failover agent reports its view)
+    # The other data sites, each by the host:port endpoints that prove we reach it (a partition
+    # makes them time out): what the failover agent's step-aside rule probes.
+    peer_endpoints: dict[str, list[str]] = Field(default_factory=dict)
     patroni_ca: str | None = None  # the CA its HTTPS certificate is checked against
     mail_dir: str  # the notifier delivers into this Maildir (the lab has no outside mail relay)
     console: ConsoleSettings

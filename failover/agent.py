@@ -32,6 +32,7 @@ from failover.presence import PresenceBoard
 from failover.processes import SupervisorProcesses
 from failover.roles import under_term
 from failover.standby import Activation, StandbyController
+from failover.step_aside import StepAside
 from failover.zookeeper import ZooKeeperCoordination
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,21 @@ async def run(settings: ServiceSettings) -> None:
         for name, c in fo.cold.items()
     ]
 
+    step_aside = None
+    if fo.step_aside is not None and settings.peer_endpoints:
+        probe_s = fo.step_aside.probe_timeout_s
+        step_aside = StepAside(
+            fo.step_aside,
+            coord,
+            processes,
+            settings.peer_endpoints,
+            lambda: registry.patroni_role(settings.patroni_url, settings.patroni_ca, probe_s),
+        )
+
     async def heartbeat() -> None:
         views = await registry.site_views(settings.kafka.bootstrap, settings.patroni_url, settings.patroni_ca)
+        if step_aside is not None:
+            views["posture"] = step_aside.posture.value + (f": {step_aside.reason}" if step_aside.reason else "")
         cold = {c.component: c.running_here for c in controllers}
         data = registry.record(coord, {s.role: s.term if s.leading else None for s in singletons}, cold, views)
         await asyncio.to_thread(registry.publish, coord, data)
@@ -98,6 +112,8 @@ async def run(settings: ServiceSettings) -> None:
     loops = [asyncio.create_task(every(fo.loop_s, s.tick, f"role {s.role}")) for s in singletons]
     loops += [asyncio.create_task(every(fo.loop_s, c.tick, f"standby {c.component}")) for c in controllers]
     loops.append(asyncio.create_task(every(fo.heartbeat_s, heartbeat, "heartbeat")))
+    if step_aside is not None:
+        loops.append(asyncio.create_task(every(fo.loop_s, step_aside.tick, "step aside")))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

@@ -67,16 +67,18 @@ def status(
         return
     console = Console()
     table = Table(title="ccdr failover: sites")
-    for col in ("site", "heartbeat", "leads (epoch)", "cold running", "zookeeper", "kafka", "patroni"):
+    for col in ("site", "posture", "heartbeat", "leads (epoch)", "cold running", "zookeeper", "kafka", "patroni"):
         table.add_column(col)
     for name, s in view["sites"].items():
         if not s["registered"]:
-            table.add_row(name, "[red]no record[/red] (down or cut off)", "-", "-", "-", "-", "-")
+            table.add_row(name, "-", "[red]no record[/red] (down or cut off)", "-", "-", "-", "-", "-")
             continue
         kafka = s["kafka"] or {}
         reachable = sum(1 for v in kafka.values() if v == "reachable")
+        posture = str(s.get("posture") or "-")
         table.add_row(
             name,
+            posture if posture.startswith("serving") or posture == "-" else f"[red]{posture}[/red]",
             f"{s['heartbeat_age_s']} s ago",
             ", ".join(f"{r} ({e})" for r, e in s["leads"].items()) or "-",
             ", ".join(s["cold_running"]) or "-",

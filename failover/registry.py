@@ -27,7 +27,7 @@ def _tcp_reachable(host_port: str, timeout: float) -> bool:
         return False
 
 
-def _patroni_role(url: str, ca: str | None, timeout: float) -> str:
+def patroni_role(url: str, ca: str | None, timeout: float) -> str:
     context = ssl.create_default_context(cafile=ca) if url.startswith("https://") else None
     try:
         with urllib.request.urlopen(f"{url}/patroni", timeout=timeout, context=context) as resp:
@@ -42,7 +42,7 @@ async def site_views(
 ) -> dict[str, Any]:
     """This site's own view of its dependencies (what an operator wants when sites disagree)."""
     brokers = await asyncio.gather(*(asyncio.to_thread(_tcp_reachable, b, timeout) for b in kafka_bootstrap))
-    patroni = await asyncio.to_thread(_patroni_role, patroni_url, patroni_ca, timeout)
+    patroni = await asyncio.to_thread(patroni_role, patroni_url, patroni_ca, timeout)
     return {
         "kafka": {b: ("reachable" if ok else "unreachable") for b, ok in zip(kafka_bootstrap, brokers, strict=True)},
         "patroni": patroni,

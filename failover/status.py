@@ -31,6 +31,7 @@ def collect(coord: Coordination, data_sites: Iterable[str], cold: dict[str, str]
             "zookeeper": rec.get("zookeeper") if rec else None,
             "kafka": rec.get("kafka") if rec else None,
             "patroni": rec.get("patroni") if rec else None,
+            "posture": rec.get("posture") if rec else None,  # serving, or stepped aside and why
         }
     components = {}
     for name, declared in cold.items():

@@ -35,6 +35,7 @@ async def run(settings: ServiceSettings) -> None:
             max_batch=tickets.max_batch,
             session_timeout_ms=tickets.session_timeout_ms,
             heartbeat_interval_ms=tickets.heartbeat_interval_ms,
+            request_timeout_ms=tickets.kafka_request_timeout_ms,
             db_timeout_s=tickets.db_timeout_s,
         ),
         client_id=f"ccdr-tickets-{settings.site}",

@@ -470,6 +470,11 @@ def service_settings(
         "sessions": {"signing_key": secrets.session_key, "public_keys": [public_key_of(secrets.session_key)]},
         "supervisor": {"socket": str(dirs.supervisor_socket), "group": group_name(site)},
         "patroni_url": f"https://{address}:{topo.ports.patroni_rest}",
+        "peer_endpoints": {
+            peer: [f"{topo.sites[peer].address}:{port}" for port in (topo.ports.patroni_rest, topo.ports.kafka_broker)]
+            for peer in topo.data_sites
+            if peer != site
+        },
         "patroni_ca": str(ca_file(topo)),
         "mail_dir": str(dirs.root / "mail"),
         "console": {

@@ -90,6 +90,7 @@ class WorkerTuning:
     max_batch: int
     session_timeout_ms: int
     heartbeat_interval_ms: int
+    request_timeout_ms: int
     db_timeout_s: float
     poll_timeout_ms: int = 500
 
@@ -151,6 +152,7 @@ class IntakeConsumer:
             max_poll_records=tuning.max_batch,
             session_timeout_ms=tuning.session_timeout_ms,
             heartbeat_interval_ms=tuning.heartbeat_interval_ms,
+            request_timeout_ms=tuning.request_timeout_ms,
             metadata_max_age_ms=METADATA_MAX_AGE_MS,
             **connection_options(auth),
         )

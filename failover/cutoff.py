@@ -1,0 +1,68 @@
+"""When a data site is cut off and must step aside: the pure rule and its hysteresis.
+
+A partition between the data sites that leaves both in touch with the witness moves nothing by
+itself: ZooKeeper keeps its quorum through the witness, Patroni keeps its primary on one side,
+Kafka keeps leaders on both. The side without the primary then takes intakes it cannot turn into
+tickets and holds partition leaders the other side cannot write to. So that side steps aside:
+it stops serving (and its Kafka broker hands its leaders over) until it is back in touch.
+
+Only a peer that is *alive* may make a site step aside: a dead peer (site loss) must not, or the
+survivor would take itself down while Patroni promotes it. The witness tells the two apart: an
+alive peer keeps refreshing its registry record in ZooKeeper, which this site reads through the
+witness even when it cannot reach the peer itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Posture(StrEnum):
+    SERVING = "serving"
+    STEPPED_ASIDE = "stepped aside"
+
+
+@dataclass(frozen=True)
+class SiteView:
+    """One observation, made by a data site's failover agent."""
+
+    zookeeper_connected: bool  # our session is alive: we hear the quorum (through the witness if need be)
+    peer_reachable: bool  # we reach the other data site ourselves
+    peer_heard_s: float | None  # since the peer's registry record last changed (None: never seen)
+    peer_holds_primary: bool  # the peer's own record says its PostgreSQL is the primary
+    local_primary: bool  # our PostgreSQL is the primary
+
+
+def cut_off(view: SiteView, peer_fresh_s: float) -> str | None:
+    """Why this site should step aside now, or None. The primary's side always stays."""
+    if not view.zookeeper_connected or view.peer_reachable or view.local_primary:
+        return None  # alone (Kafka and Patroni fence us already), in touch, or the side that must stay
+    if view.peer_heard_s is None or view.peer_heard_s > peer_fresh_s:
+        return None  # the peer may be dead: a site loss, which the survivor must ride out
+    if not view.peer_holds_primary:
+        return None  # no primary anywhere yet (a failover under way): nobody to make way for
+    return "the other data site is alive and holds the primary, but we cannot reach it"
+
+
+@dataclass
+class Hysteresis:
+    """Step aside only after being cut off for `after_s`, and serve again only after `rejoin_after_s`
+    in touch: a flapping link must not flap the site in and out of the front door."""
+
+    after_s: float
+    rejoin_after_s: float
+    posture: Posture = Posture.SERVING
+    _since: float | None = None  # when the observations began to disagree with the posture
+
+    def observe(self, reason: str | None, now: float) -> Posture:
+        wants = Posture.STEPPED_ASIDE if reason else Posture.SERVING
+        if wants is self.posture:
+            self._since = None
+            return self.posture
+        if self._since is None:
+            self._since = now
+        hold = self.after_s if wants is Posture.STEPPED_ASIDE else self.rejoin_after_s
+        if now - self._since >= hold:
+            self.posture, self._since = wants, None
+        return self.posture

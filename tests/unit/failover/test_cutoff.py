@@ -1,0 +1,63 @@
+"""The step-aside rule: only the side cut off from a live peer that holds the primary steps aside."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from failover.cutoff import Hysteresis, Posture, SiteView, cut_off
+
+FRESH_S = 5.0
+PARTITIONED_MINORITY = SiteView(
+    zookeeper_connected=True,
+    peer_reachable=False,
+    peer_heard_s=1.0,
+    peer_holds_primary=True,
+    local_primary=False,
+)
+
+
+def test_the_side_without_the_primary_steps_aside_in_a_partition() -> None:
+    assert cut_off(PARTITIONED_MINORITY, FRESH_S) is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"local_primary": True, "peer_holds_primary": False}, "the primary's side stays"),
+        ({"peer_reachable": True}, "in touch"),
+        ({"zookeeper_connected": False}, "alone: Kafka and Patroni fence it already"),
+        ({"peer_heard_s": None}, "a peer never heard of may be dead"),
+        ({"peer_heard_s": FRESH_S + 0.1}, "a silent peer is a lost site: the survivor rides it out"),
+        ({"peer_holds_primary": False}, "no primary yet: a failover under way"),
+    ],
+)
+def test_it_stays(change: dict[str, object], why: str) -> None:
+    assert cut_off(replace(PARTITIONED_MINORITY, **change), FRESH_S) is None, why  # type: ignore[arg-type]
+
+
+def test_steps_aside_only_after_being_cut_off_for_the_hold() -> None:
+    h = Hysteresis(after_s=2, rejoin_after_s=10)
+    assert h.observe("cut", 0.0) is Posture.SERVING
+    assert h.observe("cut", 1.9) is Posture.SERVING
+    assert h.observe("cut", 2.0) is Posture.STEPPED_ASIDE
+
+
+def test_a_blip_restarts_the_hold() -> None:
+    h = Hysteresis(after_s=2, rejoin_after_s=10)
+    h.observe("cut", 0.0)
+    h.observe(None, 1.0)  # back in touch for a moment
+    assert h.observe("cut", 2.5) is Posture.SERVING
+    assert h.observe("cut", 4.5) is Posture.STEPPED_ASIDE
+
+
+def test_serves_again_only_after_the_rejoin_hold_without_a_relapse() -> None:
+    h = Hysteresis(after_s=2, rejoin_after_s=10)
+    h.observe("cut", 0.0)
+    h.observe("cut", 2.0)
+    assert h.observe(None, 3.0) is Posture.STEPPED_ASIDE
+    assert h.observe("cut", 8.0) is Posture.STEPPED_ASIDE  # the link flapped: the rejoin hold starts again
+    assert h.observe(None, 9.0) is Posture.STEPPED_ASIDE
+    assert h.observe(None, 18.9) is Posture.STEPPED_ASIDE
+    assert h.observe(None, 19.0) is Posture.SERVING

@@ -1,0 +1,117 @@
+"""The step-aside loop: what it reads, and which programs it stops and starts."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from core.settings import StepAsideSettings
+from failover import registry
+from failover.cutoff import Posture
+from failover.step_aside import StepAside, holds_primary
+from tests.unit.failover.memory import Ensemble, MemoryCoordination
+
+SETTINGS = StepAsideSettings(
+    after_s=2, rejoin_after_s=10, peer_fresh_s=5, probe_timeout_s=0.5, programs=["kafka", "intake", "tickets"]
+)
+
+
+class Programs:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def start(self, name: str) -> None:
+        self.calls.append(("start", name))
+
+    def stop(self, name: str) -> None:
+        self.calls.append(("stop", name))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def listening() -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield f"127.0.0.1:{s.getsockname()[1]}"
+
+
+def _closed_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{s.getsockname()[1]}"  # nobody listens once closed: refused at once
+
+
+def _peer_beats(peer: MemoryCoordination, n: int, patroni: str = "primary (running)") -> None:
+    peer.announce(registry.SITES, "a", {"heartbeat_at": n, "patroni": patroni})
+
+
+def _site(endpoint: str, local: str = "replica (running)") -> tuple[StepAside, MemoryCoordination, Programs, Clock]:
+    ensemble = Ensemble()
+    here, peer = MemoryCoordination(ensemble, "b"), MemoryCoordination(ensemble, "a")
+    here.start(1)
+    peer.start(1)
+    programs, clock = Programs(), Clock()
+    return StepAside(SETTINGS, here, programs, {"a": [endpoint]}, lambda: local, clock), peer, programs, clock
+
+
+def test_cut_off_from_a_live_primary_it_stops_kafka_first_then_starts_it_last_on_the_heal(listening: str) -> None:
+    unreachable = _closed_port()
+    step, peer, programs, clock = _site(unreachable)
+    asyncio.run(step.tick())  # the agent's start: makes sure everything runs
+    assert programs.calls == [("start", "tickets"), ("start", "intake"), ("start", "kafka")]
+    programs.calls.clear()
+    for beat in range(1, 5):  # the peer keeps refreshing its record, heard through the witness
+        _peer_beats(peer, beat)
+        asyncio.run(step.tick())
+        clock.now += 1
+    assert step.posture is Posture.STEPPED_ASIDE
+    assert programs.calls == [("stop", "kafka"), ("stop", "intake"), ("stop", "tickets")]
+    assert step.reason and "holds the primary" in step.reason
+
+    programs.calls.clear()
+    step._peers = {"a": [listening]}  # the partition heals
+    for beat in range(5, 20):
+        _peer_beats(peer, beat)
+        asyncio.run(step.tick())
+        clock.now += 1
+    assert step.posture is Posture.SERVING
+    assert programs.calls == [("start", "tickets"), ("start", "intake"), ("start", "kafka")]
+
+
+def test_a_silent_peer_is_a_lost_site_and_the_survivor_keeps_serving() -> None:
+    step, peer, programs, clock = _site(_closed_port())
+    _peer_beats(peer, 1)
+    for _ in range(30):  # the record stays (its session not yet expired) but never changes
+        asyncio.run(step.tick())
+        clock.now += 1
+    assert step.posture is Posture.SERVING
+    assert ("stop", "kafka") not in programs.calls
+
+
+def test_the_primary_side_stays_whatever_it_cannot_reach() -> None:
+    step, peer, programs, clock = _site(_closed_port(), local="primary (running)")
+    for beat in range(10):
+        _peer_beats(peer, beat, patroni="replica (running)")
+        asyncio.run(step.tick())
+        clock.now += 1
+    assert step.posture is Posture.SERVING
+    assert ("stop", "kafka") not in programs.calls
+
+
+@pytest.mark.parametrize(
+    ("view", "primary"),
+    [("primary (running)", True), ("master (running)", True), ("replica (streaming)", False), ("unreachable", False)],
+)
+def test_what_names_the_primary(view: str, primary: bool) -> None:
+    assert holds_primary(view) is primary
