@@ -105,6 +105,7 @@ async def run(settings: ServiceSettings) -> None:
         views = await registry.site_views(settings.kafka.bootstrap, settings.patroni_url, settings.patroni_ca)
         if step_aside is not None:
             views["posture"] = step_aside.posture.value + (f": {step_aside.reason}" if step_aside.reason else "")
+            views["reaches"] = dict(step_aside.reaches)  # the other site's rule reads it (failover.cutoff)
         cold = {c.component: c.running_here for c in controllers}
         data = registry.record(coord, {s.role: s.term if s.leading else None for s in singletons}, cold, views)
         await asyncio.to_thread(registry.publish, coord, data)

@@ -6,10 +6,14 @@ Kafka keeps leaders on both. The side without the primary then takes intakes it 
 tickets and holds partition leaders the other side cannot write to. So that side steps aside:
 it stops serving (and its Kafka broker hands its leaders over) until it is back in touch.
 
-Only a peer that is *alive* may make a site step aside: a dead peer (site loss) must not, or the
-survivor would take itself down while Patroni promotes it. The witness tells the two apart: an
-alive peer keeps refreshing its registry record in ZooKeeper, which this site reads through the
-witness even when it cannot reach the peer itself.
+Only a peer that is *alive* may make a site step aside: a dead or isolated peer must not, or the
+survivor would take itself down while Patroni promotes it. The witness tells them apart: an alive
+peer keeps refreshing its registry record in ZooKeeper, which this site reads through the witness
+even when it cannot reach the peer itself. Freshness alone is not proof: a record refreshed just
+before a site died or was isolated looks fresh for a while (the first version of this rule took
+that for life, and the survivor of `isolate-a` stepped aside). So each site's record also says
+whether it reaches the other; a fresh record of the peer saying it cannot reach us was written
+after the cut, by a peer that is alive and in touch with the quorum.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ class SiteView:
 
     zookeeper_connected: bool  # our session is alive: we hear the quorum (through the witness if need be)
     peer_reachable: bool  # we reach the other data site ourselves
-    peer_heard_s: float | None  # since the peer's registry record last changed (None: never seen)
+    peer_heard_s: float | None  # since the peer's registry record last changed (None: never seen to)
+    peer_reaches_us: bool | None  # what that record says (None: it does not say)
     peer_holds_primary: bool  # the peer's own record says its PostgreSQL is the primary
     local_primary: bool  # our PostgreSQL is the primary
 
@@ -38,8 +43,8 @@ def cut_off(view: SiteView, peer_fresh_s: float) -> str | None:
     """Why this site should step aside now, or None. The primary's side always stays."""
     if not view.zookeeper_connected or view.peer_reachable or view.local_primary:
         return None  # alone (Kafka and Patroni fence us already), in touch, or the side that must stay
-    if view.peer_heard_s is None or view.peer_heard_s > peer_fresh_s:
-        return None  # the peer may be dead: a site loss, which the survivor must ride out
+    if view.peer_reaches_us is not False or view.peer_heard_s is None or view.peer_heard_s > peer_fresh_s:
+        return None  # no word from the peer since the cut: it may be dead or alone, a site loss
     if not view.peer_holds_primary:
         return None  # no primary anywhere yet (a failover under way): nobody to make way for
     return "the other data site is alive and holds the primary, but we cannot reach it"

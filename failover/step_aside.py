@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class Programs(Protocol):
+    def running(self, name: str) -> bool: ...
+
     def start(self, name: str) -> None: ...
 
     def stop(self, name: str) -> None: ...
@@ -62,7 +64,9 @@ class StepAside:
         # peer -> (its last heartbeat value, when we saw it change; None until we have: a record
         # seen once may be a dead site's whose session has not expired yet)
         self._heard: dict[str, tuple[object, float | None]] = {}
-        self._acted: Posture | None = None  # what the programs were last made to match
+        self.reaches: dict[str, bool] = {}  # our last probe of each peer, published in our record
+        self._acted: Posture | None = None  # what the programs were last seen to match
+        self._announced: Posture | None = None
         self.reason: str | None = None
 
     @property
@@ -97,25 +101,31 @@ class StepAside:
             elif last[0] != beat:
                 self._heard[peer] = (beat, now)
         changed = self._heard.get(peer, (None, None))[1]
+        self.reaches[peer] = reachable(endpoints, self._settings.probe_timeout_s)
+        theirs = (record or {}).get("reaches", {}).get(self._coord.site)
         return SiteView(
             zookeeper_connected=connected,
-            peer_reachable=reachable(endpoints, self._settings.probe_timeout_s),
+            peer_reachable=self.reaches[peer],
             peer_heard_s=None if changed is None or record is None else now - changed,
+            peer_reaches_us=theirs if isinstance(theirs, bool) else None,
             peer_holds_primary=holds_primary(record.get("patroni")) if record else False,
             local_primary=holds_primary(self._local_patroni()),
         )
 
     def _act(self, posture: Posture, reason: str | None) -> None:
+        """Make the programs match the posture; repeated every tick until they do (a program still
+        stopping cannot be started yet: the first version left intake stopped after a heal)."""
         names = self._settings.programs
-        if posture is Posture.STEPPED_ASIDE:
-            self.reason = reason
-            log.warning("site %s: stepping aside (%s): stopping %s", self._coord.site, reason, ", ".join(names))
-            for name in names:
-                self._programs.stop(name)
-        else:
-            self.reason = None
-            if self._acted is not None:
+        aside = posture is Posture.STEPPED_ASIDE
+        if posture is not self._announced:
+            self._announced = posture
+            self.reason = reason if aside else None
+            if aside:
+                log.warning("site %s: stepping aside (%s): stopping %s", self._coord.site, reason, ", ".join(names))
+            elif self._acted is not None:
                 log.warning("site %s: back in touch: starting %s", self._coord.site, ", ".join(reversed(names)))
-            for name in reversed(names):  # idempotent: at the agent's start this only makes sure
-                self._programs.start(name)
-        self._acted = posture
+        for name in names if aside else list(reversed(names)):  # at the agent's start: only makes sure
+            if self._programs.running(name) == aside:
+                (self._programs.stop if aside else self._programs.start)(name)
+        if all(self._programs.running(name) != aside for name in names):
+            self._acted = posture

@@ -13,6 +13,7 @@ PARTITIONED_MINORITY = SiteView(
     zookeeper_connected=True,
     peer_reachable=False,
     peer_heard_s=1.0,
+    peer_reaches_us=False,
     peer_holds_primary=True,
     local_primary=False,
 )
@@ -29,6 +30,8 @@ def test_the_side_without_the_primary_steps_aside_in_a_partition() -> None:
         ({"peer_reachable": True}, "in touch"),
         ({"zookeeper_connected": False}, "alone: Kafka and Patroni fence it already"),
         ({"peer_heard_s": None}, "a peer never heard of may be dead"),
+        ({"peer_reaches_us": True}, "its record predates the cut: it may have died or been isolated since"),
+        ({"peer_reaches_us": None}, "a peer that does not say is not proof of a partition"),
         ({"peer_heard_s": FRESH_S + 0.1}, "a silent peer is a lost site: the survivor rides it out"),
         ({"peer_holds_primary": False}, "no primary yet: a failover under way"),
     ],

@@ -20,14 +20,30 @@ SETTINGS = StepAsideSettings(
 
 
 class Programs:
+    """Supervisor's view: a stopping program stays STOPPING for a few looks, and a start does
+    nothing until it has stopped."""
+
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.state: dict[str, str] = {}
+        self.stopping_looks = 1
+
+    def running(self, name: str) -> bool:
+        state = self.state.get(name, "STOPPED")
+        if state.startswith("STOPPING"):
+            left = int(state.partition(":")[2] or self.stopping_looks) - 1
+            self.state[name] = f"STOPPING:{left}" if left > 0 else "STOPPED"
+            return False
+        return state == "RUNNING"
 
     def start(self, name: str) -> None:
         self.calls.append(("start", name))
+        if self.state.get(name, "STOPPED") == "STOPPED":
+            self.state[name] = "RUNNING"
 
     def stop(self, name: str) -> None:
         self.calls.append(("stop", name))
+        self.state[name] = "STOPPING"
 
 
 class Clock:
@@ -52,8 +68,8 @@ def _closed_port() -> str:
         return f"127.0.0.1:{s.getsockname()[1]}"  # nobody listens once closed: refused at once
 
 
-def _peer_beats(peer: MemoryCoordination, n: int, patroni: str = "primary (running)") -> None:
-    peer.announce(registry.SITES, "a", {"heartbeat_at": n, "patroni": patroni})
+def _peer_beats(peer: MemoryCoordination, n: int, patroni: str = "primary (running)", reaches_b: bool = False) -> None:
+    peer.announce(registry.SITES, "a", {"heartbeat_at": n, "patroni": patroni, "reaches": {"b": reaches_b}})
 
 
 def _site(endpoint: str, local: str = "replica (running)") -> tuple[StepAside, MemoryCoordination, Programs, Clock]:
@@ -99,6 +115,26 @@ def test_a_silent_peer_is_a_lost_site_and_the_survivor_keeps_serving() -> None:
     assert ("stop", "kafka") not in programs.calls
 
 
+def test_a_peer_isolated_or_killed_right_after_a_refresh_is_not_taken_for_alive() -> None:
+    """isolate-a: a's last records, written before the cut, are fresh and say it reaches b."""
+    step, peer, programs, clock = _site(_closed_port())
+    for beat in range(4):  # refreshed up to the cut, a tick apart
+        _peer_beats(peer, beat, reaches_b=True)
+        asyncio.run(step.tick())
+        clock.now += 1
+    for _ in range(10):  # then silence, the record still there until a's session expires
+        asyncio.run(step.tick())
+        clock.now += 1
+    assert step.posture is Posture.SERVING
+    assert ("stop", "kafka") not in programs.calls
+
+
+def test_its_own_probe_is_what_it_publishes(listening: str) -> None:
+    step, _, _, _ = _site(listening)
+    asyncio.run(step.tick())
+    assert step.reaches == {"a": True}
+
+
 def test_the_primary_side_stays_whatever_it_cannot_reach() -> None:
     step, peer, programs, clock = _site(_closed_port(), local="primary (running)")
     for beat in range(10):
@@ -115,3 +151,13 @@ def test_the_primary_side_stays_whatever_it_cannot_reach() -> None:
 )
 def test_what_names_the_primary(view: str, primary: bool) -> None:
     assert holds_primary(view) is primary
+
+
+def test_a_program_still_stopping_at_the_heal_is_started_on_a_later_tick(listening: str) -> None:
+    step, _, programs, _ = _site(listening)
+    programs.state = {"kafka": "RUNNING", "intake": "STOPPING:3", "tickets": "RUNNING"}
+    step._acted = Posture.STEPPED_ASIDE  # the heal came while intake was still shutting down
+    asyncio.run(step.tick())  # intake refuses to start (still STOPPING) ...
+    assert programs.state["intake"] != "RUNNING"
+    asyncio.run(step.tick())  # ... and is started once it has stopped
+    assert programs.state["intake"] == "RUNNING"
