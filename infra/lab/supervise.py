@@ -150,7 +150,10 @@ def restart_if_running(layout: LabLayout, site: str, program: str, timeout_s: fl
     if before["statename"] in STOPPED_STATES:
         return
     with contextlib.suppress(xmlrpc.client.Fault):  # NOT_RUNNING: it stopped meanwhile
-        proxy.supervisor.stopProcess(name, True)
+        # Not waited on inside the call: a service finishing in-flight requests under load outlasts
+        # the RPC's socket timeout (`lab up` died so, leaving intake stopped).
+        proxy.supervisor.stopProcess(name, False)
+    settle(proxy, group_name(site), program, STOPPED_STATES, timeout_s)
     with contextlib.suppress(xmlrpc.client.Fault):  # ALREADY_STARTED: someone restarted it first
         proxy.supervisor.startProcess(name, False)
     deadline = time.monotonic() + timeout_s
