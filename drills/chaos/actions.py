@@ -60,6 +60,20 @@ def kill_site(site: str, topology: str = "") -> int:
     return faults.kill_site(_topology(topology), site)
 
 
+def burn_site(site: str, topology: str = "") -> list[str]:
+    """A burnt site: SIGKILL every process, then delete its ZooKeeper, Kafka and PostgreSQL data."""
+    topo = _topology(topology)
+    return faults.burn_site(topo, site, LabLayout(topo).site(site))
+
+
+def rebuild_site(site: str, topology: str = "") -> float:
+    """Rebuild a burnt site from the survivors (empty disks, same identity); wait until it is back in
+    every quorum, in sync and in the front door. Returns seconds."""
+    started = time.monotonic()
+    Lab(_topology(topology), console).rebuild_site(site)
+    return time.monotonic() - started
+
+
 def restore_site(site: str, topology: str = "") -> float:
     """Bring a killed or frozen site back (healing any cut first); wait until it rejoins. Returns seconds."""
     started = time.monotonic()

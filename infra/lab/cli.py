@@ -11,6 +11,7 @@ from rich.console import Console
 
 from infra.cli_options import TopologyOption
 from infra.lab import faults
+from infra.lab.errors import LabError
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
 from infra.lab.status import collect, print_status
@@ -72,6 +73,30 @@ def kill_site(site: SiteArg, topology: TopologyOption = None) -> None:
     topo = _topology(topology)
     n = faults.kill_site(topo, _site(topo, site))
     console.print(f"site {site}: {n} processes killed; it stays down until `ccdr lab restore-site {site}`")
+
+
+@app.command("burn-site")
+def burn_site(
+    site: SiteArg,
+    topology: TopologyOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Yes, delete the site's data.")] = False,
+) -> None:
+    """A site that burns down: kill it and delete its ZooKeeper, Kafka and PostgreSQL data."""
+    topo = _topology(topology)
+    name = _site(topo, site)
+    if not yes:
+        raise LabError(f"burn-site deletes site {name}'s ZooKeeper, Kafka and PostgreSQL data: add --yes")
+    burnt = faults.burn_site(topo, name, LabLayout(topo).site(name))
+    console.print(f"site {name} burnt: deleted {', '.join(burnt) or 'nothing (already empty)'}")
+
+
+@app.command("rebuild-site")
+def rebuild_site(site: SiteArg, topology: TopologyOption = None) -> None:
+    """Rebuild a burnt site from the survivors; wait until it is back in sync and in the front door."""
+    topo = _topology(topology)
+    started = time.monotonic()
+    Lab(topo, console).rebuild_site(_site(topo, site))
+    console.print(f"site {site} rebuilt in {time.monotonic() - started:.1f} s")
 
 
 @app.command("freeze-site")

@@ -1,4 +1,4 @@
-"""Fault actions the drills inject: power cut, freeze, partition, isolation, heal.
+"""Fault actions the drills inject: power cut, burnt site, freeze, partition, isolation, heal.
 
 Each is honest: signals go to every process in the site's namespace (its supervisord too, so
 nothing restarts behind the drill's back) and partitions are nftables rules inside namespaces.
@@ -6,11 +6,13 @@ nothing restarts behind the drill's back) and partitions are nftables rules insi
 
 from __future__ import annotations
 
+import shutil
 import signal
 import time
 
 from infra.lab import netns
 from infra.lab.errors import LabError
+from infra.lab.layout import SiteDirs
 from infra.lab.system import require_root, signal_pids
 from infra.topology import Topology
 
@@ -35,6 +37,19 @@ def kill_site(topo: Topology, site: str) -> int:
             raise LabError(f"site {site}: processes {pids} survived SIGKILL for {KILL_WAIT_S:.0f} s")
         time.sleep(0.1)
     return len(killed)
+
+
+def burn_site(topo: Topology, site: str, dirs: SiteDirs) -> list[str]:
+    """A site that burns down: SIGKILL every process, then delete what its disks held (ZooKeeper's
+    snapshots and logs, Kafka's log dirs, PostgreSQL's data directory); return what was deleted.
+    Only `rebuild_site` brings it back, from the survivors."""
+    kill_site(topo, site)
+    burnt = []
+    for path in (dirs.zookeeper_data, dirs.kafka_data, dirs.postgres_data):
+        if path.exists():
+            shutil.rmtree(path)
+            burnt.append(str(path))
+    return burnt
 
 
 def freeze_site(topo: Topology, site: str) -> int:

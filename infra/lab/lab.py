@@ -311,6 +311,20 @@ class Lab:
             time.sleep(0.2)
 
     # -- faults and restore -----------------------------------------------------------
+    def rebuild_site(self, site: str) -> list[health.Waited]:
+        """Bring back a site whose disks were lost (`burn-site`): its identity (configuration, node
+        ids, certificates) is rendered again, its Kafka log formatted with the cluster's id, and
+        the survivors fill it: ZooKeeper sends a snapshot, Kafka's leaders re-replicate every
+        partition, Patroni clones the primary (pg_basebackup). Waits as `restore_site` does."""
+        topo = self.topology
+        if netns.pids_in(topo.site(site).namespace):
+            raise LabError(f"site {site} is running: burn it (`ccdr lab burn-site {site}`) or restore it instead")
+        dirs = self.layout.site(site)
+        kept = [str(p) for p in (dirs.zookeeper_data / "version-2", dirs.kafka_data / "meta.properties") if p.exists()]
+        if kept:
+            raise LabError(f"site {site} still has its data ({', '.join(kept)}): `ccdr lab restore-site {site}`")
+        return self.restore_site(site)
+
     def restore_site(self, site: str) -> list[health.Waited]:
         """Start a killed site again and wait until it rejoins as follower/replica."""
         self._preflight()
