@@ -16,8 +16,8 @@ import pytest
 
 from infra.lab import netns, probes
 from infra.lab.database import app_dsn, site_dsn
-from infra.lab.layout import LabLayout
-from infra.lab.render import COLD_PROGRAMS, Secrets
+from infra.lab.layout import FRONT_DOOR, LabLayout
+from infra.lab.render import COLD_PROGRAMS, Secrets, haproxy_stats_socket
 from infra.topology import Topology
 from tests.integration.conftest import ccdr, wait_until
 
@@ -58,10 +58,12 @@ def test_quorums_and_roles(lab: Topology) -> None:
 
     meta = probes.kafka_metadata(lab)
     assert meta is not None
-    assert meta.brokers == [lab.sites["a"].node_id, lab.sites["b"].node_id]
+    assert meta.brokers == [1, 2, 3], "a broker at each data site and the witness's replica"
     intake = [p for p in meta.partitions if p.topic == lab.kafka.intake_topic]
     assert len(intake) == lab.kafka.partitions
-    assert all(sorted(p.replicas) == [1, 2] for p in intake), "intake replicas span both data sites"
+    assert all(sorted(p.replicas) == [1, 2, 3] for p in intake), "intake replicas span every site"
+    leaders = meta.leaders_of(lab.kafka.intake_topic).values()
+    assert set(leaders) == {1, 2}, "the data sites lead, in turns; the witness never does while they are in sync"
 
     quorum = probes.kafka_quorum(LabLayout(lab))
     assert quorum is not None
@@ -157,6 +159,16 @@ def _try_write(topo: Topology, secrets: Secrets) -> str | None:
         return None
 
 
+def _posture(site: str) -> str:
+    status = json.loads(ccdr("failover", "status", "--json").stdout)
+    return str(status["sites"][site].get("posture") or "")
+
+
+def _in_front_door(lab: Topology, site: str) -> bool:
+    servers = probes.haproxy_servers(haproxy_stats_socket(LabLayout(lab).dirs_of(FRONT_DOOR)))
+    return all(servers.get(backend, {}).get(site) == "UP" for backend in ("intake_http", "tickets_http"))
+
+
 def test_partition_a_b_never_two_primaries(lab: Topology, secrets: Secrets) -> None:
     seen_two: list[float] = []
     primaries_seen: set[str] = set()
@@ -175,11 +187,21 @@ def test_partition_a_b_never_two_primaries(lab: Topology, secrets: Secrets) -> N
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
+        primary = _primary(lab)
+        assert primary is not None
+        cut_off = next(s for s in lab.data_sites if s != primary)
+        partitioned = time.monotonic()
         ccdr("lab", "partition", "a", "b")
+        # The side without the primary steps aside: out of the front door, its broker stopped.
+        wait_until(f"{cut_off} stepped aside", lambda: _posture(cut_off).startswith("stepped aside"), timeout=20)
+        wait_until(f"{cut_off} out of the front door", lambda: not _in_front_door(lab, cut_off), timeout=10)
+        stepped_aside_s = time.monotonic() - partitioned
+        assert _posture(primary).startswith("serving"), "the primary's side stays"
+        assert _in_front_door(lab, primary)
         # Through the ttl and one more loop: whichever side keeps the ZooKeeper majority
         # (both still reach the witness) keeps or takes the lock; the other must demote.
-        time.sleep(lab.timers.patroni.ttl + 3 * lab.timers.patroni.loop_wait)
-        assert _primary(lab) is not None, "exactly one primary during the partition"
+        time.sleep(max(0.0, lab.timers.patroni.ttl + 3 * lab.timers.patroni.loop_wait - stepped_aside_s))
+        assert _primary(lab) == primary, "the primary stays where it was during the partition"
     finally:
         ccdr("lab", "heal")
         stop.set()
@@ -187,6 +209,8 @@ def test_partition_a_b_never_two_primaries(lab: Topology, secrets: Secrets) -> N
     assert seen_two == [], f"two primaries at once at {seen_two}"
     assert netns.fault_rules(lab) == {}
     wait_until("lab converged after heal", lambda: _converged(lab), timeout=120)
+    wait_until(f"{cut_off} serving again", lambda: _posture(cut_off).startswith("serving"), timeout=60)
+    wait_until(f"{cut_off} back in the front door", lambda: _in_front_door(lab, cut_off), timeout=120)
     token = wait_until("a write after heal", lambda: _try_write(lab, secrets), timeout=30)
     standby = next(s for s in lab.data_sites if s != _primary(lab))
     wait_until("replicated after heal", lambda: _read_probe(lab, secrets, standby, token), timeout=10)
