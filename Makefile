@@ -32,8 +32,10 @@ bench: install
 bench-lab: install
 	.venv/bin/python -m loadtests.bench_lab
 
+# Every scenario three times under 40 requests/s of locust load (hours: one drill takes 3-5 min).
+# SCENARIOS="partition-a-b isolate-a" narrows it.
 bench-drills: install
-	.venv/bin/python -m drills.bench --runs 3
+	.venv/bin/python -m drills.bench $(SCENARIOS) --runs 3 --load 40
 
 down:
 	.venv/bin/ccdr lab down
