@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from failover.coordination import ActivationRequest, Coordination, CoordinationUnavailable, Owner, SessionState
+from failover.cutoff import Posture
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,10 @@ class StandbyController:
     def _snapshot(self) -> StandbyView:
         owner = self.coord.owner(self.component)
         owner_site = owner.site if owner else self.declared_site
-        lease = owner_site in self.coord.members("sites")
+        record = self.coord.members("sites").get(owner_site)
+        # A site that stepped aside (failover.cutoff) keeps its record but cannot serve: its lease
+        # counts as gone, so the component moves after the grace instead of pausing for the cut.
+        lease = record is not None and not str(record.get("posture", "")).startswith(Posture.STEPPED_ASIDE.value)
         now = self.clock()
         if lease:
             self._gone_since = None

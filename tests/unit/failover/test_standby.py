@@ -126,3 +126,23 @@ def test_an_unwritten_activation_is_retried_until_recorded() -> None:
     assert len(attempts) == 3 and len({id(x) for x in attempts}) == 1  # one activation, written on the 3rd try
     asyncio.run(ca.tick())
     assert len(attempts) == 3
+
+
+def test_a_site_that_stepped_aside_hands_the_component_over_after_the_grace() -> None:
+    a, b, procs, recorded, clock = _controllers()
+
+    async def record(act: Activation) -> None:
+        recorded.append(act)
+
+    ca = StandbyController("notifier", "a", 20.0, a, procs["a"], record, clock)
+    cb = StandbyController("notifier", "a", 20.0, b, procs["b"], record, clock)
+    asyncio.run(ca.tick())
+    asyncio.run(cb.tick())
+    assert procs["a"].up == {"notifier"}
+    a.announce("sites", "a", {"posture": "stepped aside: cannot reach b, which holds the primary"})
+    asyncio.run(cb.tick())
+    clock.now += 20
+    asyncio.run(cb.tick())
+    assert procs["b"].up == {"notifier"}, "b takes it over although a's record is still there"
+    asyncio.run(ca.tick())
+    assert not procs["a"].up, "a stops its copy once b owns it"
