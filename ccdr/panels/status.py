@@ -175,6 +175,7 @@ LABELS: dict[str, dict[str, str]] = {
     "status_site": {"vi": "Site", "en": "Site"},
     "status_registered": {"vi": "Đăng ký (nhịp tim)", "en": "Registered (heartbeat)"},
     "status_lost": {"vi": "MẤT: không có bản ghi", "en": "LOST: no record"},
+    "status_stepped_aside": {"vi": "ĐÃ TẠM RÚT khỏi phục vụ", "en": "STEPPED ASIDE"},
     "status_postgres": {"vi": "PostgreSQL", "en": "PostgreSQL"},
     "status_kafka": {"vi": "Kafka (broker đến được)", "en": "Kafka (brokers reached)"},
     "status_zookeeper": {"vi": "ZooKeeper", "en": "ZooKeeper"},

@@ -16,10 +16,12 @@ UNREACHABLE_DSN = "postgresql://ccdr@127.0.0.1:1/ccdr?connect_timeout=1"
 UNREACHABLE_WORKER = "http://127.0.0.1:1/metrics"
 
 
-def _panel(tmp_path: Path) -> StatusPanel:
+def _panel(tmp_path: Path, site_a: dict[str, object] | None = None) -> StatusPanel:
     ensemble = Ensemble()
     site_b = MemoryCoordination(ensemble, "b")
     site_b.start(timeout=1)
+    if site_a is not None:
+        site_b.announce("sites", "a", site_a)
     site_b.announce(
         "sites",
         "b",
@@ -60,6 +62,17 @@ def test_the_status_page_shows_a_lost_site_the_survivor_and_its_roles(tmp_path: 
     assert '<tr id="site-b" data-registered="yes">' in page.text and "primary (running)" in page.text
     assert '<tr id="role-sla-clock"><th scope="row">sla-clock</th><td>b (' in page.text
     assert 'id="role-dispatcher"' in page.text and "nobody" in page.text  # nobody holds the dispatcher
+
+
+def test_a_site_that_stepped_aside_says_so_and_why(tmp_path: Path) -> None:
+    why = "the other data site is alive and holds the primary, but we cannot reach it"
+    record = {"heartbeat_at": time.time(), "patroni": "replica (running)", "posture": f"stepped aside: {why}"}
+    desk = _desk(panels=[_panel(tmp_path, site_a=record)])
+    _sign_in(desk, "sre.khoa", EN)
+    page = desk.client.get("/console/status", headers=EN)
+    assert page.status_code == 200, page.text
+    assert 'data-posture="stepped-aside">⚠ STEPPED ASIDE' in page.text and why in page.text
+    assert page.text.count('data-posture="stepped-aside"') == 1, "the serving site b is not marked"
 
 
 def test_a_source_that_does_not_answer_is_named_not_hidden(tmp_path: Path) -> None:
