@@ -1,5 +1,5 @@
 # The two commands in the README; both install what is missing first (infra/install/install.sh).
-.PHONY: install demo test lint unit integration bench bench-lab bench-drills bench-singletons down overload screenshots
+.PHONY: install demo test lint unit integration bench bench-lab bench-drills bench-replication bench-singletons down overload screenshots
 
 install:
 	bash infra/install/install.sh
@@ -36,6 +36,10 @@ bench-lab: install
 # SCENARIOS="partition-a-b isolate-a" narrows it.
 bench-drills: install
 	.venv/bin/python -m drills.bench $(SCENARIOS) --runs 3 --load 40
+
+# What the witness's third Kafka replica costs: produce rate and one ack's latency, RF 2 vs RF 3, one run.
+bench-replication: install
+	.venv/bin/python -m loadtests.bench_replication --seconds 10 --rounds 2
 
 down:
 	.venv/bin/ccdr lab down
