@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from core.console.panels import Panel
 from core.http.observability import configure_logging
-from core.settings import ServiceSettings, load_settings, zookeeper_credentials
+from core.settings import ServiceSettings, load_guard_settings, load_settings, zookeeper_credentials
 from failover.coordination import Coordination
 
 # Longer than HAProxy keeps idle server connections for reuse: with uvicorn's default (5 s, the
@@ -34,6 +34,7 @@ class Service(StrEnum):
     FAILOVER = "failover"
     NOTIFIER = "notifier"
     TICKET_WORKER = "ticket-worker"
+    STEP_ASIDE = "step-aside"  # the step-aside guard of a host without a failover agent (GuardSettings)
 
 
 def _tickets_app(settings: ServiceSettings) -> FastAPI:
@@ -98,6 +99,13 @@ def serve(
     config: Annotated[Path, typer.Option("--config", help="settings JSON rendered by `ccdr lab up`")],
 ) -> None:
     """Run SERVICE with the settings in CONFIG until stopped."""
+    if service is Service.STEP_ASIDE:
+        from failover.guard import run as run_guard
+
+        guard = load_guard_settings(config)
+        configure_logging(service.value, guard.site)
+        asyncio.run(run_guard(guard))
+        return
     settings = load_settings(config)
     configure_logging(service.value, settings.site)
     if service is Service.FAILOVER:

@@ -13,7 +13,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -292,7 +292,32 @@ class ServiceSettings(_Strict):
         return self
 
 
-def zookeeper_credentials(settings: ServiceSettings) -> tuple[str, str] | None:
+class GuardSettings(_Strict):
+    """`ccdr serve step-aside`: the failover agent's step-aside rule alone, on a host that runs no
+    failover agent (in production, a Kafka broker's host): it stops and starts that host's systemd
+    units as its site's posture requires. It holds no database or Kafka credential."""
+
+    environment: Literal["lab", "production"]
+    site: str = Field(pattern=r"^[a-z0-9]+$")
+    zookeeper_hosts: str = Field(min_length=1)
+    zookeeper_auth: SecretStr | None = None
+    zookeeper_tls: ZooKeeperTls | None = None
+    failover: FailoverSettings
+    peer_endpoints: dict[str, list[str]] = Field(min_length=1)
+    patroni_url: str  # this site's Patroni (is the primary here?)
+    patroni_ca: str | None = None
+    units: list[str] = Field(min_length=1)  # stopped in this order when the site steps aside
+
+    @model_validator(mode="after")
+    def _has_a_rule(self) -> GuardSettings:
+        if self.failover.step_aside is None:
+            raise ValueError("failover.step_aside: required by the step-aside guard")
+        if self.environment == "production" and self.zookeeper_tls is None:
+            raise ValueError("zookeeper_tls: refused in production without it")
+        return self
+
+
+def zookeeper_credentials(settings: ServiceSettings | GuardSettings) -> tuple[str, str] | None:
     if settings.zookeeper_auth is None:
         return None
     user, _, password = settings.zookeeper_auth.get_secret_value().partition(":")
@@ -323,7 +348,18 @@ def resolve_secrets(value: Any, where: str = "") -> Any:
     return value
 
 
+SettingsModel = TypeVar("SettingsModel", ServiceSettings, GuardSettings)
+
+
 def load_settings(path: Path) -> ServiceSettings:
+    return _load(path, ServiceSettings)
+
+
+def load_guard_settings(path: Path) -> GuardSettings:
+    return _load(path, GuardSettings)
+
+
+def _load(path: Path, model: type[SettingsModel]) -> SettingsModel:
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
@@ -335,7 +371,7 @@ def load_settings(path: Path) -> ServiceSettings:
     except SettingsError as exc:
         raise SettingsError(f"{path}: {exc}") from None
     try:
-        return ServiceSettings.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise SettingsError(f"{path}: {first_error(exc)}") from None
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 
-from core.settings import ServiceSettings
+from core.settings import GuardSettings, ServiceSettings
 from infra import kafka_access
 from infra.lab import front_door
 from infra.lab.render import (
@@ -64,6 +64,7 @@ ROLE_SECRETS: dict[str, tuple[str, ...]] = {
     "kafka-broker": (
         "kafka_broker: the SCRAM password the brokers authenticate each other with",
         "kafka_ops: the operators' SCRAM password (kafka-access.sh acls; Kafka's tools)",
+        "zookeeper_auth: user:password, for the step-aside guard (reads the sites' registry records)",
     ),
     "kafka-controller": (
         "every kafka_<principal> password, to format the log with the SCRAM users (kafka-access.sh format)",
@@ -105,6 +106,8 @@ def host_files(topo: ProductionTopology, site: str, host: Host) -> list[HostFile
         files += _haproxy(topo, host)
     if "ccdr" in host.roles:
         files += _ccdr(topo, site, host)
+    if "kafka-broker" in host.roles and topo.failover.step_aside is not None and site in topo.data_sites:
+        files += _step_aside_guard(topo, site, host)
     secrets = [line for role in sorted(host.roles) for line in ROLE_SECRETS.get(role, ())]
     listing = "\n".join(f"- {line}" for line in secrets) or "(none)"
     readme = (
@@ -383,6 +386,74 @@ def _ccdr(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
     return [*documents, HostFile(conf, supervisord, mode=0o640), unit]
 
 
+KAFKA_UNIT = "ccdr-kafka.service"
+
+
+def _step_aside_guard(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
+    """A Kafka broker's host follows the step-aside rule itself (`ccdr serve step-aside`): when its
+    site is cut off from the other one, which holds the primary, the broker stops so that its
+    leaders move. It runs as `ccdr`, which a polkit rule lets start and stop that one unit only."""
+    p = topo.paths
+    settings = p.etc / "step-aside.json"
+    document = {
+        "environment": "production",
+        "site": site,
+        "zookeeper_hosts": topo.zookeeper_connect(),
+        "zookeeper_auth": _secret(topo, "zookeeper_auth"),
+        "zookeeper_tls": _zookeeper_tls(topo, host),
+        "failover": topo.failover.model_dump(),
+        "peer_endpoints": peer_endpoints(topo, site),
+        "patroni_url": _own_patroni_url(topo, site),
+        "patroni_ca": str(p.etc / "tls" / "ca.crt"),
+        "units": [KAFKA_UNIT],
+    }
+    command = f"{p.python} -m ccdr serve step-aside --config {settings}"
+    unit = _unit(
+        topo, host, "step-aside", f"ccdr step-aside guard (site {site}, {KAFKA_UNIT})", command, "ccdr", p.data
+    )
+    polkit = (
+        "// rendered by ccdr: the step-aside guard (user ccdr) may start and stop the Kafka broker, nothing else\n"
+        "polkit.addRule(function(action, subject) {\n"
+        '    if (action.id == "org.freedesktop.systemd1.manage-units" &&\n'
+        f'        action.lookup("unit") == "{KAFKA_UNIT}" &&\n'
+        '        (action.lookup("verb") == "start" || action.lookup("verb") == "stop") &&\n'
+        '        subject.user == "ccdr") {\n'
+        "        return polkit.Result.YES;\n"
+        "    }\n"
+        "});\n"
+    )
+    return [
+        HostFile(settings, json.dumps(document, indent=2) + "\n", mode=0o640),
+        unit,
+        HostFile(Path("/etc/polkit-1/rules.d/50-ccdr-step-aside.rules"), polkit),
+    ]
+
+
+def peer_endpoints(topo: ProductionTopology, site: str) -> dict[str, list[str]]:
+    """Per other data site, what proves this site reaches it: its Patroni API and its brokers."""
+    ports = topo.ports
+    return {
+        peer: [f"{h.address}:{ports.patroni_rest}" for s, h in topo.with_role("postgres") if s == peer]
+        + [f"{h.address}:{ports.kafka_broker}" for s, h in topo.with_role("kafka-broker") if s == peer]
+        for peer in topo.data_sites
+        if peer != site
+    }
+
+
+def _own_patroni_url(topo: ProductionTopology, site: str) -> str:
+    own = next(h for s, h in topo.with_role("postgres") if s == site)
+    return f"https://{own.address}:{topo.ports.patroni_rest}"
+
+
+def _zookeeper_tls(topo: ProductionTopology, host: Host) -> dict[str, str]:
+    tls = topo.paths.etc / "tls"
+    return {
+        "ca_file": str(tls / "ca.crt"),
+        "cert_file": str(tls / f"{host.name}.crt"),
+        "key_file": str(tls / f"{host.name}.key"),
+    }
+
+
 def services_path(topo: ProductionTopology, program: str) -> Path:
     """One settings file per program: each reaches Kafka as its own principal."""
     return topo.paths.etc / f"services-{program}.json"
@@ -402,7 +473,6 @@ def services_document(
     passfile = str(topo.paths.etc / "secrets" / "pgpass")
     tls = {"sslmode": "verify-full", "sslrootcert": str(topo.paths.etc / "tls" / "ca.crt")}
     proxies = [str(h.address) for _, h in topo.with_role("haproxy")]
-    own_patroni = next(h for s, h in postgres if s == site)
     address = str(host.address)
     host_tls = {
         "tls_cert": str(topo.paths.etc / "tls" / f"{host.name}.crt"),
@@ -458,11 +528,7 @@ def services_document(
         },
         "zookeeper_hosts": topo.zookeeper_connect(),
         "zookeeper_auth": _secret(topo, "zookeeper_auth"),
-        "zookeeper_tls": {
-            "ca_file": str(topo.paths.etc / "tls" / "ca.crt"),
-            "cert_file": str(topo.paths.etc / "tls" / f"{host.name}.crt"),
-            "key_file": str(topo.paths.etc / "tls" / f"{host.name}.key"),
-        },
+        "zookeeper_tls": _zookeeper_tls(topo, host),
         "failover": topo.failover.model_dump(),
         "agents": topo.agents.model_dump(),
         "sessions": {
@@ -470,7 +536,8 @@ def services_document(
             "public_keys": [_secret(topo, "session_public_key")],
         },
         "supervisor": {"socket": str(supervisor_socket), "group": f"site-{site}"},
-        "patroni_url": f"https://{own_patroni.address}:{ports.patroni_rest}",
+        "patroni_url": _own_patroni_url(topo, site),
+        "peer_endpoints": peer_endpoints(topo, site),
         "patroni_ca": str(topo.paths.etc / "tls" / "ca.crt"),
         "mail_dir": str(topo.paths.data / "mail"),
         "console": {"data_sites": topo.data_sites},
@@ -482,6 +549,11 @@ def check_document(document: dict[str, object], secrets: dict[str, str]) -> Serv
     """Validate a rendered services document as the services will, each secret reference filled
     from `secrets` by file name (the real files live only on the hosts)."""
     return ServiceSettings.model_validate(_fill(document, secrets))
+
+
+def check_guard_document(document: dict[str, object], secrets: dict[str, str]) -> GuardSettings:
+    """The same for the step-aside guard's settings (a Kafka broker's host)."""
+    return GuardSettings.model_validate(_fill(document, secrets))
 
 
 def _fill(value: object, secrets: dict[str, str]) -> object:

@@ -11,7 +11,13 @@ import pytest
 
 from infra import kafka_access
 from infra.production.cli import EXAMPLE
-from infra.production.render import check_document, host_subject, kafka_secret_name, render_production
+from infra.production.render import (
+    check_document,
+    check_guard_document,
+    host_subject,
+    kafka_secret_name,
+    render_production,
+)
 from infra.production.topology import ProductionTopology, load_production_topology
 
 PATRONI = Path("/opt/ccdr/patroni-venv/bin/patroni")  # installed by `make install`
@@ -101,6 +107,7 @@ def test_every_systemd_unit_passes_systemd_analyze_verify(rendered: tuple[Produc
         "ccdr-patroni.service",
         "ccdr-haproxy.service",
         "ccdr-services.service",
+        "ccdr-step-aside.service",
     }
     for unit in units:
         result = _run("systemd-analyze", "verify", unit)
@@ -147,6 +154,27 @@ def test_the_services_settings_validate_in_production_mode_with_secrets_by_refer
         read_dsn = settings.database_read_dsn.get_secret_value()
         own_site_first = "10.10.1.31" if settings.site == "a" else "10.20.1.31"
         assert read_dsn.split("host=")[1].startswith(own_site_first)
+
+
+def test_each_data_sites_kafka_host_runs_the_step_aside_guard_for_its_broker_only(
+    rendered: tuple[ProductionTopology, Path],
+) -> None:
+    topo, out = rendered
+    brokers = {h.name: s for s, h in topo.with_role("kafka-broker")}
+    guarded = {p.parts[-4] for p in out.glob("*/etc/ccdr/step-aside.json")}
+    assert guarded == {name for name, site in brokers.items() if site in topo.data_sites}, "not at the witness"
+    for name in guarded:
+        site = brokers[name]
+        settings = check_guard_document(
+            json.loads((out / name / "etc/ccdr/step-aside.json").read_text()), STAND_IN_SECRETS
+        )
+        assert settings.site == site and settings.units == ["ccdr-kafka.service"]
+        peer = next(s for s in topo.data_sites if s != site)
+        peer_hosts = {str(h.address) for s, h in topo.hosts if s == peer and h.roles & {"postgres", "kafka-broker"}}
+        assert {e.rpartition(":")[0] for e in settings.peer_endpoints[peer]} == peer_hosts
+        rule = (out / name / "etc/polkit-1/rules.d/50-ccdr-step-aside.rules").read_text()
+        assert 'action.lookup("unit") == "ccdr-kafka.service"' in rule and 'subject.user == "ccdr"' in rule
+        assert "ccdr-services" not in rule and "ccdr-zookeeper" not in rule
 
 
 def test_a_placeholder_secret_is_refused_in_production(rendered: tuple[ProductionTopology, Path]) -> None:

@@ -1,0 +1,58 @@
+"""`ccdr serve step-aside`: the step-aside rule on a host without a failover agent (in production,
+a Kafka broker's host). It observes what the site's failover agent observes (the ZooKeeper session,
+the other site's registry record, a TCP connect to the other site, this site's Patroni) and stops
+or starts this host's systemd units by the same rule (failover.cutoff), so a cut-off site's broker
+hands its leaders over as the lab's does."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
+
+from core.settings import GuardSettings, zookeeper_credentials
+from failover import registry
+from failover.coordination import CoordinationUnavailable
+from failover.loops import every
+from failover.processes import SystemdUnits
+from failover.step_aside import StepAside
+from failover.zookeeper import ZooKeeperCoordination
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings: GuardSettings) -> None:
+    fo = settings.failover
+    rule = fo.step_aside
+    assert rule is not None  # GuardSettings refuses a file without one
+    coord = ZooKeeperCoordination(
+        settings.zookeeper_hosts,
+        settings.site,
+        session_timeout=fo.session_timeout_s,
+        op_timeout=fo.op_timeout_s,
+        auth=zookeeper_credentials(settings),
+        tls=settings.zookeeper_tls,
+    )
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(CoordinationUnavailable), wait=wait_exponential(max=5), reraise=True
+    ):
+        with attempt:
+            await asyncio.to_thread(coord.start, fo.session_timeout_s)
+    guard = StepAside(
+        rule.model_copy(update={"programs": settings.units}),
+        coord,
+        SystemdUnits(),
+        settings.peer_endpoints,
+        lambda: registry.patroni_role(settings.patroni_url, settings.patroni_ca, rule.probe_timeout_s),
+    )
+    loop = asyncio.create_task(every(fo.loop_s, guard.tick, "step aside"))
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    log.info("site %s: step-aside guard running for %s", settings.site, ", ".join(settings.units))
+    await stop.wait()
+    loop.cancel()
+    await asyncio.gather(loop, return_exceptions=True)
+    await asyncio.to_thread(coord.stop)
