@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+import yaml
 
 from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.render import RenderedFile, Secrets, new_kafka_cluster_id, render_group
@@ -107,6 +108,15 @@ def test_patroni_runs_as_postgres_with_sync_mode(layout: LabLayout) -> None:
     program = supervisord.split("[program:patroni]")[1]
     assert "user=postgres" in program
     assert str(LabLayout(load_topology()).patroni_venv) in program
+
+
+def test_postgres_drops_the_sessions_of_clients_cut_off_mid_transaction(layout: LabLayout) -> None:
+    """Local parameters (applied on reload, so a running lab gets them too), not bootstrap-only ones."""
+    local = yaml.safe_load(_files(layout, "a")["patroni.yml"].content)["postgresql"]["parameters"]
+    assert local["idle_in_transaction_session_timeout"] == "10s"
+    assert local["tcp_user_timeout"] == 8000
+    dead_peer_s = local["tcp_keepalives_idle"] + local["tcp_keepalives_interval"] * local["tcp_keepalives_count"]
+    assert dead_peer_s <= 10, "an idle connection to a vanished client is dropped within seconds"
 
 
 def test_front_door_routes_writes_by_patroni_primary(layout: LabLayout) -> None:
