@@ -248,8 +248,11 @@ class ZooKeeperCoordination:
         path = f"/{kind}/{name}"
         found = self._get(path)
         if found is not None and int(found[1].ephemeralOwner) == self.session_id:
-            self._wait(self._zk.set_async(ROOT + path, _dump(data)))
-            return
+            try:
+                self._wait(self._zk.set_async(ROOT + path, _dump(data)))
+                return
+            except NoNodeError:  # it went with a session that ended meanwhile (a heal): create it anew
+                found = None
         if found is not None:  # left by another session of the same name: ours replaces it
             with contextlib.suppress(NoNodeError):
                 self._wait(self._zk.delete_async(ROOT + path))
@@ -257,7 +260,10 @@ class ZooKeeperCoordination:
         try:
             self._wait(self._zk.create_async(ROOT + path, _dump(data), ephemeral=True))
         except NodeExistsError:
-            self._wait(self._zk.set_async(ROOT + path, _dump(data)))
+            try:
+                self._wait(self._zk.set_async(ROOT + path, _dump(data)))
+            except NoNodeError as exc:  # created and deleted under us: the ensemble is in flux, say so
+                raise CoordinationUnavailable(f"ZooKeeper: {path} changed under us; try again") from exc
 
     def withdraw(self, kind: str, name: str) -> None:
         self._require_session()
