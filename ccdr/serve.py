@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from core.console.panels import Panel
 from core.http.observability import configure_logging
-from core.settings import ServiceSettings, load_guard_settings, load_settings, zookeeper_credentials
+from core.settings import ServiceSettings, load_guard_settings, load_settings
 from failover.coordination import Coordination
 
 # Longer than HAProxy keeps idle server connections for reuse: with uvicorn's default (5 s, the
@@ -41,17 +41,10 @@ def _tickets_app(settings: ServiceSettings) -> FastAPI:
     """The ticket API with agent presence kept in ZooKeeper (ephemeral: it goes with a dead site)."""
     from core.tickets.app import create_app as create_tickets
     from failover.presence import PresenceBoard, kept
-    from failover.zookeeper import ZooKeeperCoordination
+    from failover.zookeeper import site_coordination
 
     fo = settings.failover
-    coord = ZooKeeperCoordination(
-        settings.zookeeper_hosts,
-        settings.site,
-        session_timeout=fo.session_timeout_s,
-        op_timeout=fo.op_timeout_s,
-        auth=zookeeper_credentials(settings),
-        tls=settings.zookeeper_tls,
-    )
+    coord = site_coordination(settings)
     board = PresenceBoard(coord)
     return create_tickets(
         settings,

@@ -15,16 +15,15 @@ from datetime import timedelta
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from core.agents.dispatch_worker import Dispatcher
 from core.agents.store.pg import PgDispatchStore
 from core.database import pool_for
-from core.settings import ServiceSettings, zookeeper_credentials
+from core.settings import ServiceSettings
 from core.tickets.clock_worker import SlaClock
 from core.tickets.store.pg import PgClockStore
 from failover import registry
-from failover.coordination import DISPATCHER, SLA_CLOCK, CoordinationUnavailable
+from failover.coordination import DISPATCHER, SLA_CLOCK
 from failover.election import Singleton
 from failover.fencing import registrar
 from failover.loops import every
@@ -33,7 +32,7 @@ from failover.processes import SupervisorProcesses
 from failover.roles import under_term
 from failover.standby import Activation, StandbyController
 from failover.step_aside import StepAside
-from failover.zookeeper import ZooKeeperCoordination
+from failover.zookeeper import site_coordination, start_when_reachable
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +51,8 @@ def _recorder(pool: AsyncConnectionPool[Any]) -> Callable[[Activation], Awaitabl
 
 async def run(settings: ServiceSettings) -> None:
     fo = settings.failover
-    coord = ZooKeeperCoordination(
-        settings.zookeeper_hosts,
-        settings.site,
-        session_timeout=fo.session_timeout_s,
-        op_timeout=fo.op_timeout_s,
-        auth=zookeeper_credentials(settings),
-        tls=settings.zookeeper_tls,
-    )
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(CoordinationUnavailable), wait=wait_exponential(max=5), reraise=True
-    ):
-        with attempt:
-            await asyncio.to_thread(coord.start, fo.session_timeout_s)
+    coord = site_coordination(settings)
+    await start_when_reachable(coord, fo.session_timeout_s)
     pool = pool_for(settings, "failover", max_size=4, timeout=5)
     await pool.open(wait=False)
     register = registrar(pool)

@@ -10,15 +10,12 @@ import asyncio
 import logging
 import signal
 
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
-
-from core.settings import GuardSettings, zookeeper_credentials
+from core.settings import GuardSettings
 from failover import registry
-from failover.coordination import CoordinationUnavailable
 from failover.loops import every
 from failover.processes import SystemdUnits
 from failover.step_aside import StepAside
-from failover.zookeeper import ZooKeeperCoordination
+from failover.zookeeper import site_coordination, start_when_reachable
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +24,8 @@ async def run(settings: GuardSettings) -> None:
     fo = settings.failover
     rule = fo.step_aside
     assert rule is not None  # GuardSettings refuses a file without one
-    coord = ZooKeeperCoordination(
-        settings.zookeeper_hosts,
-        settings.site,
-        session_timeout=fo.session_timeout_s,
-        op_timeout=fo.op_timeout_s,
-        auth=zookeeper_credentials(settings),
-        tls=settings.zookeeper_tls,
-    )
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(CoordinationUnavailable), wait=wait_exponential(max=5), reraise=True
-    ):
-        with attempt:
-            await asyncio.to_thread(coord.start, fo.session_timeout_s)
+    coord = site_coordination(settings)
+    await start_when_reachable(coord, fo.session_timeout_s)
     guard = StepAside(
         rule.model_copy(update={"programs": settings.units}),
         coord,

@@ -14,6 +14,7 @@ instead of queueing behind the reconnect.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -34,8 +35,9 @@ from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.protocol.states import KazooState
 from kazoo.retry import KazooRetry
 from kazoo.security import make_digest_acl
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
-from core.settings import ZooKeeperTls
+from core.settings import GuardSettings, ServiceSettings, ZooKeeperTls, zookeeper_credentials
 from failover.coordination import (
     ActivationRequest,
     CoordinationUnavailable,
@@ -338,3 +340,25 @@ class ZooKeeperCoordination:
             node = ROOT + "".join(f"/{p}" for p in parts[:depth])
             with contextlib.suppress(NodeExistsError):
                 self._wait(self._zk.create_async(node, value if depth == len(parts) else b""))
+
+
+def site_coordination(settings: ServiceSettings | GuardSettings) -> ZooKeeperCoordination:
+    """The coordination client of one site's process, from its settings (not started)."""
+    fo = settings.failover
+    return ZooKeeperCoordination(
+        settings.zookeeper_hosts,
+        settings.site,
+        session_timeout=fo.session_timeout_s,
+        op_timeout=fo.op_timeout_s,
+        auth=zookeeper_credentials(settings),
+        tls=settings.zookeeper_tls,
+    )
+
+
+async def start_when_reachable(coord: ZooKeeperCoordination, session_timeout_s: float) -> None:
+    """Start the session, retrying until the ensemble answers (a site starts before its quorum)."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(CoordinationUnavailable), wait=wait_exponential(max=5), reraise=True
+    ):
+        with attempt:
+            await asyncio.to_thread(coord.start, session_timeout_s)
