@@ -256,6 +256,7 @@ class HAProxyTimers(_Strict):
     fall: int = Field(ge=1, le=10)
     rise: int = Field(ge=1, le=10)
     connect_timeout_ms: int = Field(ge=100, le=60_000)
+    check_timeout_ms: int = Field(ge=100, le=60_000)  # a health check's answer (a busy site answers late)
 
 
 class LabTimers(_Strict):

@@ -63,7 +63,9 @@ def test_quorums_and_roles(lab: Topology) -> None:
     assert len(intake) == lab.kafka.partitions
     assert all(sorted(p.replicas) == [1, 2, 3] for p in intake), "intake replicas span every site"
     leaders = meta.leaders_of(lab.kafka.intake_topic).values()
-    assert set(leaders) == {1, 2}, "the data sites lead, in turns; the witness never does while they are in sync"
+    # In turns when freshly made; after a site loss the survivor leads them all until Kafka's
+    # periodic rebalance. The witness never leads while a data site is in sync.
+    assert set(leaders) <= {lab.sites["a"].node_id, lab.sites["b"].node_id}
 
     quorum = probes.kafka_quorum(LabLayout(lab))
     assert quorum is not None
@@ -197,7 +199,7 @@ def test_partition_a_b_never_two_primaries(lab: Topology, secrets: Secrets) -> N
         wait_until(f"{cut_off} out of the front door", lambda: not _in_front_door(lab, cut_off), timeout=10)
         stepped_aside_s = time.monotonic() - partitioned
         assert _posture(primary).startswith("serving"), "the primary's side stays"
-        assert _in_front_door(lab, primary)
+        wait_until(f"{primary} in the front door", lambda: _in_front_door(lab, primary), timeout=15)
         # Through the ttl and one more loop: whichever side keeps the ZooKeeper majority
         # (both still reach the witness) keeps or takes the lock; the other must demote.
         time.sleep(max(0.0, lab.timers.patroni.ttl + 3 * lab.timers.patroni.loop_wait - stepped_aside_s))
@@ -206,11 +208,15 @@ def test_partition_a_b_never_two_primaries(lab: Topology, secrets: Secrets) -> N
         ccdr("lab", "heal")
         stop.set()
         watcher.join()
+        # Converged even when the test failed above: the next test must not start from a
+        # half-healed lab (a primary without its synchronous standby cannot fail over).
+        wait_until("lab converged after heal", lambda: _converged(lab), timeout=120)
+        wait_until(
+            "both sites serving again", lambda: all(_posture(s).startswith("serving") for s in lab.data_sites), 60
+        )
+        wait_until("both sites in the front door", lambda: all(_in_front_door(lab, s) for s in lab.data_sites), 120)
     assert seen_two == [], f"two primaries at once at {seen_two}"
     assert netns.fault_rules(lab) == {}
-    wait_until("lab converged after heal", lambda: _converged(lab), timeout=120)
-    wait_until(f"{cut_off} serving again", lambda: _posture(cut_off).startswith("serving"), timeout=60)
-    wait_until(f"{cut_off} back in the front door", lambda: _in_front_door(lab, cut_off), timeout=120)
     token = wait_until("a write after heal", lambda: _try_write(lab, secrets), timeout=30)
     standby = next(s for s in lab.data_sites if s != _primary(lab))
     wait_until("replicated after heal", lambda: _read_probe(lab, secrets, standby, token), timeout=10)
