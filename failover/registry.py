@@ -18,7 +18,7 @@ from failover.coordination import Coordination, SessionState, Term
 SITES = "sites"
 
 
-def _tcp_reachable(host_port: str, timeout: float) -> bool:
+def tcp_reachable(host_port: str, timeout: float) -> bool:
     host, _, port = host_port.rpartition(":")
     try:
         with socket.create_connection((host, int(port)), timeout=timeout):
@@ -41,7 +41,7 @@ async def site_views(
     kafka_bootstrap: Sequence[str], patroni_url: str, patroni_ca: str | None = None, timeout: float = 1.0
 ) -> dict[str, Any]:
     """This site's own view of its dependencies (what an operator wants when sites disagree)."""
-    brokers = await asyncio.gather(*(asyncio.to_thread(_tcp_reachable, b, timeout) for b in kafka_bootstrap))
+    brokers = await asyncio.gather(*(asyncio.to_thread(tcp_reachable, b, timeout) for b in kafka_bootstrap))
     patroni = await asyncio.to_thread(patroni_role, patroni_url, patroni_ca, timeout)
     return {
         "kafka": {b: ("reachable" if ok else "unreachable") for b, ok in zip(kafka_bootstrap, brokers, strict=True)},

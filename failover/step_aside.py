@@ -6,37 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from core.settings import StepAsideSettings
 from failover import registry
 from failover.coordination import Coordination, SessionState
 from failover.cutoff import Hysteresis, Posture, SiteView, cut_off
+from failover.standby import Processes
 
 log = logging.getLogger(__name__)
 
 
-class Programs(Protocol):
-    def running(self, name: str) -> bool: ...
-
-    def start(self, name: str) -> None: ...
-
-    def stop(self, name: str) -> None: ...
-
-
 def reachable(endpoints: Sequence[str], timeout: float) -> bool:
     """True when any endpoint takes a TCP connection within `timeout` (dropped packets time out)."""
-    for endpoint in endpoints:
-        host, _, port = endpoint.rpartition(":")
-        try:
-            with socket.create_connection((host, int(port)), timeout=timeout):
-                return True
-        except OSError:
-            continue
-    return False
+    return any(registry.tcp_reachable(endpoint, timeout) for endpoint in endpoints)
 
 
 def holds_primary(patroni_view: object) -> bool:
@@ -49,7 +34,7 @@ class StepAside:
         self,
         settings: StepAsideSettings,
         coord: Coordination,
-        programs: Programs,
+        programs: Processes,
         peers: Mapping[str, Sequence[str]],
         local_patroni: Callable[[], str],
         clock: Callable[[], float] = time.monotonic,
