@@ -89,20 +89,43 @@ async def run(settings: ServiceSettings) -> None:
             lambda: registry.patroni_role(settings.patroni_url, settings.patroni_ca, probe_s),
         )
 
-    async def heartbeat() -> None:
-        views = await registry.site_views(settings.kafka.bootstrap, settings.patroni_url, settings.patroni_ca)
-        if step_aside is not None:
-            views["posture"] = step_aside.posture.value + (f": {step_aside.reason}" if step_aside.reason else "")
-            views["reaches"] = dict(step_aside.reaches)  # the other site's rule reads it (failover.cutoff)
+    views: dict[str, Any] = {}  # the last probe of our dependencies (kafka, patroni)
+    said: dict[str, Any] = {}  # what our last published record said about stepping aside
+
+    def posture_views() -> dict[str, Any]:
+        if step_aside is None:
+            return {}
+        return {
+            "posture": step_aside.posture.value + (f": {step_aside.reason}" if step_aside.reason else ""),
+            "reaches": dict(step_aside.reaches),  # the other site's rule reads it (failover.cutoff)
+        }
+
+    async def publish() -> None:
+        told = posture_views()
         cold = {c.component: c.running_here for c in controllers}
-        data = registry.record(coord, {s.role: s.term if s.leading else None for s in singletons}, cold, views)
-        await asyncio.to_thread(registry.publish, coord, data)
+        data = registry.record(coord, {s.role: s.term if s.leading else None for s in singletons}, cold, views | told)
+        if await asyncio.to_thread(registry.publish, coord, data):
+            said.clear()
+            said.update(told)
+
+    async def heartbeat() -> None:
+        views.update(await registry.site_views(settings.kafka.bootstrap, settings.patroni_url, settings.patroni_ca))
+        await publish()
+
+    async def step_aside_tick() -> None:
+        assert step_aside is not None
+        await step_aside.tick()
+        # The other site steps aside on our word that we lost it: say it now, not at the next heartbeat
+        # (whose dependency probes wait out their timeouts when a site is cut off). Retried every
+        # tick until it is written (no session while ours moves to another ZooKeeper server).
+        if posture_views() != said:
+            await publish()
 
     loops = [asyncio.create_task(every(fo.loop_s, s.tick, f"role {s.role}")) for s in singletons]
     loops += [asyncio.create_task(every(fo.loop_s, c.tick, f"standby {c.component}")) for c in controllers]
     loops.append(asyncio.create_task(every(fo.heartbeat_s, heartbeat, "heartbeat")))
     if step_aside is not None:
-        loops.append(asyncio.create_task(every(fo.loop_s, step_aside.tick, "step aside")))
+        loops.append(asyncio.create_task(every(fo.loop_s, step_aside_tick, "step aside")))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

@@ -14,6 +14,11 @@ before a site died or was isolated looks fresh for a while (the first version of
 that for life, and the survivor of `isolate-a` stepped aside). So each site's record also says
 whether it reaches the other; a fresh record of the peer saying it cannot reach us was written
 after the cut, by a peer that is alive and in touch with the quorum.
+
+The hold against a flapping link counts from our own first failed probe, not from the peer's
+word: that word comes only after the peer's next heartbeat (and, when its ZooKeeper server was on
+the other side of the cut, after its session moved to another server, ~2-3 s). Timing the hold
+from it stepped aside 5.8 s after the cut in `partition-a-b`, and intake stalled until then.
 """
 
 from __future__ import annotations
@@ -32,17 +37,20 @@ class SiteView:
     """One observation, made by a data site's failover agent."""
 
     zookeeper_connected: bool  # our session is alive: we hear the quorum (through the witness if need be)
-    peer_reachable: bool  # we reach the other data site ourselves
+    peer_unreachable_s: float | None  # since our probes of the other data site began to fail (None: it answers)
     peer_heard_s: float | None  # since the peer's registry record last changed (None: never seen to)
     peer_reaches_us: bool | None  # what that record says (None: it does not say)
     peer_holds_primary: bool  # the peer's own record says its PostgreSQL is the primary
     local_primary: bool  # our PostgreSQL is the primary
 
 
-def cut_off(view: SiteView, peer_fresh_s: float) -> str | None:
-    """Why this site should step aside now, or None. The primary's side always stays."""
-    if not view.zookeeper_connected or view.peer_reachable or view.local_primary:
-        return None  # alone (Kafka and Patroni fence us already), in touch, or the side that must stay
+def cut_off(view: SiteView, peer_fresh_s: float, after_s: float) -> str | None:
+    """Why this site should step aside now, or None. The primary's side always stays; a link
+    down for less than `after_s` (every probe in that time failed) is a blip, not a cut."""
+    if not view.zookeeper_connected or view.local_primary:
+        return None  # alone (Kafka and Patroni fence us already), or the side that must stay
+    if view.peer_unreachable_s is None or view.peer_unreachable_s < after_s:
+        return None  # in touch, or not out of touch for long enough
     if view.peer_reaches_us is not False or view.peer_heard_s is None or view.peer_heard_s > peer_fresh_s:
         return None  # no word from the peer since the cut: it may be dead or alone, a site loss
     if not view.peer_holds_primary:
@@ -52,22 +60,20 @@ def cut_off(view: SiteView, peer_fresh_s: float) -> str | None:
 
 @dataclass
 class Hysteresis:
-    """Step aside only after being cut off for `after_s`, and serve again only after `rejoin_after_s`
-    in touch: a flapping link must not flap the site in and out of the front door."""
+    """Step aside as soon as the rule says so (it holds against a flapping link itself, see
+    `cut_off`), but serve again only after `rejoin_after_s` in touch: a link that comes and goes
+    must not flap the site in and out of the front door."""
 
-    after_s: float
     rejoin_after_s: float
     posture: Posture = Posture.SERVING
-    _since: float | None = None  # when the observations began to disagree with the posture
+    _since: float | None = None  # when the rule began to let us serve again
 
     def observe(self, reason: str | None, now: float) -> Posture:
-        wants = Posture.STEPPED_ASIDE if reason else Posture.SERVING
-        if wants is self.posture:
-            self._since = None
-            return self.posture
-        if self._since is None:
-            self._since = now
-        hold = self.after_s if wants is Posture.STEPPED_ASIDE else self.rejoin_after_s
-        if now - self._since >= hold:
-            self.posture, self._since = wants, None
+        if reason:
+            self.posture, self._since = Posture.STEPPED_ASIDE, None
+        elif self.posture is Posture.STEPPED_ASIDE:
+            if self._since is None:
+                self._since = now
+            if now - self._since >= self.rejoin_after_s:
+                self.posture, self._since = Posture.SERVING, None
         return self.posture

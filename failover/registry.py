@@ -62,6 +62,9 @@ def record(
     }
 
 
-def publish(coord: Coordination, data: Mapping[str, Any]) -> None:
-    if coord.state is SessionState.CONNECTED:
-        coord.announce(SITES, coord.site, data)
+def publish(coord: Coordination, data: Mapping[str, Any]) -> bool:
+    """Write this site's record; False when there is no session to write it with."""
+    if coord.state is not SessionState.CONNECTED:
+        return False
+    coord.announce(SITES, coord.site, data)
+    return True

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from core.settings import StepAsideSettings
@@ -20,8 +21,10 @@ log = logging.getLogger(__name__)
 
 
 def reachable(endpoints: Sequence[str], timeout: float) -> bool:
-    """True when any endpoint takes a TCP connection within `timeout` (dropped packets time out)."""
-    return any(registry.tcp_reachable(endpoint, timeout) for endpoint in endpoints)
+    """True when any endpoint takes a TCP connection within `timeout` (dropped packets time out).
+    Probed side by side: one after the other, a cut-off site's probe took a timeout per endpoint."""
+    with ThreadPoolExecutor(max_workers=max(1, len(endpoints))) as pool:
+        return any(pool.map(lambda endpoint: registry.tcp_reachable(endpoint, timeout), endpoints))
 
 
 def holds_primary(patroni_view: object) -> bool:
@@ -45,11 +48,12 @@ class StepAside:
         self._peers = peers
         self._local_patroni = local_patroni
         self._clock = clock
-        self._hysteresis = Hysteresis(settings.after_s, settings.rejoin_after_s)
+        self._hysteresis = Hysteresis(settings.rejoin_after_s)
         # peer -> (its last heartbeat value, when we saw it change; None until we have: a record
         # seen once may be a dead site's whose session has not expired yet)
         self._heard: dict[str, tuple[object, float | None]] = {}
         self.reaches: dict[str, bool] = {}  # our last probe of each peer, published in our record
+        self._unreachable_since: dict[str, float] = {}  # peer -> our first failed probe of it in a row
         self._acted: Posture | None = None  # what the programs were last seen to match
         self._announced: Posture | None = None
         self.reason: str | None = None
@@ -60,7 +64,7 @@ class StepAside:
 
     async def tick(self) -> Posture:
         view = await asyncio.to_thread(self._observe)
-        reason = cut_off(view, self._settings.peer_fresh_s)
+        reason = cut_off(view, self._settings.peer_fresh_s, self._settings.after_s)
         posture = self._hysteresis.observe(reason, self._clock())
         if posture is not self._acted:
             await asyncio.to_thread(self._act, posture, reason)
@@ -86,11 +90,17 @@ class StepAside:
             elif last[0] != beat:
                 self._heard[peer] = (beat, now)
         changed = self._heard.get(peer, (None, None))[1]
+        probed_at = self._clock()  # a failed probe took up to probe_timeout_s: the cut began before it
         self.reaches[peer] = reachable(endpoints, self._settings.probe_timeout_s)
+        if self.reaches[peer]:
+            self._unreachable_since.pop(peer, None)
+        else:
+            self._unreachable_since.setdefault(peer, probed_at)
+        since = self._unreachable_since.get(peer)
         theirs = (record or {}).get("reaches", {}).get(self._coord.site)
         return SiteView(
             zookeeper_connected=connected,
-            peer_reachable=self.reaches[peer],
+            peer_unreachable_s=None if since is None else self._clock() - since,
             peer_heard_s=None if changed is None or record is None else now - changed,
             peer_reaches_us=theirs if isinstance(theirs, bool) else None,
             peer_holds_primary=holds_primary(record.get("patroni")) if record else False,

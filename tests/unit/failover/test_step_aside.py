@@ -161,3 +161,40 @@ def test_a_program_still_stopping_at_the_heal_is_started_on_a_later_tick(listeni
     assert programs.state["intake"] != "RUNNING"
     asyncio.run(step.tick())  # ... and is started once it has stopped
     assert programs.state["intake"] == "RUNNING"
+
+
+def test_the_hold_runs_from_our_first_failed_probe_so_the_peers_late_word_acts_at_once() -> None:
+    """partition-a-b: the peer's record says it lost us only after its ZooKeeper session moved to
+    a server on our side of the cut (~3 s); holding after_s from then stepped aside at 5.8 s."""
+    step, peer, _, clock = _site(_closed_port())
+    for beat in range(3):  # cut off for 3 s, the peer's record still from before the cut
+        _peer_beats(peer, beat, reaches_b=True)
+        asyncio.run(step.tick())
+        clock.now += 1
+    assert step.posture is Posture.SERVING
+    _peer_beats(peer, 3, reaches_b=False)  # its first record written after the cut
+    asyncio.run(step.tick())
+    assert step.posture is Posture.STEPPED_ASIDE
+
+
+def test_one_answered_probe_restarts_the_hold(listening: str) -> None:
+    unreachable = _closed_port()
+    step, peer, _, clock = _site(unreachable)
+    _peer_beats(peer, 0)
+    asyncio.run(step.tick())  # first failed probe at t=100
+    clock.now += 1.5
+    step._peers = {"a": [listening]}  # the link comes back for one probe
+    _peer_beats(peer, 1)
+    asyncio.run(step.tick())
+    step._peers = {"a": [unreachable]}
+    clock.now += 1
+    _peer_beats(peer, 2)
+    asyncio.run(step.tick())  # down again since t=102.5: 0 s of the 2 s hold
+    clock.now += 1.5
+    _peer_beats(peer, 3)
+    asyncio.run(step.tick())  # 1.5 s: still a blip
+    assert step.posture is Posture.SERVING
+    clock.now += 0.5
+    _peer_beats(peer, 4)
+    asyncio.run(step.tick())
+    assert step.posture is Posture.STEPPED_ASIDE
