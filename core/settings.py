@@ -54,6 +54,9 @@ class TicketSettings(_Strict):
     consumer_group: str = Field(pattern=r"^[A-Za-z0-9._-]{1,200}$")
     max_batch: int = Field(ge=1, le=10_000)  # events per partition per poll, applied in one transaction
     outbox_interval_ms: int = Field(ge=50, le=60_000)
+    # The outbox relay holds its claim (a transaction) while Kafka acknowledges; it gives up after
+    # this, below PostgreSQL's idle_in_transaction_session_timeout, and tries again.
+    outbox_publish_timeout_s: float = Field(gt=0, le=300)
     page_size_max: int = Field(ge=1, le=1000)
     # The worker's consumer-group timers: a dead site's partitions move after session_timeout_ms.
     session_timeout_ms: int = Field(ge=1000, le=300_000)

@@ -234,12 +234,25 @@ class KafkaTimers(_Strict):
         return self
 
 
+def check_outbox_within_idle_timeout(tickets: TicketSettings, patroni: PatroniTimers) -> None:
+    """The outbox relay waits on Kafka inside its transaction: PostgreSQL must not end it first
+    (a relay whose session was ended that way crashed the ticket worker in partition-a-b)."""
+    if tickets.outbox_publish_timeout_s >= patroni.idle_in_transaction_timeout_s:
+        raise ValueError(
+            f"tickets.outbox_publish_timeout_s: {tickets.outbox_publish_timeout_s} s is not below "
+            f"timers.patroni.idle_in_transaction_timeout_s ({patroni.idle_in_transaction_timeout_s} s)"
+        )
+
+
 class PatroniTimers(_Strict):
     # Patroni's own floors: ttl >= 20, loop_wait >= 1, retry_timeout >= 3.
     ttl: int = Field(ge=20, le=600)
     loop_wait: int = Field(ge=1, le=60)
     retry_timeout: int = Field(ge=3, le=120)
     maximum_lag_on_failover: int = Field(ge=0)
+    # PostgreSQL ends a session idle inside a transaction this long (a client cut off mid-transaction
+    # keeps its row locks otherwise): every transaction that waits on something else must be shorter.
+    idle_in_transaction_timeout_s: int = Field(ge=1, le=3600)
 
     @model_validator(mode="after")
     def _patroni_rule(self) -> PatroniTimers:
@@ -325,6 +338,7 @@ class Topology(_Strict):
                 f"session timeout ({self.timers.kafka.broker_session_timeout_ms} ms); sends would fail during a "
                 "normal leader election"
             )
+        check_outbox_within_idle_timeout(self.tickets, self.timers.patroni)
         zk = self.timers.zookeeper
         session_ms = self.failover.session_timeout_s * 1000
         if not zk.min_session_timeout_ms <= session_ms <= zk.max_session_timeout_ms:

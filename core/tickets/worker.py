@@ -47,6 +47,8 @@ async def run(settings: ServiceSettings) -> None:
         auth=settings.kafka.auth,
         topic=settings.kafka.ticket_events_topic,
         interval_s=tickets.outbox_interval_ms / 1000,
+        publish_timeout_s=tickets.outbox_publish_timeout_s,
+        request_timeout_ms=tickets.kafka_request_timeout_ms,
         client_id=f"ccdr-outbox-{settings.site}",
     )
     listen = settings.ticket_worker_listen

@@ -26,6 +26,7 @@ from infra.topology import (
     Ports,
     TopologyError,
     ZooKeeperTimers,
+    check_outbox_within_idle_timeout,
     checked_site_names,
 )
 
@@ -121,6 +122,7 @@ class ProductionTopology(_Strict):
             missing = sorted((DATA_ONLY_ROLES | {"haproxy"}) - held)
             if missing:
                 raise ValueError(f"sites.{site}: a data site needs hosts for {', '.join(missing)}")
+        check_outbox_within_idle_timeout(self.tickets, self.timers.patroni)
         _quorum_survives_a_site(self, "zookeeper")
         _quorum_survives_a_site(self, "kafka-controller")
         brokers = len(self.with_role("kafka-broker"))

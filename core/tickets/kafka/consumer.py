@@ -52,7 +52,14 @@ from core.tickets.store.quarantine import Reason, SetAside
 log = logging.getLogger(__name__)
 # A failing-over database (refused, reset, demoted, hung; a serialization or deadlock victim is an
 # OperationalError too) or a Kafka that cannot take the quarantine record: retry, never skip.
-TRANSIENT = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction, TimeoutError, KafkaError)
+# PostgreSQL ending a session idle in its transaction (an InternalError) rolled that transaction back.
+TRANSIENT = (
+    psycopg.OperationalError,
+    psycopg.errors.ReadOnlySqlTransaction,
+    psycopg.errors.IdleInTransactionSessionTimeout,
+    TimeoutError,
+    KafkaError,
+)
 APPLIED = Counter("ccdr_tickets_intakes_applied_total", "Intake events applied", ["kind", "outcome"])
 QUARANTINED = Counter("ccdr_tickets_quarantined_total", "Intake events set aside in the quarantine", ["reason"])
 BATCHES = Counter("ccdr_tickets_batches_total", "Partition batches applied", ["path"])

@@ -3,6 +3,12 @@
 Events are written in the same transaction as the change; this relay, running at both sites,
 claims unpublished rows with SKIP LOCKED, produces them (acks=all) and marks them published.
 Delivery is at-least-once and ordered per ticket within a batch; readers order by `seq`.
+
+The claim is a transaction that waits on Kafka, so that wait is bounded (`publish_timeout_s`)
+below PostgreSQL's idle_in_transaction_session_timeout: in `partition-a-b` the relay waited on a
+leader that had moved, PostgreSQL ended its session, and the error stopped the whole worker
+(both sites' ticket creation stalled for 15 s while the group rebalanced around its restart).
+A batch given up on stays unpublished and is sent again: at-least-once, as before.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from core.tickets.kafka.consumer import TRANSIENT
 
 log = logging.getLogger(__name__)
 PUBLISHED = Counter("ccdr_tickets_events_published_total", "Ticket events published to Kafka")
+FAILED = Counter("ccdr_tickets_outbox_errors_total", "Outbox relay passes that failed with an unexpected error")
 BATCH = 500
 
 
@@ -32,12 +39,17 @@ class OutboxRelay:
         auth: KafkaAuth | None,
         topic: str,
         interval_s: float,
+        publish_timeout_s: float,
+        request_timeout_ms: int,
         client_id: str,
     ) -> None:
         self._pool = pool
         self._topic = topic
         self._interval_s = interval_s
-        self._make_producer = acknowledged_producer(bootstrap, client_id, linger_ms=5, auth=auth)
+        self._publish_timeout_s = publish_timeout_s
+        self._make_producer = acknowledged_producer(
+            bootstrap, client_id, linger_ms=5, auth=auth, request_timeout_ms=request_timeout_ms
+        )
 
     async def run(self) -> None:
         self._producer = await start_when_reachable(self._make_producer, "outbox relay")
@@ -48,6 +60,10 @@ class OutboxRelay:
                         sent = await self.publish_once()
                 except TRANSIENT as exc:
                     log.warning("outbox relay paused: %s", exc)
+                    sent = 0
+                except Exception:  # a relay bug must not stop the intake consumer beside it (the same process)
+                    log.exception("outbox relay: unexpected error; trying again")
+                    FAILED.inc()
                     sent = 0
                 if sent < BATCH:
                     await asyncio.sleep(self._interval_s)
@@ -80,7 +96,8 @@ class OutboxRelay:
                 pending.append(
                     await self._producer.send(self._topic, key=code.encode(), value=json.dumps(value).encode())
                 )
-            await asyncio.gather(*pending)
+            async with asyncio.timeout(self._publish_timeout_s):  # TimeoutError rolls the claim back
+                await asyncio.gather(*pending)
             await conn.execute(
                 "UPDATE ticket_events SET published_at = now() WHERE id = ANY(%s)", ([r[0] for r in rows],)
             )
