@@ -244,7 +244,7 @@ class ServiceSettings(_Strict):
     intake: IntakeSettings
     tickets: TicketSettings
     channels: ChannelSecrets
-    zookeeper_hosts: str = Field(min_length=1)  # host:port,host:port,... of the ensemble
+    zookeeper_hosts: str = Field(min_length=1)  # host:port,... of the ensemble, tried in this order
     # "user:password" (digest): ccdr's znodes are readable and writable by that user only.
     zookeeper_auth: SecretStr | None = None
     zookeeper_tls: ZooKeeperTls | None = None  # None: plaintext (refused in production)

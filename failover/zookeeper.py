@@ -95,6 +95,7 @@ class ZooKeeperCoordination:
         op_timeout: float,
         auth: tuple[str, str] | None = None,
         tls: ZooKeeperTls | None = None,
+        in_order: bool = False,
     ) -> None:
         self.site = site
         self.op_timeout = op_timeout
@@ -109,6 +110,7 @@ class ZooKeeperCoordination:
             logger=logging.getLogger("kazoo"),
             auth_data=[("digest", f"{auth[0]}:{auth[1]}")] if auth else None,
             default_acl=self._acl,
+            randomize_hosts=not in_order,  # in_order: `hosts` lists the servers by preference
             **tls_options(tls),
         )
         self._zk.add_listener(self._on_kazoo_state)
@@ -352,6 +354,7 @@ def site_coordination(settings: ServiceSettings | GuardSettings) -> ZooKeeperCoo
         op_timeout=fo.op_timeout_s,
         auth=zookeeper_credentials(settings),
         tls=settings.zookeeper_tls,
+        in_order=True,  # rendered by preference (infra.topology.Topology.zookeeper_preference)
     )
 
 

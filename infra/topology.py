@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -234,6 +235,9 @@ class KafkaTimers(_Strict):
         return self
 
 
+ZOOKEEPER_DECIDERS = frozenset({"failover", "step-aside"})
+
+
 def check_outbox_within_idle_timeout(tickets: TicketSettings, patroni: PatroniTimers) -> None:
     """The outbox relay waits on Kafka inside its transaction: PostgreSQL must not end it first
     (a relay whose session was ended that way crashed the ticket worker in partition-a-b)."""
@@ -391,8 +395,19 @@ class Topology(_Strict):
         port = self.ports.intake_http if service == "intake" else self.ports.tickets_http
         return f"https://{self.site(site).address}:{port}"
 
-    def zookeeper_connect(self) -> str:
-        return ",".join(f"{s.address}:{self.ports.zookeeper_client}" for _, s in sorted(self.sites.items()))
+    def zookeeper_connect(self, first: Sequence[str] = ()) -> str:
+        """The ensemble's client addresses, the sites in `first` first (clients try them in order)."""
+        sites = sorted(self.sites, key=lambda n: (list(first).index(n) if n in first else len(first), n))
+        return ",".join(f"{self.sites[n].address}:{self.ports.zookeeper_client}" for n in sites)
+
+    def zookeeper_preference(self, site: str, program: str) -> list[str]:
+        """Which ZooKeeper servers a program at `site` tries first. The deciders of a partition (the
+        failover agent, the step-aside guard) go to the witness first: its server is on the quorum's
+        side of any cut between the data sites, so their sessions never move in one. A session held
+        through the other data site's server was seen only ~2.7 s after the cut of `partition-a-b`
+        (the op timeout, then a reconnect), and the cut-off site waited that long for the peer's
+        word. Everything else goes to its own site's server first (reads stay local)."""
+        return [self.witness_site, site] if program in ZOOKEEPER_DECIDERS else [site, self.witness_site]
 
     def kafka_bootstrap(self) -> list[str]:
         return [f"{self.sites[n].address}:{self.ports.kafka_broker}" for n in self.kafka_broker_sites]

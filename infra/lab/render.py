@@ -385,7 +385,7 @@ def _services(
     out: list[tuple[Program, list[RenderedFile]]] = []
     for name in (*SERVICE_PROGRAMS, *COLD_PROGRAMS):
         path = services_settings_path(dirs, name)
-        raw = service_settings(topo, site, secrets, dirs, program=name if kafka_tls else None)
+        raw = service_settings(topo, site, secrets, dirs, program=name if kafka_tls else None, runs=name)
         settings = RenderedFile(path, json.dumps(raw, indent=2) + "\n", mode=0o600)
         program = Program(
             name,
@@ -405,10 +405,11 @@ def kafka_auth_of(topo: Topology, principal: str, password: str) -> dict[str, st
 
 
 def service_settings(
-    topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs, program: str | None = None
+    topo: Topology, site: str, secrets: Secrets, dirs: SiteDirs, program: str | None = None, runs: str = "tickets"
 ) -> dict[str, object]:
     """The settings of one service program at one site (validated as core.settings.ServiceSettings);
-    with `program`, it reaches Kafka as that program's principal over SASL_SSL."""
+    with `program`, it reaches Kafka as that program's principal over SASL_SSL. `runs` names the
+    program that reads them (it decides which ZooKeeper servers it tries first)."""
     address = str(topo.site(site).address)
     kafka_auth = None
     if program is not None:
@@ -458,7 +459,7 @@ def service_settings(
             "zalo_app_id": secrets.zalo_app_id,
             "zalo_oa_secret_key": secrets.zalo_oa_key,
         },
-        "zookeeper_hosts": topo.zookeeper_connect(),
+        "zookeeper_hosts": topo.zookeeper_connect(first=topo.zookeeper_preference(site, runs)),
         "zookeeper_auth": f"ccdr:{secrets.zookeeper_ccdr}",
         "zookeeper_tls": {
             "ca_file": str(ca_file(topo)),

@@ -398,7 +398,7 @@ def _step_aside_guard(topo: ProductionTopology, site: str, host: Host) -> list[H
     document = {
         "environment": "production",
         "site": site,
-        "zookeeper_hosts": topo.zookeeper_connect(),
+        "zookeeper_hosts": topo.zookeeper_connect(first=topo.zookeeper_preference(site, "step-aside")),
         "zookeeper_auth": _secret(topo, "zookeeper_auth"),
         "zookeeper_tls": _zookeeper_tls(topo, host),
         "failover": topo.failover.model_dump(),
@@ -526,7 +526,7 @@ def services_document(
             "zalo_app_id": _secret(topo, "zalo_app_id"),  # not secret, but set per deployment with the others
             "zalo_oa_secret_key": _secret(topo, "zalo_oa_secret_key"),
         },
-        "zookeeper_hosts": topo.zookeeper_connect(),
+        "zookeeper_hosts": topo.zookeeper_connect(first=topo.zookeeper_preference(site, program)),
         "zookeeper_auth": _secret(topo, "zookeeper_auth"),
         "zookeeper_tls": _zookeeper_tls(topo, host),
         "failover": topo.failover.model_dump(),

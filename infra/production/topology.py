@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from core.settings import AgentSettings, FailoverSettings, IntakeSettings, TicketSettings, first_error
 from infra.topology import (
+    ZOOKEEPER_DECIDERS,
     DatabaseSettings,
     FrontDoor,
     HAProxyTimers,
@@ -142,8 +144,19 @@ class ProductionTopology(_Strict):
     def with_role(self, role: str) -> list[tuple[str, Host]]:
         return [(site, h) for site, h in self.hosts if role in h.roles]
 
-    def zookeeper_connect(self) -> str:
-        return ",".join(f"{h.address}:{self.ports.zookeeper_client}" for _, h in self.with_role("zookeeper"))
+    def zookeeper_connect(self, first: Sequence[str] = ()) -> str:
+        """The ensemble's client addresses, the hosts of the sites in `first` first (tried in order)."""
+        order = {site: i for i, site in enumerate(first)}
+        hosts = sorted(self.with_role("zookeeper"), key=lambda sh: order.get(sh[0], len(order)))
+        return ",".join(f"{h.address}:{self.ports.zookeeper_client}" for _, h in hosts)
+
+    @property
+    def witness_site(self) -> str:
+        return next(n for n, s in self.sites.items() if s.role == "witness")
+
+    def zookeeper_preference(self, site: str, program: str) -> list[str]:
+        """As in the lab (infra.topology.Topology.zookeeper_preference)."""
+        return [self.witness_site, site] if program in ZOOKEEPER_DECIDERS else [site, self.witness_site]
 
     def kafka_bootstrap(self) -> list[str]:
         return [f"{h.address}:{self.ports.kafka_broker}" for _, h in self.with_role("kafka-broker")]

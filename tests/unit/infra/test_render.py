@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -146,3 +147,24 @@ def test_kafka_cluster_ids_are_valid_and_never_look_like_options() -> None:
     for text in ids:
         assert len(text) == 22 and not text.startswith("-")
         assert len(base64.urlsafe_b64decode(text + "==")) == 16
+
+
+@pytest.mark.parametrize("site", ["a", "b"])
+def test_the_failover_agent_tries_the_witness_zookeeper_first_and_the_rest_their_own_site(
+    layout: LabLayout, site: str
+) -> None:
+    """The witness's server is on the quorum's side of any cut between a and b: the agent, which
+    decides whether its site is cut off, keeps its session through one."""
+    topo, port = layout.topology, layout.topology.ports.zookeeper_client
+    other = next(s for s in topo.data_sites if s != site)
+    files = _files(layout, site)
+
+    def order(program: str) -> list[str]:
+        return json.loads(files[f"services-{program}.json"].content)["zookeeper_hosts"].split(",")
+
+    def address(name: str) -> str:
+        return f"{topo.sites[name].address}:{port}"
+
+    assert order("failover") == [address("c"), address(site), address(other)]
+    for program in ("intake", "tickets", "ticket-worker", "notifier"):
+        assert order(program) == [address(site), address("c"), address(other)], program

@@ -169,6 +169,8 @@ def test_each_data_sites_kafka_host_runs_the_step_aside_guard_for_its_broker_onl
             json.loads((out / name / "etc/ccdr/step-aside.json").read_text()), STAND_IN_SECRETS
         )
         assert settings.site == site and settings.units == ["ccdr-kafka.service"]
+        witness_zookeeper = {str(h.address) for s, h in topo.with_role("zookeeper") if s == topo.witness_site}
+        assert settings.zookeeper_hosts.split(",")[0].rpartition(":")[0] in witness_zookeeper, "the witness first"
         peer = next(s for s in topo.data_sites if s != site)
         peer_hosts = {str(h.address) for s, h in topo.hosts if s == peer and h.roles & {"postgres", "kafka-broker"}}
         assert {e.rpartition(":")[0] for e in settings.peer_endpoints[peer]} == peer_hosts
