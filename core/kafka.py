@@ -20,8 +20,9 @@ RETRY_S = 1.0
 # or after an error. A client whose last refresh happened while a broker was away (a site
 # restored minutes ago) knows one broker only; when that one dies it can reach no other, so
 # intake stalled until the dead site came back (found by a site-loss drill under load). A short
-# max age keeps every client's view of the brokers current.
-METADATA_MAX_AGE_MS = 5_000
+# max age keeps every client's view of the brokers current, and of the leaders: a producer learns
+# that a cut-off site's broker handed its leaders over within this (one small request per client).
+METADATA_MAX_AGE_MS = 1_000
 
 
 SASL_MECHANISM = "SCRAM-SHA-512"

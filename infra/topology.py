@@ -336,11 +336,11 @@ class Topology(_Strict):
                 f"kafka.replication_factor: {self.kafka.replication_factor} exceeds "
                 f"the {brokers} brokers (data sites{', witness' if self.kafka.witness_replica else ''})"
             )
-        if self.intake.kafka_request_timeout_ms < self.timers.kafka.broker_session_timeout_ms * 2:
+        if self.intake.kafka_request_timeout_ms <= self.timers.kafka.broker_session_timeout_ms:
             raise ValueError(
-                f"intake.kafka_request_timeout_ms: {self.intake.kafka_request_timeout_ms} is below twice the broker "
-                f"session timeout ({self.timers.kafka.broker_session_timeout_ms} ms); sends would fail during a "
-                "normal leader election"
+                f"intake.kafka_request_timeout_ms: {self.intake.kafka_request_timeout_ms} is not above the broker "
+                f"session timeout ({self.timers.kafka.broker_session_timeout_ms} ms); a send retried before a dead "
+                "leader is fenced goes to that leader again"
             )
         check_outbox_within_idle_timeout(self.tickets, self.timers.patroni)
         zk = self.timers.zookeeper

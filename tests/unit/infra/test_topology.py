@@ -172,3 +172,25 @@ def test_the_application_role_cannot_be_the_schema_owner() -> None:
     raw = _raw()
     raw["database"]["owner_user"] = raw["database"]["app_user"]
     assert "owner_user must differ from app_user" in _refused(raw)
+
+
+def test_an_intake_request_timeout_within_the_broker_session_is_refused() -> None:
+    raw = _raw()
+    raw["intake"]["kafka_request_timeout_ms"] = raw["timers"]["kafka"]["broker_session_timeout_ms"]
+    assert "is not above the broker session timeout" in _refused(raw)
+
+
+def test_an_outbox_publish_bound_at_postgres_idle_transaction_timeout_is_refused() -> None:
+    raw = _raw()
+    raw["tickets"]["outbox_publish_timeout_s"] = raw["timers"]["patroni"]["idle_in_transaction_timeout_s"]
+    assert "outbox_publish_timeout_s" in _refused(raw)
+
+
+def test_zookeeper_servers_by_preference() -> None:
+    topo = load_topology()
+    port = topo.ports.zookeeper_client
+    assert topo.zookeeper_connect(first=["c", "b"]).split(",") == [
+        f"{topo.sites[s].address}:{port}" for s in ("c", "b", "a")
+    ]
+    assert topo.zookeeper_preference("b", "failover") == ["c", "b"]
+    assert topo.zookeeper_preference("b", "intake") == ["b", "c"]
