@@ -116,10 +116,12 @@ def serve(
 
         asyncio.run(run_notifier(settings))
         return
+    grace_s: int | None = None  # the ticket API lets its requests finish (uvicorn's default)
     if service is Service.INTAKE:
         from core.intake.app import create_app as create_intake
 
         web, listen = create_intake(settings), settings.intake_listen
+        grace_s = settings.intake.shutdown_grace_s
     else:
         web, listen = _tickets_app(settings), settings.tickets_listen
     server = uvicorn.Server(
@@ -133,6 +135,7 @@ def serve(
             proxy_headers=bool(listen.trusted_proxies),
             forwarded_allow_ips=",".join(listen.trusted_proxies) or None,
             timeout_keep_alive=KEEP_ALIVE_S,
+            timeout_graceful_shutdown=grace_s,
             ssl_certfile=listen.tls_cert if listen.https else None,
             ssl_keyfile=listen.tls_key if listen.https else None,
         )

@@ -48,6 +48,9 @@ class IntakeSettings(_Strict):
     shed_retry_after_s: int = Field(ge=1, le=60)
     max_loop_lag_ms: int = Field(ge=5, le=10_000)  # beyond: never-urgent channels refused unread
     loop_lag_sustain: int = Field(ge=1, le=1000)  # ... once this many samples in a row were late
+    # Stopped (a site stepping aside, a restart): requests still waiting on Kafka after this are cut,
+    # so their clients retry elsewhere at once instead of waiting out their own timeouts.
+    shutdown_grace_s: int = Field(ge=1, le=60)  # whole seconds: uvicorn takes an int
 
 
 class TicketSettings(_Strict):
