@@ -96,7 +96,8 @@ async def run(settings: ServiceSettings) -> None:
         if step_aside is None:
             return {}
         return {
-            "posture": step_aside.posture.value + (f": {step_aside.reason}" if step_aside.reason else ""),
+            "posture": step_aside.posture.value,  # read with failover.cutoff.record_posture
+            "posture_reason": step_aside.reason,
             "reaches": dict(step_aside.reaches),  # the other site's rule reads it (failover.cutoff)
         }
 

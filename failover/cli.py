@@ -13,6 +13,7 @@ from rich.table import Table
 
 from failover import status as registry
 from failover.coordination import CoordinationUnavailable
+from failover.cutoff import Posture
 from failover.zookeeper import ZooKeeperCoordination
 from infra.cli_options import TopologyOption
 from infra.lab import secrets as lab_secrets
@@ -75,10 +76,10 @@ def status(
             continue
         kafka = s["kafka"] or {}
         reachable = sum(1 for v in kafka.values() if v == "reachable")
-        posture = str(s.get("posture") or "-")
+        posture = str(s.get("posture") or "-") + (f": {s['posture_reason']}" if s.get("posture_reason") else "")
         table.add_row(
             name,
-            posture if posture.startswith("serving") or posture == "-" else f"[red]{posture}[/red]",
+            f"[red]{posture}[/red]" if s.get("posture") == Posture.STEPPED_ASIDE else posture,
             f"{s['heartbeat_age_s']} s ago",
             ", ".join(f"{r} ({e})" for r, e in s["leads"].items()) or "-",
             ", ".join(s["cold_running"]) or "-",

@@ -23,13 +23,27 @@ from it stepped aside 5.8 s after the cut in `partition-a-b`, and intake stalled
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Posture(StrEnum):
     SERVING = "serving"
     STEPPED_ASIDE = "stepped aside"
+
+
+def record_posture(record: Mapping[str, Any] | None) -> tuple[Posture | None, str | None]:
+    """A site's posture and why, from its registry record (None: the record does not say). Reads
+    the record's two fields, and the one text ("stepped aside: why") of agents before them, which
+    a rolling upgrade may still meet."""
+    text = str((record or {}).get("posture") or "")
+    posture, _, legacy_reason = text.partition(": ")
+    if posture not in {p.value for p in Posture}:
+        return None, None
+    reason = (record or {}).get("posture_reason") or legacy_reason or None
+    return Posture(posture), str(reason) if reason else None
 
 
 @dataclass(frozen=True)

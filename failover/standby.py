@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from failover.coordination import ActivationRequest, Coordination, CoordinationUnavailable, Owner, SessionState
-from failover.cutoff import Posture
+from failover.cutoff import Posture, record_posture
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class StandbyController:
         record = self.coord.members("sites").get(owner_site)
         # A site that stepped aside (failover.cutoff) keeps its record but cannot serve: its lease
         # counts as gone, so the component moves after the grace instead of pausing for the cut.
-        lease = record is not None and not str(record.get("posture", "")).startswith(Posture.STEPPED_ASIDE.value)
+        lease = record is not None and record_posture(record)[0] is not Posture.STEPPED_ASIDE
         now = self.clock()
         if lease:
             self._gone_since = None

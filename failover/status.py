@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from failover.coordination import DISPATCHER, SLA_CLOCK, Coordination
+from failover.cutoff import record_posture
 
 ROLES = (SLA_CLOCK, DISPATCHER)
 
@@ -23,6 +24,7 @@ def collect(coord: Coordination, data_sites: Iterable[str], cold: dict[str, str]
     sites = {}
     for name in data_sites:
         rec = records.get(name)
+        posture, reason = record_posture(rec)
         sites[name] = {
             "registered": rec is not None,
             "heartbeat_age_s": round(now - float(rec["heartbeat_at"]), 1) if rec else None,
@@ -31,7 +33,8 @@ def collect(coord: Coordination, data_sites: Iterable[str], cold: dict[str, str]
             "zookeeper": rec.get("zookeeper") if rec else None,
             "kafka": rec.get("kafka") if rec else None,
             "patroni": rec.get("patroni") if rec else None,
-            "posture": rec.get("posture") if rec else None,  # serving, or stepped aside and why
+            "posture": posture,  # serving, stepped aside, or None (an agent without the rule)
+            "posture_reason": reason,
         }
     components = {}
     for name, declared in cold.items():

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from failover.cutoff import Hysteresis, Posture, SiteView, cut_off
+from failover.cutoff import Hysteresis, Posture, SiteView, cut_off, record_posture
 
 FRESH_S = 5.0
 AFTER_S = 1.0
@@ -58,3 +58,18 @@ def test_serves_again_only_after_the_rejoin_hold_without_a_relapse() -> None:
     assert h.observe(None, 9.0) is Posture.STEPPED_ASIDE
     assert h.observe(None, 18.9) is Posture.STEPPED_ASIDE
     assert h.observe(None, 19.0) is Posture.SERVING
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"posture": "stepped aside", "posture_reason": "why"}, (Posture.STEPPED_ASIDE, "why")),
+        ({"posture": "serving", "posture_reason": None}, (Posture.SERVING, None)),
+        ({"posture": "stepped aside: why"}, (Posture.STEPPED_ASIDE, "why")),  # an agent before the two fields
+        ({"posture": "stepped aside (something else)"}, (None, None)),
+        ({}, (None, None)),
+        (None, (None, None)),
+    ],
+)
+def test_a_records_posture(record: dict[str, object] | None, expected: tuple[Posture | None, str | None]) -> None:
+    assert record_posture(record) == expected

@@ -139,7 +139,7 @@ def test_a_site_that_stepped_aside_hands_the_component_over_after_the_grace() ->
     asyncio.run(ca.tick())
     asyncio.run(cb.tick())
     assert procs["a"].up == {"notifier"}
-    a.announce("sites", "a", {"posture": "stepped aside: cannot reach b, which holds the primary"})
+    a.announce("sites", "a", {"posture": "stepped aside", "posture_reason": "cannot reach b, which holds the primary"})
     asyncio.run(cb.tick())
     clock.now += 20
     asyncio.run(cb.tick())
