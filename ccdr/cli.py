@@ -17,6 +17,7 @@ from drills.cli import DrillCliError
 from drills.cli import app as drill_app
 from failover.cli import FailoverError
 from failover.cli import app as failover_app
+from infra.lab.backup_cli import app as backup_app
 from infra.lab.cli import app as lab_app
 from infra.lab.errors import LabError
 from infra.production.cli import app as render_app
@@ -33,6 +34,7 @@ app.add_typer(load_app, name="load")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(report_app, name="report")
 app.add_typer(render_app, name="render")
+app.add_typer(backup_app, name="backup")
 app.command("serve")(serve)
 app.command("bench")(bench.main)
 

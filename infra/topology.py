@@ -66,6 +66,7 @@ class Ports(_Strict):
     tickets_http: Port = Field(ge=1, le=65535)
     ticket_worker_http: Port = Field(ge=1, le=65535)
     intake_health: Port = Field(ge=1, le=65535)
+    backup_tls: Port = Field(ge=1, le=65535)  # pgBackRest's TLS server (repository and database hosts)
 
     @model_validator(mode="after")
     def _distinct(self) -> Ports:
@@ -158,6 +159,19 @@ class DatabaseSettings(_Strict):
     # A service's pool gives a broken connection up after this and reconnects on the next demand,
     # instead of backing off ever longer (1, 2, 4, 8 s ...) while the primary fails over.
     reconnect_s: float = Field(ge=0.5, le=300)
+
+
+class BackupSettings(_Strict):
+    """Backups of the Patroni cluster with pgBackRest, to a repository at the witness site: every
+    WAL segment archived as the primary closes it, full and incremental backups on demand or by
+    schedule, and a restore into a scratch cluster to check them (infra.lab.backup)."""
+
+    stanza: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")
+    retention_full: int = Field(ge=1, le=100)  # full backups kept (with what depends on them)
+    wal_switch_s: int = Field(ge=1, le=3600)  # PostgreSQL's archive_timeout: the most a restore can miss
+    archive_timeout_s: int = Field(ge=1, le=3600)  # pgBackRest waits this long for a segment to arrive
+    restore_port: Port = Field(ge=1, le=65535)  # the scratch cluster a restore starts at the witness
+    restore_timeout_s: float = Field(ge=10, le=86_400)  # restore, replay to the target and promote
 
 
 class DrillSettings(_Strict):
@@ -304,6 +318,7 @@ class Topology(_Strict):
     failover: FailoverSettings
     agents: AgentSettings
     drills: DrillSettings
+    backup: BackupSettings
     timers: Timers
 
     @field_validator("sites")

@@ -16,6 +16,7 @@ apt_packages=(iproute2 nftables haproxy zookeeper postgresql-15 postgresql-clien
               openjdk-17-jre-headless maven python3-venv procps
               libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core  # PDF reports (WeasyPrint)
               chromium chromium-driver  # the console's browser tests (Selenium)
+              pgbackrest  # backups of the Patroni cluster to the witness (docs/backup.md)
               systemd openssl)  # `ccdr render production` is checked with systemd-analyze verify and openssl req
 # npm vendors the console's htmx; a machine with its own Node.js (which conflicts with Debian's
 # npm package) keeps it.

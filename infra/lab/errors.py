@@ -40,4 +40,5 @@ class CommandFailed(LabError):
         # Prefer the line that says what went wrong over a trailing usage hint.
         errors = [line for line in lines if line.lower().startswith(("error", "fatal"))]
         detail = (errors or lines or [f"exit {returncode}"])[-1]
+        self.detail = detail
         super().__init__(f"`{' '.join(command)}` failed: {detail}")

@@ -14,7 +14,19 @@ from pathlib import Path
 from rich.console import Console
 
 from infra import kafka_access
-from infra.lab import database, faults, health, kafka_security, netns, pki, probes, supervise, topics
+from infra.lab import (
+    backup,
+    backup_config,
+    database,
+    faults,
+    health,
+    kafka_security,
+    netns,
+    pki,
+    probes,
+    supervise,
+    topics,
+)
 from infra.lab import secrets as lab_secrets
 from infra.lab.errors import LabError, MissingBinary
 from infra.lab.layout import FRONT_DOOR, LabLayout
@@ -91,6 +103,8 @@ class Lab:
         dirs = self.layout.dirs_of(group)
         for d in (dirs.conf, dirs.logs, dirs.run):
             d.mkdir(parents=True, exist_ok=True)
+        if group != FRONT_DOOR:
+            backup_config.prepare_dirs(self.layout, group)
         if group != FRONT_DOOR and self.topology.site(group).role == "data":
             pg_root = dirs.root / "postgres"
             dirs.postgres_socket.mkdir(parents=True, exist_ok=True)
@@ -255,6 +269,9 @@ class Lab:
         console.print(f"[green]✓[/green] reference data: {seeded} new customer/contract/asset rows")
         agents, shifts = database.seed_agents(topo, secrets)
         console.print(f"[green]✓[/green] demo agents: {agents} new, duty roster: {shifts} new shifts")
+        with console.status("backups: the repository at the witness"):
+            summary = self._ensure_backups()
+        console.print(f"[green]✓[/green] backups: {summary}")
         waited += [
             health.wait_for(
                 console,
@@ -272,6 +289,20 @@ class Lab:
             ),
         ]
         return waited
+
+    def _ensure_backups(self) -> str:
+        """The repository's stanza, and a first full backup: a lab can be restored from its start."""
+        created = backup.ensure_stanza(self.layout)
+        taken = None
+        if not backup.info(self.layout).get("backup"):
+            taken = backup.backup(self.layout, "full")
+        state = backup.info(self.layout)
+        archive = (state.get("archive") or [{}])[-1]
+        return (
+            ("stanza created, " if created else "")
+            + (f"first full backup {taken['label']}, " if taken else "")
+            + f"{len(state.get('backup', []))} backup(s), WAL archived up to {archive.get('max') or 'nothing yet'}"
+        )
 
     # -- down --------------------------------------------------------------------------
     def down(self, purge: bool = False) -> None:

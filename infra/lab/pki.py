@@ -42,6 +42,7 @@ class LabPki:
     sites: dict[str, SiteTls]
     ops: SiteTls  # the operators' client certificate (Kafka's controllers take certificates only)
     front_door: SiteTls  # what clients of intake and the ticket API see (HTTPS)
+    backup: dict[str, SiteTls]  # each site's pgBackRest TLS server and client identity (infra.lab.backup)
 
 
 OPS_CLIENT_NAME = "ccdr-ops"  # its CN: the same principal as the operators' SCRAM user
@@ -118,6 +119,13 @@ def site_names(topo: Topology, site: str) -> list[ipaddress.IPv4Address]:
     return [topo.site(site).address]
 
 
+def backup_tls_name(topo: Topology, site: str) -> str:
+    """The name of a site's pgBackRest certificate: its address as text. pgBackRest 2.45 (Debian's)
+    matches the host it dials against DNS names only (IP SANs from 2.53), and the lab has no DNS;
+    the same name is the client identity its peers' `tls-server-auth` admits."""
+    return str(topo.site(site).address)
+
+
 def _new_leaf(
     ca_key: ec.EllipticCurvePrivateKey,
     ca: x509.Certificate,
@@ -145,15 +153,18 @@ def _new_leaf(
     return key, cert
 
 
-def _current(path: Path, addresses: list[ipaddress.IPv4Address], now: dt.datetime) -> bool:
-    """The certificate at `path` exists, is valid for another 30 days and names exactly `addresses`."""
+def _current(path: Path, common_name: str, addresses: list[ipaddress.IPv4Address], now: dt.datetime) -> bool:
+    """The certificate at `path` exists, is valid for another 30 days and names exactly `common_name`
+    and `addresses`."""
     if not path.exists():
         return False
     cert = x509.load_pem_x509_certificate(path.read_bytes())
-    named = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-        x509.IPAddress
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return (
+        set(sans.get_values_for_type(x509.IPAddress)) == set(addresses)
+        and sans.get_values_for_type(x509.DNSName) == [common_name]
+        and cert.not_valid_after_utc - now > dt.timedelta(days=30)
     )
-    return set(named) == set(addresses) and cert.not_valid_after_utc - now > dt.timedelta(days=30)
 
 
 def load_or_create(layout: LabLayout) -> LabPki:
@@ -174,7 +185,7 @@ def load_or_create(layout: LabLayout) -> LabPki:
 
     def leaf(stem: str, common_name: str, addresses: list[ipaddress.IPv4Address]) -> SiteTls:
         cert_path, key_path = root / f"{stem}.crt", root / f"{stem}.key"
-        if not (_current(cert_path, addresses, now) and key_path.exists()):
+        if not (_current(cert_path, common_name, addresses, now) and key_path.exists()):
             key, cert = _new_leaf(ca_key, ca, common_name, addresses, now)
             _write(key_path, _key_pem(key), 0o600)
             _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
@@ -182,7 +193,8 @@ def load_or_create(layout: LabLayout) -> LabPki:
 
     sites = {site: leaf(f"site-{site}", site_tls_name(site), site_names(topo, site)) for site in sorted(topo.sites)}
     front = leaf("front-door", FRONT_DOOR_NAME, [topo.front_door.address])
-    return LabPki(ca_path.read_text(), sites, leaf("ops", OPS_CLIENT_NAME, []), front)
+    backup = {site: leaf(f"backup-{site}", backup_tls_name(topo, site), []) for site in sorted(topo.sites)}
+    return LabPki(ca_path.read_text(), sites, leaf("ops", OPS_CLIENT_NAME, []), front, backup)
 
 
 def spki_sha256(cert_pem: str) -> str:

@@ -16,7 +16,8 @@ from core.agents.domain.tokens import public_key_of
 from core.intake.domain.admission import ALERT_CHANNELS, URGENT_CHANNELS
 from core.settings import ServiceSettings
 from infra import kafka_access
-from infra.lab import front_door
+from infra.lab import backup_config, front_door
+from infra.lab.files import Program, RenderedFile
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
 from infra.lab.pki import (
     LabPki,
@@ -38,28 +39,6 @@ _templates = Environment(
     keep_trailing_newline=True,
     autoescape=False,  # config files, not HTML
 )
-
-
-@dataclass(frozen=True)
-class Program:
-    """One supervised process."""
-
-    name: str
-    command: str
-    directory: Path
-    user: str = "root"
-    startsecs: int = 3
-    stopsignal: str = "TERM"
-    environment: str = 'LANG="C.UTF-8"'
-    autostart: bool = True  # False: a cold-standby component, started by the failover agent
-
-
-@dataclass(frozen=True)
-class RenderedFile:
-    path: Path
-    content: str
-    owner: str = "root"
-    mode: int = 0o644
 
 
 @dataclass(frozen=True)
@@ -243,6 +222,8 @@ def _patroni(
             else None
         ),
         timers=topo.timers.patroni,
+        archive_command=backup_config.archive_command(topo, dirs),
+        wal_switch_s=topo.backup.wal_switch_s,
         data_dir=dirs.postgres_data,
         socket_dir=dirs.postgres_socket,
         pg_bin_dir=PG_BIN_DIR,
@@ -369,8 +350,8 @@ def programs_of(topo: Topology, group: str) -> list[str]:
     if group == FRONT_DOOR:
         return ["haproxy"]
     if topo.site(group).role == "data":
-        return ["zookeeper", "kafka", "patroni", *SERVICE_PROGRAMS, *COLD_PROGRAMS]
-    return ["zookeeper", "kafka"]
+        return ["zookeeper", "kafka", "patroni", "pgbackrest", *SERVICE_PROGRAMS, *COLD_PROGRAMS]
+    return ["zookeeper", "kafka", "pgbackrest"]
 
 
 def services_settings_path(dirs: SiteDirs, program: str) -> Path:
@@ -534,6 +515,8 @@ def render_group(
         parts = [_zookeeper(topo, group, dirs, pki), _kafka(topo, layout, group, dirs, secrets, pki)]
         if topo.site(group).role == "data":
             parts.append(_patroni(topo, layout, group, dirs, secrets, pki))
+        parts.append(backup_config.render_site(topo, layout, group, pki))
+        if topo.site(group).role == "data":
             parts.extend(_services(topo, group, dirs, secrets, python or Path(sys.executable), pki is not None))
     programs = [p for p, _ in parts]
     files = [f for _, fs in parts for f in fs]

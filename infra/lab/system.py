@@ -22,6 +22,7 @@ REQUIRED_BINARIES: dict[str, str] = {
     "java": f"{INSTALL_STEP} (apt: openjdk-17-jre-headless)",
     "/usr/share/java/zookeeper.jar": f"{INSTALL_STEP} (apt: zookeeper)",
     "/usr/lib/postgresql/15/bin/postgres": f"{INSTALL_STEP} (apt: postgresql-15)",
+    "/usr/bin/pgbackrest": f"{INSTALL_STEP} (apt: pgbackrest)",
 }
 
 

@@ -1,0 +1,183 @@
+"""Backups of the lab's Patroni cluster with pgBackRest, to a repository at the witness site.
+
+- Each database site's PostgreSQL archives every WAL segment it closes (`archive_command`, on
+  the primary only), and closes one at least every `backup.wal_switch_s`: that bounds what a
+  restore can miss.
+- The witness keeps the repository and runs the backups: it reaches both database sites over
+  pgBackRest's TLS server (mutual TLS: each side admits the other's certificate by name), finds
+  the primary itself and takes the backup from it.
+- A backup is checked by restoring it: `restore` replays the repository into a scratch cluster at
+  the witness up to a point in time, promotes it and reads what it holds.
+
+Every pgBackRest process runs as the `postgres` user (the database's files and the repository
+belong to it); the certificates are the lab CA's (infra.lab.pki.backup_tls_name).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from infra.lab.backup_config import PGBACKREST, USER, config_path, scratch_dir
+
+__all__ = ["Restored", "backup", "ensure_stanza", "info", "restore", "scratch_dir"]
+from infra.lab.errors import CommandFailed, LabError
+from infra.lab.layout import PG_BIN_DIR, LabLayout
+from infra.lab.system import run
+
+
+# -- commands (run at the witness, in its namespace, as postgres) ------------------------------
+def _pgbackrest(layout: LabLayout, *args: str, timeout: float) -> str:
+    topo = layout.topology
+    witness = topo.witness_site
+    command = [
+        "ip",
+        "netns",
+        "exec",
+        topo.site(witness).namespace,
+        "runuser",
+        "-u",
+        USER,
+        "--",
+        str(PGBACKREST),
+        f"--config={config_path(layout.site(witness))}",
+        f"--stanza={topo.backup.stanza}",
+        *args,
+    ]
+    try:
+        return run(command, timeout=timeout)
+    except CommandFailed as exc:
+        raise LabError(f"pgbackrest {args[-1]}: {exc.detail}") from None
+    except subprocess.TimeoutExpired:
+        raise LabError(f"pgbackrest {args[-1]}: no answer within {timeout:g} s") from None
+
+
+def ensure_stanza(layout: LabLayout) -> bool:
+    """Create the repository's stanza once (it records the cluster's system id); True if created."""
+    if info(layout).get("status", {}).get("code") != 1:  # 1: "missing stanza path"
+        return False
+    _pgbackrest(layout, "stanza-create", timeout=layout.topology.backup.archive_timeout_s + 60)
+    return True
+
+
+def backup(layout: LabLayout, kind: str = "full") -> dict[str, Any]:
+    """Take a backup from the primary, wherever it is; the repository's record of it."""
+    b = layout.topology.backup
+    _pgbackrest(layout, f"--type={kind}", "backup", timeout=b.restore_timeout_s)
+    backups = info(layout).get("backup", [])
+    if not backups:
+        raise LabError("pgbackrest backup: it ended but the repository lists no backup")
+    return dict(backups[-1])
+
+
+def info(layout: LabLayout) -> dict[str, Any]:
+    """The stanza's entry of `pgbackrest info` (status, backups oldest first, WAL archive range)."""
+    stanzas = json.loads(_pgbackrest(layout, "--output=json", "info", timeout=60) or "[]")
+    return dict(stanzas[0]) if stanzas else {}
+
+
+@dataclass(frozen=True)
+class Restored:
+    target: datetime | None  # None: to the end of the archive
+    seconds: float  # restore, replay and promotion
+    latest_commit: datetime | None  # the newest transaction the copy holds
+    tickets: int
+    codes: set[str]  # the codes of the tickets it holds (a check against what clients were told)
+
+
+def restore(layout: LabLayout, target: datetime | None, *, keep: bool = False) -> Restored:
+    """Rebuild the database from the repository into a scratch cluster at the witness, replayed to
+    `target` (or to the end of the archive) and promoted; read what it holds; remove it unless
+    `keep`. The production cluster is not touched, and the copy archives nothing."""
+    topo = layout.topology
+    b = topo.backup
+    scratch = scratch_dir(layout)
+    _stop_scratch(layout)
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    shutil.chown(scratch, USER, USER)
+    scratch.chmod(0o700)
+    started = time.monotonic()
+    args = ["--reset-pg1-host", "--reset-pg2-host", f"--pg1-path={scratch}", "--archive-mode=off"]
+    if target is not None:
+        args += ["--type=time", f"--target={target.isoformat(sep=' ')}", "--target-action=promote"]
+    _pgbackrest(layout, *args, "restore", timeout=b.restore_timeout_s)
+    try:
+        _start_scratch(layout)
+        _wait_promoted(layout, started + b.restore_timeout_s)
+        seconds = time.monotonic() - started
+        latest, tickets, codes = _read_scratch(layout)
+    finally:
+        if not keep:
+            _stop_scratch(layout)
+            shutil.rmtree(scratch, ignore_errors=True)
+    return Restored(target, seconds, latest, tickets, codes)
+
+
+def _as_postgres_at_witness(layout: LabLayout, command: list[str], timeout: float) -> str:
+    namespace = layout.topology.site(layout.topology.witness_site).namespace
+    return run(["ip", "netns", "exec", namespace, "runuser", "-u", USER, "--", *command], timeout=timeout)
+
+
+def _socket_dir(layout: LabLayout) -> Path:
+    return scratch_dir(layout).parent
+
+
+def _start_scratch(layout: LabLayout) -> None:
+    """PostgreSQL on the restored directory: local socket only, no archiving, no replication."""
+    b = layout.topology.backup
+    options = (
+        f"-c port={b.restore_port} -c listen_addresses='' -c unix_socket_directories='{_socket_dir(layout)}' "
+        "-c archive_mode=off -c hot_standby=on -c ssl=off -c synchronous_standby_names=''"
+    )
+    log = layout.site(layout.topology.witness_site).logs / "pgbackrest" / "restore-postgres.log"
+    command = [str(PG_BIN_DIR / "pg_ctl"), "-D", str(scratch_dir(layout)), "-l", str(log), "-o", options, "-w"]
+    _as_postgres_at_witness(layout, [*command, "start"], timeout=b.restore_timeout_s)
+
+
+def _stop_scratch(layout: LabLayout) -> None:
+    if (scratch_dir(layout) / "postmaster.pid").exists():
+        command = [str(PG_BIN_DIR / "pg_ctl"), "-D", str(scratch_dir(layout)), "-m", "immediate", "stop"]
+        _as_postgres_at_witness(layout, command, timeout=60)
+
+
+def _psql(layout: LabLayout, sql: str) -> str:
+    b, topo = layout.topology.backup, layout.topology
+    command = [
+        str(PG_BIN_DIR / "psql"),
+        "-h",
+        str(_socket_dir(layout)),
+        "-p",
+        str(b.restore_port),
+        "-d",
+        topo.database.name,
+        "-AtX",
+        "-c",
+        sql,
+    ]
+    return _as_postgres_at_witness(layout, command, timeout=60).strip()
+
+
+def _wait_promoted(layout: LabLayout, deadline: float) -> None:
+    while True:
+        try:
+            if _psql(layout, "SELECT pg_is_in_recovery()") == "f":
+                return
+        except CommandFailed:
+            pass  # still starting up
+        if time.monotonic() > deadline:
+            raise LabError("restore: the scratch cluster did not reach its target and promote in time")
+        time.sleep(0.5)
+
+
+def _read_scratch(layout: LabLayout) -> tuple[datetime | None, int, set[str]]:
+    stamp = _psql(layout, "SELECT max(created_at) FROM tickets")
+    tickets = int(_psql(layout, "SELECT count(*) FROM tickets") or 0)
+    codes = _psql(layout, "SELECT code FROM tickets")
+    return (datetime.fromisoformat(stamp) if stamp else None), tickets, set(codes.split())

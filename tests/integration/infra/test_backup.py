@@ -1,0 +1,70 @@
+"""Backups on the real lab: pgBackRest archives every WAL segment to the witness, takes backups
+from the primary over TLS, and a restore rebuilds the database as it was at a point in time."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import psycopg
+
+from infra.lab import backup
+from infra.lab.database import front_door_dsn
+from infra.lab.layout import LabLayout
+from infra.topology import Topology
+from tests.integration.conftest import ccdr, wait_until
+from tests.integration.core.conftest import Front
+
+
+def _open_ticket(front: Front, subject: str) -> str:
+    r = front.post("portal", {"contact": {"phone": "+84 24 3000 0000"}, "subject": subject})
+    assert r.status_code == 202, r.text
+    code = str(r.json()["ticket_code"])
+    front.ticket(code)
+    return code
+
+
+def _archive_past_now(front: Front) -> None:
+    """Close the primary's current WAL segment and wait until the repository has it: a restore to a
+    time needs WAL from after that time (the first commit past the target ends the replay)."""
+    admin = front_door_dsn(front.topo, "postgres", front.secrets.superuser, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()
+        assert row is not None
+        segment = str(row[0])
+
+        def archived() -> bool:
+            last = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
+            return last is not None and last[0] is not None and str(last[0])[8:] >= segment[8:]
+
+        wait_until(f"WAL segment {segment} archived", archived, timeout=front.topo.backup.archive_timeout_s)
+
+
+def test_a_point_in_time_restore_holds_what_was_committed_before_the_target_and_nothing_after(
+    lab: Topology, front: Front
+) -> None:
+    ccdr("backup", "run", "--type", "incr")
+    state = json.loads(ccdr("backup", "status", "--json").stdout)
+    assert state["status"]["message"] == "ok", state["status"]
+    assert [b["type"] for b in state["backup"]][:1] == ["full"], "lab up takes a first full backup"
+    assert state["backup"][-1]["type"] == "incr"
+
+    before = _open_ticket(front, "backup check: committed before the target")
+    time.sleep(1.5)
+    target = datetime.now(UTC)
+    time.sleep(1.5)
+    after = _open_ticket(front, "backup check: committed after the target")
+    _archive_past_now(front)
+
+    restored = backup.restore(LabLayout(lab), target)
+    assert before in restored.codes, "a ticket committed before the target is in the restored copy"
+    assert after not in restored.codes, "nothing committed after the target is"
+    assert restored.latest_commit is not None and restored.latest_commit <= target
+    assert not backup.scratch_dir(LabLayout(lab)).exists(), "the scratch cluster is removed"
+
+
+def test_a_bad_restore_target_is_refused_in_one_line(lab: Topology) -> None:
+    proc = ccdr("backup", "restore", "--to", "2026-12-06 19:30", check=False)
+    assert proc.returncode == 2
+    assert "has no UTC offset" in proc.stderr
