@@ -6,8 +6,10 @@ of the failover layer (ZooKeeper presence for the ticket API)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -124,7 +126,8 @@ def serve(
         grace_s = settings.intake.shutdown_grace_s
     else:
         web, listen = _tickets_app(settings), settings.tickets_listen
-    server = uvicorn.Server(
+    server = _Server(
+        getattr(web.state, "begin_stopping", None),
         uvicorn.Config(
             web,
             host=listen.host,
@@ -138,6 +141,20 @@ def serve(
             timeout_graceful_shutdown=grace_s,
             ssl_certfile=listen.tls_cert if listen.https else None,
             ssl_keyfile=listen.tls_key if listen.https else None,
-        )
+        ),
     )
     server.run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, which tells the app first when it is told to stop (intake answers the requests
+    still waiting on Kafka 503 at once: a client retries at the other site, not after its timeout)."""
+
+    def __init__(self, on_stop: Callable[[], None] | None, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._on_stop = on_stop
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._on_stop is not None:
+            self._on_stop()
+        super().handle_exit(sig, frame)

@@ -51,6 +51,7 @@ def create_app(
     IN_FLIGHT.set_function(lambda: gate.in_flight)  # the gate's own count, not a second one
     pressure = LoopPressure(intake.max_loop_lag_ms / 1000, intake.loop_lag_sustain)
     service = IntakeService(kafka_bus, settings.site, store_limits(settings), gate, intake.shed_retry_after_s, pressure)
+    begin_stopping = kafka_bus.begin_stopping if isinstance(kafka_bus, KafkaIntakeBus) else None
 
     async def watch_loop_lag() -> None:
         loop = asyncio.get_running_loop()
@@ -106,6 +107,7 @@ def create_app(
         description="24/7 multichannel incident intake. 202 means Kafka acknowledged the event.",
         lifespan=lifespan,
     )
+    app.state.begin_stopping = begin_stopping  # ccdr.serve calls it when the process is told to stop
     problems.install(app)
     observability.install(app, "intake", kafka_bus.not_ready)
     app.include_router(build_router(service, settings, agents))

@@ -56,10 +56,20 @@ class KafkaIntakeBus:
         )
         self._producer: AIOKafkaProducer | None = None  # set once connected
         self._starter: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         """Connect in the background: intake must come up even while Kafka is still starting."""
+        self._loop = asyncio.get_running_loop()
         self._starter = asyncio.create_task(self._connect())
+
+    def begin_stopping(self) -> None:
+        """The process was told to stop (a site stepping aside, a restart): every publish still
+        waiting answers 503 now, so its client retries at the other site at once. Safe to call from
+        a signal handler."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
 
     async def _connect(self) -> None:
         self._producer = await start_when_reachable(self._make_producer, "intake producer")
@@ -71,18 +81,36 @@ class KafkaIntakeBus:
             await self._producer.stop()
 
     def not_ready(self) -> str | None:
+        if self._stopping.is_set():
+            return "stopping"
         return None if self._producer is not None else "kafka producer not connected"
 
     async def publish(self, events: Sequence[IntakeEvent]) -> None:
         if self._producer is None:
             raise Unavailable("the event bus is not connected yet; retry shortly", self._retry_after_s)
+        if self._stopping.is_set():
+            raise Unavailable("this site is stopping; retry with the same Idempotency-Key", self._retry_after_s)
         try:
             async with asyncio.timeout(self._ack_timeout_s):
                 pending = []
                 for event in events:
                     key, value, headers = encode(event)
                     pending.append(await self._producer.send(self._topic, value=value, key=key, headers=headers))
-                await asyncio.gather(*pending)
+                acked = asyncio.ensure_future(asyncio.gather(*pending))
+                stopping = asyncio.ensure_future(self._stopping.wait())
+                try:
+                    await asyncio.wait({acked, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                finally:  # also on the deadline: nothing is left waiting
+                    unacknowledged = not acked.done()
+                    stopping.cancel()
+                    if unacknowledged:
+                        acked.cancel()
+                if unacknowledged:
+                    raise Unavailable(
+                        "this site is stopping before the event bus acknowledged; retry with the same Idempotency-Key",
+                        self._retry_after_s,
+                    )
+                acked.result()
         except TimeoutError:
             raise Unavailable(
                 f"the event bus did not acknowledge within {self._ack_timeout_s:g} s; "

@@ -1,0 +1,70 @@
+"""Intake told to stop answers the intakes still waiting on Kafka with a retriable 503 at once,
+instead of leaving their clients to their own timeouts (or uvicorn's 500 when it cancels them)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from core.errors import Unavailable
+from core.intake.domain.schemas import IntakeDraft, received
+from core.intake.kafka.bus import KafkaIntakeBus
+
+
+class HangingProducer:
+    """A broker cut off by a partition: sends are taken, never acknowledged."""
+
+    async def send(self, topic: str, **_: object) -> asyncio.Future[None]:
+        return asyncio.get_running_loop().create_future()
+
+
+def _event() -> object:
+    draft = IntakeDraft.model_validate(
+        {"channel": "portal", "contact": {"phone": "+84 24 3000 0000"}, "subject": "máy chủ không phản hồi"}
+    )
+    now = datetime.now(UTC)
+    return received(draft, intake_id=uuid.uuid4(), ticket_code="INC-TEST", received_at=now, site="a", receiver="system")
+
+
+def _bus() -> KafkaIntakeBus:
+    return KafkaIntakeBus(
+        ["127.0.0.1:9"],
+        "intake.v1",
+        auth=None,
+        ack_timeout_s=30,
+        retry_after_s=1,
+        request_timeout_ms=3000,
+        client_id="test",
+    )
+
+
+def test_a_publish_waiting_on_kafka_answers_503_as_soon_as_the_process_is_told_to_stop() -> None:
+    async def scenario() -> BaseException | None:
+        bus = _bus()
+        bus._loop, bus._producer = asyncio.get_running_loop(), HangingProducer()  # type: ignore[assignment]
+        waiting = asyncio.create_task(bus.publish([_event()]))  # type: ignore[list-item]
+        await asyncio.sleep(0.05)
+        assert not waiting.done(), "nothing acknowledged it"
+        bus.begin_stopping()
+        done, _ = await asyncio.wait({waiting}, timeout=1)  # far below ack_timeout_s
+        assert done, "still waiting after the stop"
+        return waiting.exception()
+
+    error = asyncio.run(scenario())
+    assert isinstance(error, Unavailable) and "stopping" in str(error)
+
+
+def test_once_stopping_a_new_publish_is_refused_and_readiness_says_why() -> None:
+    async def scenario() -> None:
+        bus = _bus()
+        bus._loop, bus._producer = asyncio.get_running_loop(), HangingProducer()  # type: ignore[assignment]
+        bus.begin_stopping()
+        await asyncio.sleep(0)  # the stop is delivered through the loop (signal-safe)
+        assert bus.not_ready() == "stopping"
+        with pytest.raises(Unavailable, match="stopping"):
+            await bus.publish([_event()])  # type: ignore[list-item]
+
+    asyncio.run(scenario())
