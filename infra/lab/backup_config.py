@@ -91,6 +91,7 @@ def site_config(topo: Topology, layout: LabLayout, site: str, tls: dict[str, Pat
         ("repo1-host-cert-file", tls["cert"]),
         ("repo1-host-key-file", tls["key"]),
         ("repo1-host-ca-file", tls["ca"]),
+        ("repo1-path", repository(layout)),  # the client names the path; the witness's server only serves it
     ]
     database = [
         ("pg1-path", dirs.postgres_data),
