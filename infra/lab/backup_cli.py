@@ -30,7 +30,7 @@ class Kind(StrEnum):
 
 
 def _when(epoch: float | None) -> str:
-    return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if epoch else "-"
+    return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%d %H:%M:%SZ") if epoch else "-"
 
 
 def _size(n: float | None) -> str:
@@ -45,7 +45,7 @@ def _size(n: float | None) -> str:
 def _table(state: dict[str, Any]) -> Table:
     table = Table(title=f"backups of stanza {state.get('name', '?')}: {state.get('status', {}).get('message', '?')}")
     for col in ("label", "type", "started", "took", "database", "in repository", "WAL from", "WAL to"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("label", "started", "WAL from", "WAL to"))
     for b in state.get("backup", []):
         start, stop = b.get("timestamp", {}).get("start"), b.get("timestamp", {}).get("stop")
         table.add_row(
