@@ -172,6 +172,9 @@ class BackupSettings(_Strict):
     archive_timeout_s: int = Field(ge=1, le=3600)  # pgBackRest waits this long for a segment to arrive
     restore_port: Port = Field(ge=1, le=65535)  # the scratch cluster a restore starts at the witness
     restore_timeout_s: float = Field(ge=10, le=86_400)  # restore, replay to the target and promote
+    # When production's repository host takes them (systemd OnCalendar; the lab takes them on demand).
+    full_schedule: str = Field(pattern=r"^[A-Za-z0-9*:,./ ~-]{1,100}$")
+    incremental_schedule: str = Field(pattern=r"^[A-Za-z0-9*:,./ ~-]{1,100}$")
 
 
 class DrillSettings(_Strict):

@@ -102,6 +102,9 @@ def host_files(topo: ProductionTopology, site: str, host: Host) -> list[HostFile
         files += _kafka(topo, host)
     if "postgres" in host.roles:
         files += _patroni(topo, site, host)
+        files += _pgbackrest_database(topo, host)
+    if "backup-repo" in host.roles:
+        files += _pgbackrest_repository(topo, host)
     if "haproxy" in host.roles:
         files += _haproxy(topo, host)
     if "ccdr" in host.roles:
@@ -306,6 +309,9 @@ def _patroni(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
             "ca": tls / "ca.crt",
             "owners": [host_subject(topo, s, h) for s, h in topo.with_role("postgres")],
         },
+        archive_command=f"{p.pgbackrest} --config={_pgbackrest_conf(topo)} --stanza={topo.backup.stanza} "
+        "archive-push %p",
+        wal_switch_s=topo.backup.wal_switch_s,
         secrets=None,  # from the unit's EnvironmentFile
         rest_auth=None,  # likewise (PATRONI_RESTAPI_USERNAME, PATRONI_RESTAPI_PASSWORD)
         tls={"cert": tls / f"{host.name}.crt", "key": tls / f"{host.name}.key", "ca": tls / "ca.crt"},
@@ -328,6 +334,105 @@ def _patroni(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
         env_file=env,
     )
     return [HostFile(conf, content, mode=0o640), unit]
+
+
+BACKUP_USER = "pgbackrest"  # runs the repository host's server and the scheduled backups
+
+
+def _pgbackrest_conf(topo: ProductionTopology) -> Path:
+    return topo.paths.etc / "pgbackrest.conf"
+
+
+def _pgbackrest_common(topo: ProductionTopology, host: Host) -> list[tuple[str, object]]:
+    """Logs, locks and this host's TLS server (the host's certificate: pgBackRest 2.45 checks the
+    host name it dials against DNS names, which the certificate request gives)."""
+    p, tls = topo.paths, topo.paths.etc / "tls"
+    return [
+        ("log-path", p.logs / "pgbackrest"),
+        ("lock-path", p.data / "pgbackrest" / "lock"),
+        ("log-level-console", "warn"),
+        ("log-level-file", "info"),
+        ("archive-timeout", topo.backup.archive_timeout_s),
+        ("repo1-path", p.data / "pgbackrest" / "repo"),
+        ("tls-server-address", host.address),
+        ("tls-server-port", topo.ports.backup_tls),
+        ("tls-server-cert-file", tls / f"{host.name}.crt"),
+        ("tls-server-key-file", tls / f"{host.name}.key"),
+        ("tls-server-ca-file", tls / "ca.crt"),
+    ]
+
+
+def _ini(sections: dict[str, list[tuple[str, object]]]) -> str:
+    return "\n".join(f"[{name}]\n" + "".join(f"{k}={v}\n" for k, v in options) for name, options in sections.items())
+
+
+def _pgbackrest_database(topo: ProductionTopology, host: Host) -> list[HostFile]:
+    """A PostgreSQL host: archive_command pushes to the repository host, whose backups reach this
+    host's pgBackRest server (which admits the repository host only)."""
+    p, tls = topo.paths, topo.paths.etc / "tls"
+    _, repo = topo.with_role("backup-repo")[0]
+    to_repo: list[tuple[str, object]] = [
+        ("tls-server-auth", f"{repo.name}={topo.backup.stanza}"),
+        ("repo1-host", repo.name),
+        ("repo1-host-type", "tls"),
+        ("repo1-host-port", topo.ports.backup_tls),
+        ("repo1-host-cert-file", tls / f"{host.name}.crt"),
+        ("repo1-host-key-file", tls / f"{host.name}.key"),
+        ("repo1-host-ca-file", tls / "ca.crt"),
+    ]
+    database = [
+        ("pg1-path", p.data / "postgres"),
+        ("pg1-port", topo.ports.postgres),
+        ("pg1-socket-path", "/var/run/postgresql"),
+    ]
+    conf = _ini({"global": _pgbackrest_common(topo, host) + to_repo, topo.backup.stanza: database})
+    command = f"{p.pgbackrest} --config={_pgbackrest_conf(topo)} server"
+    unit = _unit(
+        topo, host, "pgbackrest", "pgBackRest TLS server (backups of this database)", command, "postgres", p.data
+    )
+    return [HostFile(_pgbackrest_conf(topo), conf, mode=0o640), unit]
+
+
+def _pgbackrest_repository(topo: ProductionTopology, host: Host) -> list[HostFile]:
+    """The witness's repository host: it keeps the archive and the backups, takes them on a
+    schedule (systemd timers) from whichever database host is the primary."""
+    p, tls = topo.paths, topo.paths.etc / "tls"
+    b = topo.backup
+    databases = topo.with_role("postgres")
+    admitted: list[tuple[str, object]] = [("tls-server-auth", f"{h.name}={b.stanza}") for _, h in databases]
+    settings: list[tuple[str, object]] = [("repo1-retention-full", b.retention_full), ("start-fast", "y")]
+    hosts: list[tuple[str, object]] = []
+    for n, (_, db) in enumerate(databases, start=1):
+        hosts += [
+            (f"pg{n}-host", db.name),
+            (f"pg{n}-host-type", "tls"),
+            (f"pg{n}-host-port", topo.ports.backup_tls),
+            (f"pg{n}-host-cert-file", tls / f"{host.name}.crt"),
+            (f"pg{n}-host-key-file", tls / f"{host.name}.key"),
+            (f"pg{n}-host-ca-file", tls / "ca.crt"),
+            (f"pg{n}-path", p.data / "postgres"),
+            (f"pg{n}-port", topo.ports.postgres),
+            (f"pg{n}-socket-path", "/var/run/postgresql"),
+        ]
+    conf = _ini({"global": _pgbackrest_common(topo, host) + admitted + settings, b.stanza: hosts})
+    server = f"{p.pgbackrest} --config={_pgbackrest_conf(topo)} server"
+    files = [
+        HostFile(_pgbackrest_conf(topo), conf, mode=0o640),
+        _unit(topo, host, "pgbackrest", "pgBackRest TLS server (the backup repository)", server, BACKUP_USER, p.data),
+    ]
+    for kind, calendar in (("full", b.full_schedule), ("incr", b.incremental_schedule)):
+        what = f"{kind} backup of the database (pgBackRest)"
+        command = f"{p.pgbackrest} --config={_pgbackrest_conf(topo)} --stanza={b.stanza} --type={kind} backup"
+        common = {"host": host.name, "description": what, "docs": "/usr/share/doc/ccdr/backup.md"}
+        service = _units.get_template("backup.service.j2").render(
+            **common, user=BACKUP_USER, directory=p.data, command=command, writable=[p.data, p.logs]
+        )
+        timer = _units.get_template("backup.timer.j2").render(**common, calendar=calendar)
+        files += [
+            HostFile(SYSTEMD_DIR / f"ccdr-backup-{kind}.service", service),
+            HostFile(SYSTEMD_DIR / f"ccdr-backup-{kind}.timer", timer),
+        ]
+    return files
 
 
 def _haproxy(topo: ProductionTopology, host: Host) -> list[HostFile]:

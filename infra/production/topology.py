@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from core.settings import AgentSettings, FailoverSettings, IntakeSettings, TicketSettings, first_error
 from infra.topology import (
     ZOOKEEPER_DECIDERS,
+    BackupSettings,
     DatabaseSettings,
     FrontDoor,
     HAProxyTimers,
@@ -32,7 +33,7 @@ from infra.topology import (
     checked_site_names,
 )
 
-Role = Literal["zookeeper", "kafka-controller", "kafka-broker", "postgres", "ccdr", "haproxy"]
+Role = Literal["zookeeper", "kafka-controller", "kafka-broker", "postgres", "ccdr", "haproxy", "backup-repo"]
 DATA_ONLY_ROLES: frozenset[str] = frozenset({"kafka-broker", "postgres", "ccdr"})
 
 
@@ -66,6 +67,7 @@ class Paths(_Strict):
     kafka_libs: Path  # Kafka's jars
     zookeeper_classpath: list[Path] = Field(min_length=1)
     haproxy: Path
+    pgbackrest: Path  # Debian's pgbackrest (database hosts and the backup repository host)
 
 
 class ProductionTimers(_Strict):
@@ -91,6 +93,7 @@ class ProductionTopology(_Strict):
     tickets: TicketSettings
     failover: FailoverSettings
     agents: AgentSettings
+    backup: BackupSettings
     timers: ProductionTimers
 
     @field_validator("sites")
@@ -125,6 +128,12 @@ class ProductionTopology(_Strict):
             if missing:
                 raise ValueError(f"sites.{site}: a data site needs hosts for {', '.join(missing)}")
         check_outbox_within_idle_timeout(self.tickets, self.timers.patroni)
+        repositories = self.with_role("backup-repo")
+        if len(repositories) != 1 or self.sites[repositories[0][0]].role != "witness":
+            raise ValueError(
+                "sites: exactly one host at the witness site must have the backup-repo role (the backups "
+                f"must outlive either data site; found {', '.join(h.name for _, h in repositories) or 'none'})"
+            )
         _quorum_survives_a_site(self, "zookeeper")
         _quorum_survives_a_site(self, "kafka-controller")
         brokers = len(self.with_role("kafka-broker"))

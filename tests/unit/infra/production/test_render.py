@@ -19,6 +19,7 @@ from infra.production.render import (
     render_production,
 )
 from infra.production.topology import ProductionTopology, load_production_topology
+from infra.topology import TopologyError
 
 PATRONI = Path("/opt/ccdr/patroni-venv/bin/patroni")  # installed by `make install`
 STAND_IN_SECRETS = {
@@ -100,8 +101,13 @@ def test_every_patroni_config_passes_patronis_own_validation(rendered: tuple[Pro
 
 def test_every_systemd_unit_passes_systemd_analyze_verify(rendered: tuple[ProductionTopology, Path]) -> None:
     _, out = rendered
-    units = sorted(out.glob("*/etc/systemd/system/*.service"))
+    units = sorted(out.glob("*/etc/systemd/system/*.service")) + sorted(out.glob("*/etc/systemd/system/*.timer"))
     assert {u.name for u in units} == {
+        "ccdr-pgbackrest.service",
+        "ccdr-backup-full.service",
+        "ccdr-backup-full.timer",
+        "ccdr-backup-incr.service",
+        "ccdr-backup-incr.timer",
         "ccdr-zookeeper.service",
         "ccdr-kafka.service",
         "ccdr-patroni.service",
@@ -233,3 +239,32 @@ def test_the_kafka_access_script_formats_every_scram_user_and_grants_exactly_the
         assert "password=" not in text.replace("password=$(cat", "")  # no password written into the script
         usage = _run("sh", script)
         assert usage.returncode == 2 and "usage" in usage.stderr
+
+
+def test_the_witness_keeps_the_backups_and_takes_them_on_a_schedule(rendered: tuple[ProductionTopology, Path]) -> None:
+    topo, out = rendered
+    ((_, repo_host),) = topo.with_role("backup-repo")
+    databases = [h.name for _, h in topo.with_role("postgres")]
+    conf = (out / repo_host.name / "etc/ccdr/pgbackrest.conf").read_text()
+    assert sorted(line for line in conf.splitlines() if line.startswith("tls-server-auth=")) == sorted(
+        f"tls-server-auth={name}={topo.backup.stanza}" for name in databases
+    ), "it admits the database hosts by their certificates' names"
+    assert {line.split("=", 1)[1] for line in conf.splitlines() if line.startswith(("pg1-host=", "pg2-host="))} == set(
+        databases
+    )
+    full = (out / repo_host.name / "etc/systemd/system/ccdr-backup-full.timer").read_text()
+    assert f"OnCalendar={topo.backup.full_schedule}" in full and "Persistent=true" in full
+    for name in databases:
+        db_conf = (out / name / "etc/ccdr/pgbackrest.conf").read_text()
+        assert f"repo1-host={repo_host.name}" in db_conf
+        assert f"tls-server-auth={repo_host.name}={topo.backup.stanza}" in db_conf
+        patroni = (out / name / "etc/ccdr/patroni.yml").read_text()
+        assert "archive_mode: 'on'" in patroni and "archive-push %p" in patroni
+
+
+def test_a_topology_without_a_backup_repository_at_the_witness_is_refused(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text().replace(', "backup-repo"]', "]")
+    path = tmp_path / "t.toml"
+    path.write_text(text)
+    with pytest.raises(TopologyError, match="backup-repo"):
+        load_production_topology(path)
