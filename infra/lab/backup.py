@@ -20,16 +20,19 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.lab.backup_config import PGBACKREST, USER, config_path, scratch_dir
+import psycopg
 
-__all__ = ["Restored", "backup", "ensure_stanza", "info", "restore", "scratch_dir"]
+from infra.lab.backup_check import Verified, compare
+from infra.lab.backup_config import PGBACKREST, USER, config_path, scratch_dir
 from infra.lab.errors import CommandFailed, LabError
 from infra.lab.layout import PG_BIN_DIR, LabLayout
 from infra.lab.system import run
+
+__all__ = ["Restored", "backup", "ensure_stanza", "info", "last_verified", "restore", "scratch_dir", "verify"]
 
 
 # -- commands (run at the witness, in its namespace, as postgres) ------------------------------
@@ -91,10 +94,13 @@ class Restored:
     codes: set[str]  # the codes of the tickets it holds (a check against what clients were told)
 
 
-def restore(layout: LabLayout, target: datetime | None, *, keep: bool = False) -> Restored:
+def restore(
+    layout: LabLayout, target: datetime | None, *, keep: bool = False, created_until: datetime | None = None
+) -> Restored:
     """Rebuild the database from the repository into a scratch cluster at the witness, replayed to
-    `target` (or to the end of the archive) and promoted; read what it holds; remove it unless
-    `keep`. The production cluster is not touched, and the copy archives nothing."""
+    `target` (or to the end of the archive) and promoted; read what it holds (the tickets created
+    until `created_until`, if given); remove it unless `keep`. The production cluster is not
+    touched, and the copy archives nothing."""
     topo = layout.topology
     b = topo.backup
     scratch = scratch_dir(layout)
@@ -112,7 +118,7 @@ def restore(layout: LabLayout, target: datetime | None, *, keep: bool = False) -
         _start_scratch(layout)
         _wait_promoted(layout, started + b.restore_timeout_s)
         seconds = time.monotonic() - started
-        latest, tickets, codes = _read_scratch(layout)
+        latest, tickets, codes = _read_scratch(layout, created_until)
     finally:
         if not keep:
             _stop_scratch(layout)
@@ -176,8 +182,35 @@ def _wait_promoted(layout: LabLayout, deadline: float) -> None:
         time.sleep(0.5)
 
 
-def _read_scratch(layout: LabLayout) -> tuple[datetime | None, int, set[str]]:
-    stamp = _psql(layout, "SELECT max(created_at) FROM tickets")
-    tickets = int(_psql(layout, "SELECT count(*) FROM tickets") or 0)
-    codes = _psql(layout, "SELECT code FROM tickets")
-    return (datetime.fromisoformat(stamp) if stamp else None), tickets, set(codes.split())
+def _read_scratch(layout: LabLayout, until: datetime | None) -> tuple[datetime | None, int, set[str]]:
+    where = f"WHERE created_at <= '{until.isoformat()}'::timestamptz" if until else ""  # our own datetime, not input
+    stamp = _psql(layout, f"SELECT max(created_at) FROM tickets {where}")
+    codes = set(_psql(layout, f"SELECT code FROM tickets {where}").split())
+    return (datetime.fromisoformat(stamp) if stamp else None), len(codes), codes
+
+
+def verify(layout: LabLayout, admin_dsn: str) -> Verified:
+    """Check the backups by restoring them: the copy rebuilt to the end of the archive against the
+    cluster's tickets when the check began (read through `admin_dsn`). Recorded beside the
+    repository; `last_verified` reads it back."""
+    at = datetime.now(UTC)
+    with psycopg.connect(admin_dsn) as conn:
+        rows = conn.execute("SELECT code, created_at FROM tickets WHERE created_at <= %s", (at,)).fetchall()
+    cluster = {str(code): created for code, created in rows}
+    restored = restore(layout, None, created_until=at)
+    verdict = compare(at, restored.seconds, cluster, restored.codes, restored.latest_commit)
+    with _verified_log(layout).open("a") as log:
+        log.write(json.dumps(verdict.record()) + "\n")
+    return verdict
+
+
+def _verified_log(layout: LabLayout) -> Path:
+    return scratch_dir(layout).parent / "verified.jsonl"
+
+
+def last_verified(layout: LabLayout) -> dict[str, Any] | None:
+    path = _verified_log(layout)
+    if not path.exists():
+        return None
+    lines = path.read_text().splitlines()
+    return dict(json.loads(lines[-1])) if lines else None

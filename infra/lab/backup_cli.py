@@ -15,6 +15,8 @@ from rich.table import Table
 
 from infra.cli_options import TopologyOption
 from infra.lab import backup
+from infra.lab import secrets as lab_secrets
+from infra.lab.database import front_door_dsn
 from infra.lab.layout import LabLayout
 from infra.topology import load_topology
 
@@ -75,6 +77,40 @@ def status(
     out.print(_table(state))
     for archive in state.get("archive", []):
         out.print(f"WAL archive {archive.get('id')}: {archive.get('min') or '-'} … {archive.get('max') or '-'}")
+    out.print(_verified_line(backup.last_verified(layout)))
+
+
+def _verified_line(last: dict[str, Any] | None) -> str:
+    if last is None:
+        return "[yellow]never checked by a restore[/yellow] (ccdr backup verify)"
+    verdict = "[green]sound[/green]" if last["ok"] else "[red]FAILED[/red]"
+    lag = f"{last['lag_s']:.0f} s" if last.get("lag_s") is not None else "-"
+    return (
+        f"last restore check {last['at']}: {verdict}; restored in {last['restore_s']:.1f} s, "
+        f"{last['tickets_in_copy']} of {last['tickets_in_cluster']} tickets, a restore then lost the last {lag} "
+        f"({last['missing_after']} tickets), holes {last['holes']}, unknown {last['unknown']}"
+    )
+
+
+@app.command()
+def verify(
+    topology: TopologyOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Check the backups by restoring them: rebuild the database to the end of the archive in a
+    scratch cluster and compare its tickets with the cluster's. Exit 1 if it is not sound (a ticket
+    missing from inside the copy's range, or one the cluster never had)."""
+    topo = load_topology(topology)
+    layout = LabLayout(topo)
+    admin = front_door_dsn(topo, "postgres", lab_secrets.load(layout).superuser, topo.database.name)
+    with console.status("restoring the latest backup and the archive into a scratch cluster"):
+        verdict = backup.verify(layout, admin)
+    if as_json:
+        typer.echo(json.dumps(verdict.record(), indent=2))
+    else:
+        out.print(_verified_line(verdict.record()))
+    if not verdict.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

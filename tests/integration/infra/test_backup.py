@@ -68,3 +68,13 @@ def test_a_bad_restore_target_is_refused_in_one_line(lab: Topology) -> None:
     proc = ccdr("backup", "restore", "--to", "2026-12-06 19:30", check=False)
     assert proc.returncode == 2
     assert "has no UTC offset" in proc.stderr
+
+
+def test_backups_checked_by_a_restore_are_sound_and_say_what_a_restore_would_lose(lab: Topology, front: Front) -> None:
+    _open_ticket(front, "backup check: verify")  # a ticket the copy must hold
+    _archive_past_now(front)
+    verdict = json.loads(ccdr("backup", "verify", "--json").stdout)
+    assert verdict["ok"] and verdict["holes"] == 0 and verdict["unknown"] == 0, verdict
+    assert verdict["tickets_in_copy"] >= 1 and verdict["lag_s"] is not None
+    assert verdict["lag_s"] <= lab.backup.wal_switch_s, "the archive was closed just before: nothing older is lost"
+    assert "last restore check" in ccdr("backup", "status").stdout
