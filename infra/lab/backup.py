@@ -38,23 +38,10 @@ __all__ = ["Restored", "backup", "ensure_stanza", "info", "last_verified", "rest
 # -- commands (run at the witness, in its namespace, as postgres) ------------------------------
 def _pgbackrest(layout: LabLayout, *args: str, timeout: float) -> str:
     topo = layout.topology
-    witness = topo.witness_site
-    command = [
-        "ip",
-        "netns",
-        "exec",
-        topo.site(witness).namespace,
-        "runuser",
-        "-u",
-        USER,
-        "--",
-        str(PGBACKREST),
-        f"--config={config_path(layout.site(witness))}",
-        f"--stanza={topo.backup.stanza}",
-        *args,
-    ]
+    config = config_path(layout.site(topo.witness_site))
+    command = [str(PGBACKREST), f"--config={config}", f"--stanza={topo.backup.stanza}", *args]
     try:
-        return run(command, timeout=timeout)
+        return _as_postgres_at_witness(layout, command, timeout)
     except CommandFailed as exc:
         raise LabError(f"pgbackrest {args[-1]}: {exc.detail}") from None
     except subprocess.TimeoutExpired:
@@ -89,9 +76,12 @@ def info(layout: LabLayout) -> dict[str, Any]:
 class Restored:
     target: datetime | None  # None: to the end of the archive
     seconds: float  # restore, replay and promotion
-    latest_commit: datetime | None  # the newest transaction the copy holds
-    tickets: int
+    latest_commit: datetime | None  # the newest ticket's creation in the copy
     codes: set[str]  # the codes of the tickets it holds (a check against what clients were told)
+
+    @property
+    def tickets(self) -> int:
+        return len(self.codes)
 
 
 def restore(
@@ -118,12 +108,12 @@ def restore(
         _start_scratch(layout)
         _wait_promoted(layout, started + b.restore_timeout_s)
         seconds = time.monotonic() - started
-        latest, tickets, codes = _read_scratch(layout, created_until)
+        latest, codes = _read_scratch(layout, created_until)
     finally:
         if not keep:
             _stop_scratch(layout)
             shutil.rmtree(scratch, ignore_errors=True)
-    return Restored(target, seconds, latest, tickets, codes)
+    return Restored(target, seconds, latest, codes)
 
 
 def _as_postgres_at_witness(layout: LabLayout, command: list[str], timeout: float) -> str:
@@ -182,11 +172,11 @@ def _wait_promoted(layout: LabLayout, deadline: float) -> None:
         time.sleep(0.5)
 
 
-def _read_scratch(layout: LabLayout, until: datetime | None) -> tuple[datetime | None, int, set[str]]:
+def _read_scratch(layout: LabLayout, until: datetime | None) -> tuple[datetime | None, set[str]]:
     where = f"WHERE created_at <= '{until.isoformat()}'::timestamptz" if until else ""  # our own datetime, not input
     stamp = _psql(layout, f"SELECT max(created_at) FROM tickets {where}")
     codes = set(_psql(layout, f"SELECT code FROM tickets {where}").split())
-    return (datetime.fromisoformat(stamp) if stamp else None), len(codes), codes
+    return (datetime.fromisoformat(stamp) if stamp else None), codes
 
 
 def verify(layout: LabLayout, admin_dsn: str) -> Verified:
@@ -205,7 +195,7 @@ def verify(layout: LabLayout, admin_dsn: str) -> Verified:
 
 
 def _verified_log(layout: LabLayout) -> Path:
-    return scratch_dir(layout).parent / "verified.jsonl"
+    return _socket_dir(layout) / "verified.jsonl"
 
 
 def last_verified(layout: LabLayout) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import jinja2
 
 from core.settings import GuardSettings, ServiceSettings
-from infra import kafka_access
+from infra import kafka_access, pgbackrest_conf
 from infra.lab import front_door
 from infra.lab.render import (
     COLD_PROGRAMS,
@@ -36,6 +36,7 @@ _units = jinja2.Environment(
 )
 
 SYSTEMD_DIR = Path("/etc/systemd/system")
+SOCKET_DIR = Path("/var/run/postgresql")  # Debian's PostgreSQL socket directory (Patroni's and pgBackRest's)
 
 
 kafka_secret_name = kafka_access.secret_name  # the secret file holding a principal's SCRAM password
@@ -300,7 +301,7 @@ def _patroni(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
         zookeeper_hosts=topo.zookeeper_connect().split(","),
         timers=topo.timers.patroni,
         data_dir=p.data / "postgres",
-        socket_dir="/var/run/postgresql",
+        socket_dir=SOCKET_DIR,
         pg_bin_dir=p.pg_bin_dir,
         pgpass=p.data / "postgres.pgpass",
         zookeeper_tls={
@@ -309,8 +310,7 @@ def _patroni(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
             "ca": tls / "ca.crt",
             "owners": [host_subject(topo, s, h) for s, h in topo.with_role("postgres")],
         },
-        archive_command=f"{p.pgbackrest} --config={_pgbackrest_conf(topo)} --stanza={topo.backup.stanza} "
-        "archive-push %p",
+        archive_command=pgbackrest_conf.archive_command(p.pgbackrest, _pgbackrest_conf(topo), topo.backup.stanza),
         wal_switch_s=topo.backup.wal_switch_s,
         secrets=None,  # from the unit's EnvironmentFile
         rest_auth=None,  # likewise (PATRONI_RESTAPI_USERNAME, PATRONI_RESTAPI_PASSWORD)
@@ -343,50 +343,38 @@ def _pgbackrest_conf(topo: ProductionTopology) -> Path:
     return topo.paths.etc / "pgbackrest.conf"
 
 
-def _pgbackrest_common(topo: ProductionTopology, host: Host) -> list[tuple[str, object]]:
-    """Logs, locks and this host's TLS server (the host's certificate: pgBackRest 2.45 checks the
-    host name it dials against DNS names, which the certificate request gives)."""
+def _backup_host(topo: ProductionTopology, host: Host) -> pgbackrest_conf.Host:
+    """This host as pgBackRest sees it: its own certificate (the request names the host as a DNS
+    name, which is what pgBackRest 2.45 checks)."""
     p, tls = topo.paths, topo.paths.etc / "tls"
-    return [
-        ("log-path", p.logs / "pgbackrest"),
-        ("lock-path", p.data / "pgbackrest" / "lock"),
-        ("log-level-console", "warn"),
-        ("log-level-file", "info"),
-        ("archive-timeout", topo.backup.archive_timeout_s),
-        ("repo1-path", p.data / "pgbackrest" / "repo"),
-        ("tls-server-address", host.address),
-        ("tls-server-port", topo.ports.backup_tls),
-        ("tls-server-cert-file", tls / f"{host.name}.crt"),
-        ("tls-server-key-file", tls / f"{host.name}.key"),
-        ("tls-server-ca-file", tls / "ca.crt"),
-    ]
+    return pgbackrest_conf.Host(
+        name=host.name,
+        address=str(host.address),
+        log_dir=p.logs / "pgbackrest",
+        lock_dir=p.data / "pgbackrest" / "lock",
+        tls=pgbackrest_conf.Tls(tls / f"{host.name}.crt", tls / f"{host.name}.key", tls / "ca.crt"),
+    )
 
 
-def _ini(sections: dict[str, list[tuple[str, object]]]) -> str:
-    return "\n".join(f"[{name}]\n" + "".join(f"{k}={v}\n" for k, v in options) for name, options in sections.items())
+def _backup_database(topo: ProductionTopology, host: Host) -> pgbackrest_conf.Database:
+    return pgbackrest_conf.Database(host.name, topo.paths.data / "postgres", topo.ports.postgres, SOCKET_DIR)
+
+
+def _backup_repository(topo: ProductionTopology) -> pgbackrest_conf.Repository:
+    b = topo.backup
+    path = topo.paths.data / "pgbackrest" / "repo"
+    return pgbackrest_conf.Repository(b.stanza, path, topo.ports.backup_tls, b.archive_timeout_s, b.retention_full)
 
 
 def _pgbackrest_database(topo: ProductionTopology, host: Host) -> list[HostFile]:
     """A PostgreSQL host: archive_command pushes to the repository host, whose backups reach this
     host's pgBackRest server (which admits the repository host only)."""
-    p, tls = topo.paths, topo.paths.etc / "tls"
+    p = topo.paths
     _, repo = topo.with_role("backup-repo")[0]
-    to_repo: list[tuple[str, object]] = [
-        ("tls-server-auth", f"{repo.name}={topo.backup.stanza}"),
-        ("repo1-host", repo.name),
-        ("repo1-host-type", "tls"),
-        ("repo1-host-port", topo.ports.backup_tls),
-        ("repo1-host-cert-file", tls / f"{host.name}.crt"),
-        ("repo1-host-key-file", tls / f"{host.name}.key"),
-        ("repo1-host-ca-file", tls / "ca.crt"),
-    ]
-    database = [
-        ("pg1-path", p.data / "postgres"),
-        ("pg1-port", topo.ports.postgres),
-        ("pg1-socket-path", "/var/run/postgresql"),
-    ]
-    conf = _ini({"global": _pgbackrest_common(topo, host) + to_repo, topo.backup.stanza: database})
-    command = f"{p.pgbackrest} --config={_pgbackrest_conf(topo)} server"
+    conf = pgbackrest_conf.database_host(
+        _backup_host(topo, host), _backup_repository(topo), repo.name, _backup_database(topo, host)
+    )
+    command = pgbackrest_conf.server_command(p.pgbackrest, _pgbackrest_conf(topo))
     unit = _unit(
         topo, host, "pgbackrest", "pgBackRest TLS server (backups of this database)", command, "postgres", p.data
     )
@@ -396,26 +384,10 @@ def _pgbackrest_database(topo: ProductionTopology, host: Host) -> list[HostFile]
 def _pgbackrest_repository(topo: ProductionTopology, host: Host) -> list[HostFile]:
     """The witness's repository host: it keeps the archive and the backups, takes them on a
     schedule (systemd timers) from whichever database host is the primary."""
-    p, tls = topo.paths, topo.paths.etc / "tls"
-    b = topo.backup
-    databases = topo.with_role("postgres")
-    admitted: list[tuple[str, object]] = [("tls-server-auth", f"{h.name}={b.stanza}") for _, h in databases]
-    settings: list[tuple[str, object]] = [("repo1-retention-full", b.retention_full), ("start-fast", "y")]
-    hosts: list[tuple[str, object]] = []
-    for n, (_, db) in enumerate(databases, start=1):
-        hosts += [
-            (f"pg{n}-host", db.name),
-            (f"pg{n}-host-type", "tls"),
-            (f"pg{n}-host-port", topo.ports.backup_tls),
-            (f"pg{n}-host-cert-file", tls / f"{host.name}.crt"),
-            (f"pg{n}-host-key-file", tls / f"{host.name}.key"),
-            (f"pg{n}-host-ca-file", tls / "ca.crt"),
-            (f"pg{n}-path", p.data / "postgres"),
-            (f"pg{n}-port", topo.ports.postgres),
-            (f"pg{n}-socket-path", "/var/run/postgresql"),
-        ]
-    conf = _ini({"global": _pgbackrest_common(topo, host) + admitted + settings, b.stanza: hosts})
-    server = f"{p.pgbackrest} --config={_pgbackrest_conf(topo)} server"
+    p, b = topo.paths, topo.backup
+    databases = [_backup_database(topo, h) for _, h in topo.with_role("postgres")]
+    conf = pgbackrest_conf.repository_host(_backup_host(topo, host), _backup_repository(topo), databases)
+    server = pgbackrest_conf.server_command(p.pgbackrest, _pgbackrest_conf(topo))
     files = [
         HostFile(_pgbackrest_conf(topo), conf, mode=0o640),
         _unit(topo, host, "pgbackrest", "pgBackRest TLS server (the backup repository)", server, BACKUP_USER, p.data),
