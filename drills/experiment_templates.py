@@ -82,6 +82,8 @@ class Scenario:
     method: tuple[Activity, ...]
     rollbacks: tuple[Activity, ...]
     hold: bool = True  # the fault is held for --duration while a guard watches intake
+    hold_first: bool = False  # the hold comes before the method (the load runs, then the disaster)
+    data_check: str = ""  # data drills: which evidence the drill checks (drills.data_checks)
 
     def experiment(self) -> dict[str, Any]:
         return {
@@ -95,13 +97,54 @@ class Scenario:
                     "scenario": self.name,
                     "fault": self.fault,
                     "affected_sites": list(self.affected_sites),
+                    **({"data_check": self.data_check} if self.data_check else {}),
                 }
             ],
             "configuration": CONFIGURATION,
             "steady-state-hypothesis": STEADY_STATE,
-            "method": [*self.method, *([HOLD] if self.hold else [])],
+            "method": self._method(),
             "rollbacks": [*self.rollbacks, CONVERGE],
         }
+
+    def _method(self) -> list[Activity]:
+        if not self.hold:
+            return [*self.method]
+        return [HOLD, *self.method] if self.hold_first else [*self.method, HOLD]
+
+
+def restore_database() -> Scenario:
+    return Scenario(
+        "restore-database",
+        "The database is lost: rebuilt from the backups",
+        "After --duration of load, the database counts as lost (a dropped table, a corrupted cluster): it is "
+        "rebuilt from the backup repository at the witness into a scratch cluster, to the end of the WAL "
+        "archive. The production cluster is not touched. Every canary intake acknowledged before the loss must "
+        "be in the copy or replayable from the intake topic (the copy's intake ledger says where to start).",
+        ("data", "backup"),
+        "the database counts as lost; pgBackRest restores it into a scratch cluster at the witness",
+        (),
+        (_action("lose-the-database-restore-it-from-the-backups", "lose_database", drill_id="${drill_id}"),),
+        (),
+        hold_first=True,
+        data_check="restore",
+    )
+
+
+def bad_deployment() -> Scenario:
+    return Scenario(
+        "bad-deployment",
+        "A bad release damages tickets: repaired by point-in-time restore",
+        "A defective release's data migration wipes the contact and description of the drill's canary tickets "
+        "(and no one else's); the desk works on for --duration before anyone notices. The rollback restores a "
+        "copy as of the deploy time and writes the damaged columns back (ccdr backup repair). Every damaged "
+        "ticket must be put back, and none left damaged.",
+        ("data", "backup", "deployment"),
+        "a release's migration wipes tickets' contact and description; repaired from a point-in-time copy",
+        (),
+        (_action("deploy-a-defective-release", "deploy_defective_release", drill_id="${drill_id}"),),
+        (_action("repair-from-a-point-in-time-copy", "repair_defective_release", drill_id="${drill_id}"),),
+        data_check="repair",
+    )
 
 
 def site_loss(site: str, other: str) -> Scenario:
@@ -247,6 +290,8 @@ def catalogue() -> list[Scenario]:
             _action("crash-zookeeper-leader", "crash_zookeeper_leader"),
         ),
         rolling_restart("a"),
+        restore_database(),
+        bad_deployment(),
     ]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from drills import checker
+from drills import checker, data_checks
 from drills.measure import Measurement
 from drills.model import Findings
 from drills.report import Check, Objectives
@@ -40,7 +40,8 @@ def judge(d: DrillSettings, spec: ScenarioSpec, objectives: Objectives, m: Measu
         first_attempt_s=d.first_attempt_s,
         ticket_slo_s=objectives.ticket_slo_s,
     )
-    checks = checker.judge(findings, objectives)
+    findings = findings.model_copy(update={"data": data_checks.findings(spec.data_check, m.ops, m.observed)})
+    checks = checker.judge(findings, objectives) + data_checks.checks(findings.data, spec.data_check, objectives)
     raw = m.journal.get("status", "failed") if steady_before(m.journal) else "failed"
     status: Status = STATUSES.get(raw, "failed")
     verdict = checker.verdict(checks)

@@ -13,11 +13,11 @@ from typing import Any
 
 from chaoslib.experiment import run_experiment
 
-from drills import roles
+from drills import data_checks, roles
 from drills.canary import Canary, CanarySettings
 from drills.chaos.probes import converged
 from drills.model import CanaryOp, Observed, Sample, Timeline
-from drills.observe import end_offsets, observe
+from drills.observe import action_outputs, damaged_canary_tickets, end_offsets, observe
 from drills.options import DrillError, DrillOptions, LoadHook, Progress
 from drills.report import LoadStats, Roles
 from drills.samplers import (
@@ -90,7 +90,10 @@ def measure(
         coord.stop()
     acked = [o.key for o in ops if o.acked is not None]
     progress(f"checking {len(ops)} canary intakes ({len(acked)} acknowledged) against PostgreSQL and Kafka")
-    observed = observe(topo, app_dsn(topo, secrets.app), drill_id, since, acked, d.check_timeout_s)
+    dsn = app_dsn(topo, secrets.app)
+    observed = observe(topo, dsn, drill_id, since, acked, d.check_timeout_s)
+    if spec.data_check:
+        observed = observed.model_copy(update=data_evidence(spec.data_check, journal, dsn, drill_id))
     return Measurement(
         journal=journal,
         ops=ops,
@@ -102,6 +105,16 @@ def measure(
         load_stats=load_stats,
         load_artifacts=load.artifacts() if load is not None else {},
     )
+
+
+def data_evidence(kind: str, journal: dict[str, Any], dsn: str, drill_id: str) -> dict[str, Any]:
+    """A data drill's evidence for drills.data_checks: its actions' reports, and (bad deployment)
+    the canary tickets still damaged once the drill is over, read from the cluster."""
+    outputs = action_outputs(journal)
+    if kind == data_checks.RESTORE:
+        return {"data_action": outputs.get(data_checks.RESTORE_ACTION)}
+    reports = {"deployed": outputs.get(data_checks.DEPLOY_ACTION), "repaired": outputs.get(data_checks.REPAIR_ACTION)}
+    return {"data_action": reports, "damaged": damaged_canary_tickets(dsn, drill_id)}
 
 
 def await_converged(topo: Topology, progress: Progress) -> None:

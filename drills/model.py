@@ -81,6 +81,12 @@ class Observed(Frozen):
 
     tickets: dict[str, tuple[TicketSeen, ...]] = Field(default_factory=dict)
     in_kafka: frozenset[str] = frozenset()  # canary keys whose intake event is in the topic
+    # canary key -> (partition, offset) of its intake event in the topic ({} in drills before it existed)
+    kafka_positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    # A data drill's evidence: what its restore or repair action reported (restore-database,
+    # bad-deployment), and the canary tickets whose intake columns differ from what the canary sent.
+    data_action: dict[str, object] | None = None
+    damaged: tuple[str, ...] = ()
 
 
 # -- findings --------------------------------------------------------------------------------
@@ -146,6 +152,26 @@ class TicketSlo(Frozen):
         return self.within / self.judged if self.judged else 1.0
 
 
+class DataRecovery(Frozen):
+    """A data disaster's drill (restore-database, bad-deployment): the copy rebuilt from the backup
+    repository, checked against the canary's acknowledged intakes."""
+
+    kind: str  # restore | repair
+    at: float  # restore: the database was lost; repair: the bad release was deployed
+    restore_s: float  # repository -> a promoted copy (archive check, restore, WAL replay)
+    # restore: the canary intakes acknowledged before `at` whose ticket the cluster holds, and of them
+    acknowledged: int = 0
+    in_copy: int = 0  # ... those the copy holds
+    replayable: int = 0  # ... those it lacks, still in the intake topic at or past the copy's replay point
+    lost: int = 0  # ... those it lacks and no replay brings back: lost for good
+    copy_lag_s: float | None = None  # `at` minus the copy's newest ticket
+    # repair: the tickets the release damaged, those the repair put back, those still damaged after it
+    touched: int = 0
+    repaired: int = 0
+    still_damaged: int = 0
+    repair_s: float | None = None  # the whole repair, its restore included
+
+
 class Findings(Frozen):
     rpo: Rpo
     rto: tuple[Rto, ...]
@@ -155,3 +181,4 @@ class Findings(Frozen):
     # phase their intake was invoked in (as `latency`); () in reports written before it existed
     ticket_delay: tuple[Latency, ...] = ()
     ticket_slo: TicketSlo | None = None
+    data: DataRecovery | None = None  # data drills only

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from typing import Any
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from core.kafka import connection_options
-from drills.canary import SUBJECT_PREFIX, key_of_subject
+from drills.canary import SUBJECT_PREFIX, canary_body, key_of_subject
 from drills.model import Observed, TicketSeen
 from infra.lab import secrets as lab_secrets
 from infra.topology import Topology
@@ -54,8 +55,9 @@ async def end_offsets(topo: Topology) -> dict[int, int]:
         await consumer.stop()
 
 
-async def keys_in_topic(topo: Topology, drill_id: str, since: dict[int, int]) -> frozenset[str]:
-    """Canary keys of this drill among the intake events appended after the offsets `since`."""
+async def keys_in_topic(topo: Topology, drill_id: str, since: dict[int, int]) -> dict[str, tuple[int, int]]:
+    """Canary keys of this drill among the intake events appended after the offsets `since`, with
+    the (partition, offset) of each one's first event."""
     topic = topo.kafka.intake_topic
     prefix = f"{SUBJECT_PREFIX}{drill_id}-"
     consumer = AIOKafkaConsumer(
@@ -74,7 +76,7 @@ async def keys_in_topic(topo: Topology, drill_id: str, since: dict[int, int]) ->
         ends = await consumer.end_offsets(tps)
         for tp in tps:
             consumer.seek(tp, since.get(tp.partition, 0))
-        keys: set[str] = set()
+        keys: dict[str, tuple[int, int]] = {}
         remaining = {tp for tp in tps if (await consumer.position(tp)) < ends[tp]}
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=2000)
@@ -82,9 +84,9 @@ async def keys_in_topic(topo: Topology, drill_id: str, since: dict[int, int]) ->
                 for rec in records:
                     subject = _subject(rec.value)
                     if subject and subject.startswith(prefix):
-                        keys.add(subject.removeprefix(SUBJECT_PREFIX))
+                        keys.setdefault(subject.removeprefix(SUBJECT_PREFIX), (rec.partition, rec.offset))
             remaining = {tp for tp in remaining if (await consumer.position(tp)) < ends[tp]}
-        return frozenset(keys)
+        return keys
     finally:
         await consumer.stop()
 
@@ -111,5 +113,31 @@ def observe(
         if all(k in tickets for k in expected) or time.monotonic() > deadline:
             break
         time.sleep(2)
-    in_kafka = asyncio.run(keys_in_topic(topo, drill_id, since))
-    return Observed(tickets=tickets, in_kafka=in_kafka)
+    positions = asyncio.run(keys_in_topic(topo, drill_id, since))
+    return Observed(tickets=tickets, in_kafka=frozenset(positions), kafka_positions=positions)
+
+
+def damaged_canary_tickets(dsn: str, drill_id: str) -> tuple[str, ...]:
+    """The codes of this drill's canary tickets whose contact or description is not what the canary
+    sent (a bad-deployment drill's damage, or what its repair left)."""
+    pattern = f"{SUBJECT_PREFIX}{drill_id}-%"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute("SELECT code, subject, contact, description FROM tickets WHERE subject LIKE %s", (pattern,))
+        damaged = []
+        for code, subject, contact, description in rows.fetchall():
+            key = key_of_subject(subject)
+            sent = canary_body(drill_id, key) if key is not None else {}
+            if contact != sent.get("contact") or description != sent.get("description"):
+                damaged.append(str(code))
+    return tuple(sorted(damaged))
+
+
+def action_outputs(journal: Mapping[str, Any]) -> dict[str, Any]:
+    """What each activity of the experiment returned, by its provider's function name (the method's
+    and the rollbacks'); activities that failed or returned nothing are left out."""
+    found: dict[str, Any] = {}
+    for run in [*(journal.get("run") or []), *(journal.get("rollbacks") or [])]:
+        func = (run.get("activity") or {}).get("provider", {}).get("func")
+        if func and run.get("status") == "succeeded" and run.get("output") is not None:
+            found[func] = run["output"]
+    return found

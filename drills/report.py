@@ -33,6 +33,7 @@ class Objectives(Frozen):
     # fault and once the lab converged (during the fault, the ticket_creation RTO says how it went).
     ticket_slo_s: float | None = None
     ticket_slo_share: float = 0.99
+    data_recovery_s: float | None = None  # data drills: a copy restored, the damage repaired, within this
 
 
 class Check(Frozen):

@@ -81,6 +81,7 @@ def default_objectives(topo: Topology) -> Objectives:
         availability_min=d.availability_min,
         ticket_slo_s=topo.tickets.slo_s,
         ticket_slo_share=topo.tickets.slo_share,
+        data_recovery_s=d.data_recovery_s,
     )
 
 

@@ -27,6 +27,7 @@ class ScenarioSpec:
     fault: str
     affected_sites: tuple[str, ...]
     path: Path
+    data_check: str = ""  # data drills: "restore" or "repair" (drills.data_checks)
 
     def experiment(self) -> dict[str, Any]:
         return json.loads(self.path.read_text())
@@ -42,6 +43,7 @@ def _spec(path: Path) -> ScenarioSpec:
         fault=ext.get("fault", ""),
         affected_sites=tuple(ext.get("affected_sites", ())),
         path=path,
+        data_check=str(ext.get("data_check", "")),
     )
 
 

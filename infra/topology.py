@@ -200,6 +200,7 @@ class DrillSettings(_Strict):
     availability_min: float = Field(ge=0, le=1)
     rto_s: dict[str, float] = Field(default_factory=dict)  # capability -> target
     abort_rto_s: float = Field(gt=0, le=3600)  # roll back when intake is not back within this
+    data_recovery_s: float = Field(default=120, gt=0)  # data drills: copy restored, damage repaired
 
     @model_validator(mode="after")
     def _keys_outside_the_archive(self) -> DrillSettings:

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 from chaoslib.exceptions import InterruptExecution
 from rich.console import Console
 
-from drills.canary import CHANNEL, canary_body
+from drills.canary import CHANNEL, SUBJECT_PREFIX, canary_body, key_of_subject
 from drills.chaos.probes import converged
 from drills.schedule import Abort, abort_due
-from infra.lab import faults, health, netns, probes, supervise
+from infra.lab import backup, faults, health, netns, probes, supervise
+from infra.lab import secrets as lab_secrets
+from infra.lab.database import app_dsn
 from infra.lab.errors import LabError
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
@@ -29,12 +34,15 @@ __all__ = [
     "crash_kafka_broker",
     "crash_postgres_primary",
     "crash_zookeeper_leader",
+    "deploy_defective_release",
     "freeze_site",
     "heal",
     "hold_fault",
     "isolate_site",
     "kill_site",
+    "lose_database",
     "partition_sites",
+    "repair_defective_release",
     "restore_site",
     "rolling_restart_site",
     "start_site_programs",
@@ -46,7 +54,8 @@ log = logging.getLogger(__name__)
 console = Console(stderr=True)
 GUARD_INTERVAL_S = 1.0
 GUARD_TIMEOUT_S = 5.0
-GUARD_SUBJECT = "drill guard "  # not the canary's prefix: the checker counts only the canary
+GUARD_SUBJECT = "drill guard "
+RELEASE_MARGIN_S = 1.0  # not the canary's prefix: the checker counts only the canary
 
 
 def _topology(topology: str) -> Topology:
@@ -226,3 +235,63 @@ def hold_fault(duration_s: float, abort_rto_s: float, drill_id: str = "guard", t
                     )
             time.sleep(max(0.0, GUARD_INTERVAL_S - (time.monotonic() - now)))
     return first_ok_after_failure or 0.0
+
+
+# -- data disasters ------------------------------------------------------------------------------
+DAMAGED_COLUMNS = ("contact", "description")  # what the defective release of `bad-deployment` wipes
+
+
+def _release_record(topo: Topology, drill_id: str) -> Path:
+    """Where the deployment action leaves its deploy time for the repair (a rollback reads no
+    other activity's output)."""
+    return topo.drills.archive_dir / "work" / f"{drill_id}.release.json"
+
+
+def lose_database(drill_id: str, topology: str = "") -> dict[str, Any]:
+    """The database is lost now, and rebuilt from the backup repository into a scratch cluster at
+    the witness, to the end of the archive (the production cluster is not touched: the lab goes on,
+    and the drill compares). Reports what the copy holds of this drill's canary and where a replay
+    of the intake topic would start."""
+    topo = _topology(topology)
+    at = time.time()
+    restored = backup.restore(LabLayout(topo), None, subjects_like=f"{SUBJECT_PREFIX}{drill_id}-%")
+    keys = sorted(k for s in restored.subjects if (k := key_of_subject(s)) is not None)
+    return {
+        "at": at,
+        "restore_s": round(restored.seconds, 3),
+        "tickets": restored.tickets,
+        "latest_commit": restored.latest_commit.timestamp() if restored.latest_commit else None,
+        "canary_keys": keys,
+        "replay_from": {str(p): o for p, o in sorted(restored.replay_from.items())},
+    }
+
+
+def deploy_defective_release(drill_id: str, topology: str = "") -> dict[str, Any]:
+    """A defective release's data migration (a "scrub" run against production by mistake) wipes the
+    contact and description of tickets, through the ticket service's own role. It touches only this
+    drill's canary tickets, so a drill never damages anyone else's."""
+    topo = _topology(topology)
+    dsn = app_dsn(topo, lab_secrets.load(LabLayout(topo)).app)
+    deployed = datetime.now(UTC)
+    time.sleep(RELEASE_MARGIN_S)  # the repair's copy, as of `deployed`, must precede the damage
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "UPDATE tickets SET contact = '{}'::jsonb, description = '' WHERE subject LIKE %s RETURNING code",
+            (f"{SUBJECT_PREFIX}{drill_id}-%",),
+        ).fetchall()
+    record = _release_record(topo, drill_id)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"deployed_at": deployed.isoformat()}))
+    return {"at": deployed.timestamp(), "touched": sorted(str(r[0]) for r in rows)}
+
+
+def repair_defective_release(drill_id: str, topology: str = "") -> dict[str, Any]:
+    """Recovery from the bad release: a copy restored as of its deploy time, and the columns it
+    damaged written back (`ccdr backup repair`)."""
+    topo = _topology(topology)
+    layout = LabLayout(topo)
+    record = _release_record(topo, drill_id)
+    deployed = datetime.fromisoformat(json.loads(record.read_text())["deployed_at"])
+    repaired = backup.repair(layout, app_dsn(topo, lab_secrets.load(layout).app), deployed, DAMAGED_COLUMNS)
+    record.unlink(missing_ok=True)
+    return repaired.record()

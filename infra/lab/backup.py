@@ -19,20 +19,36 @@ import json
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
+from infra.lab import backup_repair
 from infra.lab.backup_check import Verified, compare
 from infra.lab.backup_config import PGBACKREST, USER, config_path, scratch_dir
 from infra.lab.errors import CommandFailed, LabError
 from infra.lab.layout import PG_BIN_DIR, LabLayout
 from infra.lab.system import run
 
-__all__ = ["Restored", "backup", "ensure_stanza", "info", "last_verified", "restore", "scratch_dir", "verify"]
+__all__ = [
+    "Repaired",
+    "Restored",
+    "archive_now",
+    "backup",
+    "ensure_stanza",
+    "info",
+    "last_verified",
+    "repair",
+    "restore",
+    "scratch_dir",
+    "verify",
+]
+REPAIR_ACTOR = "ccdr backup repair"
+REPAIR_EVENT = "repaired_from_backup"
 
 
 # -- commands (run at the witness, in its namespace, as postgres) ------------------------------
@@ -66,6 +82,12 @@ def backup(layout: LabLayout, kind: str = "full") -> dict[str, Any]:
     return dict(backups[-1])
 
 
+def archive_now(layout: LabLayout) -> None:
+    """Close the primary's current WAL segment and wait until it is in the repository
+    (`pgbackrest check`): a restore to a moment just past can then reach it."""
+    _pgbackrest(layout, "check", timeout=layout.topology.backup.archive_timeout_s + 60)
+
+
 def info(layout: LabLayout) -> dict[str, Any]:
     """The stanza's entry of `pgbackrest info` (status, backups oldest first, WAL archive range)."""
     stanzas = json.loads(_pgbackrest(layout, "--output=json", "info", timeout=60) or "[]")
@@ -78,6 +100,10 @@ class Restored:
     seconds: float  # restore, replay and promotion
     latest_commit: datetime | None  # the newest ticket's creation in the copy
     codes: set[str]  # the codes of the tickets it holds (a check against what clients were told)
+    # Per Kafka partition of the intake topic, the first offset the copy has not applied: replaying
+    # the topic from there (the intake ledger makes re-application harmless) brings back the rest.
+    replay_from: dict[int, int] = field(default_factory=dict)
+    subjects: frozenset[str] = frozenset()  # the subjects matching `subjects_like`, if asked
 
     @property
     def tickets(self) -> int:
@@ -85,12 +111,17 @@ class Restored:
 
 
 def restore(
-    layout: LabLayout, target: datetime | None, *, keep: bool = False, created_until: datetime | None = None
+    layout: LabLayout,
+    target: datetime | None,
+    *,
+    keep: bool = False,
+    created_until: datetime | None = None,
+    subjects_like: str | None = None,
 ) -> Restored:
     """Rebuild the database from the repository into a scratch cluster at the witness, replayed to
     `target` (or to the end of the archive) and promoted; read what it holds (the tickets created
-    until `created_until`, if given); remove it unless `keep`. The production cluster is not
-    touched, and the copy archives nothing."""
+    until `created_until`, if given; the subjects LIKE `subjects_like`, if given); remove it unless
+    `keep`. The production cluster is not touched, and the copy archives nothing."""
     topo = layout.topology
     b = topo.backup
     scratch = scratch_dir(layout)
@@ -109,11 +140,17 @@ def restore(
         _wait_promoted(layout, started + b.restore_timeout_s)
         seconds = time.monotonic() - started
         latest, codes = _read_scratch(layout, created_until)
+        replay_from = _replay_from(layout)
+        subjects = _subjects(layout, subjects_like) if subjects_like is not None else frozenset()
     finally:
         if not keep:
-            _stop_scratch(layout)
-            shutil.rmtree(scratch, ignore_errors=True)
-    return Restored(target, seconds, latest, codes)
+            discard_scratch(layout)
+    return Restored(target, seconds, latest, codes, replay_from, subjects)
+
+
+def discard_scratch(layout: LabLayout) -> None:
+    _stop_scratch(layout)
+    shutil.rmtree(scratch_dir(layout), ignore_errors=True)
 
 
 def _as_postgres_at_witness(layout: LabLayout, command: list[str], timeout: float) -> str:
@@ -177,6 +214,96 @@ def _read_scratch(layout: LabLayout, until: datetime | None) -> tuple[datetime |
     stamp = _psql(layout, f"SELECT max(created_at) FROM tickets {where}")
     codes = set(_psql(layout, f"SELECT code FROM tickets {where}").split())
     return (datetime.fromisoformat(stamp) if stamp else None), codes
+
+
+def _replay_from(layout: LabLayout) -> dict[int, int]:
+    rows = _psql(layout, "SELECT kafka_partition, max(kafka_offset) + 1 FROM intakes GROUP BY 1")
+    return {int(p): int(o) for p, o in (line.split("|") for line in rows.splitlines() if line)}
+
+
+def _subjects(layout: LabLayout, pattern: str) -> frozenset[str]:
+    where = f"subject LIKE {_literal(pattern)}"
+    text = _psql(layout, f"SELECT coalesce(json_agg(subject), '[]') FROM tickets WHERE {where}")
+    return frozenset(json.loads(text))
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (psql -c takes no parameters; the pattern is ours, quoted all the same)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _intake_columns_json(columns: tuple[str, ...], until: datetime) -> str:
+    """One JSON object {code: {column: value}} of the tickets created until `until`, the same text
+    on the scratch cluster and the cluster (columns are checked names, not input)."""
+    pairs = ", ".join(f"'{c}', {c}" for c in columns)
+    return (
+        f"SELECT coalesce(json_object_agg(code, json_build_object({pairs})), '{{}}') FROM tickets "
+        f"WHERE created_at <= {_literal(until.isoformat())}::timestamptz"
+    )
+
+
+@dataclass(frozen=True)
+class Repaired:
+    to: datetime  # the copy's point in time
+    columns: tuple[str, ...]
+    restore_s: float  # archive, restore, replay and promotion of the copy
+    seconds: float  # the whole repair, the restore included
+    examined: int  # tickets the copy and the cluster both hold
+    changes: dict[str, dict[str, Any]]  # code -> the copy's values written back
+    applied: bool  # False: a dry run
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "to": self.to.isoformat(),
+            "columns": list(self.columns),
+            "restore_s": round(self.restore_s, 2),
+            "seconds": round(self.seconds, 2),
+            "examined": self.examined,
+            "repaired": sorted(self.changes),
+            "applied": self.applied,
+        }
+
+
+def repair(
+    layout: LabLayout, app_dsn: str, to: datetime, columns: tuple[str, ...], *, dry_run: bool = False
+) -> Repaired:
+    """Put back, from a copy restored to `to`, the intake columns a bad release changed in tickets
+    that existed then (infra.lab.backup_repair says which columns may be). One transaction through
+    the ticket service's own role; each repaired ticket gets a `repaired_from_backup` event."""
+    wanted = backup_repair.repairable(columns)
+    started = time.monotonic()
+    archive_now(layout)  # the WAL up to now, so the restore can reach `to`
+    restored = restore(layout, to, keep=True)
+    try:
+        copy = json.loads(_psql(layout, _intake_columns_json(wanted, to)))
+    finally:
+        discard_scratch(layout)
+    with psycopg.connect(app_dsn) as conn:
+        row = conn.execute(_intake_columns_json(wanted, to)).fetchone()
+        cluster = row[0] if row else {}
+        found = backup_repair.changes(copy, cluster, wanted)
+        if not dry_run:
+            for code, values in found.items():
+                _write_back(conn, code, values, to)
+    examined = len(copy.keys() & cluster.keys())
+    return Repaired(to, wanted, restored.seconds, time.monotonic() - started, examined, found, not dry_run)
+
+
+def _write_back(conn: psycopg.Connection[Any], code: str, values: dict[str, Any], to: datetime) -> None:
+    params = {c: Jsonb(v) if c in backup_repair.JSONB_COLUMNS else v for c, v in values.items()}
+    assignments = ", ".join(f"{c} = %({c})s" for c in values)  # checked names (backup_repair.repairable)
+    row = conn.execute(
+        f"UPDATE tickets SET {assignments}, version = version + 1, updated_at = now() WHERE code = %(code)s "
+        "RETURNING version",
+        params | {"code": code},
+    ).fetchone()
+    if row is None:
+        raise LabError(f"repair: ticket {code} vanished while being repaired")
+    data = {"columns": sorted(values), "restored_to": to.isoformat()}
+    conn.execute(
+        "INSERT INTO ticket_events (ticket_code, seq, kind, actor, data) VALUES (%s, %s, %s, %s, %s)",
+        (code, row[0], REPAIR_EVENT, REPAIR_ACTOR, Jsonb(data)),
+    )
 
 
 def verify(layout: LabLayout, admin_dsn: str) -> Verified:

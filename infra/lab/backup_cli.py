@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.cli_options import TopologyOption
-from infra.lab import backup
+from infra.lab import backup, backup_repair
 from infra.lab import secrets as lab_secrets
-from infra.lab.database import front_door_dsn
+from infra.lab.database import app_dsn, front_door_dsn
 from infra.lab.layout import LabLayout
 from infra.topology import load_topology
 
@@ -172,3 +172,46 @@ def restore(
             f"the scratch cluster runs at the witness (namespace {namespace}, as postgres): "
             f"psql -h {backup.scratch_dir(layout).parent} -p {topo.backup.restore_port} {topo.database.name}"
         )
+
+
+@app.command()
+def repair(
+    to: Annotated[
+        str, typer.Option("--to", help="ISO 8601 time with offset, before the bad release wrote (its deploy time).")
+    ],
+    column: Annotated[
+        list[str],
+        typer.Option("--column", "-c", help="An intake column the release damaged (repeat for several)."),
+    ],
+    topology: TopologyOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would change; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Undo a bad release's damage to tickets: restore a copy as of --to, and write its values of
+    the named columns back into every ticket where the cluster now differs (one transaction; each
+    repaired ticket gets a `repaired_from_backup` event). Only columns written once, at intake,
+    can be repaired: a copy from before the release would undo the desk's later work on the rest."""
+    try:
+        columns = backup_repair.repairable(column)
+    except backup_repair.NotRepairable as exc:
+        raise typer.BadParameter(str(exc), param_hint="--column") from None
+    target = _target(to)
+    assert target is not None
+    topo = load_topology(topology)
+    layout = LabLayout(topo)
+    dsn = app_dsn(topo, lab_secrets.load(layout).app)
+    with console.status(f"restoring a copy as of {target.isoformat()} and comparing {', '.join(columns)}"):
+        repaired = backup.repair(layout, dsn, target, columns, dry_run=dry_run)
+    if as_json:
+        typer.echo(json.dumps(repaired.record(), indent=2))
+        return
+    verb = "would repair" if dry_run else "repaired"
+    console.print(
+        f"[green]✓[/green] {verb} {len(repaired.changes)} of {repaired.examined} tickets that existed at "
+        f"{target.isoformat()} (copy restored in {repaired.restore_s:.1f} s; {repaired.seconds:.1f} s in all)"
+    )
+    if repaired.changes:
+        table = Table("ticket", "columns put back")
+        for code, values in sorted(repaired.changes.items()):
+            table.add_row(code, ", ".join(sorted(values)))
+        out.print(table)
