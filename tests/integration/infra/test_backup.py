@@ -78,3 +78,27 @@ def test_backups_checked_by_a_restore_are_sound_and_say_what_a_restore_would_los
     assert verdict["tickets_in_copy"] >= 1 and verdict["lag_s"] is not None
     assert verdict["lag_s"] <= lab.backup.wal_switch_s, "the archive was closed just before: nothing older is lost"
     assert "last restore check" in ccdr("backup", "status").stdout
+
+
+def test_a_bad_releases_damage_is_repaired_from_a_point_in_time_copy(lab: Topology, front: Front) -> None:
+    damaged = _open_ticket(front, "backup check: damaged by a bad release")
+    spared = _open_ticket(front, "backup check: not touched by the release")
+    original = front.ticket(damaged)
+    time.sleep(1.5)
+    deployed = datetime.now(UTC)
+    time.sleep(1.5)
+    admin = front_door_dsn(lab, "postgres", front.secrets.superuser, lab.database.name)
+    with psycopg.connect(admin) as conn:
+        conn.execute("UPDATE tickets SET contact = '{}', description = '' WHERE code = %s", (damaged,))
+
+    refused = ccdr("backup", "repair", "--to", deployed.isoformat(), "--column", "status", check=False)
+    assert refused.returncode == 2 and "cannot repair status" in refused.stderr
+
+    proc = ccdr("backup", "repair", "--to", deployed.isoformat(), "-c", "contact", "-c", "description", "--json")
+    report = json.loads(proc.stdout)
+    assert report["repaired"] == [damaged], "only the damaged ticket differs from the copy"
+    after = front.ticket(damaged)
+    assert (after["contact"], after["description"]) == (original["contact"], original["description"])
+    repairs = [e for e in front.events(damaged) if e["kind"] == backup.REPAIR_EVENT]
+    assert len(repairs) == 1 and repairs[0]["data"]["columns"] == ["contact", "description"]
+    assert spared not in report["repaired"]
