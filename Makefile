@@ -33,9 +33,11 @@ bench-lab: install
 	.venv/bin/python -m loadtests.bench_lab
 
 # Every scenario three times under 40 requests/s of locust load (hours: one drill takes 3-5 min).
-# SCENARIOS="partition-a-b isolate-a" narrows it.
+# SCENARIOS="partition-a-b isolate-a" narrows it; every site loss also fires a re-login surge of
+# RELOGIN sign-ins of the lost site's agents (RELOGIN=0: none).
+RELOGIN ?= 60
 bench-drills: install
-	.venv/bin/python -m drills.bench $(SCENARIOS) --runs 3 --load 40
+	.venv/bin/python -m drills.bench $(SCENARIOS) --runs 3 --load 40 --relogin $(RELOGIN)
 
 # What the witness's third Kafka replica costs: produce rate and one ack's latency, RF 2 vs RF 3, one run.
 bench-replication: install

@@ -59,7 +59,25 @@ def summarise(scenario: str, reports: list[DrillReport]) -> dict[str, object]:
         "acknowledged": sum(r.findings.rpo.acknowledged for r in reports),
         "availability_min": min(r.findings.availability.ratio for r in reports),
         "availability_median": statistics.median(r.findings.availability.ratio for r in reports),
+        "extra": [_extra(r) for r in reports],
     }
+
+
+def _extra(report: DrillReport) -> str:
+    """Per run: the re-login surge and the data drill's figures, where the run had them."""
+    parts = []
+    surge = report.findings.relogin
+    if surge is not None:
+        last = f"{surge.everyone_in_s:.1f} s" if surge.everyone_in_s is not None else "never"
+        parts.append(f"re-login {surge.signed_in}/{surge.sent} in, last {last}, p99 {surge.p99_s or 0:.2f} s")
+    data = report.findings.data
+    if data is not None and data.kind == "restore":
+        parts.append(
+            f"restore {data.restore_s:.1f} s, {data.in_copy} in copy + {data.replayable} replayable, {data.lost} lost"
+        )
+    elif data is not None:
+        parts.append(f"repair {data.repair_s or 0:.1f} s, {data.repaired}/{data.touched} put back")
+    return "; ".join(parts)
 
 
 def _fmt(value: object) -> str:
@@ -87,6 +105,11 @@ def print_table(rows: list[dict[str, object]]) -> None:
             f"{row['availability_min']:.1%} / {row['availability_median']:.1%}",
         )
     out.print(table)
+    for row in rows:
+        extra = row.get("extra")
+        for n, text in enumerate(extra if isinstance(extra, list) else [], 1):
+            if text:
+                out.print(f"  {row['scenario']} run {n}: {text}", highlight=False)
 
 
 def main(
@@ -95,6 +118,9 @@ def main(
     duration: Annotated[float, typer.Option(min=5, max=3600, help="Hold each fault this long (s).")] = 45,
     load: Annotated[float, typer.Option(min=0, help="Locust load alongside every run, requests/s (0: none).")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here too.")] = None,
+    relogin: Annotated[
+        int, typer.Option(min=0, help="A re-login surge of this many sign-ins at every site loss (0: none).")
+    ] = 0,
     from_archive: Annotated[
         bool, typer.Option("--from-archive", help="Run nothing: summarise the last --runs benchmark reports.")
     ] = False,
@@ -108,7 +134,7 @@ def main(
     if from_archive:
         rows = _from_archive(topo.drills.archive_dir, names, runs)
     else:
-        rows = _run_all(topo, names, runs, duration, load)
+        rows = _run_all(topo, names, runs, duration, load, relogin)
     if json_out:
         json_out.write_text(json.dumps({"rows": rows}, indent=2))
         console.print(f"figures written to {json_out}")
@@ -126,7 +152,9 @@ def _from_archive(root: Path, names: list[str], runs: int) -> list[dict[str, obj
     return rows
 
 
-def _run_all(topo: Topology, names: list[str], runs: int, duration: float, load: float) -> list[dict[str, object]]:
+def _run_all(
+    topo: Topology, names: list[str], runs: int, duration: float, load: float, relogin: int = 0
+) -> list[dict[str, object]]:
     hook = None
     if load > 0:
         from loadtests.drill_load import LocustLoad  # locust only when asked for
@@ -138,7 +166,12 @@ def _run_all(topo: Topology, names: list[str], runs: int, duration: float, load:
         for i in range(runs):
             console.print(f"[bold]{name}[/bold]: run {i + 1} of {runs}")
             options = DrillOptions(
-                scenario=name, duration_s=duration, load_rps=load, operator="benchmark", trigger="benchmark"
+                scenario=name,
+                duration_s=duration,
+                load_rps=load,
+                operator="benchmark",
+                trigger="benchmark",
+                relogin=relogin,
             )
             try:
                 result = run_drill(topo, options, lambda line: console.print(f"  {line}", highlight=False), hook)

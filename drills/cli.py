@@ -79,6 +79,15 @@ def run(
     load: Annotated[float, typer.Option("--load", min=0, help="Locust load alongside, requests/s (0: none).")] = 0,
     operator: Annotated[str | None, typer.Option(help="Who runs the drill (default: the login name).")] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
+    relogin: Annotated[
+        int,
+        typer.Option(
+            "--relogin",
+            min=0,
+            max=5000,
+            help="Fire a re-login surge at the fault: this many sign-ins of the lost site's agents (0: none).",
+        ),
+    ] = 0,
     trigger: Annotated[str, typer.Option(hidden=True)] = "manual",
     topology: TopologyOption = None,
 ) -> None:
@@ -107,6 +116,7 @@ def run(
             operator=operator or getpass.getuser(),
             trigger=trigger,  # type: ignore[arg-type]
             pdf=pdf,
+            relogin=relogin,
         )
         result = run_drill(topo, options, _progress, hook)
     except (DrillError, UnknownScenario, ArchiveError) as exc:

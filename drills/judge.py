@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from drills import checker, data_checks
+from drills import checker, data_checks, relogin_check
 from drills.measure import Measurement
 from drills.model import Findings
 from drills.report import Check, Objectives
@@ -40,8 +40,14 @@ def judge(d: DrillSettings, spec: ScenarioSpec, objectives: Objectives, m: Measu
         first_attempt_s=d.first_attempt_s,
         ticket_slo_s=objectives.ticket_slo_s,
     )
-    findings = findings.model_copy(update={"data": data_checks.findings(spec.data_check, m.ops, m.observed)})
-    checks = checker.judge(findings, objectives) + data_checks.checks(findings.data, spec.data_check, objectives)
+    data = data_checks.findings(spec.data_check, m.ops, m.observed)
+    relogin = relogin_check.findings(m.relogin, m.timeline.fault_at)
+    findings = findings.model_copy(update={"data": data, "relogin": relogin})
+    checks = (
+        checker.judge(findings, objectives)
+        + data_checks.checks(data, spec.data_check, objectives)
+        + relogin_check.check(relogin, objectives)
+    )
     raw = m.journal.get("status", "failed") if steady_before(m.journal) else "failed"
     status: Status = STATUSES.get(raw, "failed")
     verdict = checker.verdict(checks)
@@ -53,7 +59,9 @@ def judge(d: DrillSettings, spec: ScenarioSpec, objectives: Objectives, m: Measu
         verdict=verdict,
         status=status,
         abort_reason=abort_reason(m.journal),
-        notes=checker.notes(findings) + status_notes(m.journal),
+        notes=checker.notes(findings)
+        + status_notes(m.journal)
+        + ((f"The re-login surge broke: {m.relogin_error}",) if m.relogin_error else ()),
     )
 
 

@@ -15,8 +15,9 @@ from chaoslib.experiment import run_experiment
 
 from drills import data_checks, roles
 from drills.canary import Canary, CanarySettings
+from drills.chaos import relogin_control
 from drills.chaos.probes import converged
-from drills.model import CanaryOp, Observed, Sample, Timeline
+from drills.model import CanaryOp, Observed, Sample, SignInRecord, Timeline
 from drills.observe import action_outputs, damaged_canary_tickets, end_offsets, observe
 from drills.options import DrillError, DrillOptions, LoadHook, Progress
 from drills.report import LoadStats, Roles
@@ -33,6 +34,7 @@ from drills.samplers import (
 from drills.scenarios import ScenarioSpec
 from failover.coordination import Coordination
 from infra.lab.database import app_dsn
+from infra.lab.demo_agents import DEMO_AGENTS
 from infra.lab.pki import front_door_tls
 from infra.lab.render import Secrets
 from infra.topology import Topology
@@ -54,6 +56,8 @@ class Measurement:
     roles_after: Roles
     load_stats: LoadStats | None = None
     load_artifacts: dict[str, bytes] = field(default_factory=dict)
+    relogin: list[SignInRecord] = field(default_factory=list)  # the re-login surge's sign-ins, if fired
+    relogin_error: str | None = None
 
 
 def measure(
@@ -79,6 +83,7 @@ def measure(
                 load.start(options.load_rps)
             time.sleep(d.settle_s)  # a baseline before the fault
             journal = run_chaos_experiment(spec, drill_id, options, topo, progress, instruments)
+            relogin, relogin_error = relogin_control.collect(drill_id, topo.drills.relogin_deadline_s * 2)
             progress(f"experiment {journal.get('status')}; canary runs {d.settle_s:g} s more")
             time.sleep(d.settle_s)
         finally:  # whatever happened, no canary or locust is left running behind the caller's back
@@ -104,6 +109,8 @@ def measure(
         roles_after=roles_after,
         load_stats=load_stats,
         load_artifacts=load.artifacts() if load is not None else {},
+        relogin=relogin,
+        relogin_error=relogin_error,
     )
 
 
@@ -115,6 +122,19 @@ def data_evidence(kind: str, journal: dict[str, Any], dsn: str, drill_id: str) -
         return {"data_action": outputs.get(data_checks.RESTORE_ACTION)}
     reports = {"deployed": outputs.get(data_checks.DEPLOY_ACTION), "repaired": outputs.get(data_checks.REPAIR_ACTION)}
     return {"data_action": reports, "damaged": damaged_canary_tickets(dsn, drill_id)}
+
+
+def relogin_declaration(
+    spec: ScenarioSpec, experiment: dict[str, Any], drill_id: str, count: int, topo: Topology
+) -> dict[str, Any] | None:
+    """The re-login surge's control for this experiment: the agents whose home is a site the fault
+    takes away sign in again when the fault's action begins. None when no such agent exists."""
+    agents = [a.id for a in DEMO_AGENTS if a.home_site in spec.affected_sites]
+    method = experiment.get("method") or []
+    if not agents or not method:
+        return None
+    topology = str(topo.source) if topo.source else ""
+    return relogin_control.declaration(drill_id, method[0]["name"], agents, count, topology)
 
 
 def await_converged(topo: Topology, progress: Progress) -> None:
@@ -217,6 +237,13 @@ def run_chaos_experiment(
     instruments: Instruments,
 ) -> dict[str, Any]:
     experiment = spec.experiment()
+    if options.relogin:
+        surge = relogin_declaration(spec, experiment, drill_id, options.relogin, topo)
+        if surge is None:
+            progress("no data site is lost in this scenario: no re-login surge")
+        else:
+            experiment["controls"] = [surge]
+            progress(f"re-login surge: {options.relogin} sign-ins {topo.drills.relogin_after_s:g} s after the fault")
     config = {
         "drill_id": drill_id,
         "duration_s": options.duration_s,

@@ -172,6 +172,33 @@ class DataRecovery(Frozen):
     repair_s: float | None = None  # the whole repair, its restore included
 
 
+class SignInRecord(Frozen):
+    """One sign-in of a re-login surge: one attempt, as a person pressing "sign in" makes."""
+
+    agent: str
+    sent: float
+    latency_s: float | None = None  # None: no answer within the deadline
+    status: int | None = None
+    site: str | None = None  # the site that signed the agent in
+    attempts: int = 1  # presses of "sign in" until in, or until the deadline
+
+
+class Relogin(Frozen):
+    """The re-login surge fired by a site loss: every agent of the lost site signs in at the other."""
+
+    sent: int
+    signed_in: int
+    refused: int  # answered, but not 200
+    no_answer: int
+    fired_after_s: float  # the first sign-in, after the fault
+    p50_s: float | None = None
+    p99_s: float | None = None
+    max_s: float | None = None
+    everyone_in_s: float | None = None  # from the fault to the last agent in; None: someone never got in
+    sites: tuple[str, ...] = ()
+    pressed_again: int = 0  # sign-ins that needed more than one press
+
+
 class Findings(Frozen):
     rpo: Rpo
     rto: tuple[Rto, ...]
@@ -182,3 +209,4 @@ class Findings(Frozen):
     ticket_delay: tuple[Latency, ...] = ()
     ticket_slo: TicketSlo | None = None
     data: DataRecovery | None = None  # data drills only
+    relogin: Relogin | None = None  # drills run with a re-login surge only

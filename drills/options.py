@@ -27,6 +27,7 @@ class DrillOptions:
     objectives: Objectives | None = None  # None: the topology's defaults
     abort_rto_s: float | None = None
     pdf: bool = False
+    relogin: int = 0  # sign-ins of the lost site's agents fired at the fault (0: no re-login surge)
 
 
 @dataclass

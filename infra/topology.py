@@ -201,6 +201,12 @@ class DrillSettings(_Strict):
     rto_s: dict[str, float] = Field(default_factory=dict)  # capability -> target
     abort_rto_s: float = Field(gt=0, le=3600)  # roll back when intake is not back within this
     data_recovery_s: float = Field(default=120, gt=0)  # data drills: copy restored, damage repaired
+    # The re-login surge (`ccdr drill run --relogin N`): the lost site's agents sign in again this long
+    # after the fault, spread over this many seconds, each sign-in one attempt with this deadline.
+    relogin_after_s: float = Field(default=2, ge=0)
+    relogin_spread_s: float = Field(default=5, ge=0)
+    relogin_deadline_s: float = Field(default=30, gt=0)
+    relogin_retry_s: float = Field(default=1, gt=0)  # a refused agent presses "sign in" again after this
 
     @model_validator(mode="after")
     def _keys_outside_the_archive(self) -> DrillSettings:

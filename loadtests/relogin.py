@@ -15,6 +15,9 @@ from rich.table import Table
 
 from drills.checker import nearest_rank
 
+OK = 200
+MIN_ATTEMPT_S = 0.1
+
 
 @dataclass
 class SignIn:
@@ -23,6 +26,7 @@ class SignIn:
     latency_s: float | None = None  # None: no answer within the deadline
     status: int | None = None
     site: str | None = None  # the site that signed the agent in
+    attempts: int = 0
 
 
 async def surge(
@@ -34,12 +38,29 @@ async def surge(
     spread_s: float,
     deadline_s: float,
     tls: ssl.SSLContext | None = None,
+    retry_after_s: float | None = None,
 ) -> list[SignIn]:
-    """`count` sign-ins, agents taken in turn, sent evenly over `spread_s` (0: all at once)."""
+    """`count` sign-ins, agents taken in turn, sent evenly over `spread_s` (0: all at once). Each is
+    one attempt, or (with `retry_after_s`) pressed again that long after each refusal or error,
+    until `deadline_s` after its first press: a person who wants in."""
     outcomes: list[SignIn] = []
     connector = aiohttp.TCPConnector(limit=0, ssl=tls if tls is not None else True)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=deadline_s)) as http:
+    async with aiohttp.ClientSession(connector=connector) as http:
         started = time.monotonic()
+
+        async def attempt(outcome: SignIn, timeout_s: float) -> bool:
+            body = {"agent_id": outcome.agent, "password": password}
+            outcome.attempts += 1
+            try:
+                timeout = aiohttp.ClientTimeout(total=timeout_s)
+                async with http.post(f"{tickets_url}/v1/agents/login", json=body, timeout=timeout) as r:
+                    answer = await r.json(content_type=None)
+                    outcome.status = r.status
+                    outcome.site = answer.get("site") if isinstance(answer, dict) else None
+            except (aiohttp.ClientError, TimeoutError, ValueError):
+                outcome.status = None
+                return False
+            return outcome.status == OK
 
         async def one(n: int) -> None:
             delay = started + (spread_s * n / count if count > 1 else 0) - time.monotonic()
@@ -47,15 +68,14 @@ async def surge(
                 await asyncio.sleep(delay)
             outcome = SignIn(agents[n % len(agents)], time.monotonic() - started)
             outcomes.append(outcome)
-            body = {"agent_id": outcome.agent, "password": password}
-            try:
-                async with http.post(f"{tickets_url}/v1/agents/login", json=body) as r:
-                    answer = await r.json(content_type=None)
-                    outcome.status = r.status
-                    outcome.site = answer.get("site") if isinstance(answer, dict) else None
-            except (aiohttp.ClientError, TimeoutError, ValueError):
-                return
-            outcome.latency_s = time.monotonic() - started - outcome.sent
+            give_up = started + outcome.sent + deadline_s
+            while True:
+                if await attempt(outcome, max(MIN_ATTEMPT_S, give_up - time.monotonic())):
+                    outcome.latency_s = time.monotonic() - started - outcome.sent
+                    return
+                if retry_after_s is None or time.monotonic() + retry_after_s >= give_up:
+                    return
+                await asyncio.sleep(retry_after_s)
 
         await asyncio.gather(*(one(n) for n in range(count)))
     return outcomes

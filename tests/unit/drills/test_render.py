@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from drills.model import Availability, Findings, Latency, Outcome, Rpo, Rto, Timeline
+from drills.model import Availability, DataRecovery, Findings, Latency, Outcome, Relogin, Rpo, Rto, Timeline
 from drills.render import fmt_ms, fmt_seconds, render_html, render_pdf, timeline_chart_svg
 from drills.report import (
     Artifact,
@@ -291,3 +291,30 @@ def test_latencies_in_ms() -> None:
     assert fmt_ms(None) == "—"
     assert fmt_ms(0.0234) == "23"
     assert fmt_ms(0.0042) == "4.2"
+
+
+def _with_findings(**extra: Any) -> DrillReport:
+    base = _report()
+    return base.model_copy(update={"findings": base.findings.model_copy(update=extra)})
+
+
+def test_a_re_login_surge_shows_who_got_in_and_when_the_last_one_did() -> None:
+    surge = Relogin(sent=60, signed_in=59, refused=1, no_answer=0, fired_after_s=2.0, p50_s=0.4, p99_s=3.2, max_s=3.9)
+    page = html.unescape(render_html(_with_findings(relogin=surge)))
+    assert "The re-login surge" in page and "59 of 60" in page
+    assert "not everyone got in" in page
+    assert "The re-login surge" not in html.unescape(render_html(_report()))
+
+
+def test_a_restore_drill_shows_the_copy_the_replay_and_the_loss() -> None:
+    data = DataRecovery(kind="restore", at=T0 + FAULT, restore_s=4.2, acknowledged=120, in_copy=70, replayable=50)
+    page = html.unescape(render_html(_with_findings(data=data)))
+    assert "The database rebuilt from the backups" in page
+    assert re.search(r"replayable from the intake topic</th><td class=\"num\">50", page)
+
+
+def test_a_repair_drill_shows_what_was_damaged_and_put_back() -> None:
+    data = DataRecovery(kind="repair", at=T0 + FAULT, restore_s=3.0, touched=48, repaired=48, repair_s=9.5)
+    page = html.unescape(render_html(_with_findings(data=data)))
+    assert "A bad release's damage repaired" in page
+    assert re.search(r"Tickets it damaged</th><td class=\"num\">48", page)

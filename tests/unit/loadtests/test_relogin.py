@@ -54,3 +54,44 @@ def test_every_sign_in_is_counted_with_its_outcome_and_spread_as_asked() -> None
     Console(file=out, width=100).print(render(outcomes, 5))
     text = out.getvalue()
     assert "6 of 9" in text and "HTTP 429" in text and "signed in at" in text
+
+
+async def _refused_twice_then_in(retry_after_s: float | None) -> list:  # type: ignore[type-arg]
+    presses = 0
+
+    async def login(request: web.Request) -> web.Response:
+        nonlocal presses
+        presses += 1
+        if presses <= 2:
+            return web.json_response({"title": "Service Unavailable"}, status=503)
+        return web.json_response({"token": "t", "site": "b"})
+
+    app = web.Application()
+    app.router.add_post("/v1/agents/login", login)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        return await surge(
+            f"http://127.0.0.1:{port}",
+            ["an.nguyen"],
+            "pw",
+            count=1,
+            spread_s=0,
+            deadline_s=5,
+            retry_after_s=retry_after_s,
+        )
+    finally:
+        await runner.cleanup()
+
+
+def test_an_agent_who_wants_in_presses_again_after_a_refusal() -> None:
+    (outcome,) = asyncio.run(_refused_twice_then_in(retry_after_s=0.05))
+    assert (outcome.status, outcome.attempts) == (200, 3)
+    assert outcome.latency_s is not None and outcome.latency_s >= 0.1  # two pauses before the third press
+
+
+def test_without_retries_a_refusal_is_the_outcome() -> None:
+    (outcome,) = asyncio.run(_refused_twice_then_in(retry_after_s=None))
+    assert (outcome.status, outcome.attempts, outcome.latency_s) == (503, 1, None)
