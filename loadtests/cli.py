@@ -5,6 +5,7 @@ Only locust-free modules are imported here: locust runs in a subprocess (see loa
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,8 @@ from infra.lab.layout import LabLayout
 from infra.lab.pki import ca_file, front_door_tls
 from infra.topology import Topology, load_topology
 from loadtests import run as load_run
+from loadtests.relogin import SurgeInBackground
+from loadtests.relogin import render as relogin_table
 from loadtests.run import LoadError
 from loadtests.shapes import DEFAULT_MIX
 from loadtests.slo import SloLimits
@@ -71,6 +74,10 @@ def run(
         Path | None,
         typer.Option("--topology", envvar="CCDR_TOPOLOGY", help="Topology TOML (default: infra/topology.toml)."),
     ] = None,
+    relogin: Annotated[
+        int, typer.Option(min=0, max=5000, help="A re-login surge of this many sign-ins during the run (0: none).")
+    ] = 0,
+    relogin_at: Annotated[float, typer.Option(min=0, help="Seconds into the run the re-login surge fires.")] = 30,
 ) -> None:
     """Run headless locust with a load shape; print progress, then capacity per channel and the SLO verdict.
 
@@ -105,9 +112,48 @@ def run(
         out=out_dir or default_out(shape, datetime.now(UTC)),
         ca_file=ca_file(topo),
     )
+    surge = _background_surge(topo, relogin, relogin_at) if relogin else None
     code = load_run.run(plan, console, out)
+    if surge is not None:
+        deadline = topo.drills.relogin_deadline_s
+        outcomes = surge.outcomes(timeout_s=deadline * 2)
+        if outcomes is None:
+            console.print(
+                f"[yellow]the re-login surge, due at {relogin_at:g} s, did not finish within the run[/yellow]"
+            )
+        else:
+            out.print(relogin_table(outcomes, deadline))
+            code = code or int(any(o.status != 200 for o in outcomes))
     if code:
         raise typer.Exit(code)
+
+
+def _background_surge(topo: Topology, count: int, at_s: float) -> SurgeInBackground:
+    """The re-login surge beside the load: every demo agent in turn, through the front door, each
+    pressing "sign in" again after a refusal (as in a drill's surge)."""
+    from infra.lab.demo_agents import DEMO_AGENTS
+    from loadtests.relogin import surge
+
+    try:
+        password = json.loads(LabLayout(topo).secrets_file.read_text())["agent_password"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise LoadError(f"no lab secrets ({exc}): is the lab up (ccdr lab up)?") from None
+    d = topo.drills
+    background = SurgeInBackground(
+        at_s,
+        lambda: surge(
+            topo.front_door_url("tickets"),
+            [a.id for a in DEMO_AGENTS],
+            password,
+            count=count,
+            spread_s=d.relogin_spread_s,
+            deadline_s=d.relogin_deadline_s,
+            tls=front_door_tls(topo),
+            retry_after_s=d.relogin_retry_s,
+        ),
+    )
+    background.start()
+    return background
 
 
 def _base_url(topo: Topology, site: str | None, site_port: int, front_door_port: int) -> str:
@@ -139,8 +185,6 @@ def storm(
     """Overload intake open loop (each request sent on schedule, one attempt) and show, per class of
     urgency, what was accepted, what was shed with Retry-After, and what got no answer; then check
     that every accepted intake has its ticket (exit 1 when one is missing)."""
-    import json
-
     from loadtests.signing import agent_session_token
     from loadtests.storm import DESK_AGENT, Credentials, run_storm
 
@@ -197,7 +241,6 @@ def relogin(
     """The re-login surge after a site loss: every agent of the lost site signs in at once. Prints
     how many got in, latency p50/p99/max and when the last one was in (exit 1 if any was not)."""
     import asyncio
-    import json
 
     from infra.lab.demo_agents import DEMO_AGENTS
     from loadtests.relogin import render, surge

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from rich.table import Table
@@ -99,3 +102,26 @@ def render(outcomes: list[SignIn], deadline_s: float) -> Table:
         sites = sorted({o.site or "?" for o in ok})
         table.add_row("signed in at", ", ".join(sites))
     return table
+
+
+class SurgeInBackground:
+    """A surge fired `at_s` into a load run (`ccdr load run --relogin N --relogin-at S`), in its own
+    thread beside locust; `outcomes()` waits for it."""
+
+    def __init__(self, at_s: float, run: Callable[[], Coroutine[Any, Any, list[SignIn]]]) -> None:
+        self._at_s = at_s
+        self._run = run
+        self._outcomes: list[SignIn] = []
+        self._thread = threading.Thread(target=self._main, name="relogin-surge", daemon=True)
+
+    def _main(self) -> None:
+        time.sleep(self._at_s)
+        self._outcomes = asyncio.run(self._run())
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def outcomes(self, timeout_s: float) -> list[SignIn] | None:
+        """None: it had not fired or finished within `timeout_s` (the load ended before it was due)."""
+        self._thread.join(timeout_s)
+        return None if self._thread.is_alive() else self._outcomes

@@ -8,7 +8,7 @@ import io
 from aiohttp import web
 from rich.console import Console
 
-from loadtests.relogin import render, surge
+from loadtests.relogin import SignIn, SurgeInBackground, render, surge
 
 
 async def _surge_against_stand_in(count: int) -> list:  # type: ignore[type-arg]
@@ -95,3 +95,16 @@ def test_an_agent_who_wants_in_presses_again_after_a_refusal() -> None:
 def test_without_retries_a_refusal_is_the_outcome() -> None:
     (outcome,) = asyncio.run(_refused_twice_then_in(retry_after_s=None))
     assert (outcome.status, outcome.attempts, outcome.latency_s) == (503, 1, None)
+
+
+def test_a_surge_beside_a_load_run_fires_when_due_and_hands_back_its_sign_ins() -> None:
+    async def one_sign_in() -> list[SignIn]:
+        return [SignIn("an.nguyen", 0.0, latency_s=0.1, status=200, site="b", attempts=1)]
+
+    background = SurgeInBackground(0.05, one_sign_in)
+    background.start()
+    outcomes = background.outcomes(timeout_s=5)
+    assert outcomes is not None and [o.agent for o in outcomes] == ["an.nguyen"]
+    late = SurgeInBackground(30, one_sign_in)
+    late.start()
+    assert late.outcomes(timeout_s=0.05) is None  # not due before the run ended
