@@ -40,6 +40,7 @@ from infra.lab.render import Secrets
 from infra.topology import Topology
 
 PROBE_TIMEOUT_S = 5.0
+HOLD_FUNC = "hold_fault"  # the method's hold, not a fault (drills.chaos.actions)
 CHAOS_SETTINGS = {"runtime": {"rollbacks": {"strategy": "always"}}}  # roll back even after an abort
 
 
@@ -130,11 +131,11 @@ def relogin_declaration(
     """The re-login surge's control for this experiment: the agents whose home is a site the fault
     takes away sign in again when the fault's action begins. None when no such agent exists."""
     agents = [a.id for a in DEMO_AGENTS if a.home_site in spec.affected_sites]
-    method = experiment.get("method") or []
-    if not agents or not method:
+    faults = [a for a in experiment.get("method") or [] if a.get("provider", {}).get("func") != HOLD_FUNC]
+    if not agents or not faults:
         return None
     topology = str(topo.source) if topo.source else ""
-    return relogin_control.declaration(drill_id, method[0]["name"], agents, count, topology)
+    return relogin_control.declaration(drill_id, faults[0]["name"], agents, count, topology)
 
 
 def await_converged(topo: Topology, progress: Progress) -> None:

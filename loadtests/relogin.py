@@ -112,11 +112,15 @@ class SurgeInBackground:
         self._at_s = at_s
         self._run = run
         self._outcomes: list[SignIn] = []
+        self.error: str | None = None  # the surge itself broke (not a refused sign-in)
         self._thread = threading.Thread(target=self._main, name="relogin-surge", daemon=True)
 
     def _main(self) -> None:
         time.sleep(self._at_s)
-        self._outcomes = asyncio.run(self._run())
+        try:
+            self._outcomes = asyncio.run(self._run())
+        except Exception as exc:  # noqa: BLE001 - handed to the caller, who fails the run with it
+            self.error = f"{type(exc).__name__}: {exc}"
 
     def start(self) -> None:
         self._thread.start()

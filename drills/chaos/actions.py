@@ -6,7 +6,7 @@ import json
 import logging
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from drills.chaos.probes import converged
 from drills.schedule import Abort, abort_due
 from infra.lab import backup, faults, health, netns, probes, supervise
 from infra.lab import secrets as lab_secrets
-from infra.lab.database import app_dsn
+from infra.lab.database import app_dsn, front_door_dsn
 from infra.lab.errors import LabError
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
@@ -54,8 +54,10 @@ log = logging.getLogger(__name__)
 console = Console(stderr=True)
 GUARD_INTERVAL_S = 1.0
 GUARD_TIMEOUT_S = 5.0
-GUARD_SUBJECT = "drill guard "
-RELEASE_MARGIN_S = 1.0  # not the canary's prefix: the checker counts only the canary
+GUARD_SUBJECT = "drill guard "  # not the canary's prefix: the checker counts only the canary
+# The bad release damages tickets created this long before its deploy time at the latest: a ticket
+# whose transaction began before it but committed after is not in a copy as of the deploy time.
+RELEASE_MARGIN_S = 1.0
 
 
 def _topology(topology: str) -> Topology:
@@ -276,8 +278,9 @@ def deploy_defective_release(drill_id: str, topology: str = "") -> dict[str, Any
     time.sleep(RELEASE_MARGIN_S)  # the repair's copy, as of `deployed`, must precede the damage
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
-            "UPDATE tickets SET contact = '{}'::jsonb, description = '' WHERE subject LIKE %s RETURNING code",
-            (f"{SUBJECT_PREFIX}{drill_id}-%",),
+            "UPDATE tickets SET contact = '{}'::jsonb, description = '' WHERE subject LIKE %s AND created_at < %s "
+            "RETURNING code",
+            (f"{SUBJECT_PREFIX}{drill_id}-%", deployed - timedelta(seconds=RELEASE_MARGIN_S)),
         ).fetchall()
     record = _release_record(topo, drill_id)
     record.parent.mkdir(parents=True, exist_ok=True)
@@ -292,6 +295,8 @@ def repair_defective_release(drill_id: str, topology: str = "") -> dict[str, Any
     layout = LabLayout(topo)
     record = _release_record(topo, drill_id)
     deployed = datetime.fromisoformat(json.loads(record.read_text())["deployed_at"])
-    repaired = backup.repair(layout, app_dsn(topo, lab_secrets.load(layout).app), deployed, DAMAGED_COLUMNS)
+    secrets = lab_secrets.load(layout)
+    admin = front_door_dsn(topo, "postgres", secrets.superuser, topo.database.name)
+    repaired = backup.repair(layout, app_dsn(topo, secrets.app), admin, deployed, DAMAGED_COLUMNS)
     record.unlink(missing_ok=True)
     return repaired.record()

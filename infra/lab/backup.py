@@ -82,10 +82,23 @@ def backup(layout: LabLayout, kind: str = "full") -> dict[str, Any]:
     return dict(backups[-1])
 
 
-def archive_now(layout: LabLayout) -> None:
-    """Close the primary's current WAL segment and wait until it is in the repository
-    (`pgbackrest check`): a restore to a moment just past can then reach it."""
-    _pgbackrest(layout, "check", timeout=layout.topology.backup.archive_timeout_s + 60)
+def archive_now(admin_dsn: str, timeout_s: float) -> None:
+    """Close the primary's current WAL segment and wait until the primary has archived it: a restore
+    to a moment just past can then reach it. (Not `pgbackrest check`: it lists every database
+    host's data directory and fails while a site is down, when a repair may be needed most.)"""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()
+        if row is None:
+            raise LabError("archive: the primary did not switch its WAL segment")
+        segment = str(row[0])[8:]  # log and segment, not the timeline: a failover may start a new one
+        deadline = time.monotonic() + timeout_s
+        while True:
+            last = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
+            if last is not None and last[0] is not None and str(last[0])[8:] >= segment:
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"archive: WAL segment {segment} not archived within {timeout_s:g} s")
+            time.sleep(0.5)
 
 
 def info(layout: LabLayout) -> dict[str, Any]:
@@ -135,6 +148,7 @@ def restore(
     if target is not None:
         args += ["--type=time", f"--target={target.isoformat(sep=' ')}", "--target-action=promote"]
     _pgbackrest(layout, *args, "restore", timeout=b.restore_timeout_s)
+    read = False
     try:
         _start_scratch(layout)
         _wait_promoted(layout, started + b.restore_timeout_s)
@@ -142,8 +156,9 @@ def restore(
         latest, codes = _read_scratch(layout, created_until)
         replay_from = _replay_from(layout)
         subjects = _subjects(layout, subjects_like) if subjects_like is not None else frozenset()
+        read = True
     finally:
-        if not keep:
+        if not (keep and read):  # a copy that failed half-way is never left running
             discard_scratch(layout)
     return Restored(target, seconds, latest, codes, replay_from, subjects)
 
@@ -180,7 +195,7 @@ def _stop_scratch(layout: LabLayout) -> None:
         _as_postgres_at_witness(layout, command, timeout=60)
 
 
-def _psql(layout: LabLayout, sql: str) -> str:
+def _psql(layout: LabLayout, sql: str, timeout: float = 60) -> str:
     b, topo = layout.topology.backup, layout.topology
     command = [
         str(PG_BIN_DIR / "psql"),
@@ -194,7 +209,7 @@ def _psql(layout: LabLayout, sql: str) -> str:
         "-c",
         sql,
     ]
-    return _as_postgres_at_witness(layout, command, timeout=60).strip()
+    return _as_postgres_at_witness(layout, command, timeout=timeout).strip()
 
 
 def _wait_promoted(layout: LabLayout, deadline: float) -> None:
@@ -232,14 +247,22 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _intake_columns_json(columns: tuple[str, ...], until: datetime) -> str:
-    """One JSON object {code: {column: value}} of the tickets created until `until`, the same text
-    on the scratch cluster and the cluster (columns are checked names, not input)."""
+def _intake_columns_sql(columns: tuple[str, ...], until: datetime) -> str:
+    """Per ticket created until `until`, its code and one JSON object {column: value}: the same
+    query on the scratch cluster and the cluster (columns are checked names, not input). A row per
+    ticket, not one aggregate: a large desk must not meet PostgreSQL's limit on one value."""
     pairs = ", ".join(f"'{c}', {c}" for c in columns)
     return (
-        f"SELECT coalesce(json_object_agg(code, json_build_object({pairs})), '{{}}') FROM tickets "
+        f"SELECT code, json_build_object({pairs}) FROM tickets "
         f"WHERE created_at <= {_literal(until.isoformat())}::timestamptz"
     )
+
+
+def _read_copy_rows(layout: LabLayout, sql: str) -> dict[str, Any]:
+    """psql -At prints `code|{json}` per row; a code holds no `|` (core.domain ticket codes)."""
+    text = _psql(layout, sql, timeout=layout.topology.backup.restore_timeout_s)
+    rows = (line.split("|", 1) for line in text.splitlines() if line)
+    return {code: json.loads(values) for code, values in rows}
 
 
 @dataclass(frozen=True)
@@ -265,22 +288,28 @@ class Repaired:
 
 
 def repair(
-    layout: LabLayout, app_dsn: str, to: datetime, columns: tuple[str, ...], *, dry_run: bool = False
+    layout: LabLayout,
+    app_dsn: str,
+    admin_dsn: str,
+    to: datetime,
+    columns: tuple[str, ...],
+    *,
+    dry_run: bool = False,
 ) -> Repaired:
     """Put back, from a copy restored to `to`, the intake columns a bad release changed in tickets
     that existed then (infra.lab.backup_repair says which columns may be). One transaction through
-    the ticket service's own role; each repaired ticket gets a `repaired_from_backup` event."""
+    the ticket service's own role (`app_dsn`); each repaired ticket gets a `repaired_from_backup`
+    event. `admin_dsn` only closes the primary's WAL segment first."""
     wanted = backup_repair.repairable(columns)
     started = time.monotonic()
-    archive_now(layout)  # the WAL up to now, so the restore can reach `to`
+    archive_now(admin_dsn, layout.topology.backup.archive_timeout_s)  # so the restore can reach `to`
     restored = restore(layout, to, keep=True)
     try:
-        copy = json.loads(_psql(layout, _intake_columns_json(wanted, to)))
+        copy = _read_copy_rows(layout, _intake_columns_sql(wanted, to))
     finally:
         discard_scratch(layout)
     with psycopg.connect(app_dsn) as conn:
-        row = conn.execute(_intake_columns_json(wanted, to)).fetchone()
-        cluster = row[0] if row else {}
+        cluster = {str(code): values for code, values in conn.execute(_intake_columns_sql(wanted, to)).fetchall()}
         found = backup_repair.changes(copy, cluster, wanted)
         if not dry_run:
             for code, values in found.items():

@@ -199,9 +199,10 @@ def repair(
     assert target is not None
     topo = load_topology(topology)
     layout = LabLayout(topo)
-    dsn = app_dsn(topo, lab_secrets.load(layout).app)
+    secrets = lab_secrets.load(layout)
+    admin = front_door_dsn(topo, "postgres", secrets.superuser, topo.database.name)
     with console.status(f"restoring a copy as of {target.isoformat()} and comparing {', '.join(columns)}"):
-        repaired = backup.repair(layout, dsn, target, columns, dry_run=dry_run)
+        repaired = backup.repair(layout, app_dsn(topo, secrets.app), admin, target, columns, dry_run=dry_run)
     if as_json:
         typer.echo(json.dumps(repaired.record(), indent=2))
         return
