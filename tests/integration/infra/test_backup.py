@@ -17,8 +17,9 @@ from tests.integration.conftest import ccdr, wait_until
 from tests.integration.core.conftest import Front
 
 
-def _open_ticket(front: Front, subject: str) -> str:
-    r = front.post("portal", {"contact": {"phone": "+84 24 3000 0000"}, "subject": subject})
+def _open_ticket(front: Front, subject: str, description: str = "") -> str:
+    body = {"contact": {"phone": "+84 24 3000 0000"}, "subject": subject, "description": description}
+    r = front.post("portal", body)
     assert r.status_code == 202, r.text
     code = str(r.json()["ticket_code"])
     front.ticket(code)
@@ -81,9 +82,10 @@ def test_backups_checked_by_a_restore_are_sound_and_say_what_a_restore_would_los
 
 
 def test_a_bad_releases_damage_is_repaired_from_a_point_in_time_copy(lab: Topology, front: Front) -> None:
-    damaged = _open_ticket(front, "backup check: damaged by a bad release")
+    damaged = _open_ticket(front, "backup check: damaged by a bad release", "The core switch in rack B2 reboots")
     spared = _open_ticket(front, "backup check: not touched by the release")
     original = front.ticket(damaged)
+    assert original["description"] and original["contact"]
     time.sleep(1.5)
     deployed = datetime.now(UTC)
     time.sleep(1.5)
