@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from core.kafka import connection_options
 from drills.canary import SUBJECT_PREFIX, canary_body, key_of_subject
@@ -39,7 +40,29 @@ def tickets_for(dsn: str, drill_id: str) -> dict[str, tuple[TicketSeen, ...]]:
     return {k: tuple(sorted(v, key=lambda t: t.created)) for k, v in found.items()}
 
 
+async def intake_partitions(topo: Topology) -> list[int]:
+    """The intake topic's partitions, as the cluster describes them. (Not the consumer's
+    `partitions_for_topic` after `topics()`: aiokafka 0.14 keeps that metadata apart, and the
+    answer was None, so the checker read no partition and found no intake in Kafka.)"""
+    topic = topo.kafka.intake_topic
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=topo.kafka_bootstrap(),
+        request_timeout_ms=KAFKA_TIMEOUT_MS,
+        **connection_options(lab_secrets.kafka_auth(topo)),
+    )
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    for entry in described:
+        if entry.get("topic") == topic and not entry.get("error_code") and entry.get("partitions"):
+            return sorted(int(p["partition"]) for p in entry["partitions"])
+    raise RuntimeError(f"Kafka does not describe the intake topic {topic}")
+
+
 async def end_offsets(topo: Topology) -> dict[int, int]:
+    parts = await intake_partitions(topo)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=topo.kafka_bootstrap(),
         request_timeout_ms=KAFKA_TIMEOUT_MS,
@@ -47,8 +70,6 @@ async def end_offsets(topo: Topology) -> dict[int, int]:
     )
     await consumer.start()
     try:
-        await consumer.topics()
-        parts = consumer.partitions_for_topic(topo.kafka.intake_topic) or set()
         ends = await consumer.end_offsets([TopicPartition(topo.kafka.intake_topic, p) for p in parts])
         return {tp.partition: off for tp, off in ends.items()}
     finally:
@@ -60,6 +81,7 @@ async def keys_in_topic(topo: Topology, drill_id: str, since: dict[int, int]) ->
     the (partition, offset) of each one's last event."""
     topic = topo.kafka.intake_topic
     prefix = f"{SUBJECT_PREFIX}{drill_id}-"
+    parts = await intake_partitions(topo)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=topo.kafka_bootstrap(),
         enable_auto_commit=False,
@@ -69,8 +91,6 @@ async def keys_in_topic(topo: Topology, drill_id: str, since: dict[int, int]) ->
     )
     await consumer.start()
     try:
-        await consumer.topics()
-        parts = sorted(consumer.partitions_for_topic(topic) or set())
         tps = [TopicPartition(topic, p) for p in parts]
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
