@@ -78,6 +78,10 @@ def test_site_loss_drill_loses_no_acknowledged_intake(drill: dict[str, Any], fro
     rows = front.sql("SELECT subject FROM tickets WHERE subject LIKE %s", f"{SUBJECT_PREFIX}{report['id']}-%")
     with_ticket = {subject.removeprefix(SUBJECT_PREFIX) for (subject,) in rows}
     assert acked <= with_ticket
+    # The checker read the intake topic too: every acknowledged intake is there (an acknowledgement
+    # means Kafka has it), so "lost and missing from Kafka" is measured, not an empty read.
+    observed = json.loads((drill["dir"] / "observed.json").read_text())
+    assert acked <= set(observed["in_kafka"])
     # The fault really happened and the lab came back: marks in order, RTO for every capability.
     t = report["timeline"]
     assert t["started"] < t["fault_at"] < t["restore_at"] < t["converged_at"] <= t["ended"]
