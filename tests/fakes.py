@@ -73,6 +73,9 @@ class _Writes(_Reads):
     async def takes_tickets(self, agent_id: str) -> bool:
         return agent_id in self.state.engineers
 
+    async def has_action(self, code: str, key: str) -> bool:
+        return any(e.action_key == key for e in self.state.events.get(code, []))
+
     async def save(
         self, ticket: Ticket, *, status: str, clock: SlaClock, fields: dict[str, object] | None = None
     ) -> None:

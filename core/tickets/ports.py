@@ -44,6 +44,10 @@ class TicketWrites(Protocol):
         """The agent exists, is active and works tickets (an L1, L2 or L3 engineer)."""
         ...
 
+    async def has_action(self, code: str, key: str) -> bool:
+        """An event with this action key was appended to the ticket (it happens once)."""
+        ...
+
 
 class TicketStore(Protocol):
     def reading(self) -> AbstractAsyncContextManager[TicketReads]: ...

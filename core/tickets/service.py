@@ -13,9 +13,12 @@ from core.intake.domain.codes import normalize_code
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import change_state
 from core.tickets.domain.model import EventDraft, Ticket, TicketEvent
+from core.tickets.domain.sla_clock import followup_key
 from core.tickets.http.schemas import (
     CsatRequest,
     EscalateRequest,
+    FollowupOutcome,
+    FollowupRequest,
     ReassignRequest,
     ResolutionRequest,
     TransitionRequest,
@@ -96,6 +99,29 @@ class TicketService:
             data = {"score": req.score, "comment": req.comment, "source": "customer"}
             event = EventDraft(kind="csat", actor=actor, at=now, data=data)
             await tx.append(ticket.code, [event])
+            return await self._reread(tx, ticket.code)
+
+    async def followup(self, code: str, req: FollowupRequest, actor: str) -> Ticket:
+        """Record the follow-up of the ticket's last resolution, once: it ends the SLA clock's
+        follow-up reminders (core.tickets.domain.sla_clock). `reopened` sends the ticket back to
+        in_progress in the same transaction."""
+        now = datetime.now(UTC)
+        async with self.store.writing() as tx:
+            ticket = await self._locked(tx, code)
+            resolved_at = ticket.clock.resolved_at
+            if ticket.status not in (S.RESOLVED, S.CLOSED) or resolved_at is None:
+                raise Conflict(f"a follow-up comes after the resolution; {ticket.code} is {ticket.status}")
+            key = followup_key(resolved_at)
+            if await tx.has_action(ticket.code, key):
+                raise Conflict(f"the follow-up of {ticket.code}'s resolution at {resolved_at.isoformat()} is recorded")
+            data = {"outcome": req.outcome.value, "note": req.note, "resolved_at": resolved_at.isoformat()}
+            events = [EventDraft(kind="followup_recorded", actor=actor, at=now, data=data, action_key=key)]
+            if req.outcome is FollowupOutcome.REOPENED:
+                clock = change_state(ticket.clock, ticket.status, S.IN_PROGRESS, now)
+                await tx.save(ticket, status=S.IN_PROGRESS.value, clock=clock, fields={"level_since": now})
+                moved = {"from": ticket.status, "to": S.IN_PROGRESS, "note": f"reopened at the follow-up: {req.note}"}
+                events.append(EventDraft(kind="status_changed", actor=actor, at=now, data=moved))
+            await tx.append(ticket.code, events)
             return await self._reread(tx, ticket.code)
 
     async def reassign(self, code: str, req: ReassignRequest, actor: str) -> Ticket:

@@ -41,6 +41,15 @@ def notices(event: TicketEventMessage, duty_manager: str) -> list[Notice]:
     if event.kind == "emergency_plan":
         text = f"{code} is still open at L3: {d.get('reason', '')}. The emergency plan applies: call the customer."
         return [Notice(duty_manager, f"[{code}] EMERGENCY PLAN", text)]
+    if event.kind == "followup_due":
+        text = (
+            f"{code} was resolved at {d.get('resolved_at')}: call the customer back and record the follow-up "
+            f"by {d.get('until')}."
+        )
+        return [Notice(duty_manager, f"[{code}] follow-up due", text)]
+    if event.kind == "followup_overdue":
+        text = f"{code}: {d.get('reason', 'no follow-up recorded')}. Call the customer and record it."
+        return [Notice(duty_manager, f"[{code}] follow-up overdue", text)]
     if event.kind == "sla_breached":
         text = f"{code} breached its {d.get('target')} target (due {d.get('due_at')})."
         return [Notice(duty_manager, f"[{code}] {d.get('target')} SLA breached", text)]

@@ -81,6 +81,9 @@ class EventDraft(BaseModel):
     actor: str
     at: datetime
     data: dict[str, Any] = Field(default_factory=dict)  # JSON payload of the event, by kind
+    # Unique per ticket when set (the SLA clock's scheduled actions, a recorded follow-up): the
+    # event happens once, whoever writes it and however often it is retried.
+    action_key: str | None = None
 
 
 class TicketEvent(EventDraft):

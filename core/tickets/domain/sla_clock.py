@@ -127,16 +127,32 @@ def _progress(view: ClockView, now: datetime) -> list[ClockAction]:
     ]
 
 
+def followup_key(resolved_at: datetime) -> str:
+    """The action key of the follow-up recorded for one resolution (POST /v1/tickets/{code}/followup)."""
+    return f"followup_recorded:{resolved_at.isoformat()}"
+
+
 def _followup(view: ClockView) -> list[ClockAction]:
+    """Call the customer back `followup_after` the resolution; if nobody recorded the call by
+    `followup_until`, tell the duty manager. A recorded follow-up ends both."""
     if view.status not in (TicketState.RESOLVED, TicketState.CLOSED) or view.resolved_at is None:
         return []
+    if followup_key(view.resolved_at) in view.done:
+        return []
+    resolved = view.resolved_at.isoformat()
     due = view.resolved_at + view.chain.followup_after
-    data = {
-        "resolved_at": view.resolved_at.isoformat(),
-        "until": (view.resolved_at + view.chain.followup_until).isoformat(),
+    until = view.resolved_at + view.chain.followup_until
+    data = {"resolved_at": resolved, "until": until.isoformat()}
+    overdue = {
+        "resolved_at": resolved,
+        "notify": "duty_manager",
+        "reason": f"no follow-up recorded {_hours(view.chain.followup_until)} after the resolution",
     }
     # Keyed by the resolution: a reopened and re-resolved ticket is followed up again.
-    return [ClockAction(view.code, f"followup:{view.resolved_at.isoformat()}", "followup_due", due, data)]
+    return [
+        ClockAction(view.code, f"followup:{resolved}", "followup_due", due, data),
+        ClockAction(view.code, f"followup_overdue:{resolved}", "followup_overdue", until, overdue),
+    ]
 
 
 def _hours(delta: Any) -> str:

@@ -20,6 +20,7 @@ from core.tickets.http.schemas import (
     CsatRequest,
     EscalateRequest,
     EventView,
+    FollowupRequest,
     ReassignRequest,
     ResolutionRequest,
     TicketPage,
@@ -94,6 +95,12 @@ def build_router(service: TicketService, page_size_max: int, authenticate: Authe
     @router.post("/{code}/resolution", response_model=TicketView)
     async def resolve(code: str, body: ResolutionRequest, session: Auth) -> TicketView:
         return view(await service.resolve(code, body, worker(session)))
+
+    @router.post("/{code}/followup", response_model=TicketView)
+    async def followup(code: str, body: FollowupRequest, session: Auth) -> TicketView:
+        """Record the follow-up after a resolution (once per resolution; 409 before one or twice);
+        `reopened` sends the ticket back to in_progress."""
+        return view(await service.followup(code, body, worker(session)))
 
     @router.post("/{code}/csat", response_model=TicketView)
     async def csat(code: str, body: CsatRequest, session: Auth) -> TicketView:

@@ -52,6 +52,19 @@ class EscalateRequest(_Request):
     note: str = Field(min_length=3, max_length=5000)  # why: the next level reads it first
 
 
+class FollowupOutcome(StrEnum):
+    CONFIRMED = "confirmed"  # the customer confirms the fix holds
+    REOPENED = "reopened"  # it does not: the ticket goes back to in_progress
+    UNREACHABLE = "unreachable"  # nobody answered (seed 001: try again, then close)
+
+
+class FollowupRequest(_Request):
+    """The 24-72 h call or message after a resolution (seed 000: follow-up after resolution)."""
+
+    outcome: FollowupOutcome
+    note: str = Field(default="", max_length=5000)
+
+
 class CsatRequest(_Request):
     score: int = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=5000)

@@ -57,6 +57,9 @@ class _Writes:
     async def takes_tickets(self, agent_id: str) -> bool:
         return await repo.takes_tickets(self.conn, agent_id)
 
+    async def has_action(self, code: str, key: str) -> bool:
+        return await repo.has_action(self.conn, code, key)
+
 
 @dataclass
 class PgTicketStore:

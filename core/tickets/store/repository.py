@@ -240,18 +240,27 @@ async def append_events(conn: Conn, code: str, events: Sequence[EventDraft], int
     first = last - len(events) + 1
     async with conn.cursor() as c:
         await c.executemany(
-            """INSERT INTO ticket_events (ticket_code, seq, kind, actor, at, data, intake_id)
-               VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-            [(code, first + i, e.kind, e.actor, e.at, Jsonb(e.data), intake_id) for i, e in enumerate(events)],
+            """INSERT INTO ticket_events (ticket_code, seq, kind, actor, at, data, intake_id, action_key)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+            [
+                (code, first + i, e.kind, e.actor, e.at, Jsonb(e.data), intake_id, e.action_key)
+                for i, e in enumerate(events)
+            ],
         )
     return last
+
+
+async def has_action(conn: Conn, code: str, key: str) -> bool:
+    """An event with this action key exists on the ticket (core.tickets.domain.model.EventDraft)."""
+    cur = await conn.execute("SELECT 1 FROM ticket_events WHERE ticket_code = %s AND action_key = %s", (code, key))
+    return await cur.fetchone() is not None
 
 
 async def events_of(conn: Conn, code: str) -> list[TicketEvent]:
     cur = conn.cursor(row_factory=dict_row)
     rows = await (
         await cur.execute(
-            "SELECT ticket_code, seq, kind, actor, at, data, intake_id FROM ticket_events "
+            "SELECT ticket_code, seq, kind, actor, at, data, intake_id, action_key FROM ticket_events "
             "WHERE ticket_code = %s ORDER BY seq",
             (code,),
         )

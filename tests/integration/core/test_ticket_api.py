@@ -179,3 +179,25 @@ def test_text_the_database_cannot_store_is_a_422_naming_the_field_and_writes_not
         assert r.headers["content-type"] == "application/problem+json"
         assert field in [e["field"] for e in r.json()["errors"]], r.text
     assert front.sql("SELECT count(*) FROM ticket_events WHERE ticket_code = %s", code) == before
+
+
+def test_the_follow_up_is_recorded_once_after_the_resolution_and_can_reopen(
+    front: Front, unique: Callable[[str], str]
+) -> None:
+    code = _new_ticket(front, unique("Camera cổng 3 mất hình"))["code"]
+    followup = f"{front.tickets}/v1/tickets/{code}/followup"
+    early = front.desk.post(followup, json={"outcome": "confirmed"})
+    assert early.status_code == 409 and early.headers["content-type"].startswith("application/problem+json")
+    bad = front.desk.post(followup, json={"outcome": "maybe"})
+    assert bad.status_code == 422
+    assert _move(front, code, "acknowledged").status_code == 200
+    resolution = {"root_cause": "Nguồn PoE hỏng", "actions_taken": "Thay bộ nguồn PoE"}
+    assert front.desk.post(f"{front.tickets}/v1/tickets/{code}/resolution", json=resolution).status_code == 200
+
+    r = front.desk.post(followup, json={"outcome": "reopened", "note": "Khách báo lại mất hình"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "in_progress"
+    again = front.desk.post(followup, json={"outcome": "confirmed"})
+    assert again.status_code == 409  # reopened: no resolution to follow up now
+    recorded = [e for e in front.events(code) if e["kind"] == "followup_recorded"]
+    assert [e["data"]["outcome"] for e in recorded] == ["reopened"]

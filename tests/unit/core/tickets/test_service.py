@@ -16,9 +16,12 @@ from core.domain.ticket_states import TicketState
 from core.errors import Conflict, InvalidInput, NotFound
 from core.intake.domain.codes import ticket_code_for
 from core.tickets.domain.model import Ticket
+from core.tickets.domain.sla_clock import followup_key
 from core.tickets.http.schemas import (
     CsatRequest,
     EscalateRequest,
+    FollowupOutcome,
+    FollowupRequest,
     ReassignRequest,
     ResolutionRequest,
     TransitionRequest,
@@ -170,3 +173,39 @@ def test_a_plain_transition_cannot_resolve_without_root_cause() -> None:
     with pytest.raises(InvalidInput, match="root cause"):
         run(service.transition(ticket.code, TransitionRequest(to=S.RESOLVED, note="xong"), "l1.an"))
     assert store.committed.tickets[ticket.code].status is S.NEW and store.committed.events[ticket.code] == []
+
+
+def _resolved() -> tuple[TicketService, MemoryTicketStore, Ticket]:
+    service, store, ticket = _service()
+    run(service.transition(ticket.code, TransitionRequest(to=S.ACKNOWLEDGED), "l1.an"))
+    run(service.resolve(ticket.code, ResolutionRequest(root_cause="cáp lỏng", actions_taken="cắm lại"), "l1.an"))
+    return service, store, ticket
+
+
+def test_a_follow_up_is_recorded_once_per_resolution_with_its_key() -> None:
+    service, store, ticket = _resolved()
+    done = run(service.followup(ticket.code, FollowupRequest(outcome=FollowupOutcome.CONFIRMED, note="ổn"), "l1.an"))
+    assert done.status is S.RESOLVED
+    event = store.committed.events[ticket.code][-1]
+    assert (event.kind, event.data["outcome"]) == ("followup_recorded", "confirmed")
+    assert done.clock.resolved_at is not None and event.action_key == followup_key(done.clock.resolved_at)
+    before = list(store.committed.events[ticket.code])
+    with pytest.raises(Conflict, match="is recorded"):
+        run(service.followup(ticket.code, FollowupRequest(outcome=FollowupOutcome.UNREACHABLE), "l1.an"))
+    assert store.committed.events[ticket.code] == before
+
+
+def test_a_follow_up_before_the_resolution_is_refused_and_writes_nothing() -> None:
+    service, store, ticket = _service()
+    with pytest.raises(Conflict, match="after the resolution"):
+        run(service.followup(ticket.code, FollowupRequest(outcome=FollowupOutcome.CONFIRMED), "l1.an"))
+    assert store.committed.events[ticket.code] == []
+
+
+def test_a_follow_up_that_finds_the_fault_back_reopens_the_ticket() -> None:
+    service, store, ticket = _resolved()
+    request = FollowupRequest(outcome=FollowupOutcome.REOPENED, note="lại mất mạng")
+    reopened = run(service.followup(ticket.code, request, "l1.an"))
+    assert reopened.status is S.IN_PROGRESS and reopened.clock.resolved_at is None
+    recorded, moved = store.committed.events[ticket.code][-2:]
+    assert (recorded.kind, moved.kind, moved.data["to"]) == ("followup_recorded", "status_changed", S.IN_PROGRESS)

@@ -132,7 +132,7 @@ def test_a_breach_tells_the_duty_manager() -> None:
 
 @pytest.mark.parametrize(
     "kind",
-    ["created", "state_changed", "sla_warning", "progress_update_due", "followup_due", "reply", "ASSIGNED", ""],
+    ["created", "state_changed", "sla_warning", "progress_update_due", "reply", "ASSIGNED", ""],
 )
 def test_other_kinds_tell_nobody(kind: str) -> None:
     assert notices(event(kind, agent="binh", target="response", reason="x"), DUTY) == []
@@ -185,3 +185,12 @@ def test_notices_of_what_the_sla_clock_records_are_complete() -> None:
     ]
     assert all(n.recipient == DUTY for n in told)
     assert not any("None" in n.subject + n.body for n in told)
+
+
+def test_a_follow_up_due_and_one_overdue_go_to_the_duty_manager() -> None:
+    (due,) = notices(
+        event("followup_due", resolved_at="2026-12-01T08:00:00+00:00", until="2026-12-04T08:00:00+00:00"), DUTY
+    )
+    assert due.recipient == DUTY and "follow-up due" in due.subject and "2026-12-04T08:00:00+00:00" in due.body
+    (overdue,) = notices(event("followup_overdue", reason="no follow-up recorded 72 h after the resolution"), DUTY)
+    assert overdue.recipient == DUTY and "overdue" in overdue.subject and "72 h" in overdue.body

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from core.domain.escalation import EscalationChain, SupportLevel
 from core.domain.priority import Priority
 from core.domain.ticket_states import OPEN_STATES, PAUSED_STATES, TicketState
-from core.tickets.domain.sla_clock import ClockAction, ClockView, due_actions, next_due, next_look
+from core.tickets.domain.sla_clock import ClockAction, ClockView, due_actions, followup_key, next_due, next_look
 
 S = TicketState
 L1, L2, L3 = SupportLevel.L1, SupportLevel.L2, SupportLevel.L3
@@ -269,8 +269,27 @@ def test_recorded_emergency_and_followup_are_never_returned_again() -> None:
     at_l3 = view(level=L3, done=frozenset({"emergency"}))
     assert due_actions(at_l3, T0 + 100 * H) == []
     resolved = view(status=S.RESOLVED, resolved_at=T0 + H)
-    [followup] = due_actions(resolved, T0 + 100 * H)
-    assert due_actions(dataclasses.replace(resolved, done=frozenset({followup.key})), T0 + 100 * H) == []
+    followup, overdue = due_actions(resolved, T0 + 100 * H)
+    sent = frozenset({followup.key, overdue.key})
+    assert due_actions(dataclasses.replace(resolved, done=sent), T0 + 100 * H) == []
+
+
+def test_the_follow_up_is_due_after_24_h_and_overdue_to_the_duty_manager_after_72_h() -> None:
+    resolved = view(status=S.RESOLVED, resolved_at=T0)
+    assert due_actions(resolved, T0 + 23 * H) == []
+    [due] = due_actions(resolved, T0 + 24 * H)
+    assert (due.kind, due.data["until"]) == ("followup_due", (T0 + 72 * H).isoformat())
+    reminded = dataclasses.replace(resolved, done=frozenset({due.key}))
+    [overdue] = due_actions(reminded, T0 + 72 * H)
+    assert (overdue.kind, overdue.due_at, overdue.data["notify"]) == ("followup_overdue", T0 + 72 * H, "duty_manager")
+
+
+def test_a_recorded_follow_up_ends_the_reminders_of_that_resolution_only() -> None:
+    recorded = view(status=S.RESOLVED, resolved_at=T0, done=frozenset({followup_key(T0)}))
+    assert due_actions(recorded, T0 + 100 * H) == []
+    # Reopened and resolved again later: the new resolution is followed up again.
+    again = dataclasses.replace(recorded, resolved_at=T0 + 10 * H)
+    assert [a.kind for a in due_actions(again, T0 + 100 * H)] == ["followup_due", "followup_overdue"]
 
 
 def test_unrelated_recorded_keys_change_nothing() -> None:
@@ -583,6 +602,9 @@ def test_next_look_is_the_next_action_or_the_horizon_while_something_can_fall_du
     resolved = view(status=S.RESOLVED, resolved_at=now)
     assert next_look(resolved, now, H) == now + H
     assert next_look(resolved, now, 30 * H) == now + EscalationChain().followup_after
+    # Reminded but not recorded: the overdue notice at 72 h is still to come.
+    reminded = view(status=S.RESOLVED, resolved_at=now, done=frozenset({f"followup:{now.isoformat()}"}))
+    assert next_look(reminded, now, 100 * H) == now + EscalationChain().followup_until
     # Resolved and followed up: nothing can fall due without a change.
-    followed = view(status=S.RESOLVED, resolved_at=now, done=frozenset({f"followup:{now.isoformat()}"}))
-    assert next_look(followed, now, 30 * H) is None
+    followed = view(status=S.RESOLVED, resolved_at=now, done=frozenset({followup_key(now)}))
+    assert next_look(followed, now, 100 * H) is None
