@@ -117,11 +117,11 @@ def restore_database() -> Scenario:
         "restore-database",
         "The database is lost: rebuilt from the backups",
         "After --duration of load, the database counts as lost (a dropped table, a corrupted cluster): it is "
-        "rebuilt from the backup repository at the witness into a scratch cluster, to the end of the WAL "
-        "archive. The production cluster is not touched. Every canary intake acknowledged before the loss must "
+        "rebuilt from the backup repository at the witness into a scratch cluster, as the WAL archive held it "
+        "at that moment (to the primary's last archived segment). The production cluster is not touched. Every canary intake acknowledged before the loss must "
         "be in the copy or replayable from the intake topic (the copy's intake ledger says where to start).",
         ("data", "backup"),
-        "the database counts as lost; pgBackRest restores it into a scratch cluster at the witness",
+        "the database counts as lost; pgBackRest restores what the archive held then into a scratch cluster",
         (),
         (_action("lose-the-database-restore-it-from-the-backups", "lose_database", drill_id="${drill_id}"),),
         (),

@@ -251,15 +251,24 @@ def _release_record(topo: Topology, drill_id: str) -> Path:
 
 def lose_database(drill_id: str, topology: str = "") -> dict[str, Any]:
     """The database is lost now, and rebuilt from the backup repository into a scratch cluster at
-    the witness, to the end of the archive (the production cluster is not touched: the lab goes on,
-    and the drill compares). Reports what the copy holds of this drill's canary and where a replay
-    of the intake topic would start."""
+    the witness as the archive held it at that moment: replayed to the primary's last archived WAL
+    segment's time (the production cluster is not touched and goes on archiving, so "the end of the
+    archive" would be later than the loss). Reports what the copy holds of this drill's canary and
+    where a replay of the intake topic would start."""
     topo = _topology(topology)
+    layout = LabLayout(topo)
+    admin = front_door_dsn(topo, "postgres", lab_secrets.load(layout).superuser, topo.database.name)
     at = time.time()
-    restored = backup.restore(LabLayout(topo), None, subjects_like=f"{SUBJECT_PREFIX}{drill_id}-%")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        row = conn.execute("SELECT last_archived_time FROM pg_stat_archiver").fetchone()
+    archived_until = row[0] if row is not None else None
+    if archived_until is None:
+        raise LabError("the primary has archived no WAL segment: there is nothing to restore from")
+    restored = backup.restore(layout, archived_until, subjects_like=f"{SUBJECT_PREFIX}{drill_id}-%")
     keys = sorted(k for s in restored.subjects if (k := key_of_subject(s)) is not None)
     return {
         "at": at,
+        "archived_until": archived_until.timestamp(),
         "restore_s": round(restored.seconds, 3),
         "tickets": restored.tickets,
         "latest_commit": restored.latest_commit.timestamp() if restored.latest_commit else None,
