@@ -119,7 +119,8 @@ def restore_database() -> Scenario:
         "After --duration of load, the database counts as lost (a dropped table, a corrupted cluster): it is "
         "rebuilt from the backup repository at the witness into a scratch cluster, as the WAL archive held it "
         "at that moment (to the primary's last archived segment). The production cluster is not touched. "
-        "Every canary intake acknowledged before the loss must be in the copy or replayable from the intake topic (the copy's intake ledger says where to start).",
+        "Every canary intake acknowledged before the loss must be in the copy or replayable from the intake "
+        "topic (the copy's intake ledger says where to start).",
         ("data", "backup"),
         "the database counts as lost; pgBackRest restores what the archive held then into a scratch cluster",
         (),
