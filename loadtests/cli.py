@@ -132,26 +132,13 @@ def _background_surge(topo: Topology, count: int, at_s: float) -> SurgeInBackgro
     """The re-login surge beside the load: every demo agent in turn, through the front door, each
     pressing "sign in" again after a refusal (as in a drill's surge)."""
     from infra.lab.demo_agents import DEMO_AGENTS
-    from loadtests.relogin import surge
+    from loadtests.relogin import topology_surge
 
     try:
         password = json.loads(LabLayout(topo).secrets_file.read_text())["agent_password"]
     except (OSError, ValueError, KeyError) as exc:
         raise LoadError(f"no lab secrets ({exc}): is the lab up (ccdr lab up)?") from None
-    d = topo.drills
-    background = SurgeInBackground(
-        at_s,
-        lambda: surge(
-            topo.front_door_url("tickets"),
-            [a.id for a in DEMO_AGENTS],
-            password,
-            count=count,
-            spread_s=d.relogin_spread_s,
-            deadline_s=d.relogin_deadline_s,
-            tls=front_door_tls(topo),
-            retry_after_s=d.relogin_retry_s,
-        ),
-    )
+    background = SurgeInBackground(at_s, lambda: topology_surge(topo, [a.id for a in DEMO_AGENTS], password, count))
     background.start()
     return background
 

@@ -17,6 +17,8 @@ import aiohttp
 from rich.table import Table
 
 from drills.checker import nearest_rank
+from infra.lab.pki import front_door_tls
+from infra.topology import Topology
 
 OK = 200
 MIN_ATTEMPT_S = 0.1
@@ -129,3 +131,19 @@ class SurgeInBackground:
         """None: it had not fired or finished within `timeout_s` (the load ended before it was due)."""
         self._thread.join(timeout_s)
         return None if self._thread.is_alive() else self._outcomes
+
+
+def topology_surge(topo: Topology, agents: list[str], password: str, count: int) -> Coroutine[Any, Any, list[SignIn]]:
+    """The surge as the topology sets it (`drills.relogin_*`), through the front door, each agent
+    pressing again after a refusal: the same in a drill and beside a load run."""
+    d = topo.drills
+    return surge(
+        topo.front_door_url("tickets"),
+        agents,
+        password,
+        count=count,
+        spread_s=d.relogin_spread_s,
+        deadline_s=d.relogin_deadline_s,
+        tls=front_door_tls(topo),
+        retry_after_s=d.relogin_retry_s,
+    )

@@ -17,9 +17,8 @@ from typing import Any
 from drills.model import SignInRecord
 from infra.lab import secrets as lab_secrets
 from infra.lab.layout import LabLayout
-from infra.lab.pki import front_door_tls
 from infra.topology import Topology, load_topology
-from loadtests.relogin import surge
+from loadtests.relogin import topology_surge
 
 __all__ = ["before_activity_control", "collect", "declaration"]
 
@@ -81,18 +80,7 @@ def _run(state: _Surge, topo: Topology, fault_at: float, agents: list[str], coun
     began = time.time()
     try:
         password = lab_secrets.load(LabLayout(topo)).agent_password
-        outcomes = asyncio.run(
-            surge(
-                topo.front_door_url("tickets"),
-                agents,
-                password,
-                count=count,
-                spread_s=d.relogin_spread_s,
-                deadline_s=d.relogin_deadline_s,
-                tls=front_door_tls(topo),
-                retry_after_s=d.relogin_retry_s,
-            )
-        )
+        outcomes = asyncio.run(topology_surge(topo, agents, password, count))
     except Exception as exc:  # noqa: BLE001 - recorded, the drill reports it; a control must not raise
         state.error = f"{type(exc).__name__}: {exc}"
         return
