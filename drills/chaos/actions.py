@@ -264,6 +264,9 @@ def lose_database(drill_id: str, topology: str = "") -> dict[str, Any]:
     archived_until = row[0] if row is not None else None
     if archived_until is None:
         raise LabError("the primary has archived no WAL segment: there is nothing to restore from")
+    # A replay to a time stops at the first commit after it, so the archive must hold WAL past it
+    # (the segment being written at the loss ends the replay; the copy still stops at `archived_until`).
+    backup.archive_now(admin, topo.backup.archive_timeout_s)
     restored = backup.restore(layout, archived_until, subjects_like=f"{SUBJECT_PREFIX}{drill_id}-%")
     keys = sorted(k for s in restored.subjects if (k := key_of_subject(s)) is not None)
     return {

@@ -184,7 +184,7 @@ def _start_scratch(layout: LabLayout) -> None:
         f"-c port={b.restore_port} -c listen_addresses='' -c unix_socket_directories='{_socket_dir(layout)}' "
         "-c archive_mode=off -c hot_standby=on -c ssl=off -c synchronous_standby_names=''"
     )
-    log = layout.site(layout.topology.witness_site).logs / "pgbackrest" / "restore-postgres.log"
+    log = _scratch_log(layout)
     command = [str(PG_BIN_DIR / "pg_ctl"), "-D", str(scratch_dir(layout)), "-l", str(log), "-o", options, "-w"]
     _as_postgres_at_witness(layout, [*command, "start"], timeout=b.restore_timeout_s)
 
@@ -219,9 +219,26 @@ def _wait_promoted(layout: LabLayout, deadline: float) -> None:
                 return
         except CommandFailed:
             pass  # still starting up
+        if not (scratch_dir(layout) / "postmaster.pid").exists():  # it stopped: say why, now
+            raise LabError(f"restore: the scratch cluster stopped before promoting: {_last_fatal(layout)}")
         if time.monotonic() > deadline:
             raise LabError("restore: the scratch cluster did not reach its target and promote in time")
         time.sleep(0.5)
+
+
+def _last_fatal(layout: LabLayout) -> str:
+    """The scratch PostgreSQL's last FATAL line (e.g. "recovery ended before configured recovery
+    target was reached": the archive ends before the target)."""
+    try:
+        lines = _scratch_log(layout).read_text(errors="replace").splitlines()
+    except OSError:
+        return "no log"
+    fatal = [line.split("FATAL:", 1)[1].strip() for line in lines if "FATAL:" in line]
+    return fatal[-1] if fatal else "see " + str(_scratch_log(layout))
+
+
+def _scratch_log(layout: LabLayout) -> Path:
+    return layout.site(layout.topology.witness_site).logs / "pgbackrest" / "restore-postgres.log"
 
 
 def _read_scratch(layout: LabLayout, until: datetime | None) -> tuple[datetime | None, set[str]]:
