@@ -20,7 +20,7 @@ from drills.chaos.probes import converged
 from drills.schedule import Abort, abort_due
 from infra.lab import backup, faults, health, netns, probes, supervise
 from infra.lab import secrets as lab_secrets
-from infra.lab.database import app_dsn, front_door_dsn
+from infra.lab.database import admin_dsn, app_dsn
 from infra.lab.errors import LabError
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
@@ -257,7 +257,7 @@ def lose_database(drill_id: str, topology: str = "") -> dict[str, Any]:
     where a replay of the intake topic would start."""
     topo = _topology(topology)
     layout = LabLayout(topo)
-    admin = front_door_dsn(topo, "postgres", lab_secrets.load(layout).superuser, topo.database.name)
+    admin = admin_dsn(topo, lab_secrets.load(layout).superuser)
     at = time.time()
     with psycopg.connect(admin, autocommit=True) as conn:
         row = conn.execute("SELECT last_archived_time FROM pg_stat_archiver").fetchone()
@@ -308,7 +308,7 @@ def repair_defective_release(drill_id: str, topology: str = "") -> dict[str, Any
     record = _release_record(topo, drill_id)
     deployed = datetime.fromisoformat(json.loads(record.read_text())["deployed_at"])
     secrets = lab_secrets.load(layout)
-    admin = front_door_dsn(topo, "postgres", secrets.superuser, topo.database.name)
+    admin = admin_dsn(topo, secrets.superuser)
     repaired = backup.repair(layout, app_dsn(topo, secrets.app), admin, deployed, DAMAGED_COLUMNS)
     record.unlink(missing_ok=True)
     return repaired.record()

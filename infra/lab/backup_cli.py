@@ -16,7 +16,7 @@ from rich.table import Table
 from infra.cli_options import TopologyOption
 from infra.lab import backup, backup_repair
 from infra.lab import secrets as lab_secrets
-from infra.lab.database import app_dsn, front_door_dsn
+from infra.lab.database import admin_dsn, app_dsn
 from infra.lab.layout import LabLayout
 from infra.topology import load_topology
 
@@ -102,7 +102,7 @@ def verify(
     missing from inside the copy's range, or one the cluster never had)."""
     topo = load_topology(topology)
     layout = LabLayout(topo)
-    admin = front_door_dsn(topo, "postgres", lab_secrets.load(layout).superuser, topo.database.name)
+    admin = admin_dsn(topo, lab_secrets.load(layout).superuser)
     with console.status("restoring the latest backup and the archive into a scratch cluster"):
         verdict = backup.verify(layout, admin)
     if as_json:
@@ -200,7 +200,7 @@ def repair(
     topo = load_topology(topology)
     layout = LabLayout(topo)
     secrets = lab_secrets.load(layout)
-    admin = front_door_dsn(topo, "postgres", secrets.superuser, topo.database.name)
+    admin = admin_dsn(topo, secrets.superuser)
     with console.status(f"restoring a copy as of {target.isoformat()} and comparing {', '.join(columns)}"):
         repaired = backup.repair(layout, app_dsn(topo, secrets.app), admin, target, columns, dry_run=dry_run)
     if as_json:

@@ -42,6 +42,12 @@ def app_dsn(topo: Topology, app_password: str) -> str:
     return front_door_dsn(topo, topo.database.app_user, app_password, topo.database.name)
 
 
+def admin_dsn(topo: Topology, superuser_password: str) -> str:
+    """The superuser on the application database, through the front door's primary port (operator
+    tools: closing a WAL segment, reading for a restore check)."""
+    return front_door_dsn(topo, "postgres", superuser_password, topo.database.name)
+
+
 def site_dsn(topo: Topology, site: str, user: str, password: str, dbname: str) -> str:
     """Straight to one site's PostgreSQL, bypassing the front door."""
     return psycopg.conninfo.make_conninfo(

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import psycopg
 
 from infra.lab import backup
-from infra.lab.database import front_door_dsn
+from infra.lab.database import admin_dsn
 from infra.lab.layout import LabLayout
 from infra.topology import Topology
-from tests.integration.conftest import ccdr, wait_until
+from tests.integration.conftest import ccdr
 from tests.integration.core.conftest import Front
 
 
@@ -27,19 +27,9 @@ def _open_ticket(front: Front, subject: str, description: str = "") -> str:
 
 
 def _archive_past_now(front: Front) -> None:
-    """Close the primary's current WAL segment and wait until the repository has it: a restore to a
-    time needs WAL from after that time (the first commit past the target ends the replay)."""
-    admin = front_door_dsn(front.topo, "postgres", front.secrets.superuser, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        row = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()
-        assert row is not None
-        segment = str(row[0])
-
-        def archived() -> bool:
-            last = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
-            return last is not None and last[0] is not None and str(last[0])[8:] >= segment[8:]
-
-        wait_until(f"WAL segment {segment} archived", archived, timeout=front.topo.backup.archive_timeout_s)
+    """A restore to a time needs WAL from after that time (the first commit past the target ends the
+    replay): close the primary's segment and wait until it is archived, as `ccdr backup repair` does."""
+    backup.archive_now(admin_dsn(front.topo, front.secrets.superuser), front.topo.backup.archive_timeout_s)
 
 
 def test_a_point_in_time_restore_holds_what_was_committed_before_the_target_and_nothing_after(
@@ -89,7 +79,7 @@ def test_a_bad_releases_damage_is_repaired_from_a_point_in_time_copy(lab: Topolo
     time.sleep(1.5)
     deployed = datetime.now(UTC)
     time.sleep(1.5)
-    admin = front_door_dsn(lab, "postgres", front.secrets.superuser, lab.database.name)
+    admin = admin_dsn(lab, front.secrets.superuser)
     with psycopg.connect(admin) as conn:
         conn.execute("UPDATE tickets SET contact = '{}', description = '' WHERE code = %s", (damaged,))
 
