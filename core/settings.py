@@ -14,6 +14,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -215,6 +216,43 @@ class Listen(_Strict):
         return self
 
 
+class OutboundMail(_Strict):
+    """The relay every notice leaves through (core.notify.mail): SMTP with STARTTLS required, the
+    relay's name checked against `ca_file`, and this site known to it by its certificate."""
+
+    relay_host: str = Field(min_length=1)
+    relay_port: int = Field(ge=1, le=65535)
+    sender: str = Field(min_length=3)  # the From of every notice, "Name <address>"
+    ca_file: str
+    cert_file: str | None = None
+    key_file: str | None = None
+    timeout_s: float = Field(gt=0)
+    retry_s: float = Field(gt=0)  # an undelivered notice is tried again after this long
+
+    @model_validator(mode="after")
+    def _cert_pair(self) -> OutboundMail:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file: give both or neither")
+        return self
+
+
+class CustomerSettings(_Strict):
+    """What customers receive. Their status page (core.tickets.http.status_page) is reached through
+    a per-ticket link signed with `status_link_key`: whoever has the link sees that ticket's public
+    progress, nothing else. Times in their mail are shown in `timezone`."""
+
+    status_link_key: SecretStr
+    timezone: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> CustomerSettings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from None
+        return self
+
+
 class ConsoleSettings(_Strict):
     """What the console's outer panels read: the data sites (a lost one is shown as lost, not left
     out) and the drill archive (signed reports and their ledger), if this deployment keeps one."""
@@ -260,7 +298,8 @@ class ServiceSettings(_Strict):
     # makes them time out): what the failover agent's step-aside rule probes.
     peer_endpoints: dict[str, list[str]] = Field(default_factory=dict)
     patroni_ca: str | None = None  # the CA its HTTPS certificate is checked against
-    mail_dir: str  # the notifier delivers into this Maildir (the lab has no outside mail relay)
+    mail: OutboundMail
+    customer: CustomerSettings
     console: ConsoleSettings
 
     @model_validator(mode="after")
@@ -284,6 +323,10 @@ class ServiceSettings(_Strict):
                 )
             if self.zookeeper_auth is None:
                 raise ValueError("zookeeper_auth: required in production (ccdr's znodes must not be open to anyone)")
+            if len(self.customer.status_link_key.get_secret_value()) < 32:
+                raise ValueError("customer.status_link_key: at least 32 characters in production")
+            if self.mail.cert_file is None:
+                raise ValueError("mail.cert_file: the relay must know this site by its certificate in production")
             if "password=" in self.database_dsn.get_secret_value() + self.database_read_dsn.get_secret_value():
                 raise ValueError("database_dsn: a password in the DSN is refused in production (use passfile=)")
         return self

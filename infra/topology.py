@@ -161,6 +161,23 @@ class DatabaseSettings(_Strict):
     reconnect_s: float = Field(ge=0.5, le=300)
 
 
+class MailSettings(_Strict):
+    """How notices leave (core.notify): through the organisation's relay, SMTP with STARTTLS, the
+    sender known to it by its certificate."""
+
+    sender: str = Field(min_length=3, max_length=200, pattern=r"^[^\r\n]*<[^<>@\s]+@[^<>@\s]+>$")
+    send_timeout_s: float = Field(gt=0, le=300)  # one SMTP conversation with the relay
+    retry_s: float = Field(gt=0, le=300)  # an undelivered notice is tried again after this long
+    customer_timezone: str = Field(min_length=1)  # times in customers' mail and on their status page
+
+
+class LabMail(MailSettings):
+    """The lab runs the relay itself, at `relay_site` (infra.lab.mail_relay)."""
+
+    relay_site: str
+    relay_port: Port = Field(ge=1, le=65535)
+
+
 class BackupSettings(_Strict):
     """Backups of the Patroni cluster with pgBackRest, to a repository at the witness site: every
     WAL segment archived as the primary closes it, full and incremental backups on demand or by
@@ -329,6 +346,7 @@ class Topology(_Strict):
     agents: AgentSettings
     drills: DrillSettings
     backup: BackupSettings
+    mail: LabMail
     timers: Timers
 
     @field_validator("sites")
@@ -377,6 +395,10 @@ class Topology(_Strict):
             )
         if self.failover.op_timeout_s >= self.failover.session_timeout_s:
             raise ValueError("failover.op_timeout_s: must be below failover.session_timeout_s")
+        if self.mail.relay_site not in self.sites:
+            raise ValueError(
+                f"mail.relay_site: {self.mail.relay_site!r} is not a site ({', '.join(sorted(self.sites))})"
+            )
         for name, cold in self.failover.cold.items():
             if cold.active_site not in data:
                 raise ValueError(

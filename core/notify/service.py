@@ -1,42 +1,73 @@
-"""The notifier (a cold-standby component: one site runs it). Reads `ticket.events.v1` and
-delivers notices into a Maildir (the lab has no mail relay; a production deployment points
-it at its smarthost). Each (event, recipient) is recorded in PostgreSQL before delivery, so a
-failover that re-reads the topic never sends the same notice twice."""
+"""The notifier (a cold-standby component: one site runs it, fenced). Reads `ticket.events.v1`
+and sends each notice through the organisation's mail relay (core.notify.mail): staff notices
+(core.notify.domain.rules) and the customer's (core.notify.domain.customer).
+
+Each (event, recipient) is recorded in PostgreSQL in the transaction that sends it, so a failover
+that re-reads the topic never sends the same notice twice; a crash between the relay's 250 and the
+commit can, and the fixed Message-ID makes that one message to the recipient's mail client. A
+transient failure (relay away, database failing over) is tried again, never skipped; a permanent
+refusal (5xx) is recorded as `refused` and the notifier goes on."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import mailbox
-from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
 from core.database import pool_for
+from core.domain.status_links import status_link
 from core.kafka import METADATA_MAX_AGE_MS, connection_options, start_when_reachable
+from core.notify.domain.customer import CustomerView, customer_notices
 from core.notify.domain.rules import Notice, TicketEventMessage, notices
+from core.notify.mail import Refused, SmtpRelay, compose
 from core.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 GROUP = "ccdr-notifier"
+CUSTOMER_KINDS = frozenset({"created", "status_changed", "progress_update_due"})
 
 
-def deliver(maildir: Path, sender: str, to: str, notice: Notice) -> None:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = sender, to, notice.subject
-    msg.set_content(notice.body)
-    mailbox.Maildir(maildir, create=True).add(msg)
+async def _customer_view(conn: AsyncConnection[Any], code: str) -> CustomerView | None:
+    row = await (
+        await conn.execute(
+            """SELECT code, subject, status, priority, contact->>'email', response_due, resolution_due,
+                      root_cause, actions_taken
+                 FROM tickets WHERE code = %s""",
+            (code,),
+        )
+    ).fetchone()
+    if row is None:
+        return None
+    fields = ("code", "subject", "status", "priority", "email", "response_due", "resolution_due")
+    return CustomerView.model_validate(dict(zip((*fields, "root_cause", "actions_taken"), row, strict=True)))
+
+
+async def _notices(
+    pool: AsyncConnectionPool[Any], event: TicketEventMessage, settings: ServiceSettings
+) -> list[Notice]:
+    out = notices(event, settings.failover.duty_manager)
+    if event.kind in CUSTOMER_KINDS:
+        async with pool.connection() as conn:
+            view = await _customer_view(conn, event.ticket_code)
+        if view is not None:
+            key = settings.customer.status_link_key.get_secret_value()
+            link = status_link(settings.public_base_url, key, view.code)
+            out += customer_notices(event, view, link, ZoneInfo(settings.customer.timezone))
+    return out
 
 
 async def handle(
-    pool: AsyncConnectionPool[Any], event: TicketEventMessage, settings: ServiceSettings, maildir: Path
+    pool: AsyncConnectionPool[Any], event: TicketEventMessage, settings: ServiceSettings, relay: SmtpRelay
 ) -> int:
+    """Send what `event` tells; the number of notices sent now (not before, not refused)."""
     sent = 0
-    for notice in notices(event, settings.failover.duty_manager):
+    for notice in await _notices(pool, event, settings):
         async with pool.connection() as conn, conn.transaction():
             row = await (
                 await conn.execute(
@@ -51,13 +82,22 @@ async def handle(
             if "@" not in to:  # an agent id: deliver to their e-mail when they have one
                 row = await (await conn.execute("SELECT email FROM agents WHERE id = %s", (to,))).fetchone()
                 to = row[0] if row and row[0] else to
-            await asyncio.to_thread(deliver, maildir, f"ccdr-notifier@{settings.site}", to, notice)
+            msg = compose(notice, settings.mail.sender, to, event.event_id)
+            try:
+                await asyncio.to_thread(relay.send, msg)
+            except Refused as exc:
+                log.warning("notice %s/%s to %s refused by the relay: %s", event.ticket_code, event.kind, to, exc)
+                await conn.execute(
+                    "UPDATE notifications SET outcome = 'refused', detail = %s WHERE event_id = %s AND recipient = %s",
+                    (str(exc)[:500], event.event_id, notice.recipient),
+                )
+                continue
             sent += 1
     return sent
 
 
 async def run(settings: ServiceSettings) -> None:
-    maildir = Path(settings.mail_dir)
+    relay = SmtpRelay(settings.mail)
     pool = pool_for(settings, "notifier", max_size=2, timeout=10)
     await pool.open(wait=False)
 
@@ -74,7 +114,8 @@ async def run(settings: ServiceSettings) -> None:
         )
 
     consumer = await start_when_reachable(make, "notifier consumer")
-    log.info("site %s: notifier running, delivering into %s", settings.site, maildir)
+    m = settings.mail
+    log.info("site %s: notifier running, sending through %s:%s", settings.site, m.relay_host, m.relay_port)
     try:
         async for record in consumer:
             try:
@@ -82,14 +123,15 @@ async def run(settings: ServiceSettings) -> None:
             except ValidationError as exc:
                 log.error("undecodable ticket event at %s/%s: %s", record.partition, record.offset, exc)
             else:
-                while True:  # the database may be failing over: retry, never skip
+                while True:  # the relay or the database may be away: retry, never skip
                     try:
-                        await handle(pool, event, settings, maildir)
+                        await handle(pool, event, settings, relay)
                         break
                     except Exception as exc:  # noqa: BLE001
                         log.warning("notice for event %s not delivered yet: %s", event.event_id, exc)
-                        await asyncio.sleep(1)
+                        await asyncio.sleep(m.retry_s)
             await consumer.commit()
     finally:
         await consumer.stop()
+        await asyncio.to_thread(relay.close)
         await pool.close()

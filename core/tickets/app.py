@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from fastapi import FastAPI
@@ -30,6 +31,7 @@ from core.http import observability, problems
 from core.http.body_limit import BodyLimit
 from core.settings import ServiceSettings
 from core.tickets.http.router import build_router
+from core.tickets.http.status_page import build_status_router
 from core.tickets.service import TicketService
 from core.tickets.store.board import PgBoard
 from core.tickets.store.pg import PgTicketStore
@@ -127,4 +129,7 @@ def create_app(
         build_console_router(agents, tickets, board, settings.site, secure_cookies=secure, panels=panels)
     )
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
+    # The customers' status pages (their link is the credential, no sign-in).
+    key = settings.customer.status_link_key.get_secret_value()
+    app.include_router(build_status_router(tickets, key, ZoneInfo(settings.customer.timezone)))
     return app

@@ -17,6 +17,7 @@ apt_packages=(iproute2 nftables haproxy zookeeper postgresql-15 postgresql-clien
               libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core  # PDF reports (WeasyPrint)
               chromium chromium-driver  # the console's browser tests (Selenium)
               pgbackrest  # backups of the Patroni cluster to the witness (docs/backup.md)
+              postfix  # the lab's mail relay at the witness (infra/lab/mail_relay.py), run by the lab's supervisord only
               systemd openssl)  # `ccdr render production` is checked with systemd-analyze verify and openssl req
 # npm vendors the console's htmx; a machine with its own Node.js (which conflicts with Debian's
 # npm package) keeps it.
@@ -28,6 +29,8 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   step "apt: installing ${missing[*]}"
   apt-get update -q
+  # Postfix without a system-wide configuration: the lab runs its own instance (`postfix -c`).
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
   step "apt: all ${#apt_packages[@]} packages present"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,6 +123,21 @@ def front_door(layout: LabLayout) -> Check:
         if len(primary) != 1:
             return False, f"postgres_primary routes to {primary or 'nothing'}"
         return True, f"postgres_primary -> {primary[0]}"
+
+    return check
+
+
+def mail_relay(topo: Topology) -> Check:
+    """The relay greets: `220` on its SMTP port (a TCP connect from the root namespace)."""
+    site = topo.mail.relay_site
+
+    def check() -> tuple[bool, str]:
+        try:
+            with socket.create_connection((str(topo.site(site).address), topo.mail.relay_port), timeout=2) as sock:
+                banner = sock.recv(512).decode("ascii", "replace").strip()
+        except OSError as exc:
+            return False, f"no answer at site {site}: {exc}"
+        return banner.startswith("220"), banner[:60]
 
     return check
 

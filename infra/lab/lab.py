@@ -21,6 +21,7 @@ from infra.lab import (
     faults,
     health,
     kafka_security,
+    mail_relay,
     netns,
     pki,
     probes,
@@ -67,6 +68,7 @@ class Lab:
                     layout.kafka_libs / f"kafka_2.13-{self.topology.lab.kafka_version}.jar"
                 ): f"{INSTALL_STEP} (maven: Kafka jars)",
                 str(layout.patroni_venv / "bin" / "patroni"): f"{INSTALL_STEP} (Patroni venv)",
+                str(mail_relay.POSTFIX): f"{INSTALL_STEP} (apt: postfix)",
             }
         )
         try:
@@ -105,6 +107,8 @@ class Lab:
             d.mkdir(parents=True, exist_ok=True)
         if group != FRONT_DOOR:
             backup_config.prepare_dirs(self.layout, group)
+        if group == self.topology.mail.relay_site:
+            mail_relay.prepare_dirs(self.layout, group)
         if group != FRONT_DOOR and self.topology.site(group).role == "data":
             pg_root = dirs.root / "postgres"
             dirs.postgres_socket.mkdir(parents=True, exist_ok=True)
@@ -246,6 +250,13 @@ class Lab:
             ),
             health.wait_for(
                 console, "HAProxy front door", health.front_door(layout), timeout, layout.front_door.log_of("haproxy")
+            ),
+            health.wait_for(
+                console,
+                "mail relay",
+                health.mail_relay(topo),
+                timeout,
+                layout.site(topo.mail.relay_site).log_of(mail_relay.PROGRAM),
             ),
         ]
         secrets = lab_secrets.load(layout)

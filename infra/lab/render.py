@@ -16,7 +16,7 @@ from core.agents.domain.tokens import public_key_of
 from core.intake.domain.admission import ALERT_CHANNELS, URGENT_CHANNELS
 from core.settings import ServiceSettings
 from infra import kafka_access
-from infra.lab import backup_config, front_door
+from infra.lab import backup_config, front_door, mail_relay
 from infra.lab.files import Program, RenderedFile
 from infra.lab.layout import FRONT_DOOR, PG_BIN_DIR, ZOOKEEPER_CLASSPATH, LabLayout, SiteDirs
 from infra.lab.pki import (
@@ -57,6 +57,7 @@ class Secrets:
     patroni_rest: str  # Patroni REST API's basic-auth password (switchover, restart, reload)
     zookeeper_ccdr: str  # the digest password of ccdr's znodes
     session_key: str  # Ed25519 seed signing agent session tokens (core.agents.domain.tokens)
+    status_link_key: str  # signs the customers' status-page links (core.tickets.domain.status_links)
     # SCRAM passwords of the Kafka principals (infra.kafka_access): the brokers', the operators'
     # tools', and one per service program.
     kafka_broker: str
@@ -349,9 +350,10 @@ def programs_of(topo: Topology, group: str) -> list[str]:
     """The supervised program names of one group (a site or the front door)."""
     if group == FRONT_DOOR:
         return ["haproxy"]
+    relay = [mail_relay.PROGRAM] if group == topo.mail.relay_site else []
     if topo.site(group).role == "data":
-        return ["zookeeper", "kafka", "patroni", "pgbackrest", *SERVICE_PROGRAMS, *COLD_PROGRAMS]
-    return ["zookeeper", "kafka", "pgbackrest"]
+        return ["zookeeper", "kafka", "patroni", "pgbackrest", *SERVICE_PROGRAMS, *COLD_PROGRAMS, *relay]
+    return ["zookeeper", "kafka", "pgbackrest", *relay]
 
 
 def services_settings_path(dirs: SiteDirs, program: str) -> Path:
@@ -458,7 +460,17 @@ def service_settings(
             if peer != site
         },
         "patroni_ca": str(ca_file(topo)),
-        "mail_dir": str(dirs.root / "mail"),
+        "mail": {
+            "relay_host": str(topo.site(topo.mail.relay_site).address),
+            "relay_port": topo.mail.relay_port,
+            "sender": topo.mail.sender,
+            "ca_file": str(ca_file(topo)),
+            "cert_file": str(pki_dir(topo) / f"site-{site}.crt"),
+            "key_file": str(pki_dir(topo) / f"site-{site}.key"),
+            "timeout_s": topo.mail.send_timeout_s,
+            "retry_s": topo.mail.retry_s,
+        },
+        "customer": {"status_link_key": secrets.status_link_key, "timezone": topo.mail.customer_timezone},
         "console": {
             "data_sites": list(topo.data_sites),
             "drill_archive_dir": str(topo.drills.archive_dir),
@@ -518,6 +530,8 @@ def render_group(
         parts.append(backup_config.render_site(topo, layout, group, pki))
         if topo.site(group).role == "data":
             parts.extend(_services(topo, group, dirs, secrets, python or Path(sys.executable), pki is not None))
+        if group == topo.mail.relay_site:
+            parts.append(mail_relay.render_site(topo, layout, group, pki))
     programs = [p for p, _ in parts]
     files = [f for _, fs in parts for f in fs]
     assert [p.name for p in programs] == programs_of(topo, group)

@@ -24,6 +24,8 @@ def _new(field: str) -> str:
         return base64.b64encode(secrets.token_bytes(32)).decode()
     if field == "session_key":
         return new_signing_seed()
+    if field == "status_link_key":
+        return secrets.token_urlsafe(32)
     if field == "zalo_app_id":
         return str(secrets.randbelow(10**18))
     return secrets.token_urlsafe(24)

@@ -57,6 +57,7 @@ ROLE_SECRETS: dict[str, tuple[str, ...]] = {
         "session_signing_key: Ed25519 seed, base64url (python -m ccdr.keys new-session-key)",
         "session_public_key: its public key (and older ones, one per line, while rotating)",
         "zookeeper_auth: user:password, the digest credentials ccdr's znodes belong to",
+        "status_link_key: 32+ random characters signing the customers' status-page links (same at every site)",
         *(
             f"{kafka_secret_name(principal)}: the SCRAM password of Kafka principal {principal} ({program})"
             for program, principal in kafka_access.SERVICE_PRINCIPALS.items()
@@ -616,7 +617,17 @@ def services_document(
         "patroni_url": _own_patroni_url(topo, site),
         "peer_endpoints": peer_endpoints(topo, site),
         "patroni_ca": str(topo.paths.etc / "tls" / "ca.crt"),
-        "mail_dir": str(topo.paths.data / "mail"),
+        "mail": {
+            "relay_host": topo.mail.relay_host,
+            "relay_port": topo.mail.relay_port,
+            "sender": topo.mail.sender,
+            "ca_file": str(topo.paths.etc / "tls" / "ca.crt"),
+            "cert_file": str(topo.paths.etc / "tls" / f"{host.name}.crt"),
+            "key_file": str(topo.paths.etc / "tls" / f"{host.name}.key"),
+            "timeout_s": topo.mail.send_timeout_s,
+            "retry_s": topo.mail.retry_s,
+        },
+        "customer": {"status_link_key": _secret(topo, "status_link_key"), "timezone": topo.mail.customer_timezone},
         "console": {"data_sites": topo.data_sites},
     }
     return document

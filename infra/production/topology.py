@@ -25,6 +25,7 @@ from infra.topology import (
     HAProxyTimers,
     KafkaSettings,
     KafkaTimers,
+    MailSettings,
     PatroniTimers,
     Ports,
     TopologyError,
@@ -77,6 +78,14 @@ class ProductionTimers(_Strict):
     haproxy: HAProxyTimers
 
 
+class ProductionMail(MailSettings):
+    """The organisation's mail relay, which takes the desk's notices (STARTTLS, each ccdr host known
+    to it by its certificate: its client-certificate table lists them)."""
+
+    relay_host: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.-]+$")
+    relay_port: int = Field(ge=1, le=65535)
+
+
 class ProductionTopology(_Strict):
     """The lab topology's tuning sections (ports, front door, Kafka, database, services), as
     measured there, plus the hosts of each site and where things live on them."""
@@ -94,6 +103,7 @@ class ProductionTopology(_Strict):
     failover: FailoverSettings
     agents: AgentSettings
     backup: BackupSettings
+    mail: ProductionMail
     timers: ProductionTimers
 
     @field_validator("sites")

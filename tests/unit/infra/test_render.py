@@ -27,6 +27,7 @@ SECRETS = Secrets(
     zalo_oa_key="zalo-oa-key-0123456789",
     agent_password="agent-password-0123456789",
     session_key="x5DwLwYz4lJg6pXcGcC8qyTLEp3E7dUbH5gK1oXk3s0",
+    status_link_key="status-link-key-for-unit-tests-0123456789",
     patroni_rest="patroni-rest-0123456789",
     zookeeper_ccdr="zookeeper-ccdr-0123456789",
     kafka_broker="kafka-broker-0123456789",

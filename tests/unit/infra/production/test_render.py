@@ -31,6 +31,7 @@ STAND_IN_SECRETS = {
     "session_signing_key": "x5DwLwYz4lJg6pXcGcC8qyTLEp3E7dUbH5gK1oXk3s0",
     "session_public_key": "o8S-gCOS6ikHDIpWhDIm_vyUiMdvuDgPMmeVXZWm2Bw",
     "zookeeper_auth": "ccdr:zookeeper-digest-for-validation",
+    "status_link_key": "status-link-key-for-validation-0123456789",
     **{
         kafka_secret_name(principal): f"{principal}-scram-for-validation"
         for principal in kafka_access.SERVICE_PRINCIPALS.values()
@@ -192,6 +193,12 @@ def test_a_placeholder_secret_is_refused_in_production(rendered: tuple[Productio
         check_document(document, STAND_IN_SECRETS | {"alert_token": "changeme"})
     with pytest.raises(ValueError, match=r"kafka\.auth\.password: a short secret"):
         check_document(document, STAND_IN_SECRETS | {"kafka_intake": "short"})
+    with pytest.raises(ValueError, match=r"customer\.status_link_key: at least 32 characters"):
+        check_document(document, STAND_IN_SECRETS | {"status_link_key": "short-status-key"})
+    without_client_cert = json.loads(json.dumps(document))
+    del without_client_cert["mail"]["cert_file"], without_client_cert["mail"]["key_file"]
+    with pytest.raises(ValueError, match=r"mail\.cert_file: the relay must know this site"):
+        check_document(without_client_cert, STAND_IN_SECRETS)
     without_kafka_auth = json.loads(json.dumps(document))
     del without_kafka_auth["kafka"]["auth"]
     with pytest.raises(ValueError, match=r"kafka\.auth: required in production"):
