@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from core.agents.domain.model import Permission, allowed
 from core.agents.sessions import SessionCheck, bearer_token
+from core.domain.status_links import status_link
 from core.errors import BadSignature, Forbidden, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from core.intake.domain.channels import alerts, chat
 from core.intake.domain.channels.payload import invalid_input, parse_json
@@ -30,7 +31,7 @@ from core.intake.domain.channels.portal import (
     agent_draft,
     portal_draft,
 )
-from core.intake.domain.schemas import Channel, IntakeDraft
+from core.intake.domain.schemas import Channel, IntakeDraft, IntakeKind
 from core.intake.service import Accepted, IntakeService
 from core.settings import ServiceSettings
 
@@ -175,18 +176,21 @@ def build_router(service: IntakeService, settings: ServiceSettings, agents: Sess
         accepted = await service.accept(
             parsed.drafts, receiver=parsed.receiver, idempotency_key=key, now=datetime.now(UTC)
         )
-        return respond(ch, accepted, settings.public_base_url)
+        return respond(ch, accepted, settings.public_base_url, settings.customer.status_link_key.get_secret_value())
 
     return router
 
 
-def respond(channel: Channel, accepted: list[Accepted], base_url: str) -> Response:
+def respond(channel: Channel, accepted: list[Accepted], base_url: str, link_key: str) -> Response:
+    """`status_url` is the ticket API's (agents); `status_page` the customer's own page, given only
+    to whoever opened the ticket: a reply names an existing ticket, and its sender may be anyone."""
     items = [
         {
             "intake_id": str(a.intake_id),
             "ticket_code": a.ticket_code,
             "kind": a.kind.value,
             "status_url": f"{base_url}/v1/tickets/{a.ticket_code}",
+            **({"status_page": status_link(base_url, link_key, a.ticket_code)} if a.kind is IntakeKind.NEW else {}),
         }
         for a in accepted
     ]

@@ -3,9 +3,16 @@ problem response (400/401/404/413/415/422/503) publishes nothing."""
 
 from __future__ import annotations
 
+import json
+from uuid import uuid4
+
 import pytest
 from fastapi.testclient import TestClient
 
+from core.domain.status_links import tag_matches
+from core.intake.domain.schemas import Channel, IntakeKind
+from core.intake.http.router import respond
+from core.intake.service import Accepted
 from tests.unit.core.intake.conftest import MemoryBus
 
 FORM = {"contact": {"phone": "0912 000 000"}, "subject": "Mất mạng"}
@@ -64,3 +71,14 @@ def test_metrics_are_labelled_by_route_template(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert 'route="/v1/intake/{channel}"' in text
     assert "ccdr_intake_events_total" in text
+
+
+def test_only_whoever_opened_a_ticket_gets_its_status_page_not_whoever_replied_to_it() -> None:
+    key = "status-link-key-for-unit-tests-0123456789"
+    opened = Accepted(uuid4(), "INC-AAAA-BBBB-CCCC", IntakeKind.NEW)
+    replied = Accepted(uuid4(), "INC-DDDD-EEEE-FFFF", IntakeKind.REPLY)
+    [new, reply] = json.loads(respond(Channel.PORTAL, [opened, replied], "https://desk", key).body)["intakes"]
+    page = new["status_page"]
+    assert page.startswith("https://desk/status/INC-AAAA-BBBB-CCCC?k=")
+    assert tag_matches(key, "INC-AAAA-BBBB-CCCC", page.rpartition("=")[2])
+    assert "status_page" not in reply  # anyone can write a ticket code in a subject
