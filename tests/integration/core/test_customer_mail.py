@@ -3,65 +3,24 @@ status page their link opens, and the rating they give there."""
 
 from __future__ import annotations
 
-import email
-import re
 import smtplib
 import ssl
 import time
-import uuid
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
-from infra.lab import mail_relay
-from infra.lab.layout import LabLayout
 from infra.lab.pki import ca_file, pki_dir
 from infra.topology import Topology
-from tests.integration.conftest import wait_until
 from tests.integration.core.conftest import Front
-
-MAIL_WAIT_S = 60  # the notifier is one process at one site, reading the events in order
-LINK = re.compile(r"https://\S+/status/(?P<code>[^?\s]+)\?k=(?P<tag>[A-Za-z0-9_-]+)")
-
-
-def _mail_to(topo: Topology, address: str, since: float) -> list[EmailMessage]:
-    """Every message the relay kept for `address`, oldest first."""
-    kept = mail_relay.kept_mail(LabLayout(topo))
-    found = []
-    for path in sorted((p for d in ("new", "cur") for p in (kept / d).glob("*")), key=lambda p: p.stat().st_mtime):
-        if path.stat().st_mtime < since - 1:
-            continue
-        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-        if msg["To"] == address:
-            found.append(msg)  # type: ignore[arg-type]  # policy.default makes EmailMessage
-    return found
-
-
-def _wait_for_mail(topo: Topology, address: str, since: float, subject_has: str) -> EmailMessage:
-    def probe() -> EmailMessage | None:
-        return next((m for m in _mail_to(topo, address, since) if subject_has in str(m["Subject"])), None)
-
-    return wait_until(f"mail to {address} with {subject_has!r} at the relay", probe, MAIL_WAIT_S)
-
-
-def _customer() -> str:
-    return f"khach-{uuid.uuid4().hex[:10]}@songhong.example"
-
-
-def _open_ticket(front: Front, address: str, subject: str) -> dict[str, str]:
-    """The 202's body: the ticket code, and the customer's status page."""
-    r = front.post("portal", {"contact": {"email": address, "name": "Nguyễn Văn An"}, "subject": subject})
-    assert r.status_code == 202, r.text
-    return dict(r.json())
+from tests.integration.core.mail import LINK, customer_address, mail_to, open_ticket, wait_for_mail
 
 
 def test_the_acknowledgement_reaches_the_customer_and_its_link_opens_that_ticket_only(front: Front) -> None:
-    since, address = time.time(), _customer()
-    opened = _open_ticket(front, address, "Máy in tầng 2 không in được")
+    since, address = time.time(), customer_address()
+    opened = open_ticket(front, address, "Máy in tầng 2 không in được")
     code = opened["ticket_code"]
-    ack = _wait_for_mail(front.topo, address, since, "Received")
+    ack = wait_for_mail(front.topo, address, since, "Received")
     assert str(ack["Subject"]).startswith(f"[{code}] ")
     body = ack.get_content()
     assert f"Incident code: {code}" in body and "Priority: P" in body and "(UTC+07:00)" in body
@@ -76,24 +35,24 @@ def test_the_acknowledgement_reaches_the_customer_and_its_link_opens_that_ticket
     forged = tag[:-1] + ("A" if tag[-1] != "A" else "B")
     assert front.http.get(f"{front.tickets}/status/{code}?k={forged}").status_code == 404
     assert front.http.get(f"{front.tickets}/status/{code}").status_code == 404
-    other = _open_ticket(front, _customer(), "Một sự cố khác")["ticket_code"]
+    other = open_ticket(front, customer_address(), "Một sự cố khác")["ticket_code"]
     front.ticket(other)
     assert front.http.get(f"{front.tickets}/status/{other}?k={tag}").status_code == 404  # the link is per ticket
-    assert len(_mail_to(front.topo, address, since)) == 1  # one acknowledgement, not one per attempt
+    assert len(mail_to(front.topo, address, since)) == 1  # one acknowledgement, not one per attempt
 
 
 def test_the_resolution_mail_gives_the_root_cause_and_the_rating_given_on_the_page_reaches_the_ticket(
     front: Front,
 ) -> None:
-    since, address = time.time(), _customer()
-    code = _open_ticket(front, address, "Camera cổng 3 mất hình")["ticket_code"]
+    since, address = time.time(), customer_address()
+    code = open_ticket(front, address, "Camera cổng 3 mất hình")["ticket_code"]
     front.ticket(code)
     tickets = f"{front.tickets}/v1/tickets/{code}"
     assert front.desk.post(f"{tickets}/transitions", json={"to": "acknowledged"}).status_code == 200
     resolution = {"root_cause": "Nguồn PoE của camera hỏng", "actions_taken": "Thay bộ nguồn PoE"}
     assert front.desk.post(f"{tickets}/resolution", json=resolution).status_code == 200
 
-    resolved = _wait_for_mail(front.topo, address, since, "Resolved")
+    resolved = wait_for_mail(front.topo, address, since, "Resolved")
     body = resolved.get_content()
     assert "Root cause: Nguồn PoE của camera hỏng" in body and "What we did: Thay bộ nguồn PoE" in body
     link = LINK.search(body)

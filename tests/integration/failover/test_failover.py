@@ -16,6 +16,7 @@ import pytest
 from failover.coordination import SLA_CLOCK
 from tests.integration.conftest import ccdr, wait_until
 from tests.integration.core.conftest import Front, login
+from tests.integration.core.mail import customer_address, mail_to, open_ticket, wait_for_mail
 from tests.integration.failover.conftest import Observer, log_records
 
 SERVICE_BACKENDS = ("intake_http", "intake_smtp", "tickets_http")  # both sites serve these (not PostgreSQL)
@@ -287,6 +288,7 @@ def test_cold_notifier_moves_on_operator_command_and_after_the_grace_period(fron
     assert f"site {target} owns notifier" in done.stdout
     assert observer.owner("notifier") == target
     wait_until("notifier running only at the target", lambda: _notifier_sites(front) == {target} or None, 30)
+    first = _customer_acknowledged_by(front, target)
     row = front.sql(
         "SELECT automatic, operator, reason, previous_site FROM standby_activations ORDER BY id DESC LIMIT 1"
     )
@@ -305,10 +307,24 @@ def test_cold_notifier_moves_on_operator_command_and_after_the_grace_period(fron
         wait_until("notifier running at the survivor", lambda: start in _notifier_sites(front) or None, 30)
         row = _sql_retrying(front, "SELECT automatic, reason, site FROM standby_activations ORDER BY id DESC LIMIT 1")
         assert row[0][0] is True and "lease has been gone" in str(row[0][1]) and row[0][2] == start
+        _customer_acknowledged_by(front, start)
+        assert len(mail_to(front.topo, first, 0)) == 1  # the new owner did not send the old one's again
     finally:
         ccdr("lab", "restore-site", target)
     time.sleep(3)
     assert _notifier_sites(front) == {start}  # the restored site does not take it back by itself
+
+
+def _customer_acknowledged_by(front: Front, site: str) -> str:
+    """Open a ticket as a customer; their acknowledgement reaches the relay, sent by `site`'s
+    notifier (whose certificate the relay must take). The customer's address."""
+    since, address = time.time(), customer_address()
+    code = open_ticket(front, address, f"Mất kết nối VPN chi nhánh ({site})")["ticket_code"]
+    wait_for_mail(front.topo, address, since, "Received")
+    query = "SELECT site FROM notifications WHERE recipient = %s AND ticket_code = %s"
+    sent = _sql_retrying(front, query, address, code)
+    assert sent == [(site,)]
+    return address
 
 
 def _get(front: Front, path: str, headers: dict[str, str]) -> Any:
