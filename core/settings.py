@@ -236,6 +236,19 @@ class OutboundMail(_Strict):
         return self
 
 
+class ChatReplies(_Strict):
+    """The chat platforms' APIs the notifier answers customers through (core.notify.chat): each
+    platform's base URL and the credential it takes. `ca_file` None: the system's trust store (the
+    public platforms); the lab points it at its own CA and its stand-in."""
+
+    slack_api_url: str = Field(pattern=r"^https://")
+    slack_bot_token: SecretStr
+    zalo_api_url: str = Field(pattern=r"^https://")
+    zalo_oa_access_token: SecretStr
+    ca_file: str | None = None
+    timeout_s: float = Field(gt=0)
+
+
 class CustomerSettings(_Strict):
     """What customers receive. Their status page (core.tickets.http.status_page) is reached through
     a per-ticket link signed with `status_link_key`: whoever has the link sees that ticket's public
@@ -299,6 +312,7 @@ class ServiceSettings(_Strict):
     peer_endpoints: dict[str, list[str]] = Field(default_factory=dict)
     patroni_ca: str | None = None  # the CA its HTTPS certificate is checked against
     mail: OutboundMail
+    chat_replies: ChatReplies
     customer: CustomerSettings
     console: ConsoleSettings
 

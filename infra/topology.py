@@ -178,6 +178,20 @@ class LabMail(MailSettings):
     relay_port: Port = Field(ge=1, le=65535)
 
 
+class ChatSettings(_Strict):
+    """Replies to chat customers through the platforms' APIs (core.notify.chat)."""
+
+    send_timeout_s: float = Field(gt=0, le=300)  # one call to a platform's API
+
+
+class LabChat(ChatSettings):
+    """The lab cannot reach the platforms: a stand-in answers for them at `standin_site`
+    (infra.lab.chat_standin), over HTTPS with that site's certificate."""
+
+    standin_site: str
+    standin_port: Port = Field(ge=1, le=65535)
+
+
 class BackupSettings(_Strict):
     """Backups of the Patroni cluster with pgBackRest, to a repository at the witness site: every
     WAL segment archived as the primary closes it, full and incremental backups on demand or by
@@ -347,6 +361,7 @@ class Topology(_Strict):
     drills: DrillSettings
     backup: BackupSettings
     mail: LabMail
+    chat: LabChat
     timers: Timers
 
     @field_validator("sites")
@@ -395,6 +410,8 @@ class Topology(_Strict):
             )
         if self.failover.op_timeout_s >= self.failover.session_timeout_s:
             raise ValueError("failover.op_timeout_s: must be below failover.session_timeout_s")
+        if self.chat.standin_site not in self.sites:
+            raise ValueError(f"chat.standin_site: {self.chat.standin_site!r} is not a site")
         if self.mail.relay_site not in self.sites:
             raise ValueError(
                 f"mail.relay_site: {self.mail.relay_site!r} is not a site ({', '.join(sorted(self.sites))})"

@@ -1,6 +1,7 @@
 """The notifier (a cold-standby component: one site runs it, fenced). Reads `ticket.events.v1`
-and sends each notice through the organisation's mail relay (core.notify.mail): staff notices
-(core.notify.domain.rules) and the customer's (core.notify.domain.customer).
+and sends each notice through the organisation's mail relay (core.notify.mail), or for a chat
+customer without an e-mail address on the platform they wrote from (core.notify.chat): staff
+notices (core.notify.domain.rules) and the customer's (core.notify.domain.customer).
 
 Each (event, recipient) is recorded in PostgreSQL in the transaction that sends it, so a failover
 that re-reads the topic never sends the same notice twice; a crash between the relay's 250 and the
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 from core.database import pool_for
 from core.domain.status_links import status_link
 from core.kafka import METADATA_MAX_AGE_MS, connection_options, start_when_reachable
+from core.notify.chat import ChatApis
 from core.notify.domain.customer import CustomerView, customer_notices
 from core.notify.domain.rules import Notice, TicketEventMessage, notices
 from core.notify.mail import Refused, SmtpRelay, compose
@@ -36,16 +38,18 @@ CUSTOMER_KINDS = frozenset({"created", "status_changed", "progress_update_due"})
 async def _customer_view(conn: AsyncConnection[Any], code: str) -> CustomerView | None:
     row = await (
         await conn.execute(
-            """SELECT code, subject, status, priority, contact->>'email', response_due, resolution_due,
-                      root_cause, actions_taken
-                 FROM tickets WHERE code = %s""",
+            """SELECT t.code, t.subject, t.status, t.priority, t.contact->>'email', t.response_due,
+                      t.resolution_due, t.root_cause, t.actions_taken, e.data->'chat'
+                 FROM tickets t
+                 LEFT JOIN ticket_events e ON e.ticket_code = t.code AND e.kind = 'created'
+                WHERE t.code = %s""",
             (code,),
         )
     ).fetchone()
     if row is None:
         return None
-    fields = ("code", "subject", "status", "priority", "email", "response_due", "resolution_due")
-    return CustomerView.model_validate(dict(zip((*fields, "root_cause", "actions_taken"), row, strict=True)))
+    fields = ("code", "subject", "status", "priority", "email", "response_due", "resolution_due", "root_cause")
+    return CustomerView.model_validate(dict(zip((*fields, "actions_taken", "chat"), row, strict=True)))
 
 
 async def _notices(
@@ -63,7 +67,11 @@ async def _notices(
 
 
 async def handle(
-    pool: AsyncConnectionPool[Any], event: TicketEventMessage, settings: ServiceSettings, relay: SmtpRelay
+    pool: AsyncConnectionPool[Any],
+    event: TicketEventMessage,
+    settings: ServiceSettings,
+    relay: SmtpRelay,
+    chat: ChatApis,
 ) -> int:
     """Send what `event` tells; the number of notices sent now (not before, not refused)."""
     sent = 0
@@ -82,9 +90,11 @@ async def handle(
             if "@" not in to:  # an agent id: deliver to their e-mail when they have one
                 row = await (await conn.execute("SELECT email FROM agents WHERE id = %s", (to,))).fetchone()
                 to = row[0] if row and row[0] else to
-            msg = compose(notice, settings.mail.sender, to, event.event_id)
             try:
-                await asyncio.to_thread(relay.send, msg)
+                if notice.chat is not None:
+                    await chat.send(notice.chat, f"{notice.subject}\n\n{notice.body}")
+                else:
+                    await asyncio.to_thread(relay.send, compose(notice, settings.mail.sender, to, event.event_id))
             except Refused as exc:
                 log.warning("notice %s/%s to %s refused by the relay: %s", event.ticket_code, event.kind, to, exc)
                 await conn.execute(
@@ -98,6 +108,7 @@ async def handle(
 
 async def run(settings: ServiceSettings) -> None:
     relay = SmtpRelay(settings.mail)
+    chat = ChatApis(settings.chat_replies)
     pool = pool_for(settings, "notifier", max_size=2, timeout=10)
     await pool.open(wait=False)
 
@@ -125,7 +136,7 @@ async def run(settings: ServiceSettings) -> None:
             else:
                 while True:  # the relay or the database may be away: retry, never skip
                     try:
-                        await handle(pool, event, settings, relay)
+                        await handle(pool, event, settings, relay, chat)
                         break
                     except Exception as exc:  # noqa: BLE001
                         log.warning("notice for event %s not delivered yet: %s", event.event_id, exc)
@@ -134,4 +145,5 @@ async def run(settings: ServiceSettings) -> None:
     finally:
         await consumer.stop()
         await asyncio.to_thread(relay.close)
+        await chat.close()
         await pool.close()

@@ -57,7 +57,9 @@ class Secrets:
     patroni_rest: str  # Patroni REST API's basic-auth password (switchover, restart, reload)
     zookeeper_ccdr: str  # the digest password of ccdr's znodes
     session_key: str  # Ed25519 seed signing agent session tokens (core.agents.domain.tokens)
-    status_link_key: str  # signs the customers' status-page links (core.tickets.domain.status_links)
+    status_link_key: str  # signs the customers' status-page links (core.domain.status_links)
+    slack_bot_token: str  # what the chat stand-in takes as Slack's bot token (infra.lab.chat_standin)
+    zalo_oa_access_token: str  # ... and as the Zalo OA's access token
     # SCRAM passwords of the Kafka principals (infra.kafka_access): the brokers', the operators'
     # tools', and one per service program.
     kafka_broker: str
@@ -344,6 +346,7 @@ def _supervisord(group: str, dirs: SiteDirs, programs: list[Program]) -> Rendere
 
 SERVICE_PROGRAMS = ("intake", "tickets", "ticket-worker", "failover")
 COLD_PROGRAMS = ("notifier",)  # present at both data sites, started by the standby controller
+CHAT_STANDIN = "chat-platforms"  # the lab's stand-in for Slack's and Zalo's APIs
 
 
 def programs_of(topo: Topology, group: str) -> list[str]:
@@ -351,6 +354,7 @@ def programs_of(topo: Topology, group: str) -> list[str]:
     if group == FRONT_DOOR:
         return ["haproxy"]
     relay = [mail_relay.PROGRAM] if group == topo.mail.relay_site else []
+    relay += [CHAT_STANDIN] if group == topo.chat.standin_site else []
     if topo.site(group).role == "data":
         return ["zookeeper", "kafka", "patroni", "pgbackrest", *SERVICE_PROGRAMS, *COLD_PROGRAMS, *relay]
     return ["zookeeper", "kafka", "pgbackrest", *relay]
@@ -470,6 +474,14 @@ def service_settings(
             "timeout_s": topo.mail.send_timeout_s,
             "retry_s": topo.mail.retry_s,
         },
+        "chat_replies": {
+            "slack_api_url": f"{chat_standin_url(topo)}/slack/api",
+            "slack_bot_token": secrets.slack_bot_token,
+            "zalo_api_url": f"{chat_standin_url(topo)}/zalo",
+            "zalo_oa_access_token": secrets.zalo_oa_access_token,
+            "ca_file": str(ca_file(topo)),
+            "timeout_s": topo.chat.send_timeout_s,
+        },
         "customer": {"status_link_key": secrets.status_link_key, "timezone": topo.mail.customer_timezone},
         "console": {
             "data_sites": list(topo.data_sites),
@@ -479,6 +491,36 @@ def service_settings(
     }
     ServiceSettings.model_validate(raw)  # refuse to render what the services would refuse to start with
     return raw
+
+
+def chat_standin_url(topo: Topology) -> str:
+    return f"https://{topo.site(topo.chat.standin_site).address}:{topo.chat.standin_port}"
+
+
+def chat_received(topo: Topology) -> Path:
+    """The JSON lines of every message the chat stand-in accepted."""
+    return LabLayout(topo).site(topo.chat.standin_site).root / "chat-standin" / "received.jsonl"
+
+
+def _chat_standin(topo: Topology, dirs: SiteDirs, secrets: Secrets, python: Path) -> tuple[Program, list[RenderedFile]]:
+    site = topo.chat.standin_site
+    config = {
+        "host": str(topo.site(site).address),
+        "port": topo.chat.standin_port,
+        "cert_file": str(pki_dir(topo) / f"site-{site}.crt"),
+        "key_file": str(pki_dir(topo) / f"site-{site}.key"),
+        "slack_bot_token": secrets.slack_bot_token,
+        "zalo_oa_access_token": secrets.zalo_oa_access_token,
+        "received": str(chat_received(topo)),
+    }
+    path = dirs.conf / "chat-standin.json"
+    program = Program(
+        CHAT_STANDIN,
+        f"{python} -m infra.lab.chat_standin --config {path}",
+        dirs.root,
+        environment='LANG="C.UTF-8",PYTHONUNBUFFERED="1"',
+    )
+    return program, [RenderedFile(path, json.dumps(config, indent=2) + "\n", mode=0o600)]
 
 
 def app_dsn(topo: Topology, password: str, reads_near: str | None = None) -> str:
@@ -532,6 +574,8 @@ def render_group(
             parts.extend(_services(topo, group, dirs, secrets, python or Path(sys.executable), pki is not None))
         if group == topo.mail.relay_site:
             parts.append(mail_relay.render_site(topo, layout, group, pki))
+        if group == topo.chat.standin_site:
+            parts.append(_chat_standin(topo, dirs, secrets, python or Path(sys.executable)))
     programs = [p for p, _ in parts]
     files = [f for _, fs in parts for f in fs]
     assert [p.name for p in programs] == programs_of(topo, group)

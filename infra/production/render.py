@@ -57,6 +57,8 @@ ROLE_SECRETS: dict[str, tuple[str, ...]] = {
         "session_signing_key: Ed25519 seed, base64url (python -m ccdr.keys new-session-key)",
         "session_public_key: its public key (and older ones, one per line, while rotating)",
         "zookeeper_auth: user:password, the digest credentials ccdr's znodes belong to",
+        "slack_bot_token: the Slack app's bot token (xoxb-...), with chat:write",
+        "zalo_oa_access_token: the Zalo Official Account's access token (refresh it before it expires)",
         "status_link_key: 32+ random characters signing the customers' status-page links (same at every site)",
         *(
             f"{kafka_secret_name(principal)}: the SCRAM password of Kafka principal {principal} ({program})"
@@ -626,6 +628,13 @@ def services_document(
             "key_file": str(topo.paths.etc / "tls" / f"{host.name}.key"),
             "timeout_s": topo.mail.send_timeout_s,
             "retry_s": topo.mail.retry_s,
+        },
+        "chat_replies": {
+            "slack_api_url": topo.chat.slack_api_url,
+            "slack_bot_token": _secret(topo, "slack_bot_token"),
+            "zalo_api_url": topo.chat.zalo_api_url,
+            "zalo_oa_access_token": _secret(topo, "zalo_oa_access_token"),
+            "timeout_s": topo.chat.send_timeout_s,
         },
         "customer": {"status_link_key": _secret(topo, "status_link_key"), "timezone": topo.mail.customer_timezone},
         "console": {"data_sites": topo.data_sites},

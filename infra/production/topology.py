@@ -20,6 +20,7 @@ from core.settings import AgentSettings, FailoverSettings, IntakeSettings, Ticke
 from infra.topology import (
     ZOOKEEPER_DECIDERS,
     BackupSettings,
+    ChatSettings,
     DatabaseSettings,
     FrontDoor,
     HAProxyTimers,
@@ -86,6 +87,13 @@ class ProductionMail(MailSettings):
     relay_port: int = Field(ge=1, le=65535)
 
 
+class ProductionChat(ChatSettings):
+    """The chat platforms' public APIs (their certificates checked against the system's trust store)."""
+
+    slack_api_url: str = Field(pattern=r"^https://")
+    zalo_api_url: str = Field(pattern=r"^https://")
+
+
 class ProductionTopology(_Strict):
     """The lab topology's tuning sections (ports, front door, Kafka, database, services), as
     measured there, plus the hosts of each site and where things live on them."""
@@ -104,6 +112,7 @@ class ProductionTopology(_Strict):
     agents: AgentSettings
     backup: BackupSettings
     mail: ProductionMail
+    chat: ProductionChat
     timers: ProductionTimers
 
     @field_validator("sites")

@@ -8,6 +8,7 @@
 
 Internal events (work log, assignment, escalation between levels) are never told. Each mail is
 in Vietnamese, then English, and its subject carries the code, so a reply threads onto the ticket.
+A customer without an e-mail address who wrote on Slack or Zalo is answered there.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from core.domain.ticket_states import TicketState
-from core.notify.domain.rules import Notice, TicketEventMessage
+from core.notify.domain.chat import can_reply
+from core.notify.domain.rules import ChatTarget, Notice, TicketEventMessage
 
 S = TicketState
 
@@ -37,6 +39,7 @@ class CustomerView(BaseModel):
     resolution_due: datetime | None
     root_cause: str | None
     actions_taken: str | None
+    chat: ChatTarget | None = None  # a chat incident: where it came from
 
 
 # (Vietnamese, English) for each step the customer sees.
@@ -64,14 +67,19 @@ _STATUS_VI = {
 
 
 def customer_notices(event: TicketEventMessage, view: CustomerView, link: str, zone: ZoneInfo) -> list[Notice]:
-    """The mail (none or one) that `event` sends the ticket's customer; `link` is their status page."""
-    if not view.email:
-        return []  # no address to write to (a call or a chat without one): the engineer calls back
+    """The notice (none or one) that `event` sends the ticket's customer: by mail to their address,
+    else on the chat they wrote from (Slack, Zalo); `link` is their status page."""
     body = _body(event, view, link, zone)
     if body is None:
         return []
     subject, text = body
-    return [Notice(view.email, f"[{view.code}] {subject}", text)]
+    if view.email:
+        return [Notice(view.email, f"[{view.code}] {subject}", text)]
+    chat = view.chat
+    if chat is not None and can_reply(chat):
+        who = f"{chat.platform}:{chat.user_id or chat.conversation}"
+        return [Notice(who, f"[{view.code}] {subject}", text, chat=chat)]
+    return []  # no address to write to (a call, a walk-in): the engineer calls back
 
 
 def _body(event: TicketEventMessage, view: CustomerView, link: str, zone: ZoneInfo) -> tuple[str, str] | None:

@@ -23,11 +23,22 @@ class TicketEventMessage(BaseModel):
     data: dict[str, Any]
 
 
+class ChatTarget(BaseModel):
+    """Where a chat incident came from (the `created` event's `chat`): the reply goes back there."""
+
+    model_config = ConfigDict(frozen=True)
+
+    platform: str
+    conversation: str | None = None
+    user_id: str | None = None
+
+
 @dataclass(frozen=True)
 class Notice:
-    recipient: str  # an agent id (resolved to their e-mail) or an e-mail address
+    recipient: str  # an agent id (resolved to their e-mail), an e-mail address, or "<platform>:<user>"
     subject: str
     body: str
+    chat: ChatTarget | None = None  # set: sent on that chat platform, not by mail
 
 
 def notices(event: TicketEventMessage, duty_manager: str) -> list[Notice]:

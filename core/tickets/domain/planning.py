@@ -136,6 +136,8 @@ def open_ticket(
             "verification": verification.model_dump(mode="json"),
             "sla_policy": snap.policy,
             "attachments": [a.model_dump(mode="json") for a in event.attachments],
+            # Where a chat incident came from: the notifier answers the customer there (core.notify).
+            "chat": event.chat.model_dump(mode="json") if event.chat else None,
         },
     )
     return ticket, created

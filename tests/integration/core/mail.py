@@ -1,4 +1,4 @@
-"""Reading what the lab's mail relay kept: the customer's side of the desk's mail."""
+"""Reading what the lab's mail relay and chat stand-in kept: the customer's side of the desk's replies."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import re
 import uuid
 from email import policy
 from email.message import EmailMessage
+from typing import Any
 
 from infra.lab import mail_relay
+from infra.lab.chat_standin import received
 from infra.lab.layout import LabLayout
+from infra.lab.render import chat_received
 from infra.topology import Topology
 from tests.integration.conftest import wait_until
 from tests.integration.core.conftest import Front
@@ -47,3 +50,17 @@ def open_ticket(front: Front, address: str, subject: str) -> dict[str, str]:
     r = front.post("portal", {"contact": {"email": address, "name": "Nguyễn Văn An"}, "subject": subject})
     assert r.status_code == 202, r.text
     return dict(r.json())
+
+
+def wait_for_chat_reply(topo: Topology, platform: str, code: str) -> dict[str, Any]:
+    """The body of the first reply the chat stand-in accepted on `platform` about ticket `code`."""
+
+    def probe() -> dict[str, Any] | None:
+        for line in received(chat_received(topo)):
+            body = line["body"]
+            text = body.get("text") or body.get("message", {}).get("text", "")
+            if line["platform"] == platform and f"[{code}]" in text:
+                return dict(body)
+        return None
+
+    return wait_until(f"a {platform} reply about {code} at the chat stand-in", probe, MAIL_WAIT_S)

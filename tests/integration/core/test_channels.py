@@ -21,6 +21,7 @@ from core.intake.domain.codes import email_ticket_code
 from infra.lab.pki import front_door_tls
 from tests.integration.conftest import wait_until
 from tests.integration.core.conftest import DESK_AGENT, Front
+from tests.integration.core.mail import wait_for_chat_reply
 
 
 def _due_minutes(ticket: dict, clock: str) -> float:
@@ -227,6 +228,9 @@ def test_slack_event_is_verified_and_opens_a_ticket(front: Front, unique: Callab
     ticket = front.ticket(code)
     assert ticket["channel"] == "slack"
     assert ticket["team"] == "network"
+    reply = wait_for_chat_reply(front.topo, "slack", code)  # no e-mail address: answered where they wrote
+    assert reply["channel"] == "C024BE91L" and reply["text"].startswith("<@U024BE7LH> ")
+    assert "/status/" in reply["text"]
     retry = front.http.post(
         f"{front.intake}/v1/intake/slack",
         content=body,
@@ -299,8 +303,11 @@ def test_zalo_message_is_verified_and_opens_a_ticket(front: Front, unique: Calla
         headers={"X-ZEvent-Signature": f"mac={mac}", "Content-Type": "application/json"},
     )
     assert r.status_code == 202, r.text
-    ticket = front.ticket(r.json()["ticket_code"])
+    code = r.json()["ticket_code"]
+    ticket = front.ticket(code)
     assert (ticket["channel"], ticket["team"]) == ("zalo", "camera")
+    reply = wait_for_chat_reply(front.topo, "zalo", code)
+    assert reply["recipient"] == {"user_id": "246845883529197922"} and "/status/" in reply["message"]["text"]
 
 
 def _send_mail(front: Front, msg: EmailMessage) -> str:

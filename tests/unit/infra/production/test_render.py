@@ -32,6 +32,8 @@ STAND_IN_SECRETS = {
     "session_public_key": "o8S-gCOS6ikHDIpWhDIm_vyUiMdvuDgPMmeVXZWm2Bw",
     "zookeeper_auth": "ccdr:zookeeper-digest-for-validation",
     "status_link_key": "status-link-key-for-validation-0123456789",
+    "slack_bot_token": "xoxb-slack-bot-token-for-validation",
+    "zalo_oa_access_token": "zalo-oa-access-token-for-validation",
     **{
         kafka_secret_name(principal): f"{principal}-scram-for-validation"
         for principal in kafka_access.SERVICE_PRINCIPALS.values()

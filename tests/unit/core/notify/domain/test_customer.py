@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from core.domain.ticket_states import TicketState
 from core.notify.domain.customer import CustomerView, customer_notices
-from core.notify.domain.rules import TicketEventMessage
+from core.notify.domain.rules import ChatTarget, TicketEventMessage
 
 CODE = "INC-2026-1207-0001"
 LINK = "https://desk.example.vn/status/INC-2026-1207-0001?k=tag"
@@ -100,3 +100,14 @@ def test_a_progress_update_goes_out_while_open_and_not_after_the_resolution() ->
     )
     late = customer_notices(event("progress_update_due", number=2), view(status=TicketState.RESOLVED), LINK, HANOI)
     assert late == []
+
+
+def test_a_chat_customer_without_an_address_is_answered_on_the_platform_they_wrote_from() -> None:
+    slack = ChatTarget(platform="slack", conversation="C024BE91L", user_id="U2147483697")
+    [notice] = customer_notices(event("created"), view(email=None, chat=slack), LINK, HANOI)
+    assert notice.chat == slack and notice.recipient == "slack:U2147483697"
+    assert notice.subject.startswith(f"[{CODE}] ") and LINK in notice.body
+    with_address = customer_notices(event("created"), view(chat=slack), LINK, HANOI)
+    assert with_address[0].chat is None  # an e-mail address is preferred: mail keeps the whole text
+    teams = ChatTarget(platform="teams", conversation="19:abc", user_id="29:x")
+    assert customer_notices(event("created"), view(email=None, chat=teams), LINK, HANOI) == []

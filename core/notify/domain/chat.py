@@ -1,0 +1,78 @@
+"""Replies on the chat platform an incident came from: the request each platform's API takes, and
+what its answer means. Pure: no I/O (core.notify.chat sends).
+
+- **Slack** `chat.postMessage` (Web API): `Authorization: Bearer <bot token>`, JSON `{channel,
+  text}`. The answer is HTTP 200 with `{"ok": true}` or `{"ok": false, "error": "..."}`; 429 carries
+  `Retry-After`.
+- **Zalo OA** `POST /v3.0/oa/message/cs` (customer-service message): header `access_token`, JSON
+  `{"recipient": {"user_id"}, "message": {"text"}}`; the answer is `{"error": 0, ...}` or a
+  negative error code with a message. A text is at most 2,000 characters.
+
+Teams is not here: its outgoing webhook answers in the conversation only while the call lasts
+(ccdr answers "Recorded: <code>"); a later message needs a Bot Framework registration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from core.notify.domain.rules import ChatTarget
+
+REPLYABLE = frozenset({"slack", "zalo"})
+ZALO_TEXT_MAX = 2000
+SLACK_TEXT_MAX = 40_000
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # the platform is away or busy: try again later
+    REFUSED = "refused"  # it will never take this one (bad channel, user gone, bad token)
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    path: str  # under the platform's API base URL
+    body: dict[str, Any]
+
+
+def can_reply(target: ChatTarget | None) -> bool:
+    if target is None or target.platform not in REPLYABLE:
+        return False
+    return bool(target.conversation if target.platform == "slack" else target.user_id)
+
+
+def chat_request(target: ChatTarget, text: str) -> ChatRequest:
+    if target.platform == "slack":
+        mention = f"<@{target.user_id}> " if target.user_id else ""
+        return ChatRequest(
+            "/chat.postMessage", {"channel": target.conversation, "text": (mention + text)[:SLACK_TEXT_MAX]}
+        )
+    if target.platform == "zalo":
+        return ChatRequest(
+            "/v3.0/oa/message/cs",
+            {"recipient": {"user_id": target.user_id}, "message": {"text": _clip(text, ZALO_TEXT_MAX)}},
+        )
+    raise ValueError(f"no replies on {target.platform}")
+
+
+def outcome(platform: str, status: int, body: Any) -> tuple[Outcome, str]:
+    """What the platform's answer (HTTP status and decoded JSON body, None if not JSON) means."""
+    if status == 429 or status >= 500:
+        return Outcome.RETRY, f"HTTP {status}"
+    if status != 200 or not isinstance(body, dict):
+        return Outcome.REFUSED, f"HTTP {status}: {str(body)[:200]}"
+    if platform == "slack":
+        if body.get("ok") is True:
+            return Outcome.SENT, ""
+        error = str(body.get("error", "unknown"))
+        return (Outcome.RETRY if error in {"ratelimited", "service_unavailable"} else Outcome.REFUSED), error
+    error_code = body.get("error")
+    if error_code == 0:
+        return Outcome.SENT, ""
+    return Outcome.REFUSED, f"{error_code}: {body.get('message', '')}"[:200]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

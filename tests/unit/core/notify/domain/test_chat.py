@@ -1,0 +1,61 @@
+"""Replies on chat: the request each platform's API takes, and what its answer means."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.notify.domain.chat import ZALO_TEXT_MAX, Outcome, can_reply, chat_request, outcome
+from core.notify.domain.rules import ChatTarget
+
+SLACK = ChatTarget(platform="slack", conversation="C024BE91L", user_id="U2147483697")
+ZALO = ChatTarget(platform="zalo", conversation="oa-579745863508352884", user_id="2468458835296117922")
+
+
+def test_slack_gets_the_channel_and_the_text_mentioning_the_customer() -> None:
+    request = chat_request(SLACK, "[INC-1] Đã tiếp nhận")
+    assert request.path == "/chat.postMessage"
+    assert request.body == {"channel": "C024BE91L", "text": "<@U2147483697> [INC-1] Đã tiếp nhận"}
+
+
+def test_zalo_gets_the_user_and_a_text_within_its_limit() -> None:
+    request = chat_request(ZALO, "x" * (ZALO_TEXT_MAX + 50))
+    assert request.path == "/v3.0/oa/message/cs"
+    assert request.body["recipient"] == {"user_id": "2468458835296117922"}
+    text = request.body["message"]["text"]
+    assert len(text) == ZALO_TEXT_MAX and text.endswith("…")
+
+
+def test_only_slack_and_zalo_with_somewhere_to_write_are_replied_to() -> None:
+    assert can_reply(SLACK) and can_reply(ZALO)
+    assert not can_reply(ChatTarget(platform="teams", conversation="19:abc", user_id="29:x"))
+    assert not can_reply(ChatTarget(platform="slack", conversation=None, user_id="U1"))
+    assert not can_reply(ChatTarget(platform="zalo", conversation="oa", user_id=None))
+    assert not can_reply(None)
+    with pytest.raises(ValueError, match="no replies on teams"):
+        chat_request(ChatTarget(platform="teams", conversation="19:abc"), "x")
+
+
+@pytest.mark.parametrize(
+    ("platform", "status", "body", "expected"),
+    [
+        ("slack", 200, {"ok": True, "ts": "1.2"}, Outcome.SENT),
+        ("slack", 200, {"ok": False, "error": "channel_not_found"}, Outcome.REFUSED),
+        ("slack", 200, {"ok": False, "error": "invalid_auth"}, Outcome.REFUSED),
+        ("slack", 200, {"ok": False, "error": "ratelimited"}, Outcome.RETRY),
+        ("slack", 429, None, Outcome.RETRY),
+        ("slack", 503, None, Outcome.RETRY),
+        ("slack", 404, "<html>", Outcome.REFUSED),
+        ("zalo", 200, {"error": 0, "message": "Success"}, Outcome.SENT),
+        ("zalo", 200, {"error": -213, "message": "User has not followed the OA"}, Outcome.REFUSED),
+        ("zalo", 200, "not json", Outcome.REFUSED),
+        ("zalo", 502, None, Outcome.RETRY),
+    ],
+)
+def test_what_an_answer_means(platform: str, status: int, body: object, expected: Outcome) -> None:
+    assert outcome(platform, status, body)[0] is expected
+
+
+def test_a_refusal_keeps_the_platforms_reason() -> None:
+    assert outcome("slack", 200, {"ok": False, "error": "not_in_channel"}) == (Outcome.REFUSED, "not_in_channel")
+    verdict, detail = outcome("zalo", 200, {"error": -213, "message": "User has not followed the OA"})
+    assert verdict is Outcome.REFUSED and detail == "-213: User has not followed the OA"
