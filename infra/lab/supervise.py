@@ -153,14 +153,18 @@ def restart_if_running(layout: LabLayout, site: str, program: str, timeout_s: fl
         # Not waited on inside the call: a service finishing in-flight requests under load outlasts
         # the RPC's socket timeout (`lab up` died so, leaving intake stopped).
         proxy.supervisor.stopProcess(name, False)
-    settle(proxy, group_name(site), program, STOPPED_STATES, timeout_s)
-    with contextlib.suppress(xmlrpc.client.Fault):  # ALREADY_STARTED: someone restarted it first
-        proxy.supervisor.startProcess(name, False)
     deadline = time.monotonic() + timeout_s
+    started = False
     while True:
         now = proxy.supervisor.getProcessInfo(name)
         if now["statename"] == "RUNNING" and now["pid"] != before["pid"]:
             return
+        # Stopped: start it. Its failover agent may have started it again between two polls (the
+        # stopped state never seen), which is as good.
+        if now["statename"] in STOPPED_STATES and not started:
+            with contextlib.suppress(xmlrpc.client.Fault):  # ALREADY_STARTED: someone restarted it first
+                proxy.supervisor.startProcess(name, False)
+            started = True
         if time.monotonic() > deadline:
             raise LabError(f"{name}: {now['statename']} after {timeout_s:.0f} s (wanted RUNNING again)")
         time.sleep(0.2)
