@@ -21,6 +21,7 @@ from infra.lab.pki import LabPki, ca_file, pki_dir
 from infra.topology import Topology
 
 POSTFIX = Path("/usr/sbin/postfix")
+MASTER = Path("/usr/lib/postfix/sbin/master")
 POSTFIX_USER = "postfix"  # owns the queue's files (Debian's postfix package creates it)
 MAILBOX_USER = "nobody"  # the kept Maildir's owner: Postfix's virtual agent never delivers as root
 PROGRAM = "mail-relay"
@@ -134,7 +135,10 @@ def render_site(topo: Topology, layout: LabLayout, site: str, pki: LabPki | None
     ]
     if pki is not None:
         files.append(RenderedFile(conf / "relay_clientcerts", client_certificates(topo, pki)))
-    program = Program(PROGRAM, f"{POSTFIX} -c {conf} start-fg", dirs.root)
+    # Postfix's master in the foreground and in supervisord's process group (`-d`): `postfix
+    # start-fg` runs it in a session of its own, which a stop of the program left running (and
+    # the next start then failed on its lock). `postfix check` first makes the queue's directories.
+    program = Program(PROGRAM, f'/bin/sh -c "{POSTFIX} -c {conf} check && exec {MASTER} -c {conf} -d -s"', dirs.root)
     return program, files
 
 

@@ -47,6 +47,13 @@ def _self_signed(name: str) -> SiteTls:
     return SiteTls(pem, key_pem)
 
 
+def test_the_relay_runs_in_the_foreground_in_its_programs_process_group(layout: LabLayout) -> None:
+    # `postfix start-fg` puts the master in a session of its own: stopping the program left it running.
+    program, _ = mail_relay.render_site(layout.topology, layout, layout.topology.mail.relay_site, None)
+    assert "start-fg" not in program.command
+    assert f"exec {mail_relay.MASTER} -c " in program.command and program.command.endswith(' -d -s"')
+
+
 def test_only_the_relay_site_runs_the_relay(layout: LabLayout) -> None:
     topo = layout.topology
     relay = topo.mail.relay_site
