@@ -30,10 +30,13 @@ from core.database import pool_for
 from core.http import observability, problems
 from core.http.body_limit import BodyLimit
 from core.settings import ServiceSettings
+from core.tickets.http.onsite_router import build_onsite_router
 from core.tickets.http.router import build_router
 from core.tickets.http.status_page import build_status_router
+from core.tickets.onsite import OnsiteService
 from core.tickets.service import TicketService
 from core.tickets.store.board import PgBoard
+from core.tickets.store.onsite import PgOnsiteStore
 from core.tickets.store.pg import PgTicketStore
 
 ROSTER_MAX_BYTES = 2 * 1024 * 1024
@@ -122,6 +125,7 @@ def create_app(
     app.include_router(agents_router.build_router(agents, authenticate, ROSTER_MAX_BYTES))
     tickets = TicketService(PgTicketStore(pool, standby=reads, primary_wait_s=PRIMARY_READ_WAIT_S))
     app.include_router(build_router(tickets, settings.tickets.page_size_max, authenticate))
+    app.include_router(build_onsite_router(OnsiteService(PgOnsiteStore(pool)), authenticate))
     # The agent console: the same services, as pages; Secure cookies whenever it is reached over TLS.
     secure = settings.public_base_url.startswith("https://")
     board = PgBoard(pool, presence)

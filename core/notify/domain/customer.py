@@ -109,7 +109,9 @@ def _body(event: TicketEventMessage, view: CustomerView, link: str, zone: ZoneIn
         )
     if to in _STEPS:
         vi, en = _STEPS[to]
-        return "Cập nhật / Update", _two([vi], [en], link)
+        eta = _eta(event.data.get("eta"), zone) if to is S.DISPATCHED_ONSITE else None
+        extra_vi, extra_en = ([f"Dự kiến đến nơi: {eta}."], [f"Expected on site: {eta}."]) if eta else ([], [])
+        return "Cập nhật / Update", _two([vi, *extra_vi], [en, *extra_en], link)
     return None  # closing follows the resolution the customer was told about
 
 
@@ -162,6 +164,13 @@ def _when(at: datetime | None, zone: ZoneInfo) -> str:
     local = at.astimezone(zone)
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def _eta(value: object, zone: ZoneInfo) -> str | None:
+    try:
+        return _when(datetime.fromisoformat(str(value)), zone) if value else None
+    except ValueError:
+        return None
 
 
 def _state(value: object) -> TicketState | None:

@@ -111,3 +111,10 @@ def test_a_chat_customer_without_an_address_is_answered_on_the_platform_they_wro
     assert with_address[0].chat is None  # an e-mail address is preferred: mail keeps the whole text
     teams = ChatTarget(platform="teams", conversation="19:abc", user_id="29:x")
     assert customer_notices(event("created"), view(email=None, chat=teams), LINK, HANOI) == []
+
+
+def test_a_dispatch_tells_when_the_technician_is_expected_in_local_time() -> None:
+    data = {"from": "in_progress", "to": "dispatched_onsite", "eta": "2026-12-07T03:40:00+00:00"}
+    [notice] = customer_notices(event("status_changed", **data), view(), LINK, HANOI)
+    assert "A technician is being sent to your site." in notice.body
+    assert "Expected on site: 2026-12-07 10:40 (UTC+07:00)." in notice.body
