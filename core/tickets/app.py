@@ -29,6 +29,9 @@ from core.console.router import STATIC_DIR, build_console_router
 from core.database import pool_for
 from core.http import observability, problems
 from core.http.body_limit import BodyLimit
+from core.knowledge.http import build_knowledge_router
+from core.knowledge.service import KnowledgeService
+from core.knowledge.store import PgKnowledgeStore
 from core.settings import ServiceSettings
 from core.tickets.http.onsite_router import build_onsite_router
 from core.tickets.http.router import build_router
@@ -126,6 +129,7 @@ def create_app(
     tickets = TicketService(PgTicketStore(pool, standby=reads, primary_wait_s=PRIMARY_READ_WAIT_S))
     app.include_router(build_router(tickets, settings.tickets.page_size_max, authenticate))
     app.include_router(build_onsite_router(OnsiteService(PgOnsiteStore(pool)), authenticate))
+    app.include_router(build_knowledge_router(KnowledgeService(PgKnowledgeStore(pool)), authenticate))
     # The agent console: the same services, as pages; Secure cookies whenever it is reached over TLS.
     secure = settings.public_base_url.startswith("https://")
     board = PgBoard(pool, presence)

@@ -25,14 +25,18 @@ class Permission(StrEnum):
     MANAGE_AGENTS = "manage_agents"  # create accounts, revoke sessions
     MANAGE_ROSTER = "manage_roster"
     SUPERVISE = "supervise"  # reassign and escalate tickets
+    PUBLISH_KNOWLEDGE = "publish_knowledge"  # write and revise knowledge-base articles and runbooks
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.AGENT_L1: frozenset({Permission.READ, Permission.WORK_TICKETS}),
-    Role.AGENT_L2: frozenset({Permission.READ, Permission.WORK_TICKETS}),
-    Role.AGENT_L3: frozenset({Permission.READ, Permission.WORK_TICKETS}),
+    Role.AGENT_L2: frozenset({Permission.READ, Permission.WORK_TICKETS, Permission.PUBLISH_KNOWLEDGE}),
+    Role.AGENT_L3: frozenset({Permission.READ, Permission.WORK_TICKETS, Permission.PUBLISH_KNOWLEDGE}),
     Role.SUPERVISOR: frozenset(Permission),
-    Role.SRE: frozenset({Permission.READ, Permission.WORK_TICKETS, Permission.MANAGE_AGENTS}),
+    # SREs write the runbooks.
+    Role.SRE: frozenset(
+        {Permission.READ, Permission.WORK_TICKETS, Permission.MANAGE_AGENTS, Permission.PUBLISH_KNOWLEDGE}
+    ),
     Role.AUDITOR: frozenset({Permission.READ}),
 }
 

@@ -117,9 +117,11 @@ def test_a_dispatch_sends_the_nearest_free_technician_with_the_parts_and_the_vis
     assert front.ticket(code)["status"] == "in_progress"  # the engineer resolves it, with the root cause
     assert front.sql("SELECT current_place FROM technicians WHERE id = %s", field["tech"]) == [(field["site"],)]
     kinds = [e["kind"] for e in front.events(code)]
-    assert [
-        k for k in kinds if k in {"dispatched", "technician_arrived", "visit_completed"}
-    ] == ["dispatched", "technician_arrived", "visit_completed"]
+    assert [k for k in kinds if k in {"dispatched", "technician_arrived", "visit_completed"}] == [
+        "dispatched",
+        "technician_arrived",
+        "visit_completed",
+    ]
     listed = front.desk.get(f"{base}/visits").json()["visits"]
     assert [v["id"] for v in listed] == [visit["id"]]
 
