@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from core.agents.domain.tokens import SessionTokens
+from core.domain.priority import Priority
+from core.domain.sla import SlaOverride, SlaTargets
 from core.intake.domain.storable import StoreLimits
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "secret", "password", "example"})
@@ -54,6 +56,28 @@ class IntakeSettings(_Strict):
     shutdown_grace_s: int = Field(ge=1, le=60)  # whole seconds: uvicorn takes an int
 
 
+class SlaMinutes(_Strict):
+    response_min: int = Field(ge=1, le=100_000)
+    resolution_min: int | None = Field(default=None, ge=1, le=1_000_000)  # None: a scheduled date (P4)
+
+    def targets(self) -> SlaTargets:
+        resolution = timedelta(minutes=self.resolution_min) if self.resolution_min else None
+        return SlaTargets(response=timedelta(minutes=self.response_min), resolution=resolution)
+
+
+class SlaOverrideSettings(_Strict):
+    """Targets of a contract tier, a region, or both; the priorities not listed keep the base ones."""
+
+    tier: str | None = Field(default=None, pattern=r"^[a-z0-9_-]{1,40}$")
+    region: Literal["north", "central", "south"] | None = None
+    targets: dict[Priority, SlaMinutes] = Field(min_length=1)
+
+    def override(self) -> SlaOverride:
+        return SlaOverride(
+            tier=self.tier, region=self.region, targets={p: m.targets() for p, m in self.targets.items()}
+        )
+
+
 class TicketSettings(_Strict):
     consumer_group: str = Field(pattern=r"^[A-Za-z0-9._-]{1,200}$")
     max_batch: int = Field(ge=1, le=10_000)  # events per partition per poll, applied in one transaction
@@ -75,6 +99,22 @@ class TicketSettings(_Strict):
     # receipt (`ccdr tickets pipeline` and drill reports judge it).
     slo_s: float = Field(gt=0, le=3600)
     slo_share: float = Field(gt=0, le=1)
+    # SLA targets per priority (seed 000), and where a contract tier or a region differs; a ticket
+    # keeps the targets in force when it opened (its snapshot).
+    sla_targets: dict[Priority, SlaMinutes]
+    sla_overrides: list[SlaOverrideSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sla_valid(self) -> TicketSettings:
+        missing = [p.value for p in Priority if p not in self.sla_targets]
+        if missing:
+            raise ValueError(f"tickets.sla_targets: missing {', '.join(missing)}")
+        for o in self.sla_overrides:
+            o.override()  # refuses one that names neither a tier nor a region
+        return self
+
+    def sla_policies(self) -> tuple[dict[Priority, SlaTargets], tuple[SlaOverride, ...]]:
+        return {p: m.targets() for p, m in self.sla_targets.items()}, tuple(o.override() for o in self.sla_overrides)
 
     @model_validator(mode="after")
     def _heartbeat_below_session(self) -> TicketSettings:

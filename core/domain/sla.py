@@ -193,6 +193,47 @@ DEFAULT_TARGETS: dict[Priority, SlaTargets] = {
 }
 
 
+class SlaOverride(BaseModel):
+    """Targets that differ for a contract tier, a region, or both (seed 000: resolution targets
+    depend on the region and the contract). Only the priorities listed change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tier: str | None = None
+    region: str | None = None
+    targets: dict[Priority, SlaTargets]
+
+    @model_validator(mode="after")
+    def _applies_to_something(self) -> SlaOverride:
+        if self.tier is None and self.region is None:
+            raise ValueError("an SLA override names a tier, a region or both")
+        if not self.targets:
+            raise ValueError("an SLA override changes at least one priority's targets")
+        return self
+
+    @property
+    def label(self) -> str:
+        return "+".join(x for x in (self.tier, self.region) if x)
+
+
+def targets_for(
+    base: dict[Priority, SlaTargets], overrides: Sequence[SlaOverride], tier: str | None, region: str | None
+) -> tuple[dict[Priority, SlaTargets], list[str]]:
+    """The targets for a ticket of this contract tier and region, and the overrides applied. The
+    more specific wins: a region's, then a tier's, then one naming both, each for its priorities."""
+
+    def specificity(o: SlaOverride) -> int:
+        return (o.tier is not None) * 2 + (o.region is not None) * 1 + (o.tier is not None and o.region is not None) * 4
+
+    matching = [o for o in overrides if (o.tier is None or o.tier == tier) and (o.region is None or o.region == region)]
+    targets = dict(base)
+    applied = []
+    for o in sorted(matching, key=specificity):
+        targets.update(o.targets)
+        applied.append(o.label)
+    return targets, applied
+
+
 class SlaPolicy(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -22,6 +22,7 @@ POOL_TIMEOUT_S = 10
 async def run(settings: ServiceSettings) -> None:
     tickets = settings.tickets
     pool = pool_for(settings, "ticket-worker", max_size=tickets.worker_pool_size, timeout=POOL_TIMEOUT_S)
+    targets, overrides = tickets.sla_policies()
     consumer = IntakeConsumer(
         bootstrap=settings.kafka.bootstrap,
         auth=settings.kafka.auth,
@@ -29,7 +30,7 @@ async def run(settings: ServiceSettings) -> None:
         quarantine_topic=settings.kafka.quarantine_topic,
         group=tickets.consumer_group,
         pool=pool,
-        policies=Policies(),
+        policies=Policies(targets=targets, sla_overrides=overrides),
         limits=store_limits(settings),
         tuning=WorkerTuning(
             max_batch=tickets.max_batch,

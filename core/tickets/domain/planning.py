@@ -16,9 +16,11 @@ from core.domain.priority import Impact, Priority, PriorityPolicy, Urgency, asse
 from core.domain.routing import route
 from core.domain.sla import (
     DEFAULT_TARGETS,
+    SlaOverride,
     SlaPolicy,
     SlaTargets,
     snapshot,
+    targets_for,
     twenty_four_seven,
     vietnam_business_hours,
 )
@@ -43,12 +45,22 @@ class Policies(BaseModel):
     default_time_zone: str = "Asia/Ho_Chi_Minh"
     auto_resolve_alerts: bool = True
     escalation: EscalationChain = Field(default_factory=EscalationChain)
+    sla_overrides: tuple[SlaOverride, ...] = ()  # targets per contract tier and region
 
 
-def sla_policy(policies: Policies, calendar: CalendarKind, time_zone: str, year: int) -> SlaPolicy:
+def sla_policy(
+    policies: Policies,
+    calendar: CalendarKind,
+    time_zone: str,
+    year: int,
+    tier: str | None = None,
+    region: str | None = None,
+) -> SlaPolicy:
     # The holiday list covers this year and the next: a 48 h target can cross the new year.
     cal = twenty_four_seven(time_zone) if calendar == "24x7" else vietnam_business_hours([year, year + 1], time_zone)
-    return SlaPolicy(name=f"{calendar}/{time_zone}", calendar=cal, targets=policies.targets, warn_at=policies.warn_at)
+    targets, applied = targets_for(policies.targets, policies.sla_overrides, tier, region)
+    name = "/".join([calendar, time_zone, *applied])
+    return SlaPolicy(name=name, calendar=cal, targets=targets, warn_at=policies.warn_at)
 
 
 def open_ticket(
@@ -92,7 +104,8 @@ def open_ticket(
     if contract is not None and verification.contract.value == "active":
         calendar = "24x7" if contract.calendar == "24x7" else "business_hours"
     zone = customer.time_zone if customer else policies.default_time_zone
-    policy = sla_policy(policies, calendar, zone, opened_at.year)
+    region = routing.region.value if routing.region else None
+    policy = sla_policy(policies, calendar, zone, opened_at.year, verification.tier, region)
     snap = snapshot(policy, decision.priority, opened_at)
     clock = new_clock(snap)
     ticket = Ticket(

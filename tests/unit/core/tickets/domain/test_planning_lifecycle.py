@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.domain.priority import Impact, Urgency
+from core.domain.priority import Impact, Priority, Urgency
+from core.domain.sla import SlaOverride, SlaTargets
 from core.domain.ticket_states import InvalidTransition, TicketState
 from core.domain.verification import ContractRef, CustomerRef
 from core.intake.domain.schemas import AlertInfo, Channel, Contact, IntakeEvent, IntakeKind
@@ -141,3 +142,40 @@ def test_sla_state_follows_the_clock(minutes: int) -> None:
         assert state is ClockState.WARNING
     else:
         assert state is ClockState.ON_TRACK
+
+
+PLATINUM_P2 = SlaOverride(
+    tier="platinum", targets={Priority.P2: SlaTargets(response=timedelta(minutes=15), resolution=timedelta(hours=4))}
+)
+NORTH_P2 = SlaOverride(
+    region="north", targets={Priority.P2: SlaTargets(response=timedelta(minutes=20), resolution=timedelta(hours=6))}
+)
+PLATINUM_NORTH_P2 = SlaOverride(
+    tier="platinum",
+    region="north",
+    targets={Priority.P2: SlaTargets(response=timedelta(minutes=5), resolution=timedelta(hours=2))},
+)
+
+
+def test_a_tiers_targets_are_snapshotted_onto_the_ticket_and_named_in_its_policy() -> None:
+    policies = Policies(sla_overrides=(PLATINUM_P2,))
+    ticket, created = open_ticket(_event(), customer=CUSTOMER, contract=CONTRACT_24X7, asset=None, policies=policies)
+    assert ticket.priority == "P2"
+    assert ticket.clock.response_due == T0 + timedelta(minutes=15)
+    assert ticket.clock.resolution_due == T0 + timedelta(hours=4)
+    assert created.data["sla_policy"] == "24x7/Asia/Ho_Chi_Minh/platinum"
+
+
+def test_the_most_specific_override_wins_and_others_do_not_apply() -> None:
+    policies = Policies(sla_overrides=(PLATINUM_NORTH_P2, NORTH_P2, PLATINUM_P2))
+    ticket, created = open_ticket(_event(), customer=CUSTOMER, contract=CONTRACT_24X7, asset=None, policies=policies)
+    assert ticket.clock.resolution_due == T0 + timedelta(hours=2)  # tier and region, over each alone
+    assert created.data["sla_policy"] == "24x7/Asia/Ho_Chi_Minh/north/platinum/platinum+north"
+    south = CustomerRef(id="C1", name="n", time_zone="Asia/Ho_Chi_Minh", region="south")
+    ticket, _ = open_ticket(_event(), customer=south, contract=CONTRACT_24X7, asset=None, policies=policies)
+    assert ticket.clock.resolution_due == T0 + timedelta(hours=4)  # the tier's only
+
+
+def test_an_override_must_name_a_tier_or_a_region() -> None:
+    with pytest.raises(ValueError, match="names a tier, a region or both"):
+        SlaOverride(targets={Priority.P1: SlaTargets(response=timedelta(minutes=5), resolution=None)})
