@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.domain.escalation import NEXT_LEVEL
+from core.domain.priority import Priority
 from core.domain.ticket_states import TRANSITIONS, InvalidTransition, TicketState, is_reopen
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
 from core.intake.domain.codes import normalize_code
@@ -21,12 +22,14 @@ from core.tickets.http.schemas import (
     FollowupRequest,
     ReassignRequest,
     ResolutionRequest,
+    ReviewRequest,
     TransitionRequest,
     WorklogRequest,
 )
 from core.tickets.ports import TicketStore, TicketWrites
 
 S = TicketState
+REVIEW_KEY = "post_incident_review"  # the action key: one review per ticket
 
 
 def canonical(code: str) -> str:
@@ -124,6 +127,25 @@ class TicketService:
             await tx.append(ticket.code, events)
             return await self._reread(tx, ticket.code)
 
+    async def review(self, code: str, req: ReviewRequest, actor: str) -> Ticket:
+        """Record a P1's post-incident review, once, after its resolution: it is what lets the
+        ticket be closed (core.tickets.service._move)."""
+        now = datetime.now(UTC)
+        async with self.store.writing() as tx:
+            ticket = await self._locked(tx, code)
+            if ticket.priority is not Priority.P1:
+                raise Conflict(f"post-incident reviews are for P1 incidents; {ticket.code} is {ticket.priority}")
+            if ticket.status not in (S.RESOLVED, S.CLOSED):
+                raise Conflict(f"a post-incident review comes after the resolution; {ticket.code} is {ticket.status}")
+            if await tx.has_action(ticket.code, REVIEW_KEY):
+                raise Conflict(f"{ticket.code}'s post-incident review is recorded")
+            data = req.model_dump(mode="json")
+            await tx.append(
+                ticket.code,
+                [EventDraft(kind="post_incident_review", actor=actor, at=now, data=data, action_key=REVIEW_KEY)],
+            )
+            return await self._reread(tx, ticket.code)
+
     async def reassign(self, code: str, req: ReassignRequest, actor: str) -> Ticket:
         """A supervisor gives an open ticket to an engineer (the dispatcher's choice overruled)."""
         now = datetime.now(UTC)
@@ -184,6 +206,12 @@ class TicketService:
                 clock = change_state(ticket.clock, ticket.status, target, now)
             except InvalidTransition as exc:
                 raise Conflict(str(exc), [s.value for s in sorted(TRANSITIONS[ticket.status])]) from None
+            if (
+                target is S.CLOSED
+                and ticket.priority is Priority.P1
+                and not await tx.has_action(ticket.code, REVIEW_KEY)
+            ):
+                raise Conflict(f"a P1 is closed after its post-incident review: POST /v1/tickets/{ticket.code}/review")
             if is_reopen(ticket.status, target):
                 # The escalation timer of the current level starts again: a ticket reopened days
                 # after its resolution must not escalate the moment it is reopened.

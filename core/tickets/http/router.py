@@ -23,6 +23,7 @@ from core.tickets.http.schemas import (
     FollowupRequest,
     ReassignRequest,
     ResolutionRequest,
+    ReviewRequest,
     TicketPage,
     TicketView,
     TransitionRequest,
@@ -95,6 +96,11 @@ def build_router(service: TicketService, page_size_max: int, authenticate: Authe
     @router.post("/{code}/resolution", response_model=TicketView)
     async def resolve(code: str, body: ResolutionRequest, session: Auth) -> TicketView:
         return view(await service.resolve(code, body, worker(session)))
+
+    @router.post("/{code}/review", response_model=TicketView)
+    async def review(code: str, body: ReviewRequest, session: Auth) -> TicketView:
+        """A P1's post-incident review, once, after its resolution: a P1 is closed only after it."""
+        return view(await service.review(code, body, worker(session)))
 
     @router.post("/{code}/followup", response_model=TicketView)
     async def followup(code: str, body: FollowupRequest, session: Auth) -> TicketView:

@@ -65,6 +65,16 @@ class FollowupRequest(_Request):
     note: str = Field(default="", max_length=5000)
 
 
+class ReviewRequest(_Request):
+    """A P1's post-incident review (seed 000: major incidents are reviewed before they are closed)."""
+
+    summary: str = Field(min_length=10, max_length=10_000)  # what happened, to whom, for how long
+    timeline: str = Field(min_length=10, max_length=20_000)
+    root_cause: str = Field(min_length=3, max_length=5000)
+    corrective_actions: list[str] = Field(min_length=1, max_length=50)  # what will stop it happening again
+    document_url: str | None = Field(default=None, max_length=2000, pattern=r"^https://")  # the full write-up
+
+
 class CsatRequest(_Request):
     score: int = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=5000)

@@ -64,6 +64,17 @@ def test_lifecycle_with_409_worklog_pause_resolution_and_csat(front: Front, uniq
     assert r.status_code == 422
     r = front.desk.post(f"{front.tickets}/v1/tickets/{code}/csat", json={"score": 5, "comment": "Nhanh"})
     assert r.json()["csat_score"] == 5
+    assert r.json()["priority"] == "P1"  # medium x high is P2, raised a level by the gold contract
+    refused = _move(front, code, "closed")  # a P1 is closed after its post-incident review
+    assert refused.status_code == 409 and "post-incident review" in refused.json()["detail"]
+    review = {
+        "summary": "UPS phòng máy báo lỗi ắc quy, nguy cơ mất nguồn toàn phòng máy",
+        "timeline": "09:00 UPS kêu bíp; 09:20 kỹ sư đến; 10:10 thay xong ắc quy",
+        "root_cause": "Ắc quy UPS chai sau 4 năm",
+        "corrective_actions": ["Thay ắc quy theo lịch 3 năm", "Cảnh báo dung lượng ắc quy"],
+    }
+    assert front.desk.post(f"{front.tickets}/v1/tickets/{code}/review", json=review).status_code == 200
+    assert front.desk.post(f"{front.tickets}/v1/tickets/{code}/review", json=review).status_code == 409  # once
     closed = _move(front, code, "closed").json()
     assert closed["status"] == "closed" and closed["allowed_transitions"] == ["in_progress"]
 
@@ -82,6 +93,7 @@ def test_lifecycle_with_409_worklog_pause_resolution_and_csat(front: Front, uniq
         "status_changed",
         "status_changed",
         "csat",
+        "post_incident_review",
         "status_changed",
     ]
     assert closed["version"] == len(events)

@@ -12,6 +12,7 @@ from typing import TypeVar
 import pytest
 
 from core.domain.escalation import SupportLevel
+from core.domain.priority import Priority
 from core.domain.ticket_states import TicketState
 from core.errors import Conflict, InvalidInput, NotFound
 from core.intake.domain.codes import ticket_code_for
@@ -24,6 +25,7 @@ from core.tickets.http.schemas import (
     FollowupRequest,
     ReassignRequest,
     ResolutionRequest,
+    ReviewRequest,
     TransitionRequest,
     WorklogRequest,
 )
@@ -209,3 +211,47 @@ def test_a_follow_up_that_finds_the_fault_back_reopens_the_ticket() -> None:
     assert reopened.status is S.IN_PROGRESS and reopened.clock.resolved_at is None
     recorded, moved = store.committed.events[ticket.code][-2:]
     assert (recorded.kind, moved.kind, moved.data["to"]) == ("followup_recorded", "status_changed", S.IN_PROGRESS)
+
+
+def _resolved_p1() -> tuple[TicketService, MemoryTicketStore, Ticket]:
+    ticket = _ticket().model_copy(update={"priority": Priority.P1})
+    store = MemoryTicketStore([ticket])
+    service = TicketService(store)
+    run(service.transition(ticket.code, TransitionRequest(to=S.ACKNOWLEDGED), "l2.binh"))
+    run(
+        service.resolve(
+            ticket.code, ResolutionRequest(root_cause="mất điện tủ", actions_taken="chuyển nguồn"), "l2.binh"
+        )
+    )
+    return service, store, ticket
+
+
+REVIEW = ReviewRequest(
+    summary="Mất kết nối toàn chi nhánh 2 giờ",
+    timeline="09:00 cảnh báo; 09:10 L2 nhận; 11:00 khôi phục",
+    root_cause="Tủ nguồn mất điện, UPS hết pin",
+    corrective_actions=["Thay pin UPS", "Giám sát dung lượng pin"],
+)
+
+
+def test_a_p1_is_closed_only_after_its_post_incident_review_which_is_recorded_once() -> None:
+    service, store, ticket = _resolved_p1()
+    with pytest.raises(Conflict, match="closed after its post-incident review"):
+        run(service.transition(ticket.code, TransitionRequest(to=S.CLOSED), "l2.binh"))
+    assert store.committed.tickets[ticket.code].status is S.RESOLVED
+    run(service.review(ticket.code, REVIEW, "sup.hoa"))
+    with pytest.raises(Conflict, match="review is recorded"):
+        run(service.review(ticket.code, REVIEW, "sup.hoa"))
+    closed = run(service.transition(ticket.code, TransitionRequest(to=S.CLOSED), "l2.binh"))
+    assert closed.status is S.CLOSED
+    [review] = [e for e in store.committed.events[ticket.code] if e.kind == "post_incident_review"]
+    assert review.data["corrective_actions"] == ["Thay pin UPS", "Giám sát dung lượng pin"]
+
+
+def test_a_review_is_for_a_resolved_p1_only() -> None:
+    p1 = _ticket().model_copy(update={"priority": Priority.P1})
+    with pytest.raises(Conflict, match="comes after the resolution"):
+        run(TicketService(MemoryTicketStore([p1])).review(p1.code, REVIEW, "sup.hoa"))
+    p3 = _ticket().model_copy(update={"priority": Priority.P3})
+    with pytest.raises(Conflict, match="for P1 incidents"):
+        run(TicketService(MemoryTicketStore([p3])).review(p3.code, REVIEW, "sup.hoa"))
