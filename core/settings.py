@@ -157,6 +157,7 @@ class FailoverSettings(_Strict):
     sla_clock_horizon_s: float = Field(ge=60, le=86_400)  # nothing due sooner: look again after this
     dispatch_batch: int = Field(ge=1, le=100_000)  # tickets needing an assignee read per pass
     duty_manager: str  # whom the emergency plan notifies
+    servicedesk_manager: str  # who hears every complaint (seed 000: complaints go to the ServiceDesk manager)
     cold: dict[str, ColdComponent] = Field(default_factory=dict)
     step_aside: StepAsideSettings | None = None  # None: never (a deployment without a way to stop programs)
 

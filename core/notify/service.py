@@ -55,7 +55,7 @@ async def _customer_view(conn: AsyncConnection[Any], code: str) -> CustomerView 
 async def _notices(
     pool: AsyncConnectionPool[Any], event: TicketEventMessage, settings: ServiceSettings
 ) -> list[Notice]:
-    out = notices(event, settings.failover.duty_manager)
+    out = notices(event, settings.failover.duty_manager, settings.failover.servicedesk_manager)
     if event.kind in CUSTOMER_KINDS:
         async with pool.connection() as conn:
             view = await _customer_view(conn, event.ticket_code)

@@ -16,7 +16,9 @@ from core.tickets.domain.lifecycle import change_state
 from core.tickets.domain.model import EventDraft, Ticket, TicketEvent
 from core.tickets.domain.sla_clock import followup_key
 from core.tickets.http.schemas import (
+    ComplaintRequest,
     CsatRequest,
+    DuplicateRequest,
     EscalateRequest,
     FollowupOutcome,
     FollowupRequest,
@@ -30,6 +32,7 @@ from core.tickets.ports import TicketStore, TicketWrites
 
 S = TicketState
 REVIEW_KEY = "post_incident_review"  # the action key: one review per ticket
+DUPLICATE_KEY = "duplicate_of"  # a ticket is closed out as a duplicate once
 
 
 def canonical(code: str) -> str:
@@ -144,6 +147,58 @@ class TicketService:
                 ticket.code,
                 [EventDraft(kind="post_incident_review", actor=actor, at=now, data=data, action_key=REVIEW_KEY)],
             )
+            return await self._reread(tx, ticket.code)
+
+    async def mark_duplicate(self, code: str, req: DuplicateRequest, actor: str) -> Ticket:
+        """Close out `code` as a duplicate of `req.primary`: both keep a link to the other, and the
+        duplicate is resolved with that as its root cause (its customer is told, with the primary's
+        code). Work goes on in the primary."""
+        now = datetime.now(UTC)
+        dup_code, primary_code = canonical(code), canonical(req.primary)
+        if dup_code == primary_code:
+            raise InvalidInput("primary: a ticket is not a duplicate of itself", [FieldError("primary", "same ticket")])
+        async with self.store.writing() as tx:
+            # Locked in code order: two agents linking the same pair the other way round cannot deadlock.
+            first, second = sorted((dup_code, primary_code))
+            locked = {first: await self._locked(tx, first), second: await self._locked(tx, second)}
+            dup, primary = locked[dup_code], locked[primary_code]
+            if await tx.has_action(primary.code, DUPLICATE_KEY):
+                raise Conflict(f"{primary.code} is itself a duplicate; link to the ticket it duplicates")
+            if dup.status in (S.RESOLVED, S.CLOSED):
+                raise Conflict(f"{dup.code} is {dup.status}; only an open ticket is closed out as a duplicate")
+            cause = f"Trùng với / Duplicate of {primary.code}"
+            actions = f"Xử lý tiếp trong {primary.code} / Handled in {primary.code}" + (
+                f": {req.note}" if req.note else ""
+            )
+            clock = change_state(dup.clock, dup.status, S.RESOLVED, now)
+            fields: dict[str, object] = {"root_cause": cause, "actions_taken": actions}
+            await tx.save(dup, status=S.RESOLVED.value, clock=clock, fields=fields)
+            moved = {"from": dup.status, "to": S.RESOLVED, **fields}
+            await tx.append(
+                dup.code,
+                [
+                    EventDraft(
+                        kind="duplicate_of",
+                        actor=actor,
+                        at=now,
+                        data={"primary": primary.code, "note": req.note},
+                        action_key=DUPLICATE_KEY,
+                    ),
+                    EventDraft(kind="status_changed", actor=actor, at=now, data=moved),
+                ],
+            )
+            await tx.append(
+                primary.code, [EventDraft(kind="duplicate_linked", actor=actor, at=now, data={"duplicate": dup.code})]
+            )
+            return await self._reread(tx, dup.code)
+
+    async def complain(self, code: str, req: ComplaintRequest, actor: str) -> Ticket:
+        """Record a complaint on the ticket; the notifier takes it to the ServiceDesk manager."""
+        now = datetime.now(UTC)
+        async with self.store.writing() as tx:
+            ticket = await self._locked(tx, code)
+            data = {"text": req.text, "status": ticket.status.value, "priority": ticket.priority.value}
+            await tx.append(ticket.code, [EventDraft(kind="complaint", actor=actor, at=now, data=data)])
             return await self._reread(tx, ticket.code)
 
     async def reassign(self, code: str, req: ReassignRequest, actor: str) -> Ticket:

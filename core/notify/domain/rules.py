@@ -41,8 +41,12 @@ class Notice:
     chat: ChatTarget | None = None  # set: sent on that chat platform, not by mail
 
 
-def notices(event: TicketEventMessage, duty_manager: str) -> list[Notice]:
+def notices(event: TicketEventMessage, duty_manager: str, servicedesk_manager: str = "") -> list[Notice]:
     d, code = event.data, event.ticket_code
+    if event.kind == "complaint" and servicedesk_manager:
+        about = f"{code} ({d.get('priority')}, {d.get('status')})"
+        text = f"{about}: complaint recorded by {event.actor}:\n\n{d.get('text', '')}"
+        return [Notice(servicedesk_manager, f"[{code}] COMPLAINT", text)]
     if event.kind == "assigned":
         why = d.get("reason", "")
         return [Notice(str(d["agent"]), f"[{code}] assigned to you", f"{code} is yours: {why}.")]

@@ -17,7 +17,9 @@ from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.lifecycle import ClockState
 from core.tickets.domain.model import Ticket
 from core.tickets.http.schemas import (
+    ComplaintRequest,
     CsatRequest,
+    DuplicateRequest,
     EscalateRequest,
     EventView,
     FollowupRequest,
@@ -96,6 +98,16 @@ def build_router(service: TicketService, page_size_max: int, authenticate: Authe
     @router.post("/{code}/resolution", response_model=TicketView)
     async def resolve(code: str, body: ResolutionRequest, session: Auth) -> TicketView:
         return view(await service.resolve(code, body, worker(session)))
+
+    @router.post("/{code}/duplicate-of", response_model=TicketView)
+    async def duplicate_of(code: str, body: DuplicateRequest, session: Auth) -> TicketView:
+        """Close this ticket out as a duplicate of `primary` (both linked; work goes on in the primary)."""
+        return view(await service.mark_duplicate(code, body, worker(session)))
+
+    @router.post("/{code}/complaint", response_model=TicketView)
+    async def complaint(code: str, body: ComplaintRequest, session: Auth) -> TicketView:
+        """A customer's complaint, taken by an agent: it reaches the ServiceDesk manager."""
+        return view(await service.complain(code, body, worker(session)))
 
     @router.post("/{code}/review", response_model=TicketView)
     async def review(code: str, body: ReviewRequest, session: Auth) -> TicketView:

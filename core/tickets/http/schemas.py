@@ -75,6 +75,20 @@ class ReviewRequest(_Request):
     document_url: str | None = Field(default=None, max_length=2000, pattern=r"^https://")  # the full write-up
 
 
+class DuplicateRequest(_Request):
+    """This ticket reports the same incident as `primary` (an alert and a hotline call about one outage)."""
+
+    primary: str = Field(min_length=1, max_length=64)
+    note: str = Field(default="", max_length=2000)
+
+
+class ComplaintRequest(_Request):
+    """A customer's complaint about how their incident is handled, taken by an agent (or from the
+    customer's status page)."""
+
+    text: str = Field(min_length=3, max_length=10_000)
+
+
 class CsatRequest(_Request):
     score: int = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=5000)

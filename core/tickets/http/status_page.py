@@ -23,7 +23,7 @@ from core.domain.status_links import status_tag, tag_matches
 from core.domain.ticket_states import TicketState
 from core.errors import CcdrError, NotFound
 from core.tickets.domain.model import Ticket, TicketEvent
-from core.tickets.http.schemas import CsatRequest
+from core.tickets.http.schemas import ComplaintRequest, CsatRequest
 from core.tickets.service import TicketService
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -74,7 +74,11 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
 
     @router.get("/status/{code}", response_class=HTMLResponse)
     async def status_page(
-        request: Request, code: str, k: Annotated[str, Query(max_length=TAG_MAX)] = "", rated: int = 0
+        request: Request,
+        code: str,
+        k: Annotated[str, Query(max_length=TAG_MAX)] = "",
+        rated: int = 0,
+        complained: int = 0,
     ) -> Response:
         try:
             ticket = await ticket_for(code, k)
@@ -83,7 +87,15 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
             return error(request, exc)
         rateable = ticket.status in (S.RESOLVED, S.CLOSED)
         return page(
-            request, 200, ticket=ticket, steps=_steps(events), k=k, rateable=rateable, rated=bool(rated), error=None
+            request,
+            200,
+            ticket=ticket,
+            steps=_steps(events),
+            k=k,
+            rateable=rateable,
+            rated=bool(rated),
+            complained=bool(complained),
+            error=None,
         )
 
     @router.post("/status/{code}/csat")
@@ -105,6 +117,29 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
         except CcdrError as exc:
             return error(request, exc)
         target = f"/status/{ticket.code}?k={status_tag(link_key, ticket.code)}&rated=1"
+        response = RedirectResponse(target, status_code=303)
+        response.headers.update(PRIVATE)
+        return response
+
+    @router.post("/status/{code}/complaint")
+    async def complain(
+        request: Request,
+        code: str,
+        k: Annotated[str, Form(max_length=TAG_MAX)],
+        text: Annotated[str, Form(max_length=10_000)],
+    ) -> Response:
+        """The customer's complaint from their page: it reaches the ServiceDesk manager."""
+        try:
+            ticket = await ticket_for(code, k)
+            try:
+                req = ComplaintRequest(text=text)
+            except ValidationError:
+                return page(request, 422, error="text: at least 3 characters / ít nhất 3 ký tự", ticket=None)
+            who = ticket.contact.email or ticket.contact.handle or ticket.contact.phone or "status link"
+            await tickets.complain(ticket.code, req, actor=f"customer:{who}")
+        except CcdrError as exc:
+            return error(request, exc)
+        target = f"/status/{ticket.code}?k={status_tag(link_key, ticket.code)}&complained=1"
         response = RedirectResponse(target, status_code=303)
         response.headers.update(PRIVATE)
         return response

@@ -73,6 +73,15 @@ def test_the_resolution_mail_gives_the_root_cause_and_the_rating_given_on_the_pa
     [csat] = [e for e in front.events(code) if e["kind"] == "csat"]
     assert csat["actor"] == f"customer:{address}"
 
+    manager = front.topo.failover.servicedesk_manager
+    complained = front.http.post(
+        f"{front.tickets}/status/{code}/complaint",
+        data={"k": link["tag"], "text": "Camera mất hình lần thứ ba trong tháng"},
+    )
+    assert complained.status_code == 303 and complained.headers["location"].endswith("&complained=1")
+    told = wait_for_mail(front.topo, manager, since, code)
+    assert "COMPLAINT" in str(told["Subject"]) and "lần thứ ba trong tháng" in told.get_content()
+
 
 def _relay(topo: Topology) -> smtplib.SMTP:
     smtp = smtplib.SMTP(str(topo.site(topo.mail.relay_site).address), topo.mail.relay_port, timeout=10)

@@ -213,3 +213,19 @@ def test_the_follow_up_is_recorded_once_after_the_resolution_and_can_reopen(
     assert again.status_code == 409  # reopened: no resolution to follow up now
     recorded = [e for e in front.events(code) if e["kind"] == "followup_recorded"]
     assert [e["data"]["outcome"] for e in recorded] == ["reopened"]
+
+
+def test_a_duplicate_is_closed_out_into_its_primary_with_a_link_both_ways(
+    front: Front, unique: Callable[[str], str]
+) -> None:
+    primary = _new_ticket(front, unique("Mất kết nối chi nhánh Huế"))["code"]
+    duplicate = _new_ticket(front, unique("Chi nhánh Huế gọi hotline: mất mạng"))["code"]
+    url = f"{front.tickets}/v1/tickets/{duplicate}/duplicate-of"
+    assert front.desk.post(url, json={"primary": duplicate}).status_code == 422
+    r = front.desk.post(url, json={"primary": primary, "note": "cùng sự cố đường truyền"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "resolved" and primary in r.json()["root_cause"]
+    assert front.desk.post(url, json={"primary": primary}).status_code == 409  # resolved already
+    linked = [e["data"] for e in front.events(primary) if e["kind"] == "duplicate_linked"]
+    assert linked == [{"duplicate": duplicate}]
+    assert front.ticket(primary)["status"] == "new"  # work goes on there

@@ -19,7 +19,9 @@ from core.intake.domain.codes import ticket_code_for
 from core.tickets.domain.model import Ticket
 from core.tickets.domain.sla_clock import followup_key
 from core.tickets.http.schemas import (
+    ComplaintRequest,
     CsatRequest,
+    DuplicateRequest,
     EscalateRequest,
     FollowupOutcome,
     FollowupRequest,
@@ -255,3 +257,44 @@ def test_a_review_is_for_a_resolved_p1_only() -> None:
     p3 = _ticket().model_copy(update={"priority": Priority.P3})
     with pytest.raises(Conflict, match="for P1 incidents"):
         run(TicketService(MemoryTicketStore([p3])).review(p3.code, REVIEW, "sup.hoa"))
+
+
+def _pair() -> tuple[TicketService, MemoryTicketStore, Ticket, Ticket]:
+    primary, duplicate = _ticket(), _ticket()
+    store = MemoryTicketStore([primary, duplicate])
+    return TicketService(store), store, primary, duplicate
+
+
+def test_a_duplicate_is_resolved_with_a_link_both_ways_and_work_goes_on_in_the_primary() -> None:
+    service, store, primary, duplicate = _pair()
+    done = run(
+        service.mark_duplicate(duplicate.code, DuplicateRequest(primary=primary.code, note="cùng sự cố"), "l1.an")
+    )
+    assert done.status is S.RESOLVED and done.root_cause == f"Trùng với / Duplicate of {primary.code}"
+    assert [e.kind for e in store.committed.events[duplicate.code]] == ["duplicate_of", "status_changed"]
+    assert [e.data for e in store.committed.events[primary.code]] == [{"duplicate": duplicate.code}]
+    assert store.committed.tickets[primary.code].status is S.NEW
+
+
+def test_a_duplicate_link_is_refused_for_itself_a_closed_ticket_or_a_duplicate_primary_and_writes_nothing() -> None:
+    service, store, primary, duplicate = _pair()
+    with pytest.raises(InvalidInput, match="not a duplicate of itself"):
+        run(service.mark_duplicate(primary.code, DuplicateRequest(primary=primary.code), "l1.an"))
+    run(service.mark_duplicate(duplicate.code, DuplicateRequest(primary=primary.code), "l1.an"))
+    with pytest.raises(Conflict, match="only an open ticket"):
+        run(service.mark_duplicate(duplicate.code, DuplicateRequest(primary=primary.code), "l1.an"))
+    with pytest.raises(Conflict, match="is itself a duplicate"):
+        run(service.mark_duplicate(primary.code, DuplicateRequest(primary=duplicate.code), "l1.an"))
+    assert store.committed.tickets[primary.code].status is S.NEW and len(store.committed.events[primary.code]) == 1
+
+
+def test_a_complaint_is_recorded_with_what_state_the_ticket_was_in() -> None:
+    service, store, ticket = _service()
+    run(service.complain(ticket.code, ComplaintRequest(text="Chờ 3 giờ chưa ai gọi lại"), "customer:an@x.vn"))
+    [event] = store.committed.events[ticket.code]
+    assert (event.kind, event.actor, event.data["text"], event.data["status"]) == (
+        "complaint",
+        "customer:an@x.vn",
+        "Chờ 3 giờ chưa ai gọi lại",
+        "new",
+    )

@@ -194,3 +194,10 @@ def test_a_follow_up_due_and_one_overdue_go_to_the_duty_manager() -> None:
     assert due.recipient == DUTY and "follow-up due" in due.subject and "2026-12-04T08:00:00+00:00" in due.body
     (overdue,) = notices(event("followup_overdue", reason="no follow-up recorded 72 h after the resolution"), DUTY)
     assert overdue.recipient == DUTY and "overdue" in overdue.subject and "72 h" in overdue.body
+
+
+def test_a_complaint_goes_to_the_servicedesk_manager_with_its_text() -> None:
+    complaint = event("complaint", text="Chờ 3 giờ chưa ai gọi lại", status="in_progress", priority="P2")
+    [notice] = notices(complaint, DUTY, "sd.manager@example.com")
+    assert notice.recipient == "sd.manager@example.com" and "COMPLAINT" in notice.subject
+    assert "Chờ 3 giờ chưa ai gọi lại" in notice.body and "P2" in notice.body
