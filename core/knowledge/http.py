@@ -1,8 +1,6 @@
 """Knowledge-base routes (docs/knowledge.md). Thin: parse, call the service, shape the answer.
 Everyone signed in reads and searches; L2/L3 engineers, supervisors and SREs write."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 from uuid import UUID
 

@@ -1,7 +1,5 @@
 """On-site dispatch routes (docs/onsite.md). Thin: parse, call the service, shape the answer."""
 
-from __future__ import annotations
-
 from typing import Annotated
 from uuid import UUID
 
