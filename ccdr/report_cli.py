@@ -8,8 +8,10 @@ import csv
 import dataclasses
 import io
 import json
+import sys
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ccdr import desk_report_render
 from ccdr.tickets_cli import DsnOption, TicketsCliError, dsn_for
 from core.tickets.domain.kpi import DeskReport, PeriodError, compute, parse_period
 from core.tickets.store.kpi import facts
@@ -33,18 +36,29 @@ class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
+    HTML = "html"
+    PDF = "pdf"
 
 
 @app.command()
 def desk(
     period: Annotated[str, typer.Option("--period", help="2026-W49 (ISO week), 2026-12 (month) or 2026-Q4.")],
-    fmt: Annotated[Format, typer.Option("--format", help="table (people), json or csv (tools).")] = Format.TABLE,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="table (people), json or csv (tools), html or pdf (a page with charts).")
+    ] = Format.TABLE,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the report here (required for pdf; html goes to stdout without it)."),
+    ] = None,
     tz: Annotated[str, typer.Option("--tz", help="The desk's time zone: where a period starts and ends.")] = DESK_TZ,
     topology: TopologyOption = None,
     dsn: DsnOption = None,
 ) -> None:
-    """First response, time to resolve and SLA compliance by priority; resolution SLA by team;
-    first-time fix; MTTR; MTBF per asset; CSAT; the backlog by age; the top root causes."""
+    """First response, time to resolve and SLA compliance by priority; resolution SLA by team and
+    region; first-time fix; MTTR; MTBF per asset and customer; CSAT; the backlog by age; the top root
+    causes. html and pdf draw them as charts."""
+    if fmt is Format.PDF and out_file is None:
+        raise TicketsCliError("--format pdf needs --out FILE (a PDF is not for a terminal)")
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -63,7 +77,17 @@ def desk(
         report = asyncio.run(read())
     except psycopg.Error as exc:
         raise TicketsCliError(f"the database did not answer: {str(exc).splitlines()[0]}") from None
-    if fmt is Format.JSON:
+    if fmt in (Format.HTML, Format.PDF):
+        data = desk_report_render.pdf(report) if fmt is Format.PDF else desk_report_render.html(report).encode()
+        if out_file is None:
+            sys.stdout.write(data.decode())
+            return
+        try:
+            out_file.write_bytes(data)
+        except OSError as exc:
+            raise TicketsCliError(f"--out {out_file}: {exc.strerror}") from None
+        out.print(f"wrote {out_file} ({len(data):,} bytes)")
+    elif fmt is Format.JSON:
         out.print_json(json.dumps(_plain(report), default=str))
     elif fmt is Format.CSV:
         print(_csv(report), end="")
@@ -135,6 +159,10 @@ def _tables(r: DeskReport) -> None:
     for team, c in r.by_team.items():
         teams.add_row(team, _share(c))
     out.print(teams)
+    regions = Table("region", "resolution SLA", title="by region")
+    for region, c in r.by_region.items():
+        regions.add_row(region, _share(c))
+    out.print(regions)
     csat = "-" if r.csat_mean is None else f"{r.csat_mean:.2f} / 5"
     out.print(f"first-time fix {_share(r.first_time_fix)} · MTTR {_min(r.mttr_min)} · "
               f"CSAT {csat}, answered {_share(r.csat_response)}")  # fmt: skip

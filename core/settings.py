@@ -102,6 +102,7 @@ class TicketSettings(_Strict):
     # SLA targets per priority (seed 000), and where a contract tier or a region differs; a ticket
     # keeps the targets in force when it opened (its snapshot).
     sla_targets: dict[Priority, SlaMinutes]
+    kpi_refresh_s: float = Field(gt=0, le=86_400)  # the ticket API's desk-KPI gauges are recomputed this often
     sla_overrides: list[SlaOverrideSettings] = Field(default_factory=list)
 
     @model_validator(mode="after")

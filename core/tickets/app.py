@@ -36,6 +36,7 @@ from core.settings import ServiceSettings
 from core.tickets.http.onsite_router import build_onsite_router
 from core.tickets.http.router import build_router
 from core.tickets.http.status_page import build_status_router
+from core.tickets.kpi_metrics import DeskGauges
 from core.tickets.onsite import OnsiteService
 from core.tickets.service import TicketService
 from core.tickets.store.board import PgBoard
@@ -77,11 +78,18 @@ def create_app(
         a.login_record_wait_s,
     )
 
+    # The desk's KPIs on /metrics, read at any node: a report must not load the primary.
+    gauges = DeskGauges(reads, ZoneInfo(settings.customer.timezone), settings.tickets.kpi_refresh_s)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.open(wait=False)
         await reads.open(wait=False)
-        background = [asyncio.create_task(sessions.revocations.run()), asyncio.create_task(recorder.run())]
+        background = [
+            asyncio.create_task(sessions.revocations.run()),
+            asyncio.create_task(recorder.run()),
+            asyncio.create_task(gauges.run()),
+        ]
         try:
             async with alongside():
                 yield

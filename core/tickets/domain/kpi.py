@@ -8,8 +8,9 @@ Definitions, so a figure can be checked by hand:
 - SLA compliance: responded (resolved) at or before its due time, of those that had a target and
   have responded (resolved); a ticket past its due time that has not is counted as missed;
 - first-time fix: resolved and never reopened;
-- MTTR: the mean time to resolve; MTBF per asset: the mean time between the incidents of an asset
-  with two or more in the period;
+- MTTR: the mean time to resolve; MTBF per asset (and per customer): the mean time between the
+  incidents of an asset (a customer) with two or more in the period;
+- resolution SLA compliance by priority, team and region;
 - CSAT: the mean score and the share of resolved tickets that have one;
 - backlog: tickets open at the end of the period, by age."""
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -28,6 +29,7 @@ PRIORITIES = ("P1", "P2", "P3", "P4")
 BACKLOG_AGES = ((timedelta(hours=4), "< 4 h"), (timedelta(days=1), "4 to 24 h"), (timedelta(days=3), "1 to 3 d"))
 OLDEST = "> 3 d"
 TOP_CAUSES = 5
+UNKNOWN_REGION = "unknown"
 
 
 class PeriodError(ValueError):
@@ -85,6 +87,7 @@ class TicketFacts:
     root_cause: str | None
     reopened: bool
     open: bool  # not resolved or closed now
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,11 @@ class DeskReport:
     resolved: int
     by_priority: list[PriorityFigures]
     by_team: dict[str, Compliance]  # resolution SLA by team
+    by_region: dict[str, Compliance]  # resolution SLA by region ("unknown": none was found)
     first_time_fix: Compliance  # judged: resolved tickets; met: never reopened
     mttr_min: float | None
     mtbf_h_by_asset: dict[str, float]
+    mtbf_h_by_customer: dict[str, float]
     csat_mean: float | None
     csat_response: Compliance  # judged: resolved; met: with a score
     backlog: dict[str, int]
@@ -151,6 +156,20 @@ def _sla(facts: Sequence[TicketFacts], due: str, done: str, now: datetime) -> Co
     return Compliance(judged, met)
 
 
+def _mtbf(facts: Sequence[TicketFacts], key: Callable[[TicketFacts], str | None]) -> dict[str, float]:
+    """Mean hours between incidents, per key (an asset, a customer) with two or more."""
+    times: dict[str, list[datetime]] = {}
+    for f in facts:
+        k = key(f)
+        if k:
+            times.setdefault(k, []).append(f.received_at)
+    out = {}
+    for k, ts in times.items():
+        if len(ts) >= 2:
+            out[k] = fmean([(b - a).total_seconds() / 3600 for a, b in pairwise(sorted(ts))])
+    return dict(sorted(out.items()))
+
+
 def compute(facts: Sequence[TicketFacts], period: Period, now: datetime) -> DeskReport:
     """The period's figures; `facts` are the tickets received in it (others are ignored)."""
     mine = [f for f in facts if period.start <= f.received_at < period.end]
@@ -170,16 +189,7 @@ def compute(facts: Sequence[TicketFacts], period: Period, now: datetime) -> Desk
             )
         )
     teams = sorted({f.team for f in mine})
-    by_asset: dict[str, list[datetime]] = {}
-    for f in mine:
-        if f.asset_serial:
-            by_asset.setdefault(f.asset_serial, []).append(f.received_at)
-    mtbf = {}
-    for asset, times in by_asset.items():
-        if len(times) >= 2:
-            ordered = sorted(times)
-            gaps = [(b - a).total_seconds() / 3600 for a, b in pairwise(ordered)]
-            mtbf[asset] = fmean(gaps)
+    regions = sorted({f.region or UNKNOWN_REGION for f in mine})
     scores = [f.csat_score for f in resolved if f.csat_score is not None]
     backlog = Counter[str]()
     for f in mine:
@@ -193,11 +203,16 @@ def compute(facts: Sequence[TicketFacts], period: Period, now: datetime) -> Desk
         resolved=len(resolved),
         by_priority=by_priority,
         by_team={t: _sla([f for f in mine if f.team == t], "resolution_due", "resolved_at", now) for t in teams},
+        by_region={
+            r: _sla([f for f in mine if (f.region or UNKNOWN_REGION) == r], "resolution_due", "resolved_at", now)
+            for r in regions
+        },
         first_time_fix=Compliance(len(resolved), sum(1 for f in resolved if not f.reopened)),
         mttr_min=fmean([_minutes(f.received_at, f.resolved_at) for f in resolved if f.resolved_at])
         if resolved
         else None,
-        mtbf_h_by_asset=dict(sorted(mtbf.items())),
+        mtbf_h_by_asset=_mtbf(mine, lambda f: f.asset_serial),
+        mtbf_h_by_customer=_mtbf(mine, lambda f: f.customer_id),
         csat_mean=fmean(scores) if scores else None,
         csat_response=Compliance(len(resolved), len(scores)),
         backlog={label: backlog.get(label, 0) for label in [*(label for _, label in BACKLOG_AGES), OLDEST]},

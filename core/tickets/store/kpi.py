@@ -16,7 +16,7 @@ async def facts(conn: psycopg.AsyncConnection[Any], start: datetime, end: dateti
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             """
-            SELECT t.code, t.priority, t.team, t.region, t.asset_serial, t.received_at, t.response_due,
+            SELECT t.code, t.priority, t.team, t.region, t.asset_serial, t.customer_id, t.received_at, t.response_due,
                    t.responded_at, t.resolution_due, t.resolved_at, t.csat_score, t.root_cause,
                    t.status NOT IN ('resolved', 'closed') AS open,
                    EXISTS (SELECT 1 FROM ticket_events e

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ccdr.report_cli import DESK_TZ
-from tests.integration.conftest import ccdr
+from tests.integration.conftest import ccdr, wait_until
 from tests.integration.core.conftest import Front
 
 
@@ -36,3 +37,20 @@ def test_a_resolved_ticket_counts_in_this_weeks_report(front: Front, unique: Cal
     assert after["first_time_fix"]["judged"] >= before["first_time_fix"]["judged"] + 1
     bad = ccdr("report", "desk", "--period", "2026-13", check=False)
     assert bad.returncode != 0 and "not a period" not in bad.stdout and "no such month" in bad.stderr
+
+
+def test_the_report_as_a_pdf_and_the_weeks_figures_on_metrics(front: Front, tmp_path: Path) -> None:
+    pdf = tmp_path / "desk.pdf"
+    done = ccdr("report", "desk", "--period", _week(), "--format", "pdf", "--out", str(pdf))
+    assert f"wrote {pdf}" in done.stdout and pdf.read_bytes().startswith(b"%PDF-")
+    page = ccdr("report", "desk", "--period", _week(), "--format", "html").stdout
+    assert f"Service desk {_week()}" in page and page.count("<svg") == 3
+    refused = ccdr("report", "desk", "--period", _week(), "--format", "pdf", check=False)
+    assert refused.returncode != 0 and "needs --out" in refused.stderr
+
+    def gauges() -> str | None:
+        text = front.http.get(f"{front.tickets}/metrics").text
+        return text if f'ccdr_desk_received_tickets{{period="{_week()}"}}' in text else None
+
+    metrics = wait_until("the desk's KPIs on /metrics", gauges, 90)  # computed every tickets.kpi_refresh_s
+    assert "ccdr_desk_backlog_tickets{" in metrics and "ccdr_desk_kpi_age_seconds" in metrics

@@ -84,3 +84,20 @@ def test_a_period_is_a_week_a_month_or_a_quarter_in_the_desks_time_zone(text: st
 def test_anything_else_is_refused_with_the_forms_that_work(text: str) -> None:
     with pytest.raises(PeriodError):
         parse_period(text, VN)
+
+
+def test_resolution_sla_by_region_and_mtbf_by_customer() -> None:
+    facts = [
+        _t("R1", "P2", at_h=0, respond_min=5, resolve_min=60, region="central", customer_id="CUST-DN-002"),
+        _t("R2", "P2", at_h=6, respond_min=5, resolve_min=300, region="central", customer_id="CUST-DN-002"),
+        _t("R3", "P2", at_h=18, respond_min=5, resolve_min=30, region=None, customer_id="CUST-DN-002"),
+        _t("R4", "P2", at_h=1, respond_min=5, resolve_min=30, customer_id="CUST-HN-001"),
+    ]
+    r = compute(facts, WEEK, NOW)
+    # central: 60 min met the 4 h target, 300 min missed it; a ticket without a region is "unknown".
+    assert {k: (c.met, c.judged) for k, c in r.by_region.items()} == {
+        "central": (1, 2),
+        "north": (1, 1),
+        "unknown": (1, 1),
+    }
+    assert r.mtbf_h_by_customer == {"CUST-DN-002": 9.0}  # gaps of 6 h and 12 h; one incident is no MTBF

@@ -1,0 +1,100 @@
+"""The desk's KPIs as Prometheus gauges on the ticket API's /metrics: the current ISO week's
+figures (core.tickets.domain.kpi), computed every `refresh_s` in the background and served from
+that snapshot, so a scrape never runs the query. `ccdr_desk_kpi_age_seconds` says how old it is (a
+database that does not answer leaves the last figures, getting older)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prometheus_client.core import REGISTRY, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from psycopg_pool import AsyncConnectionPool
+
+from core.tickets.domain.kpi import DeskReport, compute, parse_period
+from core.tickets.store.kpi import facts
+
+log = logging.getLogger(__name__)
+
+
+def current_week(now: datetime, zone: ZoneInfo) -> str:
+    year, week, _ = now.astimezone(zone).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def families(report: DeskReport, age_s: float) -> Iterator[GaugeMetricFamily]:
+    period = report.period.label
+    received = GaugeMetricFamily("ccdr_desk_received_tickets", "Tickets received this week.", labels=["period"])
+    received.add_metric([period], report.received)
+    yield received
+    sla = GaugeMetricFamily(
+        "ccdr_desk_sla_met_ratio",
+        "Share of the week's tickets that met the target.",
+        labels=["period", "priority", "target"],
+    )
+    for p in report.by_priority:
+        for target, c in (("response", p.response_sla), ("resolution", p.resolution_sla)):
+            if c.share is not None:
+                sla.add_metric([period, p.priority, target], c.share)
+    yield sla
+    region = GaugeMetricFamily(
+        "ccdr_desk_region_resolution_met_ratio", "Resolution SLA met, by region.", labels=["period", "region"]
+    )
+    for name, c in report.by_region.items():
+        if c.share is not None:
+            region.add_metric([period, name], c.share)
+    yield region
+    single = [
+        ("ccdr_desk_first_time_fix_ratio", "Resolved and never reopened.", report.first_time_fix.share),
+        ("ccdr_desk_mttr_minutes", "Mean time to resolve.", report.mttr_min),
+        ("ccdr_desk_csat_mean", "Mean CSAT score (1-5).", report.csat_mean),
+        ("ccdr_desk_csat_response_ratio", "Resolved tickets with a CSAT score.", report.csat_response.share),
+    ]
+    for name, doc, value in single:
+        family = GaugeMetricFamily(name, doc, labels=["period"])
+        if value is not None:
+            family.add_metric([period], value)
+        yield family
+    backlog = GaugeMetricFamily(
+        "ccdr_desk_backlog_tickets", "The week's tickets still open, by age.", labels=["period", "age"]
+    )
+    for age, n in report.backlog.items():
+        backlog.add_metric([period, age], n)
+    yield backlog
+    yield GaugeMetricFamily("ccdr_desk_kpi_age_seconds", "Seconds since these figures were computed.", value=age_s)
+
+
+class DeskGauges(Collector):
+    def __init__(self, pool: AsyncConnectionPool[Any], zone: ZoneInfo, refresh_s: float) -> None:
+        self._pool, self._zone, self._refresh_s = pool, zone, refresh_s
+        self._report: DeskReport | None = None
+        self._at = 0.0
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if self._report is not None:
+            yield from families(self._report, time.monotonic() - self._at)
+
+    async def refresh(self) -> None:
+        now = datetime.now(UTC)
+        period = parse_period(current_week(now, self._zone), self._zone)
+        async with self._pool.connection() as conn:
+            rows = await facts(conn, period.start, period.end)
+        self._report, self._at = compute(rows, period, now), time.monotonic()
+
+    async def run(self) -> None:
+        REGISTRY.register(self)
+        try:
+            while True:
+                try:
+                    await self.refresh()
+                except Exception as exc:  # noqa: BLE001 - the figures get older; the API goes on
+                    log.warning("desk KPIs not refreshed: %s", exc)
+                await asyncio.sleep(self._refresh_s)
+        finally:
+            REGISTRY.unregister(self)
