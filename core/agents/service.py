@@ -172,6 +172,12 @@ def require(session: Session, permission: Permission) -> None:
         raise Forbidden(f"{session.agent.role} may not {permission.value.replace('_', ' ')}")
 
 
+def acting_as(session: Session, permission: Permission) -> str:
+    """The agent id a write is recorded under, once the session may do it (403 otherwise)."""
+    require(session, permission)
+    return session.agent.id
+
+
 def parse_roster(body: bytes, media_type: str, window: tuple[datetime, datetime] | None) -> Sequence[Shift]:
     try:
         if media_type == "text/csv":

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from core.domain.routing import fold
 from core.domain.taxonomy import Category
@@ -73,6 +74,9 @@ def checked_tags(tags: list[str]) -> list[str]:
     return sorted(set(tags))
 
 
+Tags = Annotated[list[str], Field(max_length=20), AfterValidator(checked_tags)]
+
+
 class ArticleDraft(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -80,12 +84,7 @@ class ArticleDraft(BaseModel):
     body: StorableText = Field(min_length=1, max_length=50_000)
     category: Category | None = None
     asset_model: StorableText | None = Field(default=None, min_length=1, max_length=100)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, tags: list[str]) -> list[str]:
-        return checked_tags(tags)
+    tags: Tags = Field(default_factory=list)
 
 
 class Revision(ArticleDraft):

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from core.agents.domain.model import Permission, Session
 from core.agents.http.router import Authenticate
-from core.agents.service import require
+from core.agents.service import acting_as
 from core.domain.taxonomy import Category
 from core.domain.text import StorableText
 from core.knowledge.domain import Article, ArticleDraft, Revision
@@ -40,17 +40,9 @@ def build_knowledge_router(service: KnowledgeService, authenticate: Authenticate
     router = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
     Auth = Annotated[Session, Depends(authenticate)]
 
-    def writer(session: Session) -> str:
-        require(session, Permission.PUBLISH_KNOWLEDGE)
-        return session.agent.id
-
-    def worker(session: Session) -> str:
-        require(session, Permission.WORK_TICKETS)
-        return session.agent.id
-
     @router.post("/kb/articles", response_model=Article, status_code=201)
     async def create(draft: ArticleDraft, session: Auth) -> Article:
-        return await service.create(draft, writer(session))
+        return await service.create(draft, acting_as(session, Permission.PUBLISH_KNOWLEDGE))
 
     @router.get("/kb/articles", response_model=Hits)
     async def search(
@@ -69,7 +61,7 @@ def build_knowledge_router(service: KnowledgeService, authenticate: Authenticate
     @router.put("/kb/articles/{article_id}", response_model=Article)
     async def revise(article_id: UUID, rev: Revision, session: Auth) -> Article:
         """A new version from the one the editor read (`version`); 409 when someone edited it meanwhile."""
-        return await service.revise(article_id, rev, writer(session))
+        return await service.revise(article_id, rev, acting_as(session, Permission.PUBLISH_KNOWLEDGE))
 
     @router.get("/kb/articles/{article_id}/versions")
     async def versions(article_id: UUID) -> dict[str, Any]:
@@ -81,11 +73,11 @@ def build_knowledge_router(service: KnowledgeService, authenticate: Authenticate
 
     @router.post("/tickets/{code}/articles")
     async def link(code: str, req: LinkRequest, session: Auth) -> dict[str, bool]:
-        return {"linked": await service.link(code, req.article_id, worker(session))}
+        return {"linked": await service.link(code, req.article_id, acting_as(session, Permission.WORK_TICKETS))}
 
     @router.post("/tickets/{code}/article", response_model=Article, status_code=201)
     async def publish(code: str, req: PublishRequest, session: Auth) -> Article:
         """Publish an article from the resolved ticket's symptom, root cause and fix, linked to it."""
-        return await service.publish_from_ticket(code, req, writer(session))
+        return await service.publish_from_ticket(code, req, acting_as(session, Permission.PUBLISH_KNOWLEDGE))
 
     return router

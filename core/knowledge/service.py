@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.domain.taxonomy import Category
 from core.domain.text import StorableText
@@ -17,7 +17,7 @@ from core.knowledge.domain import (
     Article,
     ArticleDraft,
     Revision,
-    checked_tags,
+    Tags,
     from_ticket,
     search_query,
     suggestion_query,
@@ -34,12 +34,7 @@ class PublishRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     title: StorableText | None = Field(default=None, min_length=3, max_length=200)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, tags: list[str]) -> list[str]:
-        return checked_tags(tags)
+    tags: Tags = Field(default_factory=list)
 
 
 class KnowledgeService:

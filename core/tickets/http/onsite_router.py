@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from core.agents.domain.model import Permission, Session
 from core.agents.http.router import Authenticate
-from core.agents.service import require
+from core.agents.service import acting_as
 from core.tickets.onsite import CancelRequest, DepartureRequest, DispatchRequest, OnsiteService, Visit
 
 
@@ -25,15 +25,11 @@ def build_onsite_router(service: OnsiteService, authenticate: Authenticate) -> A
     router = APIRouter(prefix="/v1/tickets", dependencies=[Depends(authenticate)])
     Auth = Annotated[Session, Depends(authenticate)]
 
-    def worker(session: Session) -> str:
-        require(session, Permission.WORK_TICKETS)
-        return session.agent.id
-
     @router.post("/{code}/dispatch", response_model=DispatchView, status_code=201)
     async def dispatch(code: str, req: DispatchRequest, session: Auth) -> DispatchView:
         """Send the nearest qualified technician on duty, with the parts reserved (409 when nobody
         can go or no warehouse holds every part; then nothing changed)."""
-        done = await service.dispatch(code, req, worker(session))
+        done = await service.dispatch(code, req, acting_as(session, Permission.WORK_TICKETS))
         return DispatchView(visit=done.visit, warnings=list(done.warnings))
 
     @router.get("/{code}/visits", response_model=VisitList)
@@ -42,15 +38,15 @@ def build_onsite_router(service: OnsiteService, authenticate: Authenticate) -> A
 
     @router.post("/{code}/visits/{visit_id}/arrival", response_model=Visit)
     async def arrival(code: str, visit_id: UUID, session: Auth) -> Visit:
-        return await service.arrive(code, visit_id, worker(session))
+        return await service.arrive(code, visit_id, acting_as(session, Permission.WORK_TICKETS))
 
     @router.post("/{code}/visits/{visit_id}/departure", response_model=Visit)
     async def departure(code: str, visit_id: UUID, req: DepartureRequest, session: Auth) -> Visit:
         """The visit record: work done, parts used (the rest goes back on the shelf), photos, sign-off."""
-        return await service.depart(code, visit_id, req, worker(session))
+        return await service.depart(code, visit_id, req, acting_as(session, Permission.WORK_TICKETS))
 
     @router.post("/{code}/visits/{visit_id}/cancellation", response_model=Visit)
     async def cancellation(code: str, visit_id: UUID, req: CancelRequest, session: Auth) -> Visit:
-        return await service.cancel(code, visit_id, req, worker(session))
+        return await service.cancel(code, visit_id, req, acting_as(session, Permission.WORK_TICKETS))
 
     return router

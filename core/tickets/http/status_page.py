@@ -48,6 +48,12 @@ def _steps(events: list[TicketEvent]) -> list[tuple[datetime, str]]:
     return out
 
 
+def _customer(ticket: Ticket) -> str:
+    """Who acts through a status link: the ticket's contact (whoever holds the link speaks for them)."""
+    who = ticket.contact.email or ticket.contact.handle or ticket.contact.phone or "status link"
+    return f"customer:{who}"
+
+
 def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -71,6 +77,13 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
 
     def error(request: Request, exc: CcdrError) -> HTMLResponse:
         return page(request, exc.status, error=exc.detail, ticket=None)
+
+    def back(ticket: Ticket, done: str) -> Response:
+        """Post/redirect/get: back to the page, saying what was done."""
+        target = f"/status/{ticket.code}?k={status_tag(link_key, ticket.code)}&{done}=1"
+        response = RedirectResponse(target, status_code=303)
+        response.headers.update(PRIVATE)
+        return response
 
     @router.get("/status/{code}", response_class=HTMLResponse)
     async def status_page(
@@ -112,14 +125,10 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
                 req = CsatRequest(score=int(score) if score.isdigit() else 0, comment=comment)
             except ValidationError:
                 return page(request, 422, error="score: choose 1 to 5 / chọn từ 1 đến 5", ticket=None)
-            who = ticket.contact.email or ticket.contact.handle or ticket.contact.phone or "status link"
-            await tickets.csat(ticket.code, req, actor=f"customer:{who}")
+            await tickets.csat(ticket.code, req, actor=_customer(ticket))
         except CcdrError as exc:
             return error(request, exc)
-        target = f"/status/{ticket.code}?k={status_tag(link_key, ticket.code)}&rated=1"
-        response = RedirectResponse(target, status_code=303)
-        response.headers.update(PRIVATE)
-        return response
+        return back(ticket, "rated")
 
     @router.post("/status/{code}/complaint")
     async def complain(
@@ -135,13 +144,9 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
                 req = ComplaintRequest(text=text)
             except ValidationError:
                 return page(request, 422, error="text: at least 3 characters / ít nhất 3 ký tự", ticket=None)
-            who = ticket.contact.email or ticket.contact.handle or ticket.contact.phone or "status link"
-            await tickets.complain(ticket.code, req, actor=f"customer:{who}")
+            await tickets.complain(ticket.code, req, actor=_customer(ticket))
         except CcdrError as exc:
             return error(request, exc)
-        target = f"/status/{ticket.code}?k={status_tag(link_key, ticket.code)}&complained=1"
-        response = RedirectResponse(target, status_code=303)
-        response.headers.update(PRIVATE)
-        return response
+        return back(ticket, "complained")
 
     return router
