@@ -270,6 +270,9 @@ class OutboundMail(_Strict):
     key_file: str | None = None
     timeout_s: float = Field(gt=0)
     retry_s: float = Field(gt=0)  # an undelivered notice is tried again after this long
+    # A customer address gets at most this many notices an hour: the portal takes anyone's address,
+    # and the desk's relay must not become a way to flood one.
+    max_per_address_per_hour: int = Field(ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _cert_pair(self) -> OutboundMail:

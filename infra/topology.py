@@ -168,6 +168,7 @@ class MailSettings(_Strict):
     sender: str = Field(min_length=3, max_length=200, pattern=r"^[^\r\n]*<[^<>@\s]+@[^<>@\s]+>$")
     send_timeout_s: float = Field(gt=0, le=300)  # one SMTP conversation with the relay
     retry_s: float = Field(gt=0, le=300)  # an undelivered notice is tried again after this long
+    max_per_address_per_hour: int = Field(ge=1, le=100_000)  # notices to one customer address (flooding)
     customer_timezone: str = Field(min_length=1)  # times in customers' mail and on their status page
 
 

@@ -17,6 +17,11 @@ from core.settings import OutboundMail
 MESSAGE_ID_DOMAIN = "notify.ccdr"
 
 
+class Refused(Exception):
+    """The notice will never be taken (the relay or platform refused it for good, or it cannot be
+    a message): sending it again would not help."""
+
+
 def message_id(event_id: int, recipient: str) -> str:
     """The same for every attempt at one (event, recipient): a notice sent twice (the relay took it,
     then the notifier died before recording it) is one message to the recipient's mail client."""
@@ -25,8 +30,14 @@ def message_id(event_id: int, recipient: str) -> str:
 
 
 def compose(notice: Notice, sender: str, to: str, event_id: int) -> EmailMessage:
+    """The message; raises Refused when the notice cannot be one (an address or a subject no
+    header can carry): sending it again would not change that."""
     msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = sender, to, notice.subject
+    try:
+        # A subject made from what a customer typed may hold line breaks: one line, or no header.
+        msg["From"], msg["To"], msg["Subject"] = sender, to, " ".join(notice.subject.split())
+    except (ValueError, TypeError) as exc:
+        raise Refused(f"not a mail header: {exc}") from None
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = message_id(event_id, to)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies back into intake
@@ -34,20 +45,32 @@ def compose(notice: Notice, sender: str, to: str, event_id: int) -> EmailMessage
     return msg
 
 
-class Refused(Exception):
-    """The relay refused the message for good (a 5xx answer): sending it again would not help."""
+# RFC 3463 classes that say this message or this address will never be taken: a bad address
+# (5.1.x), a mailbox that cannot take it (5.2.x), its content (5.6.x). A 5.7.x (not allowed:
+# relaying denied, our certificate unknown) or a refused sender is our configuration, and the
+# same for every notice: those are tried again, never skipped, until someone fixes them.
+_FINAL = ("5.1.", "5.2.", "5.6.")
+
+
+def _final(code: int, text: bytes | str) -> bool:
+    words = (text.decode(errors="replace") if isinstance(text, bytes) else str(text)).split()
+    return code >= 500 and bool(words) and words[0].startswith(_FINAL)
 
 
 def _permanent(exc: smtplib.SMTPException) -> str | None:
-    """The relay's answer when `exc` is a permanent refusal (5xx), else None (try again later)."""
+    """The relay's answer when `exc` refuses this message for good, else None (try again later)."""
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"the relay cannot take it: {exc}"  # e.g. an address that needs SMTPUTF8
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         answers = list(exc.recipients.values())
-        if answers and all(code >= 500 for code, _ in answers):
+        if answers and all(_final(code, text) for code, text in answers):
             return "; ".join(f"{code} {text.decode(errors='replace')}" for code, text in answers)
         return None
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return None
     code = getattr(exc, "smtp_code", None)
-    if isinstance(code, int) and code >= 500:
-        error = getattr(exc, "smtp_error", b"")
+    error = getattr(exc, "smtp_error", b"")
+    if isinstance(code, int) and _final(code, error):
         text = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
         return f"{code} {text}"
     return None

@@ -66,6 +66,25 @@ async def _notices(
     return out
 
 
+async def _over_cap(conn: AsyncConnection[Any], recipient: str, cap: int) -> bool:
+    """This customer address was sent `cap` notices in the last hour (the one being recorded aside)."""
+    row = await (
+        await conn.execute(
+            """SELECT count(*) FROM notifications
+                WHERE recipient = %s AND outcome = 'sent' AND sent_at > now() - interval '1 hour'""",
+            (recipient,),
+        )
+    ).fetchone()
+    return row is not None and row[0] > cap  # the row just inserted for this notice counts too
+
+
+async def _refused(conn: AsyncConnection[Any], event: TicketEventMessage, notice: Notice, why: str) -> None:
+    await conn.execute(
+        "UPDATE notifications SET outcome = 'refused', detail = %s WHERE event_id = %s AND recipient = %s",
+        (why[:500], event.event_id, notice.recipient),
+    )
+
+
 async def handle(
     pool: AsyncConnectionPool[Any],
     event: TicketEventMessage,
@@ -86,6 +105,10 @@ async def handle(
             ).fetchone()
             if row is None:
                 continue  # sent before (by us or by the other site before a failover)
+            if notice.to_customer and await _over_cap(conn, notice.recipient, settings.mail.max_per_address_per_hour):
+                cap = settings.mail.max_per_address_per_hour
+                await _refused(conn, event, notice, f"more than {cap} notices to this address in the last hour")
+                continue
             to = notice.recipient
             if "@" not in to:  # an agent id: deliver to their e-mail when they have one
                 row = await (await conn.execute("SELECT email FROM agents WHERE id = %s", (to,))).fetchone()
@@ -96,11 +119,8 @@ async def handle(
                 else:
                     await asyncio.to_thread(relay.send, compose(notice, settings.mail.sender, to, event.event_id))
             except Refused as exc:
-                log.warning("notice %s/%s to %s refused by the relay: %s", event.ticket_code, event.kind, to, exc)
-                await conn.execute(
-                    "UPDATE notifications SET outcome = 'refused', detail = %s WHERE event_id = %s AND recipient = %s",
-                    (str(exc)[:500], event.event_id, notice.recipient),
-                )
+                log.warning("notice %s/%s to %s refused: %s", event.ticket_code, event.kind, to, exc)
+                await _refused(conn, event, notice, str(exc))
                 continue
             sent += 1
     return sent

@@ -143,6 +143,10 @@ class OnsiteWrites(Protocol):
         """The visit, locked until the transaction ends."""
         ...
 
+    async def open_visit(self, code: str) -> UUID | None:
+        """The ticket's visit under way, if any."""
+        ...
+
     async def end_visit(self, visit: Visit, back: dict[str, int], used: dict[str, int]) -> None:
         """Write the visit's end (status, times, report) and put `back` on the shelf."""
         ...
@@ -161,12 +165,17 @@ class OnsiteService:
         self.store = store
 
     async def visits(self, code: str) -> list[Visit]:
+        async with self.store.writing() as tx:  # one short transaction: the ticket must exist
+            await self._locked(tx, code)
         return await self.store.visits(canonical(code))
 
     async def dispatch(self, code: str, req: DispatchRequest, actor: str) -> Dispatched:
         now = datetime.now(UTC)
         async with self.store.writing() as tx:
             ticket = await self._locked(tx, code)
+            under_way = await tx.open_visit(ticket.code)
+            if under_way is not None:
+                raise Conflict(f"{ticket.code} has a visit under way ({under_way}): end or cancel it first")
             clock = self._moved_clock(ticket, S.DISPATCHED_ONSITE, now)
             place = req.place or (await tx.place_of_asset(ticket.asset_serial) if ticket.asset_serial else None)
             if not place:

@@ -31,8 +31,12 @@ from core.tickets.http.schemas import (
 from core.tickets.ports import TicketStore, TicketWrites
 
 S = TicketState
-REVIEW_KEY = "post_incident_review"  # the action key: one review per ticket
-DUPLICATE_KEY = "duplicate_of"  # a ticket is closed out as a duplicate once
+
+
+def review_key(resolved_at: datetime | None) -> str:
+    """The action key of a P1's post-incident review: one per resolution (a reopened and again
+    resolved P1 is reviewed again before it closes)."""
+    return f"post_incident_review:{resolved_at.isoformat() if resolved_at else '-'}"
 
 
 def canonical(code: str) -> str:
@@ -140,12 +144,13 @@ class TicketService:
                 raise Conflict(f"post-incident reviews are for P1 incidents; {ticket.code} is {ticket.priority}")
             if ticket.status not in (S.RESOLVED, S.CLOSED):
                 raise Conflict(f"a post-incident review comes after the resolution; {ticket.code} is {ticket.status}")
-            if await tx.has_action(ticket.code, REVIEW_KEY):
-                raise Conflict(f"{ticket.code}'s post-incident review is recorded")
+            key = review_key(ticket.clock.resolved_at)
+            if await tx.has_action(ticket.code, key):
+                raise Conflict(f"{ticket.code}'s post-incident review of this resolution is recorded")
             data = req.model_dump(mode="json")
             await tx.append(
                 ticket.code,
-                [EventDraft(kind="post_incident_review", actor=actor, at=now, data=data, action_key=REVIEW_KEY)],
+                [EventDraft(kind="post_incident_review", actor=actor, at=now, data=data, action_key=key)],
             )
             return await self._reread(tx, ticket.code)
 
@@ -154,7 +159,11 @@ class TicketService:
         duplicate is resolved with that as its root cause (its customer is told, with the primary's
         code). Work goes on in the primary."""
         now = datetime.now(UTC)
-        dup_code, primary_code = canonical(code), canonical(req.primary)
+        dup_code = canonical(code)
+        try:
+            primary_code = canonical(req.primary)
+        except NotFound as exc:
+            raise InvalidInput(f"primary: {exc.detail}", [FieldError("primary", "not a ticket code")]) from None
         if dup_code == primary_code:
             raise InvalidInput("primary: a ticket is not a duplicate of itself", [FieldError("primary", "same ticket")])
         async with self.store.writing() as tx:
@@ -162,8 +171,9 @@ class TicketService:
             first, second = sorted((dup_code, primary_code))
             locked = {first: await self._locked(tx, first), second: await self._locked(tx, second)}
             dup, primary = locked[dup_code], locked[primary_code]
-            if await tx.has_action(primary.code, DUPLICATE_KEY):
-                raise Conflict(f"{primary.code} is itself a duplicate; link to the ticket it duplicates")
+            if primary.status in (S.RESOLVED, S.CLOSED):
+                # A resolved duplicate among them: work goes on in an open ticket, never in a chain.
+                raise Conflict(f"the primary {primary.code} is {primary.status}; link to an open ticket (or reopen it)")
             if dup.status in (S.RESOLVED, S.CLOSED):
                 raise Conflict(f"{dup.code} is {dup.status}; only an open ticket is closed out as a duplicate")
             cause = f"Trùng với / Duplicate of {primary.code}"
@@ -182,7 +192,6 @@ class TicketService:
                         actor=actor,
                         at=now,
                         data={"primary": primary.code, "note": req.note},
-                        action_key=DUPLICATE_KEY,
                     ),
                     EventDraft(kind="status_changed", actor=actor, at=now, data=moved),
                 ],
@@ -264,7 +273,7 @@ class TicketService:
             if (
                 target is S.CLOSED
                 and ticket.priority is Priority.P1
-                and not await tx.has_action(ticket.code, REVIEW_KEY)
+                and not await tx.has_action(ticket.code, review_key(ticket.clock.resolved_at))
             ):
                 raise Conflict(f"a P1 is closed after its post-incident review: POST /v1/tickets/{ticket.code}/review")
             if is_reopen(ticket.status, target):

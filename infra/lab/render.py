@@ -473,6 +473,7 @@ def service_settings(
             "key_file": str(pki_dir(topo) / f"site-{site}.key"),
             "timeout_s": topo.mail.send_timeout_s,
             "retry_s": topo.mail.retry_s,
+            "max_per_address_per_hour": topo.mail.max_per_address_per_hour,
         },
         "chat_replies": {
             "slack_api_url": f"{chat_standin_url(topo)}/slack/api",

@@ -628,6 +628,7 @@ def services_document(
             "key_file": str(topo.paths.etc / "tls" / f"{host.name}.key"),
             "timeout_s": topo.mail.send_timeout_s,
             "retry_s": topo.mail.retry_s,
+            "max_per_address_per_hour": topo.mail.max_per_address_per_hour,
         },
         "chat_replies": {
             "slack_api_url": topo.chat.slack_api_url,

@@ -21,6 +21,21 @@ from typing import Any
 from core.notify.domain.rules import ChatTarget
 
 REPLYABLE = frozenset({"slack", "zalo"})
+# Answers that are about us (our token, our rate), not about this message: tried again, never
+# skipped, until someone fixes the credential.
+SLACK_RETRY = frozenset(
+    {
+        "ratelimited",
+        "service_unavailable",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "missing_scope",
+    }
+)
+ZALO_RETRY = frozenset({-216, -124, -32})  # access token invalid, access token expired, rate limit
 ZALO_TEXT_MAX = 2000
 SLACK_TEXT_MAX = 40_000
 
@@ -67,11 +82,12 @@ def outcome(platform: str, status: int, body: Any) -> tuple[Outcome, str]:
         if body.get("ok") is True:
             return Outcome.SENT, ""
         error = str(body.get("error", "unknown"))
-        return (Outcome.RETRY if error in {"ratelimited", "service_unavailable"} else Outcome.REFUSED), error
+        return (Outcome.RETRY if error in SLACK_RETRY else Outcome.REFUSED), error
     error_code = body.get("error")
     if error_code == 0:
         return Outcome.SENT, ""
-    return Outcome.REFUSED, f"{error_code}: {body.get('message', '')}"[:200]
+    detail = f"{error_code}: {body.get('message', '')}"[:200]
+    return (Outcome.RETRY if error_code in ZALO_RETRY else Outcome.REFUSED), detail
 
 
 def _clip(text: str, limit: int) -> str:

@@ -74,11 +74,11 @@ def customer_notices(event: TicketEventMessage, view: CustomerView, link: str, z
         return []
     subject, text = body
     if view.email:
-        return [Notice(view.email, f"[{view.code}] {subject}", text)]
+        return [Notice(view.email, f"[{view.code}] {subject}", text, to_customer=True)]
     chat = view.chat
     if chat is not None and can_reply(chat):
         who = f"{chat.platform}:{chat.user_id or chat.conversation}"
-        return [Notice(who, f"[{view.code}] {subject}", text, chat=chat)]
+        return [Notice(who, f"[{view.code}] {subject}", text, chat=chat, to_customer=True)]
     return []  # no address to write to (a call, a walk-in): the engineer calls back
 
 
@@ -117,7 +117,9 @@ def _body(event: TicketEventMessage, view: CustomerView, link: str, zone: ZoneIn
 
 def _acknowledgement(view: CustomerView, link: str, zone: ZoneInfo) -> tuple[str, str]:
     respond, resolve = _when(view.response_due, zone), _when(view.resolution_due, zone)
-    return "Đã tiếp nhận / Received: " + view.subject[:80], _two(
+    # The subject carries no text the sender typed: the portal takes anyone's address, and the
+    # desk's mail must not carry a stranger's words in its subject line.
+    return "Đã tiếp nhận / Received", _two(
         [
             f"Chúng tôi đã tiếp nhận yêu cầu của quý khách. Mã sự cố: {view.code}.",
             f"Mức ưu tiên: {view.priority}. Phản hồi trước: {respond}. Giải quyết trước: {resolve}.",

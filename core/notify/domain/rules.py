@@ -39,6 +39,7 @@ class Notice:
     subject: str
     body: str
     chat: ChatTarget | None = None  # set: sent on that chat platform, not by mail
+    to_customer: bool = False  # a customer's (capped per address: the portal takes anyone's address)
 
 
 def notices(event: TicketEventMessage, duty_manager: str, servicedesk_manager: str = "") -> list[Notice]:

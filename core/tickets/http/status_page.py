@@ -27,7 +27,9 @@ from core.tickets.http.schemas import ComplaintRequest, CsatRequest
 from core.tickets.service import TicketService
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-TAG_MAX = 64  # a longer `k` is no tag of ours; refused before any work
+TAG_MAX = 64  # a longer `k` is no tag of ours; refused before any work (the same 404 page)
+K_MAX = 4096  # what the form and query take at all (beyond: the framework's 422)
+SCORES = {str(n): n for n in range(1, 6)}  # the form's values; anything else ("²", "9") is a 422 page
 PRIVATE = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -89,7 +91,7 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
     async def status_page(
         request: Request,
         code: str,
-        k: Annotated[str, Query(max_length=TAG_MAX)] = "",
+        k: Annotated[str, Query(max_length=K_MAX)] = "",
         rated: int = 0,
         complained: int = 0,
     ) -> Response:
@@ -115,14 +117,14 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
     async def rate(
         request: Request,
         code: str,
-        k: Annotated[str, Form(max_length=TAG_MAX)],
+        k: Annotated[str, Form(max_length=K_MAX)],
         score: Annotated[str, Form(max_length=2)],
         comment: Annotated[str, Form(max_length=5000)] = "",
     ) -> Response:
         try:
             ticket = await ticket_for(code, k)
             try:
-                req = CsatRequest(score=int(score) if score.isdigit() else 0, comment=comment)
+                req = CsatRequest(score=SCORES.get(score.strip(), 0), comment=comment)
             except ValidationError:
                 return page(request, 422, error="score: choose 1 to 5 / chọn từ 1 đến 5", ticket=None)
             await tickets.csat(ticket.code, req, actor=_customer(ticket))
@@ -134,7 +136,7 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
     async def complain(
         request: Request,
         code: str,
-        k: Annotated[str, Form(max_length=TAG_MAX)],
+        k: Annotated[str, Form(max_length=K_MAX)],
         text: Annotated[str, Form(max_length=10_000)],
     ) -> Response:
         """The customer's complaint from their page: it reaches the ServiceDesk manager."""

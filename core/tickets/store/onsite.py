@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from psycopg.errors import UniqueViolation
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from core.errors import Conflict
 from core.tickets.domain.model import EventDraft, SlaClock, Ticket
 from core.tickets.domain.onsite import Technician, Warehouse
 from core.tickets.onsite import Reservation, Visit
@@ -62,14 +64,31 @@ class _Writes:
     async def technicians(self, skill: str) -> list[Technician]:
         rows = await (
             await self.conn.execute(
-                """SELECT t.id, t.name, t.skills, t.region, t.current_place, t.on_duty,
-                          EXISTS (SELECT 1 FROM site_visits v
-                                   WHERE v.technician_id = t.id AND v.status IN ('dispatched', 'on_site'))
-                     FROM technicians t WHERE %s = ANY (t.skills) ORDER BY t.id FOR UPDATE OF t""",
+                """SELECT id, name, skills, region, current_place, on_duty
+                     FROM technicians WHERE %s = ANY (skills) ORDER BY id FOR UPDATE""",
                 (skill,),
             )
         ).fetchall()
-        return [Technician(r[0], r[1], frozenset(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+        # Who is out is read after the lock, in a statement of its own: a dispatch that held the
+        # lock before us has committed its visit by now, and a new statement sees it (READ
+        # COMMITTED), where a subquery of the locking statement would not.
+        out = await (
+            await self.conn.execute(
+                """SELECT technician_id FROM site_visits
+                    WHERE status IN ('dispatched', 'on_site') AND technician_id = ANY (%s)""",
+                ([r[0] for r in rows],),
+            )
+        ).fetchall()
+        busy = {r[0] for r in out}
+        return [Technician(r[0], r[1], frozenset(r[2]), r[3], r[4], r[5], r[0] in busy) for r in rows]
+
+    async def open_visit(self, code: str) -> UUID | None:
+        row = await (
+            await self.conn.execute(
+                "SELECT id FROM site_visits WHERE ticket_code = %s AND status IN ('dispatched', 'on_site')", (code,)
+            )
+        ).fetchone()
+        return row[0] if row else None
 
     async def minutes_to(self, place: str) -> dict[str, int]:
         rows = await (
@@ -94,6 +113,15 @@ class _Writes:
         return [Warehouse(w, places[w], stock[w]) for w in sorted(places)]
 
     async def create_visit(self, visit: Visit, warehouse: str | None, parts: dict[str, int]) -> None:
+        try:
+            await self._insert_visit(visit)
+        except UniqueViolation:
+            # Guarded against before (the ticket's open visit, the technicians locked): one more
+            # line, so a race we did not foresee is a 409, never a 500.
+            raise Conflict("the ticket or the technician has a visit under way; try again") from None
+        await self._take_parts(visit, warehouse, parts)
+
+    async def _insert_visit(self, visit: Visit) -> None:
         await self.conn.execute(
             """INSERT INTO site_visits (id, ticket_code, technician_id, to_place, travel_minutes, dispatched_at,
                                         dispatched_by, eta, status)
@@ -110,6 +138,8 @@ class _Writes:
                 visit.status,
             ),
         )
+
+    async def _take_parts(self, visit: Visit, warehouse: str | None, parts: dict[str, int]) -> None:
         for part, quantity in sorted(parts.items()):
             assert warehouse is not None
             await self.conn.execute(

@@ -242,7 +242,7 @@ def test_a_p1_is_closed_only_after_its_post_incident_review_which_is_recorded_on
         run(service.transition(ticket.code, TransitionRequest(to=S.CLOSED), "l2.binh"))
     assert store.committed.tickets[ticket.code].status is S.RESOLVED
     run(service.review(ticket.code, REVIEW, "sup.hoa"))
-    with pytest.raises(Conflict, match="review is recorded"):
+    with pytest.raises(Conflict, match="review of this resolution is recorded"):
         run(service.review(ticket.code, REVIEW, "sup.hoa"))
     closed = run(service.transition(ticket.code, TransitionRequest(to=S.CLOSED), "l2.binh"))
     assert closed.status is S.CLOSED
@@ -276,15 +276,17 @@ def test_a_duplicate_is_resolved_with_a_link_both_ways_and_work_goes_on_in_the_p
     assert store.committed.tickets[primary.code].status is S.NEW
 
 
-def test_a_duplicate_link_is_refused_for_itself_a_closed_ticket_or_a_duplicate_primary_and_writes_nothing() -> None:
+def test_a_duplicate_link_is_refused_for_itself_a_resolved_ticket_or_a_resolved_primary_and_writes_nothing() -> None:
     service, store, primary, duplicate = _pair()
     with pytest.raises(InvalidInput, match="not a duplicate of itself"):
         run(service.mark_duplicate(primary.code, DuplicateRequest(primary=primary.code), "l1.an"))
     run(service.mark_duplicate(duplicate.code, DuplicateRequest(primary=primary.code), "l1.an"))
     with pytest.raises(Conflict, match="only an open ticket"):
         run(service.mark_duplicate(duplicate.code, DuplicateRequest(primary=primary.code), "l1.an"))
-    with pytest.raises(Conflict, match="is itself a duplicate"):
+    with pytest.raises(Conflict, match="is resolved; link to an open ticket"):  # no chains through a duplicate
         run(service.mark_duplicate(primary.code, DuplicateRequest(primary=duplicate.code), "l1.an"))
+    with pytest.raises(InvalidInput, match=r"primary: .* is not a ticket code"):
+        run(service.mark_duplicate(primary.code, DuplicateRequest(primary="INC-nope"), "l1.an"))
     assert store.committed.tickets[primary.code].status is S.NEW and len(store.committed.events[primary.code]) == 1
 
 

@@ -40,7 +40,7 @@ def test_only_slack_and_zalo_with_somewhere_to_write_are_replied_to() -> None:
     [
         ("slack", 200, {"ok": True, "ts": "1.2"}, Outcome.SENT),
         ("slack", 200, {"ok": False, "error": "channel_not_found"}, Outcome.REFUSED),
-        ("slack", 200, {"ok": False, "error": "invalid_auth"}, Outcome.REFUSED),
+        ("slack", 200, {"ok": False, "error": "invalid_auth"}, Outcome.RETRY),  # our token: fixed by us, never skipped
         ("slack", 200, {"ok": False, "error": "ratelimited"}, Outcome.RETRY),
         ("slack", 429, None, Outcome.RETRY),
         ("slack", 503, None, Outcome.RETRY),
@@ -49,6 +49,7 @@ def test_only_slack_and_zalo_with_somewhere_to_write_are_replied_to() -> None:
         ("zalo", 200, {"error": -213, "message": "User has not followed the OA"}, Outcome.REFUSED),
         ("zalo", 200, "not json", Outcome.REFUSED),
         ("zalo", 502, None, Outcome.RETRY),
+        ("zalo", 200, {"error": -216, "message": "Access token is invalid"}, Outcome.RETRY),
     ],
 )
 def test_what_an_answer_means(platform: str, status: int, body: object, expected: Outcome) -> None:

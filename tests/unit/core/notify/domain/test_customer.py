@@ -47,7 +47,7 @@ def test_the_acknowledgement_gives_the_code_priority_due_times_in_local_time_and
     [notice] = customer_notices(event("created"), view(), LINK, HANOI)
     assert notice.recipient == "an.nguyen@songhong.example"
     assert notice.subject.startswith(f"[{CODE}] ")  # a reply threads onto the ticket
-    assert "Máy chủ DB01" in notice.subject
+    assert notice.subject == f"[{CODE}] Đã tiếp nhận / Received"  # no text the sender typed
     assert f"Incident code: {CODE}" in notice.body and "Priority: P1" in notice.body
     # 01:15 and 05:00 UTC are 08:15 and 12:00 in Hà Nội.
     assert "2026-12-07 08:15 (UTC+07:00)" in notice.body and "2026-12-07 12:00 (UTC+07:00)" in notice.body
