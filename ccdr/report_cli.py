@@ -172,3 +172,24 @@ def _tables(r: DeskReport) -> None:
         out.print("MTBF, shortest: " + ", ".join(f"{a} {h:.1f} h" for a, h in worst))
     if r.top_causes:
         out.print("top causes: " + "; ".join(f"{cause} ({n})" for cause, n in r.top_causes))
+
+
+@app.command()
+def scheduler(
+    candidate: Annotated[str, typer.Option("--candidate", help="This scheduler's name (e.g. ops-hanoi).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the weekly and monthly reports are written.")],
+    tz: Annotated[str, typer.Option("--tz", help="The desk's time zone: where a period starts and ends.")] = DESK_TZ,
+    topology: TopologyOption = None,
+) -> None:
+    """Run one candidate of the leader-elected report scheduler until SIGTERM: the leader writes last
+    week's report each Monday and last month's each 1st (PDF and HTML), each once."""
+    import logging
+
+    from ccdr.report_scheduler import serve
+
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TicketsCliError(f"--tz {tz!r} is not a time zone (e.g. Asia/Ho_Chi_Minh, UTC)") from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True)
+    asyncio.run(serve(load_topology(topology), candidate, out_dir, zone))

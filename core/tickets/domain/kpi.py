@@ -65,6 +65,19 @@ def parse_period(text: str, tz: ZoneInfo) -> Period:
     raise PeriodError(f"{text!r} is not a period: use 2026-W49 (week), 2026-12 (month) or 2026-Q4 (quarter)")
 
 
+def previous_period(kind: str, now: datetime, tz: ZoneInfo) -> str:
+    """The label of the last complete week or month before `now`, in the desk's time zone (what a
+    scheduled report covers: run on Monday, it reports the week that just ended)."""
+    today = now.astimezone(tz).date()
+    if kind == "week":
+        year, week, _ = (today - timedelta(days=7)).isocalendar()
+        return f"{year}-W{week:02d}"
+    if kind == "month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return f"{last.year}-{last.month:02d}"
+    raise PeriodError(f"{kind}: a scheduled report is a week or a month")
+
+
 def _period(label: str, start: date, end: date, tz: ZoneInfo) -> Period:
     return Period(
         label, datetime.combine(start, datetime.min.time(), tz), datetime.combine(end, datetime.min.time(), tz)
@@ -220,4 +233,4 @@ def compute(facts: Sequence[TicketFacts], period: Period, now: datetime) -> Desk
     )
 
 
-__all__ = ["DeskReport", "Period", "PeriodError", "TicketFacts", "compute", "parse_period"]
+__all__ = ["DeskReport", "Period", "PeriodError", "TicketFacts", "compute", "parse_period", "previous_period"]

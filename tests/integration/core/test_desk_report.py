@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ccdr.report_cli import DESK_TZ
-from tests.integration.conftest import ccdr, wait_until
+from core.tickets.domain.kpi import previous_period
+from tests.integration.conftest import CCDR, ccdr, wait_until
 from tests.integration.core.conftest import Front
 
 
@@ -54,3 +57,23 @@ def test_the_report_as_a_pdf_and_the_weeks_figures_on_metrics(front: Front, tmp_
 
     metrics = wait_until("the desk's KPIs on /metrics", gauges, 90)  # computed every tickets.kpi_refresh_s
     assert "ccdr_desk_backlog_tickets{" in metrics and "ccdr_desk_kpi_age_seconds" in metrics
+
+
+def test_the_report_scheduler_writes_last_week_and_last_month_once(front: Front, tmp_path: Path) -> None:
+    now = datetime.now(ZoneInfo(DESK_TZ))
+    periods = [previous_period("week", now, ZoneInfo(DESK_TZ)), previous_period("month", now, ZoneInfo(DESK_TZ))]
+    front.sql("DELETE FROM desk_report_runs WHERE period = ANY (%s)", periods)
+    proc = subprocess.Popen([*CCDR, "report", "scheduler", "--candidate", "it-reports", "--out", str(tmp_path)])
+    try:
+
+        def written() -> list[tuple[Any, ...]] | None:
+            rows = front.sql("SELECT period, path, scheduler FROM desk_report_runs WHERE period = ANY (%s)", periods)
+            return rows if len(rows) == 2 else None
+
+        rows = wait_until("the scheduler's reports recorded", written, 120)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert {r[0] for r in rows} == set(periods) and {r[2] for r in rows} == {"it-reports"}
+    for period in periods:
+        assert (tmp_path / f"desk-{period}.pdf").read_bytes().startswith(b"%PDF-")

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.tickets.domain.kpi import PeriodError, TicketFacts, compute, parse_period
+from core.tickets.domain.kpi import PeriodError, TicketFacts, compute, parse_period, previous_period
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 WEEK = parse_period("2026-W49", VN)  # Mon 30 Nov .. Mon 7 Dec 2026, Vietnam time
@@ -101,3 +101,22 @@ def test_resolution_sla_by_region_and_mtbf_by_customer() -> None:
         "unknown": (1, 1),
     }
     assert r.mtbf_h_by_customer == {"CUST-DN-002": 9.0}  # gaps of 6 h and 12 h; one incident is no MTBF
+
+
+@pytest.mark.parametrize(
+    ("now", "kind", "label"),
+    [
+        (datetime(2026, 12, 7, 6, 0, tzinfo=VN), "week", "2026-W49"),  # Monday morning: the week that ended
+        (datetime(2026, 12, 6, 23, 0, tzinfo=VN), "week", "2026-W48"),  # still Sunday: W49 is not over
+        (datetime(2027, 1, 4, 0, 30, tzinfo=VN), "week", "2026-W53"),  # ISO year 2026 has 53 weeks
+        (datetime(2026, 12, 1, 0, 5, tzinfo=VN), "month", "2026-11"),
+        (datetime(2027, 1, 1, 0, 5, tzinfo=VN), "month", "2026-12"),
+    ],
+)
+def test_a_scheduled_report_covers_the_last_complete_period(now: datetime, kind: str, label: str) -> None:
+    assert previous_period(kind, now, VN) == label
+
+
+def test_a_scheduled_report_is_a_week_or_a_month() -> None:
+    with pytest.raises(PeriodError, match="a week or a month"):
+        previous_period("day", NOW, VN)
