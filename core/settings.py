@@ -290,6 +290,13 @@ class ChatReplies(_Strict):
     slack_bot_token: SecretStr
     zalo_api_url: str = Field(pattern=r"^https://")
     zalo_oa_access_token: SecretStr
+    # Teams: the desk's bot (Bot Framework): its connector for the tenant's region, and the token
+    # endpoint it gets a bearer token from with its app id and password (client credentials).
+    teams_service_url: str = Field(pattern=r"^https://")
+    teams_token_url: str = Field(pattern=r"^https://")
+    teams_scope: str = Field(min_length=1)
+    teams_app_id: str = Field(min_length=1)
+    teams_app_password: SecretStr
     ca_file: str | None = None
     timeout_s: float = Field(gt=0)
 

@@ -183,6 +183,7 @@ class ChatSettings(_Strict):
     """Replies to chat customers through the platforms' APIs (core.notify.chat)."""
 
     send_timeout_s: float = Field(gt=0, le=300)  # one call to a platform's API
+    teams_scope: str = Field(min_length=1)  # what the Teams bot asks its token for
 
 
 class LabChat(ChatSettings):

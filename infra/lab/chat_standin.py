@@ -1,11 +1,13 @@
 """A stand-in for the chat platforms' APIs, which the lab cannot reach (it has no Internet): Slack's
-`chat.postMessage` and Zalo OA's customer-service message, at the witness over HTTPS.
+`chat.postMessage`, Zalo OA's customer-service message, and a Teams bot's Bot Framework token
+endpoint (client credentials) and connector activities, at the witness over HTTPS.
 
 It checks each request as the platform would: the credential (Slack's bot token as a Bearer, Zalo's
-`access_token` header), a JSON body, the fields the method requires and Zalo's 2,000-character
-text limit. It answers in the platform's own shape, `{"ok": false, "error": ...}` or a negative
-Zalo error code, and keeps every message it accepted in a JSON-lines file (`received`) for
-tests to read. Run: `python -m infra.lab.chat_standin --config FILE` (infra.lab.render writes it)."""
+`access_token` header, a token the Teams endpoint issued), a JSON body, the fields the method
+requires and Zalo's 2,000-character text limit. It answers in the platform's own shape (`{"ok":
+false, "error": ...}`, a negative Zalo error code, an HTTP status), and keeps every message it
+accepted in a JSON-lines file (`received`) for tests to read.
+Run: `python -m infra.lab.chat_standin --config FILE` (infra.lab.render writes it)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ from starlette.routing import Route
 
 SLACK_PATH = "/slack/api/chat.postMessage"
 ZALO_PATH = "/zalo/v3.0/oa/message/cs"
+TEAMS_TOKEN_PATH = "/teams/token"
+TEAMS_ACTIVITIES_PATH = "/teams/v3/conversations/{conversation}/activities"
+TEAMS_TOKEN_LIFETIME_S = 3599
 SLACK_TEXT_MAX = 40_000
 ZALO_TEXT_MAX = 2000
 
@@ -40,6 +45,9 @@ class StandinConfig(BaseModel):
     key_file: str
     slack_bot_token: str
     zalo_oa_access_token: str
+    teams_app_id: str
+    teams_app_password: str
+    teams_scope: str
     received: str  # JSON lines, one per accepted message
 
 
@@ -102,7 +110,41 @@ def create_app(config: StandinConfig) -> Starlette:
             {"error": 0, "message": "Success", "data": {"message_id": uuid.uuid4().hex, "user_id": user}}
         )
 
-    return Starlette(routes=[Route(SLACK_PATH, slack, methods=["POST"]), Route(ZALO_PATH, zalo, methods=["POST"])])
+    issued: set[str] = set()
+
+    async def teams_token(request: Request) -> JSONResponse:
+        form = await request.form()
+        wanted = {
+            "grant_type": "client_credentials",
+            "client_id": config.teams_app_id,
+            "client_secret": config.teams_app_password,
+            "scope": config.teams_scope,
+        }
+        if any(form.get(k) != v for k, v in wanted.items()):
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        token = uuid.uuid4().hex
+        issued.add(token)
+        return JSONResponse({"token_type": "Bearer", "expires_in": TEAMS_TOKEN_LIFETIME_S, "access_token": token})
+
+    async def teams_activity(request: Request) -> JSONResponse:
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if bearer not in issued:
+            return JSONResponse({"error": {"code": "Unauthorized"}}, status_code=401)
+        body = await json_body(request)
+        text = (body or {}).get("text")
+        if body is None or body.get("type") != "message" or not isinstance(text, str) or not text.strip():
+            return JSONResponse({"error": {"code": "BadArgument"}}, status_code=400)
+        keep("teams", {"conversation": request.path_params["conversation"], **body})
+        return JSONResponse({"id": uuid.uuid4().hex}, status_code=201)
+
+    return Starlette(
+        routes=[
+            Route(SLACK_PATH, slack, methods=["POST"]),
+            Route(ZALO_PATH, zalo, methods=["POST"]),
+            Route(TEAMS_TOKEN_PATH, teams_token, methods=["POST"]),
+            Route(TEAMS_ACTIVITIES_PATH, teams_activity, methods=["POST"]),
+        ]
+    )
 
 
 def main() -> None:

@@ -60,6 +60,8 @@ class Secrets:
     status_link_key: str  # signs the customers' status-page links (core.domain.status_links)
     slack_bot_token: str  # what the chat stand-in takes as Slack's bot token (infra.lab.chat_standin)
     zalo_oa_access_token: str  # ... and as the Zalo OA's access token
+    teams_app_id: str  # ... and as the Teams bot's app id and password (client credentials)
+    teams_app_password: str
     # SCRAM passwords of the Kafka principals (infra.kafka_access): the brokers', the operators'
     # tools', and one per service program.
     kafka_broker: str
@@ -480,6 +482,11 @@ def service_settings(
             "slack_bot_token": secrets.slack_bot_token,
             "zalo_api_url": f"{chat_standin_url(topo)}/zalo",
             "zalo_oa_access_token": secrets.zalo_oa_access_token,
+            "teams_service_url": f"{chat_standin_url(topo)}/teams/",
+            "teams_token_url": f"{chat_standin_url(topo)}/teams/token",
+            "teams_scope": topo.chat.teams_scope,
+            "teams_app_id": secrets.teams_app_id,
+            "teams_app_password": secrets.teams_app_password,
             "ca_file": str(ca_file(topo)),
             "timeout_s": topo.chat.send_timeout_s,
         },
@@ -512,6 +519,9 @@ def _chat_standin(topo: Topology, dirs: SiteDirs, secrets: Secrets, python: Path
         "key_file": str(pki_dir(topo) / f"site-{site}.key"),
         "slack_bot_token": secrets.slack_bot_token,
         "zalo_oa_access_token": secrets.zalo_oa_access_token,
+        "teams_app_id": secrets.teams_app_id,
+        "teams_app_password": secrets.teams_app_password,
+        "teams_scope": topo.chat.teams_scope,
         "received": str(chat_received(topo)),
     }
     path = dirs.conf / "chat-standin.json"

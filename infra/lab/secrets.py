@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import secrets
+import uuid
 
 from pydantic import SecretStr
 
@@ -24,6 +25,8 @@ def _new(field: str) -> str:
         return base64.b64encode(secrets.token_bytes(32)).decode()
     if field == "session_key":
         return new_signing_seed()
+    if field == "teams_app_id":
+        return str(uuid.uuid4())
     if field == "status_link_key":
         return secrets.token_urlsafe(32)
     if field == "zalo_app_id":

@@ -59,6 +59,7 @@ ROLE_SECRETS: dict[str, tuple[str, ...]] = {
         "zookeeper_auth: user:password, the digest credentials ccdr's znodes belong to",
         "slack_bot_token: the Slack app's bot token (xoxb-...), with chat:write",
         "zalo_oa_access_token: the Zalo Official Account's access token (refresh it before it expires)",
+        "teams_app_id, teams_app_password: the desk's Teams bot (Azure Bot registration), for replies in Teams",
         "status_link_key: 32+ random characters signing the customers' status-page links (same at every site)",
         *(
             f"{kafka_secret_name(principal)}: the SCRAM password of Kafka principal {principal} ({program})"
@@ -635,6 +636,11 @@ def services_document(
             "slack_bot_token": _secret(topo, "slack_bot_token"),
             "zalo_api_url": topo.chat.zalo_api_url,
             "zalo_oa_access_token": _secret(topo, "zalo_oa_access_token"),
+            "teams_service_url": topo.chat.teams_service_url,
+            "teams_token_url": topo.chat.teams_token_url,
+            "teams_scope": topo.chat.teams_scope,
+            "teams_app_id": _secret(topo, "teams_app_id"),
+            "teams_app_password": _secret(topo, "teams_app_password"),
             "timeout_s": topo.chat.send_timeout_s,
         },
         "customer": {"status_link_key": _secret(topo, "status_link_key"), "timezone": topo.mail.customer_timezone},

@@ -92,6 +92,8 @@ class ProductionChat(ChatSettings):
 
     slack_api_url: str = Field(pattern=r"^https://")
     zalo_api_url: str = Field(pattern=r"^https://")
+    teams_service_url: str = Field(pattern=r"^https://")  # the Bot Framework connector of the tenant's region
+    teams_token_url: str = Field(pattern=r"^https://")
 
 
 class ProductionTopology(_Strict):

@@ -8,8 +8,11 @@ what its answer means. Pure: no I/O (core.notify.chat sends).
   `{"recipient": {"user_id"}, "message": {"text"}}`; the answer is `{"error": 0, ...}` or a
   negative error code with a message. A text is at most 2,000 characters.
 
-Teams is not here: its outgoing webhook answers in the conversation only while the call lasts
-(ccdr answers "Recorded: <code>"); a later message needs a Bot Framework registration.
+- **Teams** through the Bot Framework connector (the desk's bot, registered in the tenant): `POST
+  <service_url>/v3/conversations/{conversation}/activities` with `{"type": "message", "text"}`
+  and a bearer token the bot gets from its token endpoint (client credentials). 200/201 is taken;
+  401/403 is our credential (tried again); 404 is a conversation gone. The outgoing webhook that
+  brings Teams intake answers in the conversation only while its call lasts ("Recorded: <code>").
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 from core.notify.domain.rules import ChatTarget
 
-REPLYABLE = frozenset({"slack", "zalo"})
+REPLYABLE = frozenset({"slack", "zalo", "teams"})
 # Answers that are about us (our token, our rate), not about this message: tried again, never
 # skipped, until someone fixes the credential.
 SLACK_RETRY = frozenset(
@@ -55,7 +59,7 @@ class ChatRequest:
 def can_reply(target: ChatTarget | None) -> bool:
     if target is None or target.platform not in REPLYABLE:
         return False
-    return bool(target.conversation if target.platform == "slack" else target.user_id)
+    return bool(target.user_id if target.platform == "zalo" else target.conversation)
 
 
 def chat_request(target: ChatTarget, text: str) -> ChatRequest:
@@ -69,6 +73,9 @@ def chat_request(target: ChatTarget, text: str) -> ChatRequest:
             "/v3.0/oa/message/cs",
             {"recipient": {"user_id": target.user_id}, "message": {"text": _clip(text, ZALO_TEXT_MAX)}},
         )
+    if target.platform == "teams":
+        conversation = quote(target.conversation or "", safe="")
+        return ChatRequest(f"/v3/conversations/{conversation}/activities", {"type": "message", "text": text})
     raise ValueError(f"no replies on {target.platform}")
 
 
@@ -76,6 +83,12 @@ def outcome(platform: str, status: int, body: Any) -> tuple[Outcome, str]:
     """What the platform's answer (HTTP status and decoded JSON body, None if not JSON) means."""
     if status == 429 or status >= 500:
         return Outcome.RETRY, f"HTTP {status}"
+    if platform == "teams":
+        if status in (200, 201):
+            return Outcome.SENT, ""
+        if status in (401, 403):
+            return Outcome.RETRY, f"HTTP {status}: the bot's credential"
+        return Outcome.REFUSED, f"HTTP {status}: {str(body)[:200]}"
     if status != 200 or not isinstance(body, dict):
         return Outcome.REFUSED, f"HTTP {status}: {str(body)[:200]}"
     if platform == "slack":

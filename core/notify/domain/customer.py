@@ -8,7 +8,7 @@
 
 Internal events (work log, assignment, escalation between levels) are never told. Each mail is
 in Vietnamese, then English, and its subject carries the code, so a reply threads onto the ticket.
-A customer without an e-mail address who wrote on Slack or Zalo is answered there.
+A customer without an e-mail address who wrote on Slack, Zalo or Teams is answered there.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ _STATUS_VI = {
 
 def customer_notices(event: TicketEventMessage, view: CustomerView, link: str, zone: ZoneInfo) -> list[Notice]:
     """The notice (none or one) that `event` sends the ticket's customer: by mail to their address,
-    else on the chat they wrote from (Slack, Zalo); `link` is their status page."""
+    else on the chat they wrote from (Slack, Zalo, Teams); `link` is their status page."""
     body = _body(event, view, link, zone)
     if body is None:
         return []

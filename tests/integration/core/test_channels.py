@@ -281,6 +281,9 @@ def test_teams_outgoing_webhook_is_verified_and_answers_in_the_conversation(fron
     ticket = front.ticket(code)
     assert (ticket["channel"], ticket["team"]) == ("teams", "devices")
     assert ticket["contact"]["name"] == "Lê Văn Cường"
+    # Later notices go through the desk's bot (Bot Framework): a token first, then the activity.
+    reply = wait_for_chat_reply(front.topo, "teams", code)
+    assert reply["conversation"] == "19:meeting_abc@thread.v2" and reply["type"] == "message"
 
 
 def test_zalo_message_is_verified_and_opens_a_ticket(front: Front, unique: Callable) -> None:

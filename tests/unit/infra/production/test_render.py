@@ -34,6 +34,8 @@ STAND_IN_SECRETS = {
     "status_link_key": "status-link-key-for-validation-0123456789",
     "slack_bot_token": "xoxb-slack-bot-token-for-validation",
     "zalo_oa_access_token": "zalo-oa-access-token-for-validation",
+    "teams_app_id": "00000000-0000-4000-8000-000000000001",
+    "teams_app_password": "teams-app-password-for-validation",
     **{
         kafka_secret_name(principal): f"{principal}-scram-for-validation"
         for principal in kafka_access.SERVICE_PRINCIPALS.values()

@@ -9,6 +9,7 @@ from core.notify.domain.rules import ChatTarget
 
 SLACK = ChatTarget(platform="slack", conversation="C024BE91L", user_id="U2147483697")
 ZALO = ChatTarget(platform="zalo", conversation="oa-579745863508352884", user_id="2468458835296117922")
+TEAMS = ChatTarget(platform="teams", conversation="19:meeting_abc@thread.v2", user_id="29:1abc")
 
 
 def test_slack_gets_the_channel_and_the_text_mentioning_the_customer() -> None:
@@ -25,14 +26,21 @@ def test_zalo_gets_the_user_and_a_text_within_its_limit() -> None:
     assert len(text) == ZALO_TEXT_MAX and text.endswith("…")
 
 
-def test_only_slack_and_zalo_with_somewhere_to_write_are_replied_to() -> None:
-    assert can_reply(SLACK) and can_reply(ZALO)
-    assert not can_reply(ChatTarget(platform="teams", conversation="19:abc", user_id="29:x"))
+def test_only_a_known_platform_with_somewhere_to_write_is_replied_to() -> None:
+    assert can_reply(SLACK) and can_reply(ZALO) and can_reply(TEAMS)
+    assert not can_reply(ChatTarget(platform="teams", conversation=None, user_id="29:x"))
     assert not can_reply(ChatTarget(platform="slack", conversation=None, user_id="U1"))
     assert not can_reply(ChatTarget(platform="zalo", conversation="oa", user_id=None))
+    assert not can_reply(ChatTarget(platform="viber", conversation="c", user_id="u"))
     assert not can_reply(None)
-    with pytest.raises(ValueError, match="no replies on teams"):
-        chat_request(ChatTarget(platform="teams", conversation="19:abc"), "x")
+    with pytest.raises(ValueError, match="no replies on viber"):
+        chat_request(ChatTarget(platform="viber", conversation="c"), "x")
+
+
+def test_teams_gets_a_message_activity_in_the_conversation_its_id_quoted_in_the_path() -> None:
+    request = chat_request(TEAMS, "[INC-1] Đã tiếp nhận")
+    assert request.path == "/v3/conversations/19%3Ameeting_abc%40thread.v2/activities"
+    assert request.body == {"type": "message", "text": "[INC-1] Đã tiếp nhận"}
 
 
 @pytest.mark.parametrize(
@@ -50,6 +58,9 @@ def test_only_slack_and_zalo_with_somewhere_to_write_are_replied_to() -> None:
         ("zalo", 200, "not json", Outcome.REFUSED),
         ("zalo", 502, None, Outcome.RETRY),
         ("zalo", 200, {"error": -216, "message": "Access token is invalid"}, Outcome.RETRY),
+        ("teams", 201, {"id": "1"}, Outcome.SENT),
+        ("teams", 401, None, Outcome.RETRY),  # the bot's credential: ours to fix, never skipped
+        ("teams", 404, {"error": {"code": "ConversationNotFound"}}, Outcome.REFUSED),
     ],
 )
 def test_what_an_answer_means(platform: str, status: int, body: object, expected: Outcome) -> None:

@@ -110,7 +110,9 @@ def test_a_chat_customer_without_an_address_is_answered_on_the_platform_they_wro
     with_address = customer_notices(event("created"), view(chat=slack), LINK, HANOI)
     assert with_address[0].chat is None  # an e-mail address is preferred: mail keeps the whole text
     teams = ChatTarget(platform="teams", conversation="19:abc", user_id="29:x")
-    assert customer_notices(event("created"), view(email=None, chat=teams), LINK, HANOI) == []
+    assert customer_notices(event("created"), view(email=None, chat=teams), LINK, HANOI)[0].chat == teams
+    walk_in = ChatTarget(platform="viber", conversation="c", user_id="u")  # no platform we answer on
+    assert customer_notices(event("created"), view(email=None, chat=walk_in), LINK, HANOI) == []
 
 
 def test_a_dispatch_tells_when_the_technician_is_expected_in_local_time() -> None:
