@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -21,15 +20,10 @@ from psycopg_pool import AsyncConnectionPool
 from ccdr import desk_report_render
 from core.tickets.domain.kpi import DeskReport, compute, parse_period, previous_period
 from core.tickets.store.kpi import facts
+from failover.candidate import run_candidate
 from failover.coordination import Term
 from failover.election import Singleton
-from failover.fencing import registrar, stale_epoch_ends_term
-from failover.loops import every
-from failover.zookeeper import ZooKeeperCoordination
-from infra.lab import secrets as lab_secrets
-from infra.lab.database import app_dsn
-from infra.lab.layout import LabLayout
-from infra.lab.pki import zookeeper_tls
+from failover.fencing import stale_epoch_ends_term
 from infra.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -116,36 +110,14 @@ class ReportScheduler:
 
 async def serve(topo: Topology, candidate: str, out_dir: Path, zone: ZoneInfo) -> None:
     """Run one candidate until SIGTERM/SIGINT."""
-    fo = topo.failover
-    coord = ZooKeeperCoordination(
-        topo.zookeeper_connect(),
-        candidate,
-        session_timeout=fo.session_timeout_s,
-        op_timeout=fo.op_timeout_s,
-        auth=lab_secrets.zookeeper_auth(topo),
-        tls=zookeeper_tls(topo),
-    )
-    await asyncio.to_thread(coord.start, fo.session_timeout_s)
-    dsn = app_dsn(topo, lab_secrets.load(LabLayout(topo)).app)
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(dsn, min_size=1, max_size=2, open=False, timeout=10)
-    await pool.open(wait=False)
 
-    async def report(label: str) -> DeskReport:
-        period = parse_period(label, zone)
-        async with pool.connection() as conn:
-            rows = await facts(conn, period.start, period.end)
-        return compute(rows, period, datetime.now(UTC))
+    def make_work(pool: AsyncConnectionPool[Any]) -> ReportScheduler:
+        async def report(label: str) -> DeskReport:
+            period = parse_period(label, zone)
+            async with pool.connection() as conn:
+                rows = await facts(conn, period.start, period.end)
+            return compute(rows, period, datetime.now(UTC))
 
-    work = ReportScheduler(candidate, PgReportRuns(pool), report, out_dir, zone, lambda: datetime.now(UTC))
-    singleton = Singleton(ROLE, candidate, coord, registrar(pool), work)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    loop = asyncio.create_task(every(fo.loop_s, singleton.tick, f"role {ROLE}"))
-    log.info("desk report scheduler candidate %s running, writing into %s", candidate, out_dir)
-    await stop.wait()
-    loop.cancel()
-    await asyncio.gather(loop, return_exceptions=True)
-    await singleton.stop()
-    await asyncio.to_thread(coord.stop)
-    await pool.close()
+        return ReportScheduler(candidate, PgReportRuns(pool), report, out_dir, zone, lambda: datetime.now(UTC))
+
+    await run_candidate(topo, candidate, ROLE, make_work)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
-import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,7 @@ from drills.scenarios import PRIMARY_SITE_ALIAS, catalogue
 from drills.schedule import Calendar, ScheduledDrill, load_calendar
 from drills.schedule_store import PostgresScheduleStore
 from drills.scheduler import ROLE, DrillScheduler
-from failover.election import Singleton
-from failover.fencing import registrar
-from failover.loops import every
-from failover.zookeeper import ZooKeeperCoordination
-from infra.lab import secrets as lab_secrets
-from infra.lab.database import app_dsn
-from infra.lab.layout import LabLayout
-from infra.lab.pki import zookeeper_tls
+from failover.candidate import run_candidate
 from infra.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -52,20 +44,10 @@ async def serve(topo: Topology, candidate: str, calendar_path: Path | None) -> N
     def calendar() -> Calendar:  # re-read every poll: an edited calendar applies without a restart
         return load_calendar(calendar_path, known_scenarios=set(catalogue()) | {PRIMARY_SITE_ALIAS})
 
-    fo = topo.failover
-    coord = ZooKeeperCoordination(
-        topo.zookeeper_connect(),
-        candidate,
-        session_timeout=fo.session_timeout_s,
-        op_timeout=fo.op_timeout_s,
-        auth=lab_secrets.zookeeper_auth(topo),
-        tls=zookeeper_tls(topo),
-    )
-    await asyncio.to_thread(coord.start, fo.session_timeout_s)
-    secrets = lab_secrets.load(LabLayout(topo))
-    dsn = app_dsn(topo, secrets.app)
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(dsn, min_size=1, max_size=2, open=False, timeout=10)
-    await pool.open(wait=False)
+    def make_work(pool: AsyncConnectionPool[Any]) -> DrillScheduler:
+        return DrillScheduler(
+            candidate, calendar, PostgresScheduleStore(pool), steady_state, execute, lambda: datetime.now(UTC)
+        )
 
     async def steady_state() -> bool:
         checks = (probes.lab_converged, probes.intake_acknowledges, probes.agent_can_log_in)
@@ -90,18 +72,4 @@ async def serve(topo: Topology, candidate: str, calendar_path: Path | None) -> N
         log.info("scheduler %s: %s finished: %s (%s)", candidate, drill.name, result.report.verdict, result.html)
         return result.report.id
 
-    work = DrillScheduler(
-        candidate, calendar, PostgresScheduleStore(pool), steady_state, execute, lambda: datetime.now(UTC)
-    )
-    singleton = Singleton(ROLE, candidate, coord, registrar(pool), work)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    loop = asyncio.create_task(every(fo.loop_s, singleton.tick, f"role {ROLE}"))
-    log.info("drill scheduler candidate %s running", candidate)
-    await stop.wait()
-    loop.cancel()
-    await asyncio.gather(loop, return_exceptions=True)
-    await singleton.stop()
-    await asyncio.to_thread(coord.stop)
-    await pool.close()
+    await run_candidate(topo, candidate, ROLE, make_work)
