@@ -102,9 +102,10 @@ def html(report: DeskReport) -> str:
     return _environment().get_template("desk-report.html.j2").render(r=report, charts=charts)
 
 
-def pdf(report: DeskReport) -> bytes:
+def pdf(report: DeskReport, page: str | None = None) -> bytes:
+    """The page as PDF; `page`: its HTML when the caller rendered it already (charts are the slow part)."""
     import weasyprint  # slow to import: only when a PDF is wanted
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    data: bytes = weasyprint.HTML(string=html(report)).write_pdf()
+    data: bytes = weasyprint.HTML(string=page if page is not None else html(report)).write_pdf()
     return data

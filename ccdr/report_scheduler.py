@@ -102,9 +102,10 @@ class ReportScheduler:
     def _write(self, report: DeskReport) -> Path:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         stem = self.out_dir / f"desk-{report.period.label}"
-        stem.with_suffix(".html").write_text(desk_report_render.html(report))
+        page = desk_report_render.html(report)
+        stem.with_suffix(".html").write_text(page)
         pdf = stem.with_suffix(".pdf")
-        pdf.write_bytes(desk_report_render.pdf(report))
+        pdf.write_bytes(desk_report_render.pdf(report, page))
         return pdf
 
 

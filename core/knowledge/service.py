@@ -22,7 +22,7 @@ from core.knowledge.domain import (
     search_query,
     suggestion_query,
 )
-from core.knowledge.store import Found, PgKnowledgeStore
+from core.knowledge.store import Found, KnowledgeTx, PgKnowledgeStore
 from core.settings import first_error
 from core.tickets.domain.model import EventDraft
 from core.tickets.service import canonical
@@ -102,28 +102,42 @@ class KnowledgeService:
             article = await tx.article(article_id)
             if article is None:
                 raise NotFound(f"no article {article_id}")
-            if not await tx.link(ticket.code, article_id, who, now):
-                return False
-            data = {"article_id": str(article_id), "title": article.title, "version": article.version}
-            await tx.append(ticket.code, [EventDraft(kind="article_linked", actor=who, at=now, data=data)])
-            return True
+            return await _linked(tx, ticket.code, article, who, now)
 
     async def publish_from_ticket(self, code: str, req: PublishRequest, who: str) -> Article:
-        async with self.store.reading() as tx:
-            ticket = await tx.ticket(canonical(code))
+        """The article and its link to the ticket in one transaction: never one without the other."""
+        article_id, now = uuid4(), datetime.now(UTC)
+        async with self.store.writing() as tx:
+            ticket = await tx.locked_ticket(canonical(code))
             if ticket is None:
                 raise NotFound(f"no ticket {code}")
             model = await tx.asset_model(ticket.asset_serial)
-        title, body = from_ticket(
-            ticket.status.value, ticket.subject, ticket.description, ticket.root_cause, ticket.actions_taken, req.title
-        )
-        category = Category(ticket.team) if ticket.team in Category._value2member_map_ else None
-        try:
-            draft = ArticleDraft(title=title, body=body, category=category, asset_model=model, tags=req.tags)
-        except ValidationError as exc:  # a subject too short for a title, say: ask for one
-            raise InvalidInput(
-                f"the ticket does not make an article by itself ({first_error(exc)}); give a title"
-            ) from None
-        article = await self.create(draft, who, source=ticket.code)
-        await self.link(ticket.code, article.id, who)
-        return article
+            title, body = from_ticket(
+                ticket.status.value,
+                ticket.subject,
+                ticket.description,
+                ticket.root_cause,
+                ticket.actions_taken,
+                req.title,
+            )
+            category = Category(ticket.team) if ticket.team in Category._value2member_map_ else None
+            try:
+                draft = ArticleDraft(title=title, body=body, category=category, asset_model=model, tags=req.tags)
+            except ValidationError as exc:  # a subject too short for a title, say: ask for one
+                raise InvalidInput(
+                    f"the ticket does not make an article by itself ({first_error(exc)}); give a title"
+                ) from None
+            await tx.write(article_id, 1, draft, who, now, "created", ticket.code)
+            article = await tx.article(article_id)
+            assert article is not None
+            await _linked(tx, ticket.code, article, who, now)
+            return article
+
+
+async def _linked(tx: KnowledgeTx, code: str, article: Article, who: str, now: datetime) -> bool:
+    """Link the article to the locked ticket, with its `article_linked` event; False: linked before."""
+    if not await tx.link(code, article.id, who, now):
+        return False
+    data = {"article_id": str(article.id), "title": article.title, "version": article.version}
+    await tx.append(code, [EventDraft(kind="article_linked", actor=who, at=now, data=data)])
+    return True

@@ -28,7 +28,7 @@ class Found:
 
 
 @dataclass
-class _Tx:
+class KnowledgeTx:
     conn: Conn
 
     async def article(self, article_id: UUID, *, lock: bool = False) -> Article | None:
@@ -105,14 +105,14 @@ class PgKnowledgeStore:
     pool: AsyncConnectionPool[Any]
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[_Tx]:
+    async def writing(self) -> AsyncIterator[KnowledgeTx]:
         async with self.pool.connection() as conn, conn.transaction():
-            yield _Tx(conn)
+            yield KnowledgeTx(conn)
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[_Tx]:
+    async def reading(self) -> AsyncIterator[KnowledgeTx]:
         async with self.pool.connection() as conn:
-            yield _Tx(conn)
+            yield KnowledgeTx(conn)
 
     async def versions(self, article_id: UUID) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:

@@ -157,7 +157,9 @@ class OnsiteWrites(Protocol):
 class OnsiteStore(Protocol):
     def writing(self) -> AbstractAsyncContextManager[OnsiteWrites]: ...
 
-    async def visits(self, code: str) -> list[Visit]: ...
+    async def visits(self, code: str) -> list[Visit] | None:
+        """The ticket's visits, oldest first (None: no such ticket)."""
+        ...
 
 
 class OnsiteService:
@@ -165,9 +167,10 @@ class OnsiteService:
         self.store = store
 
     async def visits(self, code: str) -> list[Visit]:
-        async with self.store.writing() as tx:  # one short transaction: the ticket must exist
-            await self._locked(tx, code)
-        return await self.store.visits(canonical(code))
+        found = await self.store.visits(canonical(code))
+        if found is None:
+            raise NotFound(f"no ticket {code}")
+        return found
 
     async def dispatch(self, code: str, req: DispatchRequest, actor: str) -> Dispatched:
         now = datetime.now(UTC)

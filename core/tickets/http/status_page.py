@@ -9,15 +9,16 @@ codes exist. The pages are not cached and send no Referer: the link is a secret.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from core.domain.status_links import status_tag, tag_matches
 from core.domain.ticket_states import TicketState
@@ -37,6 +38,7 @@ PRIVATE = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
 }
 S = TicketState
+Req = TypeVar("Req", bound=BaseModel)
 
 
 def _steps(events: list[TicketEvent]) -> list[tuple[datetime, str]]:
@@ -80,6 +82,28 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
     def error(request: Request, exc: CcdrError) -> HTMLResponse:
         return page(request, exc.status, error=exc.detail, ticket=None)
 
+    async def act(
+        request: Request,
+        code: str,
+        k: str,
+        parse: Callable[[], Req],
+        refusal: str,
+        do: Callable[[str, Req, str], Awaitable[Ticket]],
+        done: str,
+    ) -> Response:
+        """A customer's form through their link: the link checked, the form parsed (a 422 page
+        saying what to fix), the service called as the ticket's contact, then back to the page."""
+        try:
+            ticket = await ticket_for(code, k)
+            try:
+                req = parse()
+            except ValidationError:
+                return page(request, 422, error=refusal, ticket=None)
+            await do(ticket.code, req, _customer(ticket))
+        except CcdrError as exc:
+            return error(request, exc)
+        return back(ticket, done)
+
     def back(ticket: Ticket, done: str) -> Response:
         """Post/redirect/get: back to the page, saying what was done."""
         target = f"/status/{ticket.code}?k={status_tag(link_key, ticket.code)}&{done}=1"
@@ -121,16 +145,15 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
         score: Annotated[str, Form(max_length=2)],
         comment: Annotated[str, Form(max_length=5000)] = "",
     ) -> Response:
-        try:
-            ticket = await ticket_for(code, k)
-            try:
-                req = CsatRequest(score=SCORES.get(score.strip(), 0), comment=comment)
-            except ValidationError:
-                return page(request, 422, error="score: choose 1 to 5 / chọn từ 1 đến 5", ticket=None)
-            await tickets.csat(ticket.code, req, actor=_customer(ticket))
-        except CcdrError as exc:
-            return error(request, exc)
-        return back(ticket, "rated")
+        return await act(
+            request,
+            code,
+            k,
+            lambda: CsatRequest(score=SCORES.get(score.strip(), 0), comment=comment),
+            "score: choose 1 to 5 / chọn từ 1 đến 5",
+            tickets.csat,
+            "rated",
+        )
 
     @router.post("/status/{code}/complaint")
     async def complain(
@@ -140,15 +163,14 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
         text: Annotated[str, Form(max_length=10_000)],
     ) -> Response:
         """The customer's complaint from their page: it reaches the ServiceDesk manager."""
-        try:
-            ticket = await ticket_for(code, k)
-            try:
-                req = ComplaintRequest(text=text)
-            except ValidationError:
-                return page(request, 422, error="text: at least 3 characters / ít nhất 3 ký tự", ticket=None)
-            await tickets.complain(ticket.code, req, actor=_customer(ticket))
-        except CcdrError as exc:
-            return error(request, exc)
-        return back(ticket, "complained")
+        return await act(
+            request,
+            code,
+            k,
+            lambda: ComplaintRequest(text=text),
+            "text: at least 3 characters / ít nhất 3 ký tự",
+            tickets.complain,
+            "complained",
+        )
 
     return router

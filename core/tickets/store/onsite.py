@@ -197,6 +197,8 @@ class PgOnsiteStore:
         async with self.pool.connection() as conn, conn.transaction():
             yield _Writes(conn)
 
-    async def visits(self, code: str) -> list[Visit]:
+    async def visits(self, code: str) -> list[Visit] | None:
         async with self.pool.connection() as conn:
+            if await (await conn.execute("SELECT 1 FROM tickets WHERE code = %s", (code,))).fetchone() is None:
+                return None
             return await _visit(conn, "v.ticket_code = %s ORDER BY v.dispatched_at", (code,))
