@@ -94,6 +94,9 @@ class TicketSettings(_Strict):
     kafka_request_timeout_ms: int = Field(ge=1000, le=300_000)
     db_timeout_s: float = Field(gt=0, le=300)  # one attempt at a batch; a hung primary is retried
     worker_pool_size: int = Field(ge=2, le=64)  # partitions applied in parallel share it
+    # A worker whose consumer or relay failed stops the other and exits for supervisord to restart
+    # it; if that orderly stop hangs this long, the process ends anyway.
+    failed_exit_s: float = Field(gt=0, le=120)
     max_body_bytes: int = Field(ge=1024, le=16 * 1024 * 1024)  # a ticket/agent API request (413 beyond)
     # The pipeline's objective: this share of intakes has its ticket committed within slo_s of its
     # receipt (`ccdr tickets pipeline` and drill reports judge it).

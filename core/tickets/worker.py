@@ -4,12 +4,12 @@ the ticket API (core.tickets.app) keeps answering, and supervisord restarts only
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from prometheus_client import start_http_server
 
 from core.database import pool_for
+from core.lifecycle import run_together
 from core.settings import ServiceSettings, store_limits
 from core.tickets.domain.planning import Policies
 from core.tickets.kafka.consumer import IntakeConsumer, WorkerTuning
@@ -56,6 +56,8 @@ async def run(settings: ServiceSettings) -> None:
     start_http_server(listen.http_port, addr=listen.host)  # /metrics, in a thread of its own
     await pool.open(wait=False)
     try:
-        await asyncio.gather(consumer.run(), relay.run())
+        await run_together(
+            {"intake consumer": consumer.run(), "outbox relay": relay.run()}, stop_within_s=tickets.failed_exit_s
+        )
     finally:
         await pool.close()

@@ -176,7 +176,10 @@ class IntakeConsumer:
                     timeout_ms=self._tuning.poll_timeout_ms, max_records=self._tuning.max_batch
                 )
                 # Partitions in parallel: each waits on its own commit (synchronous replication).
-                await asyncio.gather(*(self._partition(tp, messages) for tp, messages in batches.items()))
+                # One that fails cancels the others (their offsets stay uncommitted: re-applied).
+                async with asyncio.TaskGroup() as group:
+                    for tp, messages in batches.items():
+                        group.create_task(self._partition(tp, messages))
                 await self._export_lag()
         finally:
             await self._consumer.stop()
@@ -295,13 +298,15 @@ class IntakeConsumer:
     async def _export_lag(self) -> None:
         """Events behind the partitions' high watermarks, for the partitions this member holds
         (a partition it has not applied anything from yet: from the group's committed offset)."""
-        assigned = self._consumer.assignment()
-        PARTITIONS_HELD.set(len(assigned))
-        for tp in assigned - self._next.keys():
+        for tp in self._consumer.assignment() - self._next.keys():
             with contextlib.suppress(KafkaError):
                 committed = await self._consumer.committed(tp)
                 if committed is not None:
                     self._next[tp] = committed
+        # Read again after those awaits: a rebalance may have taken partitions meanwhile, and asking
+        # for the high watermark of a partition no longer held is an error (it crashed the worker).
+        assigned = self._consumer.assignment()
+        PARTITIONS_HELD.set(len(assigned))
         for tp in list(self._next):
             if tp not in assigned:
                 del self._next[tp]
