@@ -6,7 +6,7 @@ re-derived from its artifacts. Times are POSIX seconds from the drill runner's c
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from itertools import pairwise
 from typing import Literal
 
@@ -299,10 +299,28 @@ def _phase_of(op: CanaryOp, timeline: Timeline) -> str:
     return "during" if op.invoked < end else "after"
 
 
-def _by_phase(values: Sequence[tuple[CanaryOp, float]], timeline: Timeline) -> tuple[Latency, Latency, Latency]:
+def _pipeline_phase(op: CanaryOp, delay: float | None, timeline: Timeline, slo_s: float) -> str:
+    """The phase whose pipeline an acknowledged intake met. One acknowledged before the fault whose
+    ticket was still in flight when it struck, with its objective not yet run out, met the fault
+    (its ticket waits for the new primary): it is judged with the fault, not before it. One whose
+    objective had already run out before the fault stays `before`, a miss of its own."""
+    phase = _phase_of(op, timeline)
+    if phase != "before" or op.acked is None:
+        return phase
+    committed_before_fault = delay is not None and op.acked + delay < timeline.fault_at
+    if not committed_before_fault and op.acked + slo_s > timeline.fault_at:
+        return "during"
+    return phase
+
+
+def _by_phase(
+    values: Sequence[tuple[CanaryOp, float]],
+    timeline: Timeline,
+    phase_of: Callable[[CanaryOp, float], str] | None = None,
+) -> tuple[Latency, Latency, Latency]:
     phases: dict[str, list[float]] = {"before": [], "during": [], "after": []}
     for op, value in values:
-        phases[_phase_of(op, timeline)].append(value)
+        phases[phase_of(op, value) if phase_of else _phase_of(op, timeline)].append(value)
     return _phase("before", phases["before"]), _phase("during", phases["during"]), _phase("after", phases["after"])
 
 
@@ -324,26 +342,35 @@ def _ticket_delays(ops: Sequence[CanaryOp], observed: Observed) -> list[tuple[Ca
     return out
 
 
-def ticket_delay(ops: Sequence[CanaryOp], observed: Observed, timeline: Timeline) -> tuple[Latency, Latency, Latency]:
-    """The pipeline's delay (202 -> ticket committed) by phase, as `latency`."""
-    return _by_phase(_ticket_delays(ops, observed), timeline)
+def ticket_delay(
+    ops: Sequence[CanaryOp], observed: Observed, timeline: Timeline, *, slo_s: float
+) -> tuple[Latency, Latency, Latency]:
+    """The pipeline's delay (202 -> ticket committed) by the phase its pipeline met (`_pipeline_phase`)."""
+    return _by_phase(
+        _ticket_delays(ops, observed), timeline, lambda op, delay: _pipeline_phase(op, delay, timeline, slo_s)
+    )
 
 
 def ticket_slo(ops: Sequence[CanaryOp], observed: Observed, timeline: Timeline, *, slo_s: float) -> TicketSlo:
     """The pipeline's SLO outside the fault window. An acknowledged intake without a ticket is
     judged too, as not within (the RPO check says whether it was lost)."""
     delays = dict((op.seq, d) for op, d in _ticket_delays(ops, observed))
+    acked = [op for op in ops if op.outcome is Outcome.OK and op.acked is not None]
     judged = [
-        delays.get(op.seq)
-        for op in ops
-        if op.outcome is Outcome.OK and op.acked is not None and _phase_of(op, timeline) != "during"
+        delays.get(op.seq) for op in acked if _pipeline_phase(op, delays.get(op.seq), timeline, slo_s) != "during"
     ]
+    in_flight = sum(
+        1
+        for op in acked
+        if _phase_of(op, timeline) == "before" and _pipeline_phase(op, delays.get(op.seq), timeline, slo_s) == "during"
+    )
     known = [d for d in judged if d is not None]
     return TicketSlo(
         slo_s=slo_s,
         judged=len(judged),
         within=sum(1 for d in known if d <= slo_s),
         p99_s=nearest_rank(known, 99) if known else None,
+        in_flight_at_fault=in_flight,
     )
 
 
@@ -389,7 +416,7 @@ def check(
         rto=tuple(rtos),
         availability=availability(ops, timeline),
         latency=latency(ops, timeline),
-        ticket_delay=ticket_delay(ops, observed, timeline),
+        ticket_delay=ticket_delay(ops, observed, timeline, slo_s=freshness_s if ticket_slo_s is None else ticket_slo_s),
         ticket_slo=None if ticket_slo_s is None else ticket_slo(ops, observed, timeline, slo_s=ticket_slo_s),
     )
 
@@ -516,8 +543,14 @@ def notes(findings: Findings) -> tuple[str, ...]:
         out.append(f"p99 from acknowledgement to ticket committed: {', '.join(delays)}.")
     slo = findings.ticket_slo
     if slo is not None and slo.judged:
+        in_flight = (
+            f"; {_plural(slo.in_flight_at_fault, 'intake', 'intakes')} acknowledged just before the fault, "
+            "whose ticket it held up, are judged with it"
+            if slo.in_flight_at_fault
+            else ""
+        )
         out.append(
             f"Outside the fault, {slo.within} of {slo.judged} acknowledged intakes had their ticket within "
-            f"{_num(slo.slo_s)} s ({slo.share * 100:.1f} %)."
+            f"{_num(slo.slo_s)} s ({slo.share * 100:.1f} %){in_flight}."
         )
     return tuple(out)

@@ -139,13 +139,16 @@ class Availability(Frozen):
 
 
 class TicketSlo(Frozen):
-    """Acknowledged canary intakes invoked outside the fault window (before the fault, after the lab
-    converged) and how many had their ticket committed within `slo_s` of the acknowledgement."""
+    """Acknowledged canary intakes whose pipeline ran outside the fault window (before the fault,
+    after the lab converged) and how many had their ticket committed within `slo_s` of the
+    acknowledgement. One acknowledged before the fault whose ticket the fault held up, with its
+    objective not yet run out, is not judged here (`in_flight_at_fault`): ticket creation's RTO is."""
 
     slo_s: float
     judged: int
     within: int
     p99_s: float | None = None
+    in_flight_at_fault: int = 0
 
     @property
     def share(self) -> float:

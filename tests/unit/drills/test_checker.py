@@ -37,6 +37,7 @@ from drills.model import (
     Rto,
     Sample,
     TicketSeen,
+    TicketSlo,
     Timeline,
 )
 from drills.report import Check, Objectives
@@ -429,8 +430,10 @@ def findings(
     duplicates: int = 0,
     rtos: tuple[Rto, ...] = (),
     ratio: float = 1.0,
+    ticket_slo: TicketSlo | None = None,
 ) -> Findings:
     return Findings(
+        ticket_slo=ticket_slo,
         rpo=Rpo(acknowledged=100, lost=lost, duplicates=duplicates, lost_span_s=3.2 if lost else 0.0),
         rto=rtos,
         availability=Availability(invoked=100, acknowledged=round(ratio * 100), ratio=ratio, longest_gap_s=8.0),
@@ -617,7 +620,7 @@ def _late(ops: list[CanaryOp], delays: dict[int, float]) -> Observed:
 
 def test_ticket_delay_is_by_phase_from_the_acknowledgement() -> None:
     ops = [op(1), op(2), op(20), op(55)]  # before, before, during (until 50 s), after
-    phases = ticket_delay(ops, _late(ops, {2: 3.0, 20: 12.0}), TL)
+    phases = ticket_delay(ops, _late(ops, {2: 3.0, 20: 12.0}), TL, slo_s=10.0)
     assert [(x.phase, x.count) for x in phases] == [("before", 2), ("during", 1), ("after", 1)]
     assert phases[0].max_s == pytest.approx(3.0)
     assert phases[1].p99_s == pytest.approx(12.0)
@@ -625,19 +628,37 @@ def test_ticket_delay_is_by_phase_from_the_acknowledgement() -> None:
 
 def test_the_slo_judges_only_outside_the_fault_and_counts_a_missing_ticket_as_late() -> None:
     ops = [op(i) for i in range(1, 10)] + [op(20), op(30)] + [op(i) for i in range(51, 60)]
-    observed = _late(ops, {3: 11.0, 20: 40.0, 30: 40.0})  # one late outside, two late during the fault
+    observed = _late(ops, {53: 11.0, 20: 40.0, 30: 40.0})  # one late outside, two late during the fault
     missing = Observed(tickets={k: v for k, v in observed.tickets.items() if k != "k52"})
     slo = ticket_slo(ops, missing, TL, slo_s=10.0)
     assert (slo.judged, slo.within) == (18, 16)  # the fault window's two are not judged
     assert slo.p99_s == pytest.approx(11.0)
 
 
+def test_an_intake_whose_ticket_the_fault_held_up_is_judged_with_the_fault_not_before_it() -> None:
+    # Acknowledged 1.9 s before the fault at 10 s; its ticket waits for the new primary (20 s).
+    ops = [op(i) for i in range(1, 9)]
+    observed = _late(ops, {8: 20.0, 7: 2.5})  # 7's ticket committed at 9.6 s, before the fault
+    slo = ticket_slo(ops, observed, TL, slo_s=10.0)
+    assert (slo.judged, slo.within, slo.in_flight_at_fault) == (7, 7, 1)
+    phases = ticket_delay(ops, observed, TL, slo_s=10.0)
+    assert [(x.phase, x.count) for x in phases] == [("before", 7), ("during", 1), ("after", 0)]
+    assert any("1 intake acknowledged just before the fault" in n for n in notes(findings(ticket_slo=slo)))
+
+
+def test_a_miss_whose_objective_ran_out_before_the_fault_is_still_judged_before_it() -> None:
+    late_fault = Timeline(started=0.0, fault_at=30.0, restore_at=40.0, converged_at=50.0, ended=60.0)
+    ops = [op(i) for i in range(1, 6)]
+    slo = ticket_slo(ops, _late(ops, {2: 40.0}), late_fault, slo_s=10.0)  # due at 12.1 s, committed at 42.1 s
+    assert (slo.judged, slo.within, slo.in_flight_at_fault) == (5, 4, 0)
+
+
 def test_the_slo_check_fails_below_its_share_and_passes_at_it() -> None:
-    ops = [op(i) for i in range(1, 10)] + [op(i) for i in range(51, 52)]  # 10 judged
+    ops = [op(i) for i in range(1, 6)] + [op(i) for i in range(51, 56)]  # 10 judged
     objectives = Objectives(ticket_slo_s=10.0, ticket_slo_share=0.9)
-    one_late = check(ops, [], _late(ops, {5: 10.5}), TL, k=1, freshness_s=10.0, affected_sites=(), ticket_slo_s=10.0)
+    one_late = check(ops, [], _late(ops, {51: 10.5}), TL, k=1, freshness_s=10.0, affected_sites=(), ticket_slo_s=10.0)
     two_late = check(
-        ops, [], _late(ops, {5: 10.5, 6: 30.0}), TL, k=1, freshness_s=10.0, affected_sites=(), ticket_slo_s=10.0
+        ops, [], _late(ops, {51: 10.5, 52: 30.0}), TL, k=1, freshness_s=10.0, affected_sites=(), ticket_slo_s=10.0
     )
     assert [c.passed for c in judge(one_late, objectives) if c.name == "SLO 202 → ticket"] == [True]
     assert [c.passed for c in judge(two_late, objectives) if c.name == "SLO 202 → ticket"] == [False]
