@@ -315,6 +315,12 @@ class PatroniTimers(_Strict):
     # keeps its row locks otherwise): every transaction that waits on something else must be shorter.
     idle_in_transaction_timeout_s: int = Field(ge=1, le=3600)
 
+    def demotion_bound_s(self) -> int:
+        """How long a primary cut off from ZooKeeper may still act as one, at most: kazoo notices
+        the silent connection after Patroni's read timeout (loop_wait - 2, at least 2 s), a cycle
+        in progress ends, and reading the cluster fails after retry_timeout; then it demotes."""
+        return max(self.loop_wait - 2, 2) + self.loop_wait + self.retry_timeout
+
     @model_validator(mode="after")
     def _patroni_rule(self) -> PatroniTimers:
         if self.loop_wait + 2 * self.retry_timeout > self.ttl:
@@ -423,13 +429,23 @@ class Topology(_Strict):
                 raise ValueError(
                     f"failover.cold.{name}.active_site: {cold.active_site!r} is not a data site ({', '.join(data)})"
                 )
-        ttl_ms = self.timers.patroni.ttl * 1000
-        if zk.max_session_timeout_ms < ttl_ms:
+        patroni = self.timers.patroni
+        if self.patroni_leader_session_s <= patroni.demotion_bound_s():
             raise ValueError(
-                f"timers.zookeeper.max_session_timeout_ms: {zk.max_session_timeout_ms} is below Patroni's ttl "
-                f"({ttl_ms} ms); ZooKeeper would silently shorten Patroni's session"
+                f"timers.zookeeper.max_session_timeout_ms: Patroni's leader session would last "
+                f"{self.patroni_leader_session_s:g} s, not longer than a cut-off primary may take to demote "
+                f"({patroni.demotion_bound_s()} s: read timeout, loop_wait, retry_timeout); the standby "
+                "could be promoted while the old primary still serves"
             )
         return self
+
+    @property
+    def patroni_leader_session_s(self) -> float:
+        """How long Patroni's leader lock outlives a dead primary. With ZooKeeper the lock is an
+        ephemeral znode of Patroni's session, and the servers grant at most max_session_timeout_ms
+        of the ttl Patroni asks for (Patroni refuses a ttl below 20 s, a floor set for DCSs whose
+        TTLs are clock-based; ZooKeeper's session expiry is decided by its quorum's leader)."""
+        return min(self.timers.patroni.ttl * 1000, self.timers.zookeeper.max_session_timeout_ms) / 1000
 
     # -- derived views -------------------------------------------------------------
     @property

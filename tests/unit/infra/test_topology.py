@@ -93,10 +93,18 @@ def test_patroni_ttl_floor() -> None:
     assert "timers.patroni.ttl: Input should be greater than or equal to 20" in _refused(raw)
 
 
-def test_zookeeper_session_shorter_than_patroni_ttl() -> None:
+def test_patroni_leader_session_shorter_than_a_cut_off_primary_takes_to_demote() -> None:
+    raw = _raw()
+    raw["timers"]["zookeeper"]["max_session_timeout_ms"] = 9_000  # loop_wait 2 + retry 5 + read 2 = 9 s
+    assert "could be promoted while the old primary still serves" in _refused(raw)
+
+
+def test_patroni_leader_session_is_what_zookeeper_grants_of_the_ttl() -> None:
     raw = _raw()
     raw["timers"]["zookeeper"]["max_session_timeout_ms"] = 10_000
-    assert "would silently shorten Patroni's session" in _refused(raw)
+    assert parse_topology(tomli_w.dumps(raw)).patroni_leader_session_s == 10.0
+    raw["timers"]["zookeeper"]["max_session_timeout_ms"] = 60_000
+    assert parse_topology(tomli_w.dumps(raw)).patroni_leader_session_s == raw["timers"]["patroni"]["ttl"]
 
 
 def test_kafka_heartbeat_too_slow() -> None:
