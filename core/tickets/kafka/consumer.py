@@ -169,6 +169,7 @@ class IntakeConsumer:
 
     async def run(self) -> None:
         self._producer = await start_when_reachable(self._make_producer, "quarantine producer")
+        await self._retrying(self._primary_answers)
         self._consumer = await start_when_reachable(self._make_consumer, "intake consumer")
         try:
             while True:
@@ -184,6 +185,13 @@ class IntakeConsumer:
         finally:
             await self._consumer.stop()
             await self._producer.stop()
+
+    async def _primary_answers(self) -> None:
+        """Join the group only once this worker can apply what it would be given: a member that
+        joins and cannot reach the primary (a site coming back while the machine catches up) holds
+        partitions it cannot apply, and its slow batches and rejoins stall the other site's too."""
+        async with self._pool.connection() as conn:
+            await conn.execute("SELECT 1")
 
     async def _partition(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]]) -> None:
         decoded = [decode(m, self._limits) for m in messages]
