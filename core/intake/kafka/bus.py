@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 
 from core.errors import Unavailable
 from core.intake.domain.schemas import IntakeEvent
-from core.kafka import acknowledged_producer, start_when_reachable
+from core.kafka import PRODUCER_DEAD, acknowledged_producer, renew_producer, start_when_reachable
 from core.settings import KafkaAuth
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,18 @@ class KafkaIntakeBus:
     async def _connect(self) -> None:
         self._producer = await start_when_reachable(self._make_producer, "intake producer")
 
+    def _renew(self, error: KafkaError) -> None:
+        """Replace a producer aiokafka gave up on, once, in the background: intakes meanwhile get
+        503 (not connected), which their clients retry, here or at the other site."""
+        dead, self._producer = self._producer, None
+        if dead is None:  # another request saw the same error first
+            return
+
+        async def renew() -> None:
+            self._producer = await renew_producer(dead, self._make_producer, "intake producer", error)
+
+        self._starter = asyncio.create_task(renew())
+
     async def stop(self) -> None:
         if self._starter:
             self._starter.cancel()
@@ -118,6 +130,8 @@ class KafkaIntakeBus:
                 self._retry_after_s,
             ) from None
         except KafkaError as exc:
+            if isinstance(exc, PRODUCER_DEAD):
+                self._renew(exc)
             raise Unavailable(
                 f"the event bus refused the event ({type(exc).__name__}); retry with the same Idempotency-Key",
                 self._retry_after_s,

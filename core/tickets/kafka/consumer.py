@@ -39,7 +39,14 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 from core.errors import field_errors
 from core.intake.domain.schemas import IntakeEvent
 from core.intake.domain.storable import StoreLimits, describe, problems
-from core.kafka import METADATA_MAX_AGE_MS, acknowledged_producer, connection_options, start_when_reachable
+from core.kafka import (
+    METADATA_MAX_AGE_MS,
+    PRODUCER_DEAD,
+    acknowledged_producer,
+    connection_options,
+    renew_producer,
+    start_when_reachable,
+)
 from core.settings import KafkaAuth
 from core.tickets.domain.batch import Positioned, plan_batch
 from core.tickets.domain.outcome import Outcome
@@ -165,6 +172,7 @@ class IntakeConsumer:
         )
         self._make_producer = acknowledged_producer(bootstrap, f"{client_id}-quarantine", linger_ms=0, auth=auth)
         self._producer: AIOKafkaProducer | None = None
+        self._renewing = asyncio.Lock()
         self._next: dict[TopicPartition, int] = {}  # the next offset to apply, per partition we applied
 
     async def run(self) -> None:
@@ -274,17 +282,24 @@ class IntakeConsumer:
         """Each set-aside event on the quarantine topic too (acks=all), once its table row committed."""
         if not aside:
             return
-        assert self._producer is not None
-        pending = []
-        for item in aside:
-            headers = [
-                ("reason", item.reason.value.encode()),
-                ("error", item.error[: quarantine.ERROR_MAX_CHARS].encode("utf-8", "replace")),
-                ("source", json.dumps({"partition": item.partition, "offset": item.offset}).encode()),
-            ]
-            key = f"{item.partition}:{item.offset}".encode()
-            pending.append(await self._producer.send(self._quarantine_topic, item.payload, key=key, headers=headers))
-        await asyncio.gather(*pending)
+        producer = self._producer
+        assert producer is not None
+        try:
+            pending = []
+            for item in aside:
+                headers = [
+                    ("reason", item.reason.value.encode()),
+                    ("error", item.error[: quarantine.ERROR_MAX_CHARS].encode("utf-8", "replace")),
+                    ("source", json.dumps({"partition": item.partition, "offset": item.offset}).encode()),
+                ]
+                key = f"{item.partition}:{item.offset}".encode()
+                pending.append(await producer.send(self._quarantine_topic, item.payload, key=key, headers=headers))
+            await asyncio.gather(*pending)
+        except PRODUCER_DEAD as exc:  # retried (a KafkaError) with the new producer
+            async with self._renewing:  # partitions in parallel see it too: renewed once
+                if producer is not None and self._producer is producer:
+                    self._producer = await renew_producer(producer, self._make_producer, "quarantine producer", exc)
+            raise
 
     def _observe(self, outcomes: list[tuple[IntakeEvent, Outcome]], aside: list[SetAside]) -> None:
         now = datetime.now(UTC)

@@ -20,7 +20,7 @@ import logging
 from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
 
-from core.kafka import acknowledged_producer, start_when_reachable
+from core.kafka import PRODUCER_DEAD, acknowledged_producer, renew_producer, start_when_reachable
 from core.settings import KafkaAuth
 from core.tickets.kafka.consumer import TRANSIENT
 
@@ -58,6 +58,9 @@ class OutboxRelay:
                 try:
                     async with asyncio.timeout(30):
                         sent = await self.publish_once()
+                except PRODUCER_DEAD as exc:
+                    self._producer = await renew_producer(self._producer, self._make_producer, "outbox relay", exc)
+                    sent = 0
                 except TRANSIENT as exc:
                     log.warning("outbox relay paused: %s", exc)
                     sent = 0

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from aiokafka.errors import OutOfOrderSequenceNumber
 
 from core.errors import Unavailable
 from core.intake.domain.schemas import IntakeDraft, received
@@ -68,3 +69,45 @@ def test_once_stopping_a_new_publish_is_refused_and_readiness_says_why() -> None
             await bus.publish([_event()])  # type: ignore[list-item]
 
     asyncio.run(scenario())
+
+
+class DeadProducer:
+    """aiokafka's idempotent producer after OutOfOrderSequenceNumber: every send raises it."""
+
+    stopped = False
+
+    async def send(self, topic: str, **_: object) -> asyncio.Future[None]:
+        raise OutOfOrderSequenceNumber()
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+class AckingProducer:
+    async def start(self) -> None:
+        return None
+
+    async def send(self, topic: str, **_: object) -> asyncio.Future[None]:
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+def test_a_producer_kafka_gave_up_on_is_replaced_and_intake_acknowledges_again() -> None:
+    async def scenario() -> tuple[DeadProducer, str | None]:
+        bus = _bus()
+        dead = DeadProducer()
+        bus._loop, bus._producer = asyncio.get_running_loop(), dead  # type: ignore[assignment]
+        bus._make_producer = AckingProducer  # type: ignore[assignment]
+        with pytest.raises(Unavailable, match="OutOfOrderSequenceNumber"):
+            await bus.publish([_event()])  # type: ignore[list-item]
+        for _ in range(100):  # the renewal runs in the background
+            if bus.not_ready() is None:
+                break
+            await asyncio.sleep(0.01)
+        await bus.publish([_event()])  # type: ignore[list-item]
+        return dead, bus.not_ready()
+
+    dead, readiness = asyncio.run(scenario())
+    assert dead.stopped
+    assert readiness is None

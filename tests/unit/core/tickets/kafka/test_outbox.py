@@ -9,6 +9,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+from aiokafka.errors import OutOfOrderSequenceNumber
+
+import core.kafka
+import core.tickets.kafka.outbox as outbox_module
 from core.tickets.kafka.outbox import OutboxRelay
 
 ROW = (1, "INC-0001", 1, "created", "system", datetime(2026, 12, 6, tzinfo=UTC), {}, None)
@@ -93,3 +98,41 @@ def test_an_acknowledged_batch_is_marked_published_in_the_claim() -> None:
     assert asyncio.run(_relay(pool, Producer(acknowledges=True)).publish_once()) == 1
     assert pool.conn.statements == ["SELECT", "UPDATE"]
     assert pool.conn.committed
+
+
+class DeadProducer:
+    """aiokafka's idempotent producer after OutOfOrderSequenceNumber: every send raises it."""
+
+    stopped = False
+
+    async def send(self, topic: str, **_: object) -> asyncio.Future[None]:
+        raise OutOfOrderSequenceNumber()
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+def test_the_relay_replaces_a_producer_kafka_gave_up_on_and_publishes_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool, dead = Pool(), DeadProducer()
+    producers: list[object] = [dead, Producer(acknowledges=True)]
+
+    async def start(make: object, what: str) -> object:
+        return producers.pop(0)
+
+    monkeypatch.setattr(outbox_module, "start_when_reachable", start)
+    monkeypatch.setattr(core.kafka, "start_when_reachable", start)  # what the renewal uses
+
+    async def scenario() -> None:
+        relay = _relay(pool, Producer(acknowledges=False))
+        running = asyncio.create_task(relay.run())
+        for _ in range(200):
+            if pool.conn.committed:
+                break
+            await asyncio.sleep(0.01)
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError, AttributeError):
+            await running
+
+    asyncio.run(scenario())
+    assert dead.stopped
+    assert pool.conn.committed, "nothing was published after the renewal"
