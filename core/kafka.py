@@ -103,12 +103,13 @@ def acknowledged_producer(
     )
 
 
-async def renew_producer(old: _Client, make: Callable[[], C], what: str, error: BaseException) -> C:
+async def renew_producer(old: _Client | None, make: Callable[[], C], what: str, error: BaseException) -> C:
     """A new producer in place of one that aiokafka has given up on (`PRODUCER_DEAD`): the new one
     gets a new producer id, so its sequence numbers start afresh."""
     log.error("%s: the producer failed for good (%s); starting a new one", what, type(error).__name__)
     try:
-        await old.stop()
+        if old is not None:
+            await old.stop()
     except Exception as exc:  # noqa: BLE001 -- a dead producer's stop may fail too; it is dropped either way
         log.warning("%s: stopping the failed producer: %s", what, exc)
     return await start_when_reachable(make, what)

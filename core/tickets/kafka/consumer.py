@@ -297,7 +297,7 @@ class IntakeConsumer:
             await asyncio.gather(*pending)
         except PRODUCER_DEAD as exc:  # retried (a KafkaError) with the new producer
             async with self._renewing:  # partitions in parallel see it too: renewed once
-                if producer is not None and self._producer is producer:
+                if self._producer is producer:
                     self._producer = await renew_producer(producer, self._make_producer, "quarantine producer", exc)
             raise
 
