@@ -8,11 +8,11 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka.errors import OutOfOrderSequenceNumber
 
 from core.errors import Unavailable
 from core.intake.domain.schemas import IntakeDraft, received
 from core.intake.kafka.bus import KafkaIntakeBus
+from tests.unit.core.kafka_fakes import DeadProducer
 
 
 class HangingProducer:
@@ -69,18 +69,6 @@ def test_once_stopping_a_new_publish_is_refused_and_readiness_says_why() -> None
             await bus.publish([_event()])  # type: ignore[list-item]
 
     asyncio.run(scenario())
-
-
-class DeadProducer:
-    """aiokafka's idempotent producer after OutOfOrderSequenceNumber: every send raises it."""
-
-    stopped = False
-
-    async def send(self, topic: str, **_: object) -> asyncio.Future[None]:
-        raise OutOfOrderSequenceNumber()
-
-    async def stop(self) -> None:
-        self.stopped = True
 
 
 class AckingProducer:

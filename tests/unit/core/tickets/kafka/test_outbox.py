@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiokafka.errors import OutOfOrderSequenceNumber
 
 import core.kafka
 import core.tickets.kafka.outbox as outbox_module
 from core.tickets.kafka.outbox import OutboxRelay
+from tests.unit.core.kafka_fakes import DeadProducer
 
 ROW = (1, "INC-0001", 1, "created", "system", datetime(2026, 12, 6, tzinfo=UTC), {}, None)
 
@@ -98,18 +98,6 @@ def test_an_acknowledged_batch_is_marked_published_in_the_claim() -> None:
     assert asyncio.run(_relay(pool, Producer(acknowledges=True)).publish_once()) == 1
     assert pool.conn.statements == ["SELECT", "UPDATE"]
     assert pool.conn.committed
-
-
-class DeadProducer:
-    """aiokafka's idempotent producer after OutOfOrderSequenceNumber: every send raises it."""
-
-    stopped = False
-
-    async def send(self, topic: str, **_: object) -> asyncio.Future[None]:
-        raise OutOfOrderSequenceNumber()
-
-    async def stop(self) -> None:
-        self.stopped = True
 
 
 def test_the_relay_replaces_a_producer_kafka_gave_up_on_and_publishes_again(monkeypatch: pytest.MonkeyPatch) -> None:
