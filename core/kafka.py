@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Callable
@@ -26,11 +27,13 @@ METADATA_MAX_AGE_MS = 1_000
 
 
 SASL_MECHANISM = "SCRAM-SHA-512"
-# aiokafka's idempotent producer gives up for good on these: its sender stops and every later send
-# raises the same error. A leader that truncated its log after a partition (the cut-off site's
-# broker rejoining) answers OutOfOrderSequenceNumber; intake at the other site then refused every
-# intake for ~50 s (isolate-a drill, 58.9 % availability) until something restarted it.
+# aiokafka's idempotent producer never recovers from these: a leader that truncated its log after a
+# partition (the cut-off site's broker rejoining) no longer knows the producer's sequence numbers
+# and answers OutOfOrderSequenceNumber to every later batch for that partition. Intake at both
+# sites then refused every intake after isolate-a's heal (58.9 % availability, then none at all)
+# until restarted. Only a new producer (a new producer id) gets past it.
 PRODUCER_DEAD: tuple[type[KafkaError], ...] = (OutOfOrderSequenceNumber, ProducerFenced)
+FAILED_PRODUCER_STOP_S = 5.0
 
 
 @cache
@@ -103,13 +106,43 @@ def acknowledged_producer(
     )
 
 
-async def renew_producer(old: _Client | None, make: Callable[[], C], what: str, error: BaseException) -> C:
-    """A new producer in place of one that aiokafka has given up on (`PRODUCER_DEAD`): the new one
-    gets a new producer id, so its sequence numbers start afresh."""
-    log.error("%s: the producer failed for good (%s); starting a new one", what, type(error).__name__)
-    try:
-        if old is not None:
-            await old.stop()
-    except Exception as exc:  # noqa: BLE001 -- a dead producer's stop may fail too; it is dropped either way
-        log.warning("%s: stopping the failed producer: %s", what, exc)
-    return await start_when_reachable(make, what)
+class ProducerSlot:
+    """The producer a component sends with, replaced when aiokafka has given up on it
+    (`PRODUCER_DEAD`). The replacement gets a new producer id, so its sequence numbers start
+    afresh. It runs once, in a task of its own: a caller's deadline cannot cancel it halfway (a
+    stopped producer left in place would fail every send after it)."""
+
+    def __init__(self, make: Callable[[], AIOKafkaProducer], what: str) -> None:
+        self._make, self._what = make, what
+        self.producer: AIOKafkaProducer | None = None  # None until connected, and while replaced
+        self._renewal: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.producer = await start_when_reachable(self._make, self._what)
+
+    def renew(self, failed: AIOKafkaProducer | None, error: BaseException) -> asyncio.Task[None] | None:
+        """Replace `failed`, unless it was replaced already; the task to wait on, if any."""
+        if self._renewal is not None and not self._renewal.done():
+            return self._renewal
+        if failed is None or failed is not self.producer:
+            return None
+        self.producer = None
+        self._renewal = asyncio.create_task(self._replace(failed, error))
+        return self._renewal
+
+    async def _replace(self, failed: AIOKafkaProducer, error: BaseException) -> None:
+        log.error("%s: Kafka refused this producer for good (%s); starting a new one", self._what, type(error).__name__)
+        try:
+            # An idempotent producer's stop flushes what it holds, retrying without end: bounded.
+            await asyncio.wait_for(failed.stop(), FAILED_PRODUCER_STOP_S)
+        except Exception as exc:  # noqa: BLE001 -- it is dropped either way
+            log.warning("%s: the failed producer did not stop cleanly: %r", self._what, exc)
+        self.producer = await start_when_reachable(self._make, self._what)
+
+    async def stop(self) -> None:
+        if self._renewal is not None:
+            self._renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewal
+        if self.producer is not None:
+            await self.producer.stop()

@@ -41,10 +41,19 @@ async def run_together(loops: dict[str, Coroutine[Any, Any, None]], *, stop_with
         if task.cancelled():
             return
         exc = task.exception()
-        why = f"{task.get_name()} failed" if exc else f"{task.get_name()} stopped"
+        why = f"{task.get_name()} stopped" if isinstance(exc, LoopReturned) else f"{task.get_name()} failed"
         log.critical("%s; stopping the service", why, exc_info=exc)
         end_process_unless_stopped(stop_within_s, why)
 
     async with asyncio.TaskGroup() as group:
         for name, loop in loops.items():
-            group.create_task(loop, name=name).add_done_callback(watch)
+            group.create_task(_until_it_fails(name, loop), name=name).add_done_callback(watch)
+
+
+class LoopReturned(RuntimeError):
+    """A loop meant to run until the process stops has returned."""
+
+
+async def _until_it_fails(name: str, loop: Coroutine[Any, Any, None]) -> None:
+    await loop
+    raise LoopReturned(f"{name} returned; it is meant to run until the process stops")  # the TaskGroup stops the others

@@ -359,10 +359,12 @@ def ticket_slo(ops: Sequence[CanaryOp], observed: Observed, timeline: Timeline, 
     judged = [
         delays.get(op.seq) for op in acked if _pipeline_phase(op, delays.get(op.seq), timeline, slo_s) != "during"
     ]
-    in_flight = sum(
+    in_flight = sum(  # acknowledged before the fault, their ticket held up by it
         1
         for op in acked
-        if _phase_of(op, timeline) == "before" and _pipeline_phase(op, delays.get(op.seq), timeline, slo_s) == "during"
+        if op.acked is not None
+        and op.acked < timeline.fault_at
+        and _pipeline_phase(op, delays.get(op.seq), timeline, slo_s) == "during"
     )
     known = [d for d in judged if d is not None]
     return TicketSlo(

@@ -141,8 +141,10 @@ class Availability(Frozen):
 class TicketSlo(Frozen):
     """Acknowledged canary intakes whose pipeline ran outside the fault window (before the fault,
     after the lab converged) and how many had their ticket committed within `slo_s` of the
-    acknowledgement. One acknowledged before the fault whose ticket the fault held up, with its
-    objective not yet run out, is not judged here (`in_flight_at_fault`): ticket creation's RTO is."""
+    acknowledgement; one without a ticket counts as late. One acknowledged before the fault whose
+    ticket was not committed before it, with its objective not yet run out, is not judged here
+    (`in_flight_at_fault`): ticket creation's RTO judges it, and the RPO check whether it was lost.
+    One invoked before the fault but acknowledged after it belongs to the fault as well."""
 
     slo_s: float
     judged: int

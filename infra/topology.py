@@ -305,6 +305,37 @@ def check_outbox_within_idle_timeout(tickets: TicketSettings, patroni: PatroniTi
         )
 
 
+def patroni_leader_session_s(zk: ZooKeeperTimers, patroni: PatroniTimers) -> float:
+    """How long Patroni's leader lock outlives a dead primary. With ZooKeeper the lock is an
+    ephemeral znode of Patroni's session, and the servers grant at most max_session_timeout_ms
+    of the ttl Patroni asks for (Patroni refuses a ttl below 20 s, a floor set for DCSs whose
+    TTLs are clock-based; ZooKeeper's session expiry is decided by its quorum's leader)."""
+    return min(patroni.ttl * 1000, zk.max_session_timeout_ms) / 1000
+
+
+def patroni_watchdog_margin_s(zk: ZooKeeperTimers, patroni: PatroniTimers) -> int:
+    """Patroni arms a host's watchdog for ttl - safety_margin: reaching below the granted session,
+    a hung primary is reset before its lock can be taken."""
+    return patroni.ttl - int(patroni_leader_session_s(zk, patroni)) + 1
+
+
+def check_patroni_leader_session(zk: ZooKeeperTimers, patroni: PatroniTimers) -> None:
+    """The granted session must outlast what Patroni needs inside it: a cut-off primary's demotion,
+    and Patroni's own rule (loop_wait + 2 x retry_timeout within the lock's life)."""
+    session = patroni_leader_session_s(zk, patroni)
+    if session <= patroni.demotion_bound_s():
+        raise ValueError(
+            f"timers.zookeeper.max_session_timeout_ms: Patroni's leader session would last {session:g} s, not "
+            f"longer than a cut-off primary may take to demote ({patroni.demotion_bound_s()} s: read timeout, "
+            "loop_wait, retry_timeout); the standby could be promoted while the old primary still serves"
+        )
+    if patroni.loop_wait + 2 * patroni.retry_timeout > session:
+        raise ValueError(
+            f"timers.patroni: loop_wait + 2 x retry_timeout ({patroni.loop_wait + 2 * patroni.retry_timeout} s) "
+            f"exceeds the leader session ZooKeeper grants ({session:g} s, timers.zookeeper.max_session_timeout_ms)"
+        )
+
+
 class PatroniTimers(_Strict):
     # Patroni's own floors: ttl >= 20, loop_wait >= 1, retry_timeout >= 3.
     ttl: int = Field(ge=20, le=600)
@@ -429,23 +460,12 @@ class Topology(_Strict):
                 raise ValueError(
                     f"failover.cold.{name}.active_site: {cold.active_site!r} is not a data site ({', '.join(data)})"
                 )
-        patroni = self.timers.patroni
-        if self.patroni_leader_session_s <= patroni.demotion_bound_s():
-            raise ValueError(
-                f"timers.zookeeper.max_session_timeout_ms: Patroni's leader session would last "
-                f"{self.patroni_leader_session_s:g} s, not longer than a cut-off primary may take to demote "
-                f"({patroni.demotion_bound_s()} s: read timeout, loop_wait, retry_timeout); the standby "
-                "could be promoted while the old primary still serves"
-            )
+        check_patroni_leader_session(self.timers.zookeeper, self.timers.patroni)
         return self
 
     @property
     def patroni_leader_session_s(self) -> float:
-        """How long Patroni's leader lock outlives a dead primary. With ZooKeeper the lock is an
-        ephemeral znode of Patroni's session, and the servers grant at most max_session_timeout_ms
-        of the ttl Patroni asks for (Patroni refuses a ttl below 20 s, a floor set for DCSs whose
-        TTLs are clock-based; ZooKeeper's session expiry is decided by its quorum's leader)."""
-        return min(self.timers.patroni.ttl * 1000, self.timers.zookeeper.max_session_timeout_ms) / 1000
+        return patroni_leader_session_s(self.timers.zookeeper, self.timers.patroni)
 
     # -- derived views -------------------------------------------------------------
     @property

@@ -28,7 +28,7 @@ from infra.lab.pki import (
     pki_dir,
     site_tls_name,
 )
-from infra.topology import FrontDoor, HAProxyTimers, Ports, Topology
+from infra.topology import FrontDoor, HAProxyTimers, Ports, Topology, patroni_watchdog_margin_s
 
 TCP_USER_TIMEOUT_MS = 5000  # unacknowledged data on a connection for 5 s: it is dead
 PATRONI_REST_USER = "patroni"  # who may switch over, restart or reload through Patroni's REST API
@@ -227,6 +227,7 @@ def _patroni(
             else None
         ),
         timers=topo.timers.patroni,
+        watchdog_margin_s=patroni_watchdog_margin_s(topo.timers.zookeeper, topo.timers.patroni),
         archive_command=backup_config.archive_command(topo, dirs),
         wal_switch_s=topo.backup.wal_switch_s,
         data_dir=dirs.postgres_data,

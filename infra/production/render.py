@@ -27,6 +27,7 @@ from infra.lab.render import (
     service_dsn,
 )
 from infra.production.topology import Host, ProductionTopology
+from infra.topology import patroni_watchdog_margin_s
 
 _units = jinja2.Environment(
     loader=jinja2.PackageLoader("infra.production", "templates"),
@@ -304,6 +305,7 @@ def _patroni(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
         ports=topo.ports,
         zookeeper_hosts=topo.zookeeper_connect().split(","),
         timers=topo.timers.patroni,
+        watchdog_margin_s=patroni_watchdog_margin_s(topo.timers.zookeeper, topo.timers.patroni),
         data_dir=p.data / "postgres",
         socket_dir=SOCKET_DIR,
         pg_bin_dir=p.pg_bin_dir,

@@ -32,6 +32,7 @@ from infra.topology import (
     TopologyError,
     ZooKeeperTimers,
     check_outbox_within_idle_timeout,
+    check_patroni_leader_session,
     checked_site_names,
 )
 
@@ -149,6 +150,7 @@ class ProductionTopology(_Strict):
             if missing:
                 raise ValueError(f"sites.{site}: a data site needs hosts for {', '.join(missing)}")
         check_outbox_within_idle_timeout(self.tickets, self.timers.patroni)
+        check_patroni_leader_session(self.timers.zookeeper, self.timers.patroni)
         repositories = self.with_role("backup-repo")
         if len(repositories) != 1 or self.sites[repositories[0][0]].role != "witness":
             raise ValueError(

@@ -13,12 +13,11 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from core.errors import Unavailable
 from core.intake.domain.schemas import IntakeEvent
-from core.kafka import PRODUCER_DEAD, acknowledged_producer, renew_producer, start_when_reachable
+from core.kafka import PRODUCER_DEAD, ProducerSlot, acknowledged_producer
 from core.settings import KafkaAuth
 
 log = logging.getLogger(__name__)
@@ -51,10 +50,10 @@ class KafkaIntakeBus:
         self._topic = topic
         self._ack_timeout_s = ack_timeout_s
         self._retry_after_s = retry_after_s
-        self._make_producer = acknowledged_producer(
-            bootstrap, client_id, linger_ms=2, auth=auth, request_timeout_ms=request_timeout_ms
+        self._slot = ProducerSlot(
+            acknowledged_producer(bootstrap, client_id, linger_ms=2, auth=auth, request_timeout_ms=request_timeout_ms),
+            "intake producer",
         )
-        self._producer: AIOKafkaProducer | None = None  # set once connected
         self._starter: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Event()
@@ -72,33 +71,21 @@ class KafkaIntakeBus:
             self._loop.call_soon_threadsafe(self._stopping.set)
 
     async def _connect(self) -> None:
-        self._producer = await start_when_reachable(self._make_producer, "intake producer")
-
-    def _renew(self, error: KafkaError) -> None:
-        """Replace a producer aiokafka gave up on, once, in the background: intakes meanwhile get
-        503 (not connected), which their clients retry, here or at the other site."""
-        dead, self._producer = self._producer, None
-        if dead is None:  # another request saw the same error first
-            return
-
-        async def renew() -> None:
-            self._producer = await renew_producer(dead, self._make_producer, "intake producer", error)
-
-        self._starter = asyncio.create_task(renew())
+        await self._slot.start()
 
     async def stop(self) -> None:
         if self._starter:
             self._starter.cancel()
-        if self._producer is not None:
-            await self._producer.stop()
+        await self._slot.stop()
 
     def not_ready(self) -> str | None:
         if self._stopping.is_set():
             return "stopping"
-        return None if self._producer is not None else "kafka producer not connected"
+        return None if self._slot.producer is not None else "kafka producer not connected"
 
     async def publish(self, events: Sequence[IntakeEvent]) -> None:
-        if self._producer is None:
+        producer = self._slot.producer  # one producer for the whole request, even if replaced meanwhile
+        if producer is None:
             raise Unavailable("the event bus is not connected yet; retry shortly", self._retry_after_s)
         if self._stopping.is_set():
             raise Unavailable("this site is stopping; retry with the same Idempotency-Key", self._retry_after_s)
@@ -107,7 +94,7 @@ class KafkaIntakeBus:
                 pending = []
                 for event in events:
                     key, value, headers = encode(event)
-                    pending.append(await self._producer.send(self._topic, value=value, key=key, headers=headers))
+                    pending.append(await producer.send(self._topic, value=value, key=key, headers=headers))
                 acked = asyncio.ensure_future(asyncio.gather(*pending))
                 stopping = asyncio.ensure_future(self._stopping.wait())
                 try:
@@ -131,7 +118,8 @@ class KafkaIntakeBus:
             ) from None
         except KafkaError as exc:
             if isinstance(exc, PRODUCER_DEAD):
-                self._renew(exc)
+                # Replaced in the background; intakes meanwhile get 503 and are retried.
+                self._slot.renew(producer, exc)
             raise Unavailable(
                 f"the event bus refused the event ({type(exc).__name__}); retry with the same Idempotency-Key",
                 self._retry_after_s,

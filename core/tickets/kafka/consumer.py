@@ -28,8 +28,8 @@ from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaConnectionError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Gauge, Histogram
 from psycopg_pool import AsyncConnectionPool
@@ -42,9 +42,9 @@ from core.intake.domain.storable import StoreLimits, describe, problems
 from core.kafka import (
     METADATA_MAX_AGE_MS,
     PRODUCER_DEAD,
+    ProducerSlot,
     acknowledged_producer,
     connection_options,
-    renew_producer,
     start_when_reachable,
 )
 from core.settings import KafkaAuth
@@ -170,13 +170,13 @@ class IntakeConsumer:
             metadata_max_age_ms=METADATA_MAX_AGE_MS,
             **connection_options(auth),
         )
-        self._make_producer = acknowledged_producer(bootstrap, f"{client_id}-quarantine", linger_ms=0, auth=auth)
-        self._producer: AIOKafkaProducer | None = None
-        self._renewing = asyncio.Lock()
+        self._quarantine = ProducerSlot(
+            acknowledged_producer(bootstrap, f"{client_id}-quarantine", linger_ms=0, auth=auth), "quarantine producer"
+        )
         self._next: dict[TopicPartition, int] = {}  # the next offset to apply, per partition we applied
 
     async def run(self) -> None:
-        self._producer = await start_when_reachable(self._make_producer, "quarantine producer")
+        await self._quarantine.start()
         await self._retrying(self._primary_answers)
         self._consumer = await start_when_reachable(self._make_consumer, "intake consumer")
         try:
@@ -192,7 +192,7 @@ class IntakeConsumer:
                 await self._export_lag()
         finally:
             await self._consumer.stop()
-            await self._producer.stop()
+            await self._quarantine.stop()
 
     async def _primary_answers(self) -> None:
         """Join the group only once this worker can apply what it would be given: a member that
@@ -282,8 +282,9 @@ class IntakeConsumer:
         """Each set-aside event on the quarantine topic too (acks=all), once its table row committed."""
         if not aside:
             return
-        producer = self._producer
-        assert producer is not None
+        producer = self._quarantine.producer
+        if producer is None:  # being replaced: retried like an unreachable broker
+            raise KafkaConnectionError("the quarantine producer is being replaced")
         try:
             pending = []
             for item in aside:
@@ -296,9 +297,8 @@ class IntakeConsumer:
                 pending.append(await producer.send(self._quarantine_topic, item.payload, key=key, headers=headers))
             await asyncio.gather(*pending)
         except PRODUCER_DEAD as exc:  # retried (a KafkaError) with the new producer
-            async with self._renewing:  # partitions in parallel see it too: renewed once
-                if self._producer is producer:
-                    self._producer = await renew_producer(producer, self._make_producer, "quarantine producer", exc)
+            if (renewal := self._quarantine.renew(producer, exc)) is not None:
+                await asyncio.shield(renewal)  # this attempt's deadline must not cut the replacement short
             raise
 
     def _observe(self, outcomes: list[tuple[IntakeEvent, Outcome]], aside: list[SetAside]) -> None:

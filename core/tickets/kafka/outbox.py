@@ -20,7 +20,7 @@ import logging
 from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
 
-from core.kafka import PRODUCER_DEAD, acknowledged_producer, renew_producer, start_when_reachable
+from core.kafka import PRODUCER_DEAD, ProducerSlot, acknowledged_producer
 from core.settings import KafkaAuth
 from core.tickets.kafka.consumer import TRANSIENT
 
@@ -47,19 +47,21 @@ class OutboxRelay:
         self._topic = topic
         self._interval_s = interval_s
         self._publish_timeout_s = publish_timeout_s
-        self._make_producer = acknowledged_producer(
-            bootstrap, client_id, linger_ms=5, auth=auth, request_timeout_ms=request_timeout_ms
+        self._slot = ProducerSlot(
+            acknowledged_producer(bootstrap, client_id, linger_ms=5, auth=auth, request_timeout_ms=request_timeout_ms),
+            "outbox relay",
         )
 
     async def run(self) -> None:
-        self._producer = await start_when_reachable(self._make_producer, "outbox relay")
+        await self._slot.start()
         try:
             while True:
                 try:
                     async with asyncio.timeout(30):
                         sent = await self.publish_once()
                 except PRODUCER_DEAD as exc:
-                    self._producer = await renew_producer(self._producer, self._make_producer, "outbox relay", exc)
+                    if (renewal := self._slot.renew(self._slot.producer, exc)) is not None:
+                        await renewal  # this loop is its only user
                     sent = 0
                 except TRANSIENT as exc:
                     log.warning("outbox relay paused: %s", exc)
@@ -71,9 +73,11 @@ class OutboxRelay:
                 if sent < BATCH:
                     await asyncio.sleep(self._interval_s)
         finally:
-            await self._producer.stop()
+            await self._slot.stop()
 
     async def publish_once(self) -> int:
+        producer = self._slot.producer
+        assert producer is not None, "run() starts it and waits for any replacement"
         async with self._pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
                 """SELECT id, ticket_code, seq, kind, actor, at, data, intake_id FROM ticket_events
@@ -96,9 +100,7 @@ class OutboxRelay:
                     "data": data,
                     "intake_id": str(intake_id) if intake_id else None,
                 }
-                pending.append(
-                    await self._producer.send(self._topic, key=code.encode(), value=json.dumps(value).encode())
-                )
+                pending.append(await producer.send(self._topic, key=code.encode(), value=json.dumps(value).encode()))
             async with asyncio.timeout(self._publish_timeout_s):  # TimeoutError rolls the claim back
                 await asyncio.gather(*pending)
             await conn.execute(

@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 
+from core import lifecycle
 from core.lifecycle import EXIT_FAILED, run_together
 
 
@@ -17,7 +18,9 @@ class Boom(RuntimeError):
     pass
 
 
-def test_a_failed_loop_cancels_the_others_and_is_raised() -> None:
+def test_a_failed_loop_cancels_the_others_and_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    armed: list[str] = []
+    monkeypatch.setattr(lifecycle, "end_process_unless_stopped", lambda within_s, why: armed.append(why))
     cancelled = asyncio.Event()
 
     async def fails() -> None:
@@ -38,6 +41,26 @@ def test_a_failed_loop_cancels_the_others_and_is_raised() -> None:
         asyncio.run(main())
     assert raised.group_contains(Boom)
     assert cancelled.is_set()
+    assert armed == ["consumer failed"]
+
+
+def test_a_loop_that_returns_stops_the_others_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    armed: list[str] = []
+    monkeypatch.setattr(lifecycle, "end_process_unless_stopped", lambda within_s, why: armed.append(why))
+
+    async def returns() -> None:
+        await asyncio.sleep(0.01)
+
+    async def forever() -> None:
+        await asyncio.sleep(3600)
+
+    async def main() -> None:
+        await run_together({"relay": returns(), "consumer": forever()}, stop_within_s=60)
+
+    with pytest.raises(ExceptionGroup) as raised:
+        asyncio.run(main())
+    assert raised.group_contains(lifecycle.LoopReturned)
+    assert armed == ["relay stopped"]
 
 
 def test_the_process_ends_when_a_loop_ignores_its_cancellation() -> None:

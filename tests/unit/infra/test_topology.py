@@ -95,8 +95,14 @@ def test_patroni_ttl_floor() -> None:
 
 def test_patroni_leader_session_shorter_than_a_cut_off_primary_takes_to_demote() -> None:
     raw = _raw()
-    raw["timers"]["zookeeper"]["max_session_timeout_ms"] = 9_000  # loop_wait 2 + retry 5 + read 2 = 9 s
+    raw["timers"]["zookeeper"]["max_session_timeout_ms"] = 8_000  # read 2 + loop_wait 2 + retry 4 = 8 s
     assert "could be promoted while the old primary still serves" in _refused(raw)
+
+
+def test_patroni_rule_holds_within_the_session_zookeeper_grants() -> None:
+    raw = _raw()
+    raw["timers"]["patroni"]["retry_timeout"] = 5  # 2 + 2 x 5 = 12 s > the 10 s granted
+    assert "exceeds the leader session ZooKeeper grants" in _refused(raw)
 
 
 def test_patroni_leader_session_is_what_zookeeper_grants_of_the_ttl() -> None:

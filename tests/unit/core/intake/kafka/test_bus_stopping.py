@@ -45,7 +45,7 @@ def _bus() -> KafkaIntakeBus:
 def test_a_publish_waiting_on_kafka_answers_503_as_soon_as_the_process_is_told_to_stop() -> None:
     async def scenario() -> BaseException | None:
         bus = _bus()
-        bus._loop, bus._producer = asyncio.get_running_loop(), HangingProducer()  # type: ignore[assignment]
+        bus._loop, bus._slot.producer = asyncio.get_running_loop(), HangingProducer()  # type: ignore[assignment]
         waiting = asyncio.create_task(bus.publish([_event()]))  # type: ignore[list-item]
         await asyncio.sleep(0.05)
         assert not waiting.done(), "nothing acknowledged it"
@@ -61,7 +61,7 @@ def test_a_publish_waiting_on_kafka_answers_503_as_soon_as_the_process_is_told_t
 def test_once_stopping_a_new_publish_is_refused_and_readiness_says_why() -> None:
     async def scenario() -> None:
         bus = _bus()
-        bus._loop, bus._producer = asyncio.get_running_loop(), HangingProducer()  # type: ignore[assignment]
+        bus._loop, bus._slot.producer = asyncio.get_running_loop(), HangingProducer()  # type: ignore[assignment]
         bus.begin_stopping()
         await asyncio.sleep(0)  # the stop is delivered through the loop (signal-safe)
         assert bus.not_ready() == "stopping"
@@ -85,8 +85,8 @@ def test_a_producer_kafka_gave_up_on_is_replaced_and_intake_acknowledges_again()
     async def scenario() -> tuple[DeadProducer, str | None]:
         bus = _bus()
         dead = DeadProducer()
-        bus._loop, bus._producer = asyncio.get_running_loop(), dead  # type: ignore[assignment]
-        bus._make_producer = AckingProducer  # type: ignore[assignment]
+        bus._loop, bus._slot.producer = asyncio.get_running_loop(), dead  # type: ignore[assignment]
+        bus._slot._make = AckingProducer  # type: ignore[assignment]
         with pytest.raises(Unavailable, match="OutOfOrderSequenceNumber"):
             await bus.publish([_event()])  # type: ignore[list-item]
         for _ in range(100):  # the renewal runs in the background

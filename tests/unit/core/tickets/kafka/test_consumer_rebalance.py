@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from aiokafka import TopicPartition
 
+import core.kafka
 import core.tickets.kafka.consumer as consumer_module
 from core.intake.domain.storable import StoreLimits
 from core.tickets.domain.planning import Policies
@@ -112,6 +113,7 @@ def test_the_worker_joins_the_group_only_once_the_primary_answers(monkeypatch: p
         return None
 
     monkeypatch.setattr(consumer_module, "start_when_reachable", start)
+    monkeypatch.setattr(core.kafka, "start_when_reachable", start)  # the quarantine producer's slot
     with pytest.raises(Joined):
         asyncio.run(consumer.run())
     assert started == [("quarantine producer", 0), ("intake consumer", 3)]

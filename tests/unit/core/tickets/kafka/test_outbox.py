@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 import core.kafka
-import core.tickets.kafka.outbox as outbox_module
 from core.tickets.kafka.outbox import OutboxRelay
 from tests.unit.core.kafka_fakes import DeadProducer
 
@@ -75,7 +74,7 @@ def _relay(pool: Pool, producer: Producer) -> OutboxRelay:
         request_timeout_ms=1000,
         client_id="test",
     )
-    relay._producer = producer  # type: ignore[assignment]
+    relay._slot.producer = producer  # type: ignore[assignment]
     return relay
 
 
@@ -107,8 +106,7 @@ def test_the_relay_replaces_a_producer_kafka_gave_up_on_and_publishes_again(monk
     async def start(make: object, what: str) -> object:
         return producers.pop(0)
 
-    monkeypatch.setattr(outbox_module, "start_when_reachable", start)
-    monkeypatch.setattr(core.kafka, "start_when_reachable", start)  # what the renewal uses
+    monkeypatch.setattr(core.kafka, "start_when_reachable", start)
 
     async def scenario() -> None:
         relay = _relay(pool, Producer(acknowledges=False))
