@@ -20,7 +20,7 @@ from tests.integration.core.conftest import Front, fd_tickets
 
 __all__ = ["browser"]
 AGENT = "an.nguyen"  # L1 network (infra/lab/demo_agents.py)
-RESOLVE_WITHIN_S = 120  # covers a PostgreSQL failover (Patroni's ttl is 20 s) with room to spare
+RESOLVE_WITHIN_S = 120  # covers a PostgreSQL failover (~10-13 s) with room to spare
 
 
 def _served_by(browser: WebDriver, sites: list[str]) -> str:

@@ -22,7 +22,7 @@ from infra.topology import Topology
 from tests.integration.conftest import ccdr, wait_until
 
 pytestmark = pytest.mark.lab
-FAILOVER_TIMEOUT_S = 60  # Patroni ttl 20 s + loop + HAProxy checks, with margin for a loaded CI box
+FAILOVER_TIMEOUT_S = 60  # the leader lock (10 s granted) + loop + HAProxy checks, with margin for a loaded CI box
 
 
 def _primary(topo: Topology) -> str | None:
