@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from functools import cache, partial
 from typing import Any, Protocol, TypeVar
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber, ProducerFenced
+from aiokafka.errors import KafkaConnectionError, KafkaError, OutOfOrderSequenceNumber, ProducerFenced
 
 from core.settings import KafkaAuth
 
@@ -119,6 +119,20 @@ class ProducerSlot:
 
     async def start(self) -> None:
         self.producer = await start_when_reachable(self._make, self._what)
+
+    @contextlib.asynccontextmanager
+    async def using(self) -> AsyncIterator[AIOKafkaProducer]:
+        """The current producer for one send and its acknowledgement. If Kafka refuses it for good
+        there, its replacement starts in the background and the error goes on to the caller, who
+        retries as for any Kafka error; meanwhile (no producer) this raises KafkaConnectionError."""
+        producer = self.producer
+        if producer is None:
+            raise KafkaConnectionError(f"{self._what}: being replaced")
+        try:
+            yield producer
+        except PRODUCER_DEAD as exc:
+            self.renew(producer, exc)
+            raise
 
     def renew(self, failed: AIOKafkaProducer | None, error: BaseException) -> asyncio.Task[None] | None:
         """Replace `failed`, unless it was replaced already; the task to wait on, if any."""

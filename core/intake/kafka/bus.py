@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError
 
 from core.errors import Unavailable
 from core.intake.domain.schemas import IntakeEvent
-from core.kafka import PRODUCER_DEAD, ProducerSlot, acknowledged_producer
+from core.kafka import ProducerSlot, acknowledged_producer
 from core.settings import KafkaAuth
 
 log = logging.getLogger(__name__)
@@ -84,13 +84,13 @@ class KafkaIntakeBus:
         return None if self._slot.producer is not None else "kafka producer not connected"
 
     async def publish(self, events: Sequence[IntakeEvent]) -> None:
-        producer = self._slot.producer  # one producer for the whole request, even if replaced meanwhile
-        if producer is None:
+        if self._slot.producer is None:
             raise Unavailable("the event bus is not connected yet; retry shortly", self._retry_after_s)
         if self._stopping.is_set():
             raise Unavailable("this site is stopping; retry with the same Idempotency-Key", self._retry_after_s)
         try:
-            async with asyncio.timeout(self._ack_timeout_s):
+            # One producer for the whole request; one Kafka refused for good is replaced meanwhile.
+            async with self._slot.using() as producer, asyncio.timeout(self._ack_timeout_s):
                 pending = []
                 for event in events:
                     key, value, headers = encode(event)
@@ -117,9 +117,6 @@ class KafkaIntakeBus:
                 self._retry_after_s,
             ) from None
         except KafkaError as exc:
-            if isinstance(exc, PRODUCER_DEAD):
-                # Replaced in the background; intakes meanwhile get 503 and are retried.
-                self._slot.renew(producer, exc)
             raise Unavailable(
                 f"the event bus refused the event ({type(exc).__name__}); retry with the same Idempotency-Key",
                 self._retry_after_s,

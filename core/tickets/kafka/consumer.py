@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaConnectionError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Gauge, Histogram
 from psycopg_pool import AsyncConnectionPool
@@ -41,7 +41,6 @@ from core.intake.domain.schemas import IntakeEvent
 from core.intake.domain.storable import StoreLimits, describe, problems
 from core.kafka import (
     METADATA_MAX_AGE_MS,
-    PRODUCER_DEAD,
     ProducerSlot,
     acknowledged_producer,
     connection_options,
@@ -282,10 +281,7 @@ class IntakeConsumer:
         """Each set-aside event on the quarantine topic too (acks=all), once its table row committed."""
         if not aside:
             return
-        producer = self._quarantine.producer
-        if producer is None:  # being replaced: retried like an unreachable broker
-            raise KafkaConnectionError("the quarantine producer is being replaced")
-        try:
+        async with self._quarantine.using() as producer:  # a KafkaError, retried by _retrying
             pending = []
             for item in aside:
                 headers = [
@@ -296,10 +292,6 @@ class IntakeConsumer:
                 key = f"{item.partition}:{item.offset}".encode()
                 pending.append(await producer.send(self._quarantine_topic, item.payload, key=key, headers=headers))
             await asyncio.gather(*pending)
-        except PRODUCER_DEAD as exc:  # retried (a KafkaError) with the new producer
-            if (renewal := self._quarantine.renew(producer, exc)) is not None:
-                await asyncio.shield(renewal)  # this attempt's deadline must not cut the replacement short
-            raise
 
     def _observe(self, outcomes: list[tuple[IntakeEvent, Outcome]], aside: list[SetAside]) -> None:
         now = datetime.now(UTC)

@@ -20,7 +20,7 @@ import logging
 from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
 
-from core.kafka import PRODUCER_DEAD, ProducerSlot, acknowledged_producer
+from core.kafka import ProducerSlot, acknowledged_producer
 from core.settings import KafkaAuth
 from core.tickets.kafka.consumer import TRANSIENT
 
@@ -59,10 +59,6 @@ class OutboxRelay:
                 try:
                     async with asyncio.timeout(30):
                         sent = await self.publish_once()
-                except PRODUCER_DEAD as exc:
-                    if (renewal := self._slot.renew(self._slot.producer, exc)) is not None:
-                        await renewal  # this loop is its only user
-                    sent = 0
                 except TRANSIENT as exc:
                     log.warning("outbox relay paused: %s", exc)
                     sent = 0
@@ -76,9 +72,7 @@ class OutboxRelay:
             await self._slot.stop()
 
     async def publish_once(self) -> int:
-        producer = self._slot.producer
-        assert producer is not None, "run() starts it and waits for any replacement"
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._slot.using() as producer, self._pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
                 """SELECT id, ticket_code, seq, kind, actor, at, data, intake_id FROM ticket_events
                    WHERE published_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
