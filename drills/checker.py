@@ -355,16 +355,15 @@ def ticket_slo(ops: Sequence[CanaryOp], observed: Observed, timeline: Timeline, 
     """The pipeline's SLO outside the fault window. An acknowledged intake without a ticket is
     judged too, as not within (the RPO check says whether it was lost)."""
     delays = dict((op.seq, d) for op, d in _ticket_delays(ops, observed))
-    acked = [op for op in ops if op.outcome is Outcome.OK and op.acked is not None]
-    judged = [
-        delays.get(op.seq) for op in acked if _pipeline_phase(op, delays.get(op.seq), timeline, slo_s) != "during"
+    phased = [
+        (op.acked, delays.get(op.seq), _pipeline_phase(op, delays.get(op.seq), timeline, slo_s))
+        for op in ops
+        if op.outcome is Outcome.OK and op.acked is not None
     ]
-    in_flight = sum(  # acknowledged before the fault, their ticket held up by it
-        1
-        for op in acked
-        if op.acked is not None
-        and op.acked < timeline.fault_at
-        and _pipeline_phase(op, delays.get(op.seq), timeline, slo_s) == "during"
+    judged = [delay for _, delay, phase in phased if phase != "during"]
+    # Acknowledged before the fault, their ticket held up by it.
+    in_flight = sum(
+        1 for acked, _, phase in phased if phase == "during" and acked is not None and acked < timeline.fault_at
     )
     known = [d for d in judged if d is not None]
     return TicketSlo(

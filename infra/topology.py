@@ -463,10 +463,6 @@ class Topology(_Strict):
         check_patroni_leader_session(self.timers.zookeeper, self.timers.patroni)
         return self
 
-    @property
-    def patroni_leader_session_s(self) -> float:
-        return patroni_leader_session_s(self.timers.zookeeper, self.timers.patroni)
-
     # -- derived views -------------------------------------------------------------
     @property
     def data_sites(self) -> list[str]:

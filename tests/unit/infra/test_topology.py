@@ -11,11 +11,16 @@ import pytest
 import tomli_w
 from pydantic import ValidationError
 
-from infra.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, parse_topology
+from infra.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, parse_topology, patroni_leader_session_s
 
 
 def _raw() -> dict[str, Any]:
     return tomllib.loads(DEFAULT_TOPOLOGY.read_text())
+
+
+def _leader_session_s(raw: dict[str, Any]) -> float:
+    timers = parse_topology(tomli_w.dumps(raw)).timers
+    return patroni_leader_session_s(timers.zookeeper, timers.patroni)
 
 
 def _refused(raw: dict[str, Any]) -> str:
@@ -108,9 +113,9 @@ def test_patroni_rule_holds_within_the_session_zookeeper_grants() -> None:
 def test_patroni_leader_session_is_what_zookeeper_grants_of_the_ttl() -> None:
     raw = _raw()
     raw["timers"]["zookeeper"]["max_session_timeout_ms"] = 10_000
-    assert parse_topology(tomli_w.dumps(raw)).patroni_leader_session_s == 10.0
+    assert _leader_session_s(raw) == 10.0
     raw["timers"]["zookeeper"]["max_session_timeout_ms"] = 60_000
-    assert parse_topology(tomli_w.dumps(raw)).patroni_leader_session_s == raw["timers"]["patroni"]["ttl"]
+    assert _leader_session_s(raw) == raw["timers"]["patroni"]["ttl"]
 
 
 def test_kafka_heartbeat_too_slow() -> None:
