@@ -71,10 +71,9 @@ class ReportScheduler:
         zone: ZoneInfo,
         clock: Callable[[], datetime],
         poll_s: float = POLL_S,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name, self.runs, self.report, self.out_dir = name, runs, report, out_dir
-        self.zone, self.clock, self.poll_s, self.monotonic = zone, clock, poll_s, monotonic
+        self.zone, self.clock, self.poll_s = zone, clock, poll_s
         self._next_poll = float("-inf")
 
     def due(self) -> Mapping[str, str]:
@@ -83,9 +82,9 @@ class ReportScheduler:
         return {previous_period(kind, now, self.zone): kind for kind in KINDS}
 
     async def __call__(self, singleton: Singleton) -> None:
-        if self.monotonic() < self._next_poll:
+        if time.monotonic() < self._next_poll:
             return
-        self._next_poll = self.monotonic() + self.poll_s
+        self._next_poll = time.monotonic() + self.poll_s
         due = self.due()
         done = await self.runs.written(list(due))
         for period, kind in due.items():

@@ -17,15 +17,14 @@ from prometheus_client.core import REGISTRY, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from psycopg_pool import AsyncConnectionPool
 
-from core.tickets.domain.kpi import DeskReport, compute, parse_period
+from core.tickets.domain.kpi import DeskReport, compute, parse_period, week_label
 from core.tickets.store.kpi import facts
 
 log = logging.getLogger(__name__)
 
 
 def current_week(now: datetime, zone: ZoneInfo) -> str:
-    year, week, _ = now.astimezone(zone).isocalendar()
-    return f"{year}-W{week:02d}"
+    return week_label(now.astimezone(zone).date())
 
 
 def families(report: DeskReport, age_s: float) -> Iterator[GaugeMetricFamily]:

@@ -65,13 +65,18 @@ def parse_period(text: str, tz: ZoneInfo) -> Period:
     raise PeriodError(f"{text!r} is not a period: use 2026-W49 (week), 2026-12 (month) or 2026-Q4 (quarter)")
 
 
+def week_label(day: date) -> str:
+    """The ISO week `day` falls in, as a period label (2026-W48)."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def previous_period(kind: str, now: datetime, tz: ZoneInfo) -> str:
     """The label of the last complete week or month before `now`, in the desk's time zone (what a
     scheduled report covers: run on Monday, it reports the week that just ended)."""
     today = now.astimezone(tz).date()
     if kind == "week":
-        year, week, _ = (today - timedelta(days=7)).isocalendar()
-        return f"{year}-W{week:02d}"
+        return week_label(today - timedelta(days=7))
     if kind == "month":
         last = today.replace(day=1) - timedelta(days=1)
         return f"{last.year}-{last.month:02d}"

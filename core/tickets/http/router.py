@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 
 from core.agents.domain.model import Permission, Session
 from core.agents.http.router import Authenticate
-from core.agents.service import require
+from core.agents.service import acting_as, require
 from core.domain.priority import Priority
 from core.domain.routing import Team
 from core.domain.taxonomy import Region
@@ -38,10 +38,6 @@ def build_router(service: TicketService, page_size_max: int, authenticate: Authe
     """Every route needs an agent session; writes need a role that may work tickets (not auditors)."""
     router = APIRouter(prefix="/v1/tickets", dependencies=[Depends(authenticate)])
     Auth = Annotated[Session, Depends(authenticate)]
-
-    def worker(session: Session) -> str:
-        require(session, Permission.WORK_TICKETS)
-        return session.agent.id
 
     def view(ticket: Ticket) -> TicketView:
         return TicketView.of(ticket, datetime.now(UTC))
@@ -89,40 +85,40 @@ def build_router(service: TicketService, page_size_max: int, authenticate: Authe
     @router.post("/{code}/transitions", response_model=TicketView)
     async def transition(code: str, body: TransitionRequest, session: Auth) -> TicketView:
         """Move the ticket; 409 lists the allowed targets when the move is not allowed."""
-        return view(await service.transition(code, body, worker(session)))
+        return view(await service.transition(code, body, acting_as(session, Permission.WORK_TICKETS)))
 
     @router.post("/{code}/worklog", response_model=TicketView, status_code=201)
     async def worklog(code: str, body: WorklogRequest, session: Auth) -> TicketView:
-        return view(await service.worklog(code, body, worker(session)))
+        return view(await service.worklog(code, body, acting_as(session, Permission.WORK_TICKETS)))
 
     @router.post("/{code}/resolution", response_model=TicketView)
     async def resolve(code: str, body: ResolutionRequest, session: Auth) -> TicketView:
-        return view(await service.resolve(code, body, worker(session)))
+        return view(await service.resolve(code, body, acting_as(session, Permission.WORK_TICKETS)))
 
     @router.post("/{code}/duplicate-of", response_model=TicketView)
     async def duplicate_of(code: str, body: DuplicateRequest, session: Auth) -> TicketView:
         """Close this ticket out as a duplicate of `primary` (both linked; work goes on in the primary)."""
-        return view(await service.mark_duplicate(code, body, worker(session)))
+        return view(await service.mark_duplicate(code, body, acting_as(session, Permission.WORK_TICKETS)))
 
     @router.post("/{code}/complaint", response_model=TicketView)
     async def complaint(code: str, body: ComplaintRequest, session: Auth) -> TicketView:
         """A customer's complaint, taken by an agent: it reaches the ServiceDesk manager."""
-        return view(await service.complain(code, body, worker(session)))
+        return view(await service.complain(code, body, acting_as(session, Permission.WORK_TICKETS)))
 
     @router.post("/{code}/review", response_model=TicketView)
     async def review(code: str, body: ReviewRequest, session: Auth) -> TicketView:
         """A P1's post-incident review, once, after its resolution: a P1 is closed only after it."""
-        return view(await service.review(code, body, worker(session)))
+        return view(await service.review(code, body, acting_as(session, Permission.WORK_TICKETS)))
 
     @router.post("/{code}/followup", response_model=TicketView)
     async def followup(code: str, body: FollowupRequest, session: Auth) -> TicketView:
         """Record the follow-up after a resolution (once per resolution; 409 before one or twice);
         `reopened` sends the ticket back to in_progress."""
-        return view(await service.followup(code, body, worker(session)))
+        return view(await service.followup(code, body, acting_as(session, Permission.WORK_TICKETS)))
 
     @router.post("/{code}/csat", response_model=TicketView)
     async def csat(code: str, body: CsatRequest, session: Auth) -> TicketView:
-        return view(await service.csat(code, body, worker(session)))
+        return view(await service.csat(code, body, acting_as(session, Permission.WORK_TICKETS)))
 
     def supervisor(session: Session) -> str:
         require(session, Permission.SUPERVISE)
