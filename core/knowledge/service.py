@@ -41,13 +41,9 @@ class KnowledgeService:
     def __init__(self, store: PgKnowledgeStore) -> None:
         self.store = store
 
-    async def create(self, draft: ArticleDraft, who: str, source: str | None = None) -> Article:
-        article_id, now = uuid4(), datetime.now(UTC)
+    async def create(self, draft: ArticleDraft, who: str) -> Article:
         async with self.store.writing() as tx:
-            await tx.write(article_id, 1, draft, who, now, "created", source)
-            created = await tx.article(article_id)
-        assert created is not None
-        return created
+            return await _created(tx, draft, who, datetime.now(UTC), None)
 
     async def revise(self, article_id: UUID, rev: Revision, who: str) -> Article:
         now = datetime.now(UTC)
@@ -106,7 +102,7 @@ class KnowledgeService:
 
     async def publish_from_ticket(self, code: str, req: PublishRequest, who: str) -> Article:
         """The article and its link to the ticket in one transaction: never one without the other."""
-        article_id, now = uuid4(), datetime.now(UTC)
+        now = datetime.now(UTC)
         async with self.store.writing() as tx:
             ticket = await tx.locked_ticket(canonical(code))
             if ticket is None:
@@ -127,11 +123,18 @@ class KnowledgeService:
                 raise InvalidInput(
                     f"the ticket does not make an article by itself ({first_error(exc)}); give a title"
                 ) from None
-            await tx.write(article_id, 1, draft, who, now, "created", ticket.code)
-            article = await tx.article(article_id)
-            assert article is not None
+            article = await _created(tx, draft, who, now, ticket.code)
             await _linked(tx, ticket.code, article, who, now)
             return article
+
+
+async def _created(tx: KnowledgeTx, draft: ArticleDraft, who: str, now: datetime, source: str | None) -> Article:
+    """A new article at version 1 (`source`: the ticket it was written from), as stored."""
+    article_id = uuid4()
+    await tx.write(article_id, 1, draft, who, now, "created", source)
+    article = await tx.article(article_id)
+    assert article is not None
+    return article
 
 
 async def _linked(tx: KnowledgeTx, code: str, article: Article, who: str, now: datetime) -> bool:
