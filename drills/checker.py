@@ -546,7 +546,7 @@ def notes(findings: Findings) -> tuple[str, ...]:
     if slo is not None and slo.judged:
         in_flight = (
             f"; {_plural(slo.in_flight_at_fault, 'intake', 'intakes')} acknowledged just before the fault, "
-            "whose ticket it held up, are judged with it"
+            f"whose ticket it held up, {'is' if slo.in_flight_at_fault == 1 else 'are'} judged with it"
             if slo.in_flight_at_fault
             else ""
         )
