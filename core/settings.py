@@ -38,6 +38,10 @@ class IntakeSettings(_Strict):
     ack_timeout_s: float = Field(gt=0, le=120)  # Kafka must acknowledge within this, or 503
     retry_after_s: int = Field(ge=1, le=3600)
     kafka_request_timeout_ms: int = Field(ge=1000, le=300_000)
+    # An intake its home lane has not acknowledged within this goes out through the other lanes too
+    # (core.intake.kafka.routing); a lane that lost such a race is tried last for suspect_s.
+    hedge_after_ms: int = Field(ge=50, le=10_000)
+    suspect_s: float = Field(gt=0, le=600)
     signature_tolerance_s: int = Field(ge=10, le=3600)  # Slack's replay window
     # What the store can keep (core.intake.domain.storable): intake refuses the rest with 422 / SMTP 550.
     max_text_chars: int = Field(ge=1000, le=1_000_000)

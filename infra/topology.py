@@ -131,6 +131,11 @@ class KafkaSettings(_Strict):
     # min_insync_replicas 2 an acknowledged intake is on two sites even while the other data
     # site's replica is out of sync, so losing a site's disks loses nothing (docs/failover.md).
     witness_replica: bool = False
+    # The intake topic alone is laid out over the three pairs of broker sites (a+b, b+c, c+a), two
+    # copies each, min_insync_replicas 2: a site's loss leaves the pair without it untouched, and
+    # intake hedges onto it (core/intake/kafka/routing.py) instead of waiting for the dead broker's
+    # fence. The other topics keep replication_factor.
+    intake_replica_pairs: bool = False
     broker_heap_mb: int = Field(ge=256, le=8192)
     controller_heap_mb: int = Field(ge=128, le=4096)
 
@@ -140,6 +145,21 @@ class KafkaSettings(_Strict):
             raise ValueError(
                 f"min_insync_replicas {self.min_insync_replicas} exceeds "
                 f"replication_factor {self.replication_factor}: every write would be refused"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _pairs_need_the_witness(self) -> KafkaSettings:
+        if self.intake_replica_pairs and not self.witness_replica:
+            raise ValueError("intake_replica_pairs needs witness_replica: three broker sites make three pairs")
+        if self.intake_replica_pairs and self.min_insync_replicas != 2:
+            raise ValueError(
+                f"intake_replica_pairs needs min_insync_replicas 2 (got {self.min_insync_replicas}): "
+                "an intake is acknowledged on both sites of its pair"
+            )
+        if self.intake_replica_pairs and self.partitions % 3:
+            raise ValueError(
+                f"intake_replica_pairs needs partitions in threes, one share per pair (got {self.partitions})"
             )
         return self
 

@@ -44,6 +44,8 @@ def create_app(
         ack_timeout_s=settings.intake.ack_timeout_s,
         retry_after_s=settings.intake.retry_after_s,
         request_timeout_ms=settings.intake.kafka_request_timeout_ms,
+        hedge_after_ms=settings.intake.hedge_after_ms,
+        suspect_s=settings.intake.suspect_s,
         client_id=f"ccdr-intake-{settings.site}",
     )
     intake = settings.intake

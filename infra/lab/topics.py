@@ -37,6 +37,28 @@ def replica_assignments(topo: Topology) -> dict[int, list[int]]:
     return assignments
 
 
+def pair_assignments(topo: Topology) -> dict[int, list[int]]:
+    """The intake topic over the three pairs of broker sites (`kafka.intake_replica_pairs`):
+    partition p on pair p mod 3 (a+b, b+c, c+a), a data site first so the witness leads only while
+    its partner is away; a+b's partitions take turns between a and b."""
+    a, b = (topo.sites[n].node_id for n in topo.data_sites)
+    c = topo.sites[topo.witness_site].node_id
+    assignments = {}
+    for p in range(topo.kafka.partitions):
+        pair = p % 3
+        if pair == 0:
+            assignments[p] = [a, b] if (p // 3) % 2 == 0 else [b, a]
+        else:
+            assignments[p] = [b, c] if pair == 1 else [a, c]
+    return assignments
+
+
+def assignments_for(topo: Topology, topic: str) -> dict[int, list[int]]:
+    if topic == topo.kafka.intake_topic and topo.kafka.intake_replica_pairs:
+        return pair_assignments(topo)
+    return replica_assignments(topo)
+
+
 async def _ensure_topics(topo: Topology) -> list[str]:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=topo.kafka_bootstrap(),
@@ -50,12 +72,11 @@ async def _ensure_topics(topo: Topology) -> list[str]:
         missing = [t for t in wanted if t not in existing]
         present = [t for t in wanted if t in existing]
         if present:
-            _refuse_fewer_replicas(topo, await admin.describe_topics(present))
+            _refuse_another_layout(topo, await admin.describe_topics(present))
         if missing:
-            assignments = replica_assignments(topo)
             await admin.create_topics(
                 [
-                    NewTopic(t, -1, -1, replica_assignments=assignments, topic_configs=topic_configs(topo))
+                    NewTopic(t, -1, -1, replica_assignments=assignments_for(topo, t), topic_configs=topic_configs(topo))
                     for t in missing
                 ]
             )
@@ -64,15 +85,18 @@ async def _ensure_topics(topo: Topology) -> list[str]:
         await admin.close()
 
 
-def _refuse_fewer_replicas(topo: Topology, described: list[Any]) -> None:
-    """A lab made with fewer replicas than the topology now asks for would silently keep them."""
+def _refuse_another_layout(topo: Topology, described: list[Any]) -> None:
+    """A lab made with another number of replicas than the topology now asks for would silently
+    keep them (fewer: less durable; the intake topic on three replicas where it should be on pairs:
+    no lane to hedge onto)."""
     for topic in described:
         partitions = topic.get("partitions") or []
-        fewest = min((len(p["replicas"]) for p in partitions), default=topo.kafka.replication_factor)
-        if fewest < topo.kafka.replication_factor:
+        wanted = len(next(iter(assignments_for(topo, topic["topic"]).values())))
+        counts = {len(p["replicas"]) for p in partitions}
+        if counts and counts != {wanted}:
             raise LabError(
-                f"topic {topic['topic']} has {fewest} replicas, the topology asks for "
-                f"{topo.kafka.replication_factor}; run `ccdr lab down --purge`, then `ccdr lab up`"
+                f"topic {topic['topic']} has {'/'.join(map(str, sorted(counts)))} replicas per partition, the "
+                f"topology asks for {wanted}; run `ccdr lab down --purge`, then `ccdr lab up`"
             )
 
 

@@ -4,23 +4,36 @@ Contract (`IntakeBus`): `publish` returns only after every event is acknowledged
 in-sync replicas; it raises `Unavailable` when that did not happen within the deadline. An
 `Unavailable` outcome is *unknown*, not *absent*: the idempotent producer may still deliver,
 which is why clients retry with the same key and the ticket service deduplicates by intake id.
+
+A stalled lane is hedged (`routing.py`): after `hedge_after_ms` the events go out through every
+other lane too, so one intake may be written more than once, each copy acknowledged or not; the
+ticket worker applies an intake id once, whichever copy it reads first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from prometheus_client import Counter
 
 from core.errors import Unavailable
 from core.intake.domain.schemas import IntakeEvent
-from core.kafka import ProducerSlot, acknowledged_producer
+from core.intake.kafka.routing import Router, replica_sets
+from core.kafka import ProducerSlot, acknowledged_producer, connection_options, start_when_reachable
 from core.settings import KafkaAuth
 
 log = logging.getLogger(__name__)
+HEDGED = Counter("ccdr_intake_hedged_total", "Intakes sent through every other lane because their home lane was slow")
+LANE_FAILED = Counter(
+    "ccdr_intake_lane_failures_total", "Sends through one lane that Kafka refused or that lost a hedge"
+)
 
 
 class IntakeBus(Protocol):
@@ -35,6 +48,38 @@ def encode(event: IntakeEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     return event.partition_key.encode(), event.model_dump_json().encode(), headers
 
 
+@dataclass(frozen=True)
+class Lane:
+    """One replica set's partitions and the producer that writes them: its own connections, so a
+    request stalled at one broker (aiokafka sends one request per broker at a time) holds up no
+    other lane."""
+
+    slot: ProducerSlot
+    partitions: tuple[int, ...]
+
+
+class _Admin:
+    """An admin client with the start/stop of the others, for `start_when_reachable`."""
+
+    def __init__(self, bootstrap: list[str], auth: KafkaAuth | None, request_timeout_ms: int) -> None:
+        self.client = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=request_timeout_ms, **connection_options(auth)
+        )
+
+    async def start(self) -> None:
+        await self.client.start()
+
+    async def stop(self) -> None:
+        await self.client.close()
+
+
+def _replicas(described: list[Any], topic: str) -> dict[int, list[int]]:
+    for entry in described:
+        if entry.get("topic") == topic and not entry.get("error_code") and entry.get("partitions"):
+            return {p["partition"]: list(p["replicas"]) for p in entry["partitions"]}
+    raise KafkaError(f"topic {topic} not described yet")
+
+
 class KafkaIntakeBus:
     def __init__(
         self,
@@ -45,15 +90,22 @@ class KafkaIntakeBus:
         ack_timeout_s: float,
         retry_after_s: int,
         request_timeout_ms: int,
+        hedge_after_ms: int,
+        suspect_s: float,
         client_id: str,
     ) -> None:
+        self._bootstrap, self._auth = bootstrap, auth
         self._topic = topic
         self._ack_timeout_s = ack_timeout_s
         self._retry_after_s = retry_after_s
-        self._slot = ProducerSlot(
-            acknowledged_producer(bootstrap, client_id, linger_ms=2, auth=auth, request_timeout_ms=request_timeout_ms),
-            "intake producer",
+        self._request_timeout_ms = request_timeout_ms
+        self._hedge_after_s = hedge_after_ms / 1000
+        self._suspect_s = suspect_s
+        self._make: Callable[[], AIOKafkaProducer] = acknowledged_producer(
+            bootstrap, client_id, linger_ms=2, auth=auth, request_timeout_ms=request_timeout_ms
         )
+        self._lanes: list[Lane] = []  # none until connected
+        self._router: Router | None = None
         self._starter: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Event()
@@ -71,45 +123,58 @@ class KafkaIntakeBus:
             self._loop.call_soon_threadsafe(self._stopping.set)
 
     async def _connect(self) -> None:
-        await self._slot.start()
+        """One lane per replica set of the topic, as Kafka describes it (the layout is fixed when
+        the topic is created; a topic on one replica set has one lane and is never hedged)."""
+        while True:
+            admin = await start_when_reachable(
+                lambda: _Admin(self._bootstrap, self._auth, self._request_timeout_ms), "intake topic layout"
+            )
+            try:
+                replicas = _replicas(await admin.client.describe_topics([self._topic]), self._topic)
+                break
+            except KafkaError as exc:
+                log.warning("intake: cannot read the intake topic's layout yet: %s", exc)
+            finally:
+                await admin.stop()
+            await asyncio.sleep(1)
+        sets = replica_sets(replicas)
+        lanes = [
+            Lane(ProducerSlot(self._make, f"intake producer, lane {i} (brokers {sorted(set(replicas[ps[0]]))})"), ps)
+            for i, ps in enumerate(sets)
+        ]
+        await asyncio.gather(*(lane.slot.start() for lane in lanes))
+        self.use(lanes)
+        log.info("intake: %d lanes over the intake topic's replica sets: %s", len(lanes), sets)
+
+    def use(self, lanes: list[Lane]) -> None:
+        """Send through these lanes from now on (connected; tests give their own)."""
+        self._router = Router([lane.partitions for lane in lanes], self._suspect_s)
+        self._lanes = lanes
 
     async def stop(self) -> None:
         if self._starter:
             self._starter.cancel()
-        await self._slot.stop()
+        for lane in self._lanes:
+            await lane.slot.stop()
 
     def not_ready(self) -> str | None:
         if self._stopping.is_set():
             return "stopping"
-        return None if self._slot.producer is not None else "kafka producer not connected"
+        if not any(lane.slot.producer is not None for lane in self._lanes):
+            return "kafka producer not connected"
+        return None
 
     async def publish(self, events: Sequence[IntakeEvent]) -> None:
-        if self._slot.producer is None:
+        router = self._router
+        if router is None or self.not_ready() == "kafka producer not connected":
             raise Unavailable("the event bus is not connected yet; retry shortly", self._retry_after_s)
         if self._stopping.is_set():
             raise Unavailable("this site is stopping; retry with the same Idempotency-Key", self._retry_after_s)
+        # One lane for the whole request, chosen by its first event (a reply keeps its ticket's lane).
+        order = router.plan(events[0].partition_key.encode())
         try:
-            # One producer for the whole request; one Kafka refused for good is replaced meanwhile.
-            async with self._slot.using() as producer, asyncio.timeout(self._ack_timeout_s):
-                pending = []
-                for event in events:
-                    key, value, headers = encode(event)
-                    pending.append(await producer.send(self._topic, value=value, key=key, headers=headers))
-                acked = asyncio.ensure_future(asyncio.gather(*pending))
-                stopping = asyncio.ensure_future(self._stopping.wait())
-                try:
-                    await asyncio.wait({acked, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                finally:  # also on the deadline: nothing is left waiting
-                    unacknowledged = not acked.done()
-                    stopping.cancel()
-                    if unacknowledged:
-                        acked.cancel()
-                if unacknowledged:
-                    raise Unavailable(
-                        "this site is stopping before the event bus acknowledged; retry with the same Idempotency-Key",
-                        self._retry_after_s,
-                    )
-                acked.result()
+            async with asyncio.timeout(self._ack_timeout_s):
+                await self._hedged(router, order, events)
         except TimeoutError:
             raise Unavailable(
                 f"the event bus did not acknowledge within {self._ack_timeout_s:g} s; "
@@ -121,3 +186,59 @@ class KafkaIntakeBus:
                 f"the event bus refused the event ({type(exc).__name__}); retry with the same Idempotency-Key",
                 self._retry_after_s,
             ) from None
+
+    async def _hedged(self, router: Router, order: list[int], events: Sequence[IntakeEvent]) -> None:
+        """Through the first lane of `order`; through all the others too once that one failed or
+        was not acknowledged within the hedge delay. Returns at the first lane acknowledged."""
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        attempts = {asyncio.ensure_future(self._send(router, order[0], events)): order[0]}
+        hedged = len(order) == 1
+        error: BaseException | None = None
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    {*attempts, stopping},
+                    timeout=None if hedged else self._hedge_after_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if stopping in done:
+                    raise Unavailable(
+                        "this site is stopping before the event bus acknowledged; retry with the same Idempotency-Key",
+                        self._retry_after_s,
+                    )
+                for attempt in [a for a in attempts if a in done]:
+                    lane = attempts.pop(attempt)
+                    error = attempt.exception()
+                    if error is None:
+                        if lane != order[0]:  # the home lane lost the race: the next intakes skip it
+                            LANE_FAILED.inc()
+                            router.suspect(order[0])
+                        return
+                    LANE_FAILED.inc()
+                    router.suspect(lane)
+                if not hedged and (not done or not attempts):  # slow, or failed: every other lane now
+                    hedged = True
+                    HEDGED.inc()
+                    attempts |= {asyncio.ensure_future(self._send(router, lane, events)): lane for lane in order[1:]}
+                elif not attempts:
+                    assert error is not None
+                    raise error
+        finally:  # also on the deadline: nothing is left waiting
+            stopping.cancel()
+            for attempt in attempts:
+                if attempt.done():
+                    attempt.exception()  # retrieved: a late failure of a lane not needed any more
+                else:
+                    attempt.cancel()
+
+    async def _send(self, router: Router, lane: int, events: Sequence[IntakeEvent]) -> None:
+        # One producer for the whole send; one Kafka refused for good is replaced meanwhile.
+        async with self._lanes[lane].slot.using() as producer:
+            pending = []
+            for event in events:
+                key, value, headers = encode(event)
+                partition = router.partition(lane, key)
+                pending.append(
+                    await producer.send(self._topic, value=value, key=key, headers=headers, partition=partition)
+                )
+            await asyncio.gather(*pending)

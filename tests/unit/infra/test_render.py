@@ -80,7 +80,7 @@ def test_witness_keeps_a_kafka_replica_but_no_database(layout: LabLayout) -> Non
 
 def test_witness_without_its_replica_is_controller_only() -> None:
     raw = tomllib.loads(DEFAULT_TOPOLOGY.read_text())
-    raw["kafka"].update(witness_replica=False, replication_factor=2, min_insync_replicas=1)
+    raw["kafka"].update(witness_replica=False, intake_replica_pairs=False, replication_factor=2, min_insync_replicas=1)
     layout = LabLayout(parse_topology(tomli_w.dumps(raw), "t.toml"))
     files = _files(layout, "c")
     props = files["kafka.properties"].content

@@ -132,8 +132,20 @@ def test_min_isr_above_rf() -> None:
 
 def test_rf_above_brokers() -> None:
     raw = _raw()
-    raw["kafka"].update(replication_factor=3, min_insync_replicas=1, witness_replica=False)
+    raw["kafka"].update(replication_factor=3, min_insync_replicas=1, witness_replica=False, intake_replica_pairs=False)
     assert "kafka.replication_factor: 3 exceeds the 2 brokers" in _refused(raw)
+
+
+def test_intake_pairs_need_the_witness_two_acknowledgements_and_partitions_in_threes() -> None:
+    raw = _raw()
+    raw["kafka"].update(intake_replica_pairs=True, witness_replica=False, replication_factor=2)
+    assert "intake_replica_pairs needs witness_replica" in _refused(raw)
+    raw = _raw()
+    raw["kafka"].update(intake_replica_pairs=True, min_insync_replicas=1)
+    assert "intake_replica_pairs needs min_insync_replicas 2 (got 1)" in _refused(raw)
+    raw = _raw()
+    raw["kafka"].update(intake_replica_pairs=True, partitions=4)
+    assert "intake_replica_pairs needs partitions in threes" in _refused(raw)
 
 
 def test_the_witness_replica_makes_a_third_broker() -> None:

@@ -82,5 +82,5 @@ def test_plain_http_is_refused_for_the_public_address(tmp_path: Any) -> None:
 
 def test_the_witness_keeps_a_kafka_replica_only_when_the_topology_says_so(tmp_path: Any) -> None:
     raw = _raw()
-    raw["kafka"].update(witness_replica=False, replication_factor=2, min_insync_replicas=1)
+    raw["kafka"].update(witness_replica=False, intake_replica_pairs=False, replication_factor=2, min_insync_replicas=1)
     assert "the witness host wit1 cannot run kafka-broker" in _refused(raw, tmp_path)

@@ -11,7 +11,8 @@ import pytest
 
 from core.errors import Unavailable
 from core.intake.domain.schemas import IntakeDraft, received
-from core.intake.kafka.bus import KafkaIntakeBus
+from core.intake.kafka.bus import KafkaIntakeBus, Lane
+from core.kafka import ProducerSlot
 from tests.unit.core.kafka_fakes import DeadProducer
 
 
@@ -38,14 +39,25 @@ def _bus() -> KafkaIntakeBus:
         ack_timeout_s=30,
         retry_after_s=1,
         request_timeout_ms=3000,
+        hedge_after_ms=400,
+        suspect_s=10,
         client_id="test",
     )
+
+
+def _one_lane(bus: KafkaIntakeBus, producer: object) -> ProducerSlot:
+    """The bus connected to a topic on one replica set (never hedged), through `producer`."""
+    slot = ProducerSlot(lambda: producer, "test")  # type: ignore[arg-type,return-value]
+    slot.producer = producer  # type: ignore[assignment]
+    bus._loop = asyncio.get_running_loop()
+    bus.use([Lane(slot, (0,))])
+    return slot
 
 
 def test_a_publish_waiting_on_kafka_answers_503_as_soon_as_the_process_is_told_to_stop() -> None:
     async def scenario() -> BaseException | None:
         bus = _bus()
-        bus._loop, bus._slot.producer = asyncio.get_running_loop(), HangingProducer()  # type: ignore[assignment]
+        _one_lane(bus, HangingProducer())
         waiting = asyncio.create_task(bus.publish([_event()]))  # type: ignore[list-item]
         await asyncio.sleep(0.05)
         assert not waiting.done(), "nothing acknowledged it"
@@ -61,7 +73,7 @@ def test_a_publish_waiting_on_kafka_answers_503_as_soon_as_the_process_is_told_t
 def test_once_stopping_a_new_publish_is_refused_and_readiness_says_why() -> None:
     async def scenario() -> None:
         bus = _bus()
-        bus._loop, bus._slot.producer = asyncio.get_running_loop(), HangingProducer()  # type: ignore[assignment]
+        _one_lane(bus, HangingProducer())
         bus.begin_stopping()
         await asyncio.sleep(0)  # the stop is delivered through the loop (signal-safe)
         assert bus.not_ready() == "stopping"
@@ -85,8 +97,7 @@ def test_a_producer_kafka_gave_up_on_is_replaced_and_intake_acknowledges_again()
     async def scenario() -> tuple[DeadProducer, str | None]:
         bus = _bus()
         dead = DeadProducer()
-        bus._loop, bus._slot.producer = asyncio.get_running_loop(), dead  # type: ignore[assignment]
-        bus._slot._make = AckingProducer  # type: ignore[assignment]
+        _one_lane(bus, dead)._make = AckingProducer  # type: ignore[assignment]
         with pytest.raises(Unavailable, match="OutOfOrderSequenceNumber"):
             await bus.publish([_event()])  # type: ignore[list-item]
         for _ in range(100):  # the renewal runs in the background

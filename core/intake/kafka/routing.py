@@ -1,0 +1,63 @@
+"""Which partition of the intake topic an intake goes to, and where else when that one stalls.
+Pure: no I/O.
+
+The partitions are grouped by the brokers that hold them, one *lane* per replica set. With
+`kafka.intake_replica_pairs` the topic is laid out over three pairs of sites (a+b, b+c, c+a), each
+partition on exactly two sites with `min.insync.replicas` 2, so a site's loss leaves one lane
+untouched: its partitions never had that site in their ISR, so acks=all does not wait for Kafka to
+fence the dead broker (2 s of broker session, ~3.5 s when the active controller died with it).
+Intake sends through the key's home lane and, if that is not acknowledged within the hedge delay,
+through every other lane too; the first acknowledgement answers the client (`bus.py`). A lane that
+lost such a race or failed is *suspect* for a while and is tried after the healthy ones, so the
+intakes that follow skip it without waiting.
+
+Kafka's own client avoids slow brokers the same way for keyless records (KIP-794, adaptive
+partitioning), but per leader, not per replica set: it cannot see that every partition whose ISR
+holds the dead broker is stalled.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+
+def replica_sets(replicas_by_partition: Mapping[int, Iterable[int]]) -> list[tuple[int, ...]]:
+    """The topic's partitions grouped by the brokers that hold them: one tuple of partitions per
+    replica set, in a stable order (by the set's smallest partition)."""
+    groups: dict[frozenset[int], list[int]] = {}
+    for partition, replicas in sorted(replicas_by_partition.items()):
+        groups.setdefault(frozenset(replicas), []).append(partition)
+    return [tuple(ps) for ps in groups.values()]
+
+
+class Router:
+    """Lanes (each a tuple of partitions) in the order an intake tries them."""
+
+    def __init__(
+        self, lanes: Sequence[Sequence[int]], suspect_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if not lanes or any(not lane for lane in lanes):
+            raise ValueError("every lane needs at least one partition")
+        self.lanes = [tuple(lane) for lane in lanes]
+        self._suspect_s = suspect_s
+        self._clock = clock
+        self._suspect_until = [0.0] * len(self.lanes)
+
+    def plan(self, key: bytes) -> list[int]:
+        """Lane indexes, the key's home lane first, healthy lanes before suspect ones. Every event
+        about one ticket keeps one home lane, hence one partition, while its lane is healthy."""
+        home = zlib.crc32(key) % len(self.lanes)
+        rotation = [(home + i) % len(self.lanes) for i in range(len(self.lanes))]
+        return sorted(rotation, key=self.is_suspect)  # stable: the rotation's order within each group
+
+    def partition(self, lane: int, key: bytes) -> int:
+        partitions = self.lanes[lane]
+        return partitions[(zlib.crc32(key) // len(self.lanes)) % len(partitions)]
+
+    def suspect(self, lane: int) -> None:
+        self._suspect_until[lane] = self._clock() + self._suspect_s
+
+    def is_suspect(self, lane: int) -> bool:
+        return self._clock() < self._suspect_until[lane]

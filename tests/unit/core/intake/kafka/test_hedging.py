@@ -1,0 +1,118 @@
+"""An intake whose home lane stalls (its replica set holds a lost site) is acknowledged through
+another lane instead of waiting for Kafka to fence the dead broker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka.errors import NotEnoughReplicasError
+
+from core.errors import Unavailable
+from core.intake.domain.schemas import IntakeDraft, IntakeEvent, received
+from core.intake.kafka.bus import KafkaIntakeBus, Lane
+from core.intake.kafka.routing import Router
+from core.kafka import ProducerSlot
+
+LANES = [(0, 3), (1, 4), (2, 5)]
+
+
+class Producer:
+    """Records every send; answers it as `mode` says: ack, hang (a stalled ISR) or refuse."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.sent: list[int] = []
+
+    async def send(self, topic: str, *, partition: int, **_: object) -> asyncio.Future[None]:
+        self.sent.append(partition)
+        done = asyncio.get_running_loop().create_future()
+        if self.mode == "ack":
+            done.set_result(None)
+        elif self.mode == "refuse":
+            done.set_exception(NotEnoughReplicasError())
+        return done
+
+
+def _event_at_home(lane: int) -> IntakeEvent:
+    """An intake whose key's home lane is `lane`."""
+    router = Router(LANES, suspect_s=10)
+    code = next(c for c in (f"INC-{i:04d}" for i in range(1000)) if router.plan(c.encode())[0] == lane)
+    draft = IntakeDraft.model_validate({"channel": "portal", "contact": {"phone": "+84 24 3000 0000"}, "subject": "x"})
+    now = datetime.now(UTC)
+    return received(draft, intake_id=uuid.uuid4(), ticket_code=code, received_at=now, site="a", receiver="system")
+
+
+def _bus(producers: list[Producer], hedge_after_ms: int = 50) -> KafkaIntakeBus:
+    bus = KafkaIntakeBus(
+        ["127.0.0.1:9"],
+        "intake.v1",
+        auth=None,
+        ack_timeout_s=30,
+        retry_after_s=1,
+        request_timeout_ms=3000,
+        hedge_after_ms=hedge_after_ms,
+        suspect_s=10,
+        client_id="test",
+    )
+    lanes = []
+    for producer, partitions in zip(producers, LANES, strict=True):
+        slot = ProducerSlot(lambda p=producer: p, "test")  # type: ignore[misc]
+        slot.producer = producer  # type: ignore[assignment]
+        lanes.append(Lane(slot, partitions))
+    bus.use(lanes)
+    return bus
+
+
+async def _publish(bus: KafkaIntakeBus, event: IntakeEvent, within_s: float = 5) -> None:
+    """Publish, failing the test if it is still waiting after `within_s` (far below ack_timeout_s)."""
+    await asyncio.wait_for(bus.publish([event]), within_s)
+
+
+def test_a_healthy_home_lane_is_the_only_one_written() -> None:
+    producers = [Producer("ack"), Producer("ack"), Producer("ack")]
+
+    async def scenario() -> None:
+        await _publish(_bus(producers), _event_at_home(1))
+
+    asyncio.run(scenario())
+    assert [p.sent for p in producers] == [[], [producers[1].sent[0]], []]
+    assert producers[1].sent[0] in LANES[1]
+
+
+def test_a_stalled_home_lane_is_hedged_onto_the_others_and_then_skipped() -> None:
+    producers = [Producer("hang"), Producer("ack"), Producer("hang")]
+
+    async def scenario() -> None:
+        bus = _bus(producers)
+        await _publish(bus, _event_at_home(0))  # would wait 30 s for lane 0
+        assert producers[0].sent and producers[1].sent, "home first, then hedged"
+        before = len(producers[0].sent)
+        await _publish(bus, _event_at_home(0))
+        assert len(producers[0].sent) == before, "a lane that lost the race is not tried first again"
+
+    asyncio.run(scenario())
+    assert all(p in LANES[1] for p in producers[1].sent)
+
+
+def test_a_home_lane_that_refuses_is_hedged_at_once_not_after_the_delay() -> None:
+    producers = [Producer("refuse"), Producer("ack"), Producer("ack")]
+
+    async def scenario() -> None:
+        await _publish(_bus(producers, hedge_after_ms=10_000), _event_at_home(0), within_s=2)
+
+    asyncio.run(scenario())
+    assert producers[1].sent or producers[2].sent
+
+
+def test_when_every_lane_refuses_the_client_is_told_to_retry() -> None:
+    producers = [Producer("refuse"), Producer("refuse"), Producer("refuse")]
+
+    async def scenario() -> None:
+        await _publish(_bus(producers), _event_at_home(2))
+
+    with pytest.raises(Unavailable, match="NotEnoughReplicasError"):
+        asyncio.run(scenario())
+    assert all(p.sent for p in producers)
