@@ -139,7 +139,8 @@ class IntakeEvent(IntakeDraft):
 
     @property
     def partition_key(self) -> str:
-        """Kafka key: every event about one ticket lands on one partition, in order."""
+        """Kafka key: every event about one ticket lands on one partition, in order, while its lane is
+        healthy (core.intake.kafka.routing)."""
         return self.reply_to[0] if self.reply_to else self.ticket_code
 
 
