@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from core.agents.domain.dispatch import Assignment, OpenTicket
 from core.agents.domain.model import Agent, Role
@@ -38,6 +39,7 @@ class _State:
     tickets: dict[str, Ticket] = field(default_factory=dict)
     events: dict[str, list[TicketEvent]] = field(default_factory=dict)
     engineers: set[str] = field(default_factory=set)  # active L1-L3 agents (reassignment targets)
+    visits_under_way: dict[str, UUID] = field(default_factory=dict)  # ticket code -> its open on-site visit
 
 
 class _Reads:
@@ -75,6 +77,9 @@ class _Writes(_Reads):
 
     async def has_action(self, code: str, key: str) -> bool:
         return any(e.action_key == key for e in self.state.events.get(code, []))
+
+    async def open_visit(self, code: str) -> UUID | None:
+        return self.state.visits_under_way.get(code)
 
     async def save(
         self, ticket: Ticket, *, status: str, clock: SlaClock, fields: dict[str, object] | None = None

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Protocol
+from uuid import UUID
 
 from core.leases import Fence
 from core.tickets.domain.filters import TicketFilter
@@ -46,6 +47,10 @@ class TicketWrites(Protocol):
 
     async def has_action(self, code: str, key: str) -> bool:
         """An event with this action key was appended to the ticket (it happens once)."""
+        ...
+
+    async def open_visit(self, code: str) -> UUID | None:
+        """The ticket's on-site visit under way (dispatched or on site), if any."""
         ...
 
 

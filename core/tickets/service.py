@@ -176,6 +176,7 @@ class TicketService:
                 raise Conflict(f"the primary {primary.code} is {primary.status}; link to an open ticket (or reopen it)")
             if dup.status in (S.RESOLVED, S.CLOSED):
                 raise Conflict(f"{dup.code} is {dup.status}; only an open ticket is closed out as a duplicate")
+            await self._no_visit_under_way(tx, dup)
             cause = f"Trùng với / Duplicate of {primary.code}"
             actions = f"Xử lý tiếp trong {primary.code} / Handled in {primary.code}" + (
                 f": {req.note}" if req.note else ""
@@ -270,6 +271,14 @@ class TicketService:
                 clock = change_state(ticket.clock, ticket.status, target, now)
             except InvalidTransition as exc:
                 raise Conflict(str(exc), [s.value for s in sorted(TRANSITIONS[ticket.status])]) from None
+            if target is S.RESOLVED:
+                await self._no_visit_under_way(tx, ticket)
+            if target is S.CLOSED and not (ticket.root_cause and ticket.actions_taken):
+                # Resolved before the rule (or by a path that skipped it): reopen, then resolve with both.
+                raise Conflict(
+                    f"{ticket.code} is closed with its root cause and the actions taken; reopen it and "
+                    f"POST /v1/tickets/{ticket.code}/resolution first"
+                )
             if (
                 target is S.CLOSED
                 and ticket.priority is Priority.P1
@@ -286,6 +295,16 @@ class TicketService:
             )
             await tx.append(ticket.code, [event])
             return await self._reread(tx, ticket.code)
+
+    async def _no_visit_under_way(self, tx: TicketWrites, ticket: Ticket) -> None:
+        """A technician on the way or on site still holds the visit's parts and time: the visit ends
+        (departure with the work done, or cancellation, which gives the parts back) before the
+        ticket is resolved."""
+        visit = await tx.open_visit(ticket.code)
+        if visit is not None:
+            raise Conflict(
+                f"{ticket.code} has an on-site visit under way ({visit}): record its departure or cancel it first"
+            )
 
     async def _locked(self, tx: TicketWrites, code: str) -> Ticket:
         ticket = await tx.locked(canonical(code))

@@ -12,7 +12,8 @@ Definitions, so a figure can be checked by hand:
   incidents of an asset (a customer) with two or more in the period;
 - resolution SLA compliance by priority, team and region;
 - CSAT: the mean score and the share of resolved tickets that have one;
-- backlog: tickets open at the end of the period, by age."""
+- backlog: tickets open at the end of the period (received before it, whenever, and not resolved
+  before it), by their age then; the facts include the older tickets that were still open."""
 
 from __future__ import annotations
 
@@ -104,7 +105,6 @@ class TicketFacts:
     csat_score: int | None
     root_cause: str | None
     reopened: bool
-    open: bool  # not resolved or closed now
     customer_id: str | None = None
 
 
@@ -189,7 +189,8 @@ def _mtbf(facts: Sequence[TicketFacts], key: Callable[[TicketFacts], str | None]
 
 
 def compute(facts: Sequence[TicketFacts], period: Period, now: datetime) -> DeskReport:
-    """The period's figures; `facts` are the tickets received in it (others are ignored)."""
+    """The period's figures; `facts` are the tickets received in it, plus older ones for the backlog
+    (the others count only there)."""
     mine = [f for f in facts if period.start <= f.received_at < period.end]
     end = min(now, period.end)
     resolved = [f for f in mine if f.resolved_at is not None]
@@ -210,8 +211,8 @@ def compute(facts: Sequence[TicketFacts], period: Period, now: datetime) -> Desk
     regions = sorted({f.region or UNKNOWN_REGION for f in mine})
     scores = [f.csat_score for f in resolved if f.csat_score is not None]
     backlog = Counter[str]()
-    for f in mine:
-        if f.open:
+    for f in facts:
+        if f.received_at < end and (f.resolved_at is None or f.resolved_at >= end):
             age = end - f.received_at
             backlog[next((label for bound, label in BACKLOG_AGES if age < bound), OLDEST)] += 1
     causes = Counter(" ".join(f.root_cause.split()).lower() for f in resolved if f.root_cause)

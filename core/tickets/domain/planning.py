@@ -195,18 +195,26 @@ def on_reply(ticket: Ticket, event: IntakeEvent) -> Followup:
     return Followup([note, moved], TicketState.IN_PROGRESS, clock)
 
 
+AUTO_ACTIONS = "none by the desk: the alert cleared before anyone acted"
+
+
 def on_alert_resolved(ticket: Ticket, event: IntakeEvent, policies: Policies) -> Followup:
     """The alert behind the ticket cleared: noted, and the ticket resolved if still open."""
     ends = event.alert.ends_at.isoformat() if event.alert and event.alert.ends_at else None
     note = EventDraft(
         kind="alert_resolved", actor="system", at=event.received_at, data={"channel": event.channel, "ends_at": ends}
     )
-    if not policies.auto_resolve_alerts or ticket.status not in OPEN_STATES:
+    # A ticket with a technician dispatched is the desk's to resolve: the visit ends first.
+    if (
+        not policies.auto_resolve_alerts
+        or ticket.status not in OPEN_STATES
+        or ticket.status is TicketState.DISPATCHED_ONSITE
+    ):
         return Followup([note])
     clock = change_state(ticket.clock, ticket.status, TicketState.RESOLVED, event.received_at)
     cause = "the monitoring alert cleared on its own (auto-resolved)"
     moved = _status_event(ticket.status, TicketState.RESOLVED, "system", event, cause)
-    return Followup([note, moved], TicketState.RESOLVED, clock, {"root_cause": cause})
+    return Followup([note, moved], TicketState.RESOLVED, clock, {"root_cause": cause, "actions_taken": AUTO_ACTIONS})
 
 
 def _status_event(current: TicketState, target: TicketState, actor: str, event: IntakeEvent, note: str) -> EventDraft:

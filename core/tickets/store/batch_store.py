@@ -71,20 +71,21 @@ _INSERT_TICKET = """
 INSERT INTO tickets (code, intake_id, channel, status, priority, impact, urgency, team, region, customer_id,
     contract_number, asset_serial, verification, subject, description, contact, received_site, receiver,
     event_time, received_at, sla, sla_pauses, response_due, response_warn_at, resolution_due, resolution_warn_at,
-    responded_at, resolved_at, closed_at, alert_fingerprint, root_cause, escalation, version)
+    responded_at, resolved_at, closed_at, alert_fingerprint, root_cause, actions_taken, escalation, version)
 VALUES (%(code)s, %(intake_id)s, %(channel)s, %(status)s, %(priority)s, %(impact)s, %(urgency)s, %(team)s,
     %(region)s, %(customer_id)s, %(contract_number)s, %(asset_serial)s, %(verification)s, %(subject)s,
     %(description)s, %(contact)s, %(received_site)s, %(receiver)s, %(event_time)s, %(received_at)s, %(sla)s,
     %(sla_pauses)s, %(response_due)s, %(response_warn_at)s, %(resolution_due)s, %(resolution_warn_at)s,
-    %(responded_at)s, %(resolved_at)s, %(closed_at)s, %(alert_fingerprint)s, %(root_cause)s, %(escalation)s,
-    %(version)s)
+    %(responded_at)s, %(resolved_at)s, %(closed_at)s, %(alert_fingerprint)s, %(root_cause)s, %(actions_taken)s,
+    %(escalation)s, %(version)s)
 """
 
 _UPDATE_TICKET = """
 UPDATE tickets SET status = %(status)s, sla_pauses = %(sla_pauses)s, response_due = %(response_due)s,
     response_warn_at = %(response_warn_at)s, resolution_due = %(resolution_due)s,
     resolution_warn_at = %(resolution_warn_at)s, responded_at = %(responded_at)s, resolved_at = %(resolved_at)s,
-    closed_at = %(closed_at)s, root_cause = %(root_cause)s, version = %(version)s, updated_at = now()
+    closed_at = %(closed_at)s, root_cause = %(root_cause)s, actions_taken = %(actions_taken)s, version = %(version)s,
+    updated_at = now()
 WHERE code = %(code)s
 """
 
@@ -129,6 +130,7 @@ def _ticket_params(t: Ticket) -> dict[str, Any]:
         "closed_at": c.closed_at,
         "alert_fingerprint": t.alert_fingerprint,
         "root_cause": t.root_cause,
+        "actions_taken": t.actions_taken,
         "escalation": _jsonb(t.escalation),
         "version": t.version,
     }

@@ -1,5 +1,6 @@
 """The facts the desk's KPIs are computed from (core.tickets.domain.kpi): tickets received in a
-period, with whether each was ever reopened (a status change from resolved or closed back to work)."""
+period, with whether each was ever reopened (a status change from resolved or closed back to work),
+and the older tickets still open at the period's end (its backlog)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ async def facts(conn: psycopg.AsyncConnection[Any], start: datetime, end: dateti
             """
             SELECT t.code, t.priority, t.team, t.region, t.asset_serial, t.customer_id, t.received_at, t.response_due,
                    t.responded_at, t.resolution_due, t.resolved_at, t.csat_score, t.root_cause,
-                   t.status NOT IN ('resolved', 'closed') AS open,
                    EXISTS (SELECT 1 FROM ticket_events e
                            WHERE e.ticket_code = t.code AND e.kind = 'status_changed'
                              AND e.data->>'from' IN ('resolved', 'closed')) AS reopened
             FROM tickets t
-            WHERE t.received_at >= %s AND t.received_at < %s
+            WHERE (t.received_at >= %(start)s AND t.received_at < %(end)s)
+               OR (t.received_at < %(start)s AND (t.resolved_at IS NULL OR t.resolved_at >= %(end)s))
             """,
-            (start, end),
+            {"start": start, "end": end},
         )
         rows = await cur.fetchall()
     return [TicketFacts(**row) for row in rows]

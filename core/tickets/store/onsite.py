@@ -83,12 +83,7 @@ class _Writes:
         return [Technician(r[0], r[1], frozenset(r[2]), r[3], r[4], r[5], r[0] in busy) for r in rows]
 
     async def open_visit(self, code: str) -> UUID | None:
-        row = await (
-            await self.conn.execute(
-                "SELECT id FROM site_visits WHERE ticket_code = %s AND status IN ('dispatched', 'on_site')", (code,)
-            )
-        ).fetchone()
-        return row[0] if row else None
+        return await repo.open_visit(self.conn, code)
 
     async def minutes_to(self, place: str) -> dict[str, int]:
         rows = await (

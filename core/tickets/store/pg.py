@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -59,6 +60,9 @@ class _Writes:
 
     async def has_action(self, code: str, key: str) -> bool:
         return await repo.has_action(self.conn, code, key)
+
+    async def open_visit(self, code: str) -> UUID | None:
+        return await repo.open_visit(self.conn, code)
 
 
 @dataclass

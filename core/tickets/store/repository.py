@@ -256,6 +256,15 @@ async def has_action(conn: Conn, code: str, key: str) -> bool:
     return await cur.fetchone() is not None
 
 
+async def open_visit(conn: Conn, code: str) -> UUID | None:
+    """The ticket's on-site visit under way (dispatched or on site), if any."""
+    cur = await conn.execute(
+        "SELECT id FROM site_visits WHERE ticket_code = %s AND status IN ('dispatched', 'on_site')", (code,)
+    )
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
 async def events_of(conn: Conn, code: str) -> list[TicketEvent]:
     cur = conn.cursor(row_factory=dict_row)
     rows = await (

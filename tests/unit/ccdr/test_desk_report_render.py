@@ -28,7 +28,6 @@ def _facts(code: str, region: str | None, resolve_min: float | None, cause: str 
         csat_score=4,
         root_cause=cause,
         reopened=False,
-        open=resolve_min is None,
         customer_id="CUST-HN-001",
     )
 

@@ -27,7 +27,6 @@ def _facts(code: str, resolve_min: float | None) -> TicketFacts:
         csat_score=None,
         root_cause=None,
         reopened=False,
-        open=resolve_min is None,
     )
 
 

@@ -300,3 +300,25 @@ def test_a_complaint_is_recorded_with_what_state_the_ticket_was_in() -> None:
         "Chờ 3 giờ chưa ai gọi lại",
         "new",
     )
+
+
+def test_a_ticket_with_a_visit_under_way_is_not_resolved_nor_closed_out_as_a_duplicate() -> None:
+    service, store, other, ticket = _pair()
+    store.committed.visits_under_way[ticket.code] = uuid.uuid4()
+    resolution = ResolutionRequest(root_cause="cáp quang đứt", actions_taken="hàn lại cáp")
+    with pytest.raises(Conflict, match="visit under way"):
+        run(service.resolve(ticket.code, resolution, "l2.binh"))
+    with pytest.raises(Conflict, match="visit under way"):
+        run(service.mark_duplicate(ticket.code, DuplicateRequest(primary=other.code), "l1.an"))
+    assert store.committed.tickets[ticket.code].status is ticket.status
+    del store.committed.visits_under_way[ticket.code]  # the technician left (or the visit was cancelled)
+    assert run(service.resolve(ticket.code, resolution, "l2.binh")).status is S.RESOLVED
+
+
+def test_a_ticket_resolved_without_the_actions_taken_is_not_closed() -> None:
+    service, store, ticket = _service()
+    resolved = ticket.model_copy(update={"status": S.RESOLVED, "root_cause": "alert cleared", "actions_taken": None})
+    store.committed.tickets[ticket.code] = resolved
+    with pytest.raises(Conflict, match="closed with its root cause and the actions taken"):
+        run(service.transition(ticket.code, TransitionRequest(to=S.CLOSED), "l2.binh"))
+    assert store.committed.tickets[ticket.code].status is S.RESOLVED

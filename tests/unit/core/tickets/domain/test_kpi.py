@@ -33,7 +33,6 @@ def _t(
         "csat_score": None,
         "root_cause": None,
         "reopened": False,
-        "open": resolve_min is None,
     } | kw
     return TicketFacts(**fields)  # type: ignore[arg-type]
 
@@ -44,6 +43,8 @@ FACTS = [
     _t("C", "P1", at_h=5, respond_min=None, resolve_min=None, asset_serial="SN-1"),  # open, both targets missed by NOW
     _t("D", "P3", at_h=1, respond_min=5, resolve_min=60, reopened=True, root_cause="nguồn"),
     _t("E", "P2", at_h=-48, respond_min=1, resolve_min=10),  # received before the week: not counted
+    _t("F", "P4", at_h=-120, respond_min=1, resolve_min=None),  # received before the week, open: backlog only
+    _t("G", "P3", at_h=-40, respond_min=1, resolve_min=180 * 60),  # Sun 29 Nov 16:00, resolved after the week
 ]
 
 
@@ -61,8 +62,18 @@ def test_each_figure_is_what_a_person_computes_by_hand() -> None:
     assert r.mttr_min == pytest.approx((120 + 300 + 60) / 3)
     assert r.mtbf_h_by_asset == {"SN-1": 2.5}  # incidents at 0 h, 2 h, 5 h
     assert r.csat_mean == 4.0 and (r.csat_response.met, r.csat_response.judged) == (2, 3)
-    assert r.backlog["> 3 d"] == 1 and sum(r.backlog.values()) == 1  # C, open since Tuesday, at the week's end
+    # At the week's end (Mon 7 Dec 00:00): C open since Tue 13:00, F since the week before, G received
+    # Sun 29 Nov 16:00 and resolved only after the end: all three > 3 d.
+    assert r.backlog == {"< 4 h": 0, "4 to 24 h": 0, "1 to 3 d": 0, "> 3 d": 3}
     assert r.top_causes[0] == ("cáp hỏng", 2)  # spacing and case do not split a cause
+
+
+def test_the_backlog_is_what_was_open_at_the_periods_end_not_what_is_open_now() -> None:
+    # Sun 6 Dec 20:00, resolved Tue 8 Dec: open at the end, 4 h old; Sat 5 Dec 08:00, resolved Sun: not.
+    late = _t("H", "P3", at_h=5 * 24 + 12, respond_min=1, resolve_min=36 * 60)
+    early = _t("I", "P3", at_h=4 * 24, respond_min=1, resolve_min=24 * 60)
+    r = compute([late, early], WEEK, NOW)
+    assert r.backlog == {"< 4 h": 0, "4 to 24 h": 1, "1 to 3 d": 0, "> 3 d": 0}
 
 
 @pytest.mark.parametrize(

@@ -114,9 +114,11 @@ def test_resolved_alert_resolves_open_tickets_only() -> None:
     ticket = _open()
     cleared = _event(kind=IntakeKind.ALERT_RESOLVED, received_at=T0 + timedelta(minutes=9))
     follow = on_alert_resolved(ticket, cleared, Policies())
-    assert follow.status is S.RESOLVED and "root_cause" in follow.fields
+    assert follow.status is S.RESOLVED and follow.fields["root_cause"] and follow.fields["actions_taken"]
     closed = ticket.model_copy(update={"status": S.CLOSED})
     assert on_alert_resolved(closed, cleared, Policies()).status is None
+    on_site = ticket.model_copy(update={"status": S.DISPATCHED_ONSITE})  # the visit ends first
+    assert on_alert_resolved(on_site, cleared, Policies()).status is None
     assert on_alert_resolved(ticket, cleared, Policies(auto_resolve_alerts=False)).status is None
 
 
