@@ -102,34 +102,54 @@ def _plain(report: DeskReport) -> dict[str, Any]:
     return data
 
 
+CSV_COLUMNS = ("period", "section", "key", "figure", "value")
+
+
 def _csv(report: DeskReport) -> str:
-    """One row per priority: the figures a spreadsheet compares period to period."""
+    """Every figure of the report, one per row (period, section, key, figure, value): a spreadsheet
+    pivots it, and a later period's file appends to it."""
     buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(
-        [
-            "period",
-            "priority",
-            "received",
-            "first_response_p50_min",
-            "time_to_resolve_p50_min",
-            "response_sla_share",
-            "resolution_sla_share",
-        ]
-    )
-    for p in report.by_priority:
-        w.writerow(
-            [
-                report.period.label,
-                p.priority,
-                p.received,
-                _n(p.first_response.p50_min),
-                _n(p.time_to_resolve.p50_min),
-                _n(p.response_sla.share),
-                _n(p.resolution_sla.share),
-            ]
-        )
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    label = report.period.label
+    for section, key, figure, value in csv_rows(report):
+        w.writerow([label, section, key, figure, value if isinstance(value, int) else _n(value)])
     return buf.getvalue()
+
+
+def csv_rows(r: DeskReport) -> list[tuple[str, str, str, float | int | None]]:
+    rows: list[tuple[str, str, str, float | int | None]] = [
+        ("desk", "", "received", r.received),
+        ("desk", "", "resolved", r.resolved),
+        ("desk", "", "first_time_fix_share", r.first_time_fix.share),
+        ("desk", "", "mttr_min", r.mttr_min),
+        ("desk", "", "csat_mean", r.csat_mean),
+        ("desk", "", "csat_response_share", r.csat_response.share),
+    ]
+    for p in r.by_priority:
+        rows += [
+            ("priority", p.priority, "received", p.received),
+            ("priority", p.priority, "first_response_p50_min", p.first_response.p50_min),
+            ("priority", p.priority, "first_response_mean_min", p.first_response.mean_min),
+            ("priority", p.priority, "time_to_resolve_p50_min", p.time_to_resolve.p50_min),
+            ("priority", p.priority, "time_to_resolve_mean_min", p.time_to_resolve.mean_min),
+            ("priority", p.priority, "response_sla_share", p.response_sla.share),
+            ("priority", p.priority, "resolution_sla_share", p.resolution_sla.share),
+        ]
+    for section, response, resolution in (
+        ("team", r.response_by_team, r.by_team),
+        ("region", r.response_by_region, r.by_region),
+    ):
+        for key, c in resolution.items():
+            rows += [
+                (section, key, "response_sla_share", response[key].share),
+                (section, key, "resolution_sla_share", c.share),
+            ]
+    rows += [("backlog", age, "open_tickets", n) for age, n in r.backlog.items()]
+    rows += [("mtbf_asset", k, "hours", h) for k, h in r.mtbf_h_by_asset.items()]
+    rows += [("mtbf_customer", k, "hours", h) for k, h in r.mtbf_h_by_customer.items()]
+    rows += [("top_cause", cause, "tickets", n) for cause, n in r.top_causes]
+    return rows
 
 
 def _n(value: float | None) -> str:
@@ -155,13 +175,13 @@ def _tables(r: DeskReport) -> None:
         t.add_row(p.priority, str(p.received), _min(p.first_response.p50_min), _min(p.time_to_resolve.p50_min),
                   _share(p.response_sla), _share(p.resolution_sla))  # fmt: skip
     out.print(t)
-    teams = Table("team", "resolution SLA", title="by team")
+    teams = Table("team", "response SLA", "resolution SLA", title="by team")
     for team, c in r.by_team.items():
-        teams.add_row(team, _share(c))
+        teams.add_row(team, _share(r.response_by_team[team]), _share(c))
     out.print(teams)
-    regions = Table("region", "resolution SLA", title="by region")
+    regions = Table("region", "response SLA", "resolution SLA", title="by region")
     for region, c in r.by_region.items():
-        regions.add_row(region, _share(c))
+        regions.add_row(region, _share(r.response_by_region[region]), _share(c))
     out.print(regions)
     csat = "-" if r.csat_mean is None else f"{r.csat_mean:.2f} / 5"
     out.print(f"first-time fix {_share(r.first_time_fix)} · MTTR {_min(r.mttr_min)} · "

@@ -42,13 +42,30 @@ def families(report: DeskReport, age_s: float) -> Iterator[GaugeMetricFamily]:
             if c.share is not None:
                 sla.add_metric([period, p.priority, target], c.share)
     yield sla
-    region = GaugeMetricFamily(
-        "ccdr_desk_region_resolution_met_ratio", "Resolution SLA met, by region.", labels=["period", "region"]
+    for dimension, response, resolution in (
+        ("team", report.response_by_team, report.by_team),
+        ("region", report.response_by_region, report.by_region),
+    ):
+        family = GaugeMetricFamily(
+            f"ccdr_desk_{dimension}_sla_met_ratio",
+            f"Share of the week's tickets that met the target, by {dimension}.",
+            labels=["period", dimension, "target"],
+        )
+        for name, c in resolution.items():
+            for target, judged in (("response", response[name]), ("resolution", c)):
+                if judged.share is not None:
+                    family.add_metric([period, name, target], judged.share)
+        yield family
+    times = GaugeMetricFamily(
+        "ccdr_desk_p50_minutes",
+        "Median minutes from receipt to the first response or to the resolution.",
+        labels=["period", "priority", "span"],
     )
-    for name, c in report.by_region.items():
-        if c.share is not None:
-            region.add_metric([period, name], c.share)
-    yield region
+    for p in report.by_priority:
+        for span, t in (("first_response", p.first_response), ("time_to_resolve", p.time_to_resolve)):
+            if t.p50_min is not None:
+                times.add_metric([period, p.priority, span], t.p50_min)
+    yield times
     single = [
         ("ccdr_desk_first_time_fix_ratio", "Resolved and never reopened.", report.first_time_fix.share),
         ("ccdr_desk_mttr_minutes", "Mean time to resolve.", report.mttr_min),

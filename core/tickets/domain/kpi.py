@@ -10,7 +10,7 @@ Definitions, so a figure can be checked by hand:
 - first-time fix: resolved and never reopened;
 - MTTR: the mean time to resolve; MTBF per asset (and per customer): the mean time between the
   incidents of an asset (a customer) with two or more in the period;
-- resolution SLA compliance by priority, team and region;
+- response and resolution SLA compliance by priority, team and region;
 - CSAT: the mean score and the share of resolved tickets that have one;
 - backlog: tickets open at the end of the period (received before it, whenever, and not resolved
   before it), by their age then; the facts include the older tickets that were still open."""
@@ -143,6 +143,8 @@ class DeskReport:
     by_priority: list[PriorityFigures]
     by_team: dict[str, Compliance]  # resolution SLA by team
     by_region: dict[str, Compliance]  # resolution SLA by region ("unknown": none was found)
+    response_by_team: dict[str, Compliance]
+    response_by_region: dict[str, Compliance]
     first_time_fix: Compliance  # judged: resolved tickets; met: never reopened
     mttr_min: float | None
     mtbf_h_by_asset: dict[str, float]
@@ -209,6 +211,8 @@ def compute(facts: Sequence[TicketFacts], period: Period, now: datetime) -> Desk
         )
     teams = sorted({f.team for f in mine})
     regions = sorted({f.region or UNKNOWN_REGION for f in mine})
+    of_team = {t: [f for f in mine if f.team == t] for t in teams}
+    of_region = {r: [f for f in mine if (f.region or UNKNOWN_REGION) == r] for r in regions}
     scores = [f.csat_score for f in resolved if f.csat_score is not None]
     backlog = Counter[str]()
     for f in facts:
@@ -221,11 +225,10 @@ def compute(facts: Sequence[TicketFacts], period: Period, now: datetime) -> Desk
         received=len(mine),
         resolved=len(resolved),
         by_priority=by_priority,
-        by_team={t: _sla([f for f in mine if f.team == t], "resolution_due", "resolved_at", now) for t in teams},
-        by_region={
-            r: _sla([f for f in mine if (f.region or UNKNOWN_REGION) == r], "resolution_due", "resolved_at", now)
-            for r in regions
-        },
+        by_team={t: _sla(of_team[t], "resolution_due", "resolved_at", now) for t in teams},
+        by_region={r: _sla(of_region[r], "resolution_due", "resolved_at", now) for r in regions},
+        response_by_team={t: _sla(of_team[t], "response_due", "responded_at", now) for t in teams},
+        response_by_region={r: _sla(of_region[r], "response_due", "responded_at", now) for r in regions},
         first_time_fix=Compliance(len(resolved), sum(1 for f in resolved if not f.reopened)),
         mttr_min=fmean([_minutes(f.received_at, f.resolved_at) for f in resolved if f.resolved_at])
         if resolved

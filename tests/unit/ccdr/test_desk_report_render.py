@@ -43,7 +43,9 @@ def test_the_page_has_the_figures_the_charts_and_escapes_what_people_typed() -> 
     page = desk_report_render.html(REPORT)
     assert "Service desk 2026-W49" in page
     assert page.count("<svg") == 3  # SLA by priority, by region, backlog by age
-    assert "<td>central</td><td>0.0 % (0/1)</td>" in page and "<td>north</td><td>100.0 % (1/1)</td>" in page
+    # region, response SLA (all three answered in 10 of 30 min), resolution SLA
+    assert "<td>central</td><td>100.0 % (1/1)</td><td>0.0 % (0/1)</td>" in page
+    assert "<td>north</td><td>100.0 % (1/1)</td><td>100.0 % (1/1)</td>" in page
     assert "cáp &lt;quang&gt; đứt" in page and "<quang>" not in page
 
 

@@ -44,6 +44,9 @@ def test_each_figure_is_a_gauge_with_its_labels() -> None:
     assert samples[("ccdr_desk_sla_met_ratio", (week, ("priority", "P1"), ("target", "response")))] == 1.0
     assert ("ccdr_desk_sla_met_ratio", (week, ("priority", "P2"), ("target", "response"))) not in samples  # none judged
     assert samples[("ccdr_desk_mttr_minutes", (week,))] == 330.0
-    assert samples[("ccdr_desk_region_resolution_met_ratio", (week, ("region", "north")))] == 0.5
+    assert samples[("ccdr_desk_region_sla_met_ratio", (week, ("region", "north"), ("target", "resolution")))] == 0.5
+    assert samples[("ccdr_desk_team_sla_met_ratio", (week, ("target", "response"), ("team", "network")))] == 1.0
+    assert samples[("ccdr_desk_p50_minutes", (week, ("priority", "P1"), ("span", "time_to_resolve")))] == 330.0
+    assert samples[("ccdr_desk_p50_minutes", (week, ("priority", "P1"), ("span", "first_response")))] == 10.0
     assert samples[("ccdr_desk_kpi_age_seconds", ())] == 12.5
     assert ("ccdr_desk_csat_mean", (week,)) not in samples  # no score: no sample, not a zero

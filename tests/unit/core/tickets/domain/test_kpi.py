@@ -114,6 +114,23 @@ def test_resolution_sla_by_region_and_mtbf_by_customer() -> None:
     assert r.mtbf_h_by_customer == {"CUST-DN-002": 9.0}  # gaps of 6 h and 12 h; one incident is no MTBF
 
 
+def test_response_and_resolution_sla_by_team_and_region() -> None:
+    facts = [
+        # network, north: responded in 10 (met 15), resolved in 300 (missed 240)
+        _t("N1", "P2", at_h=0, respond_min=10, resolve_min=300),
+        # network, south: responded in 20 (missed), resolved in 60 (met)
+        _t("N2", "P2", at_h=1, respond_min=20, resolve_min=60, region="south"),
+        # field, north: never responded, past both targets by NOW: missed twice
+        _t("F1", "P2", at_h=2, respond_min=None, resolve_min=None, team="field"),
+    ]
+    r = compute(facts, WEEK, NOW)
+    pairs = lambda d: {k: (c.met, c.judged) for k, c in d.items()}  # noqa: E731
+    assert pairs(r.response_by_team) == {"field": (0, 1), "network": (1, 2)}
+    assert pairs(r.by_team) == {"field": (0, 1), "network": (1, 2)}
+    assert pairs(r.response_by_region) == {"north": (1, 2), "south": (0, 1)}
+    assert pairs(r.by_region) == {"north": (0, 2), "south": (1, 1)}
+
+
 @pytest.mark.parametrize(
     ("now", "kind", "label"),
     [
