@@ -36,7 +36,7 @@ from core.tickets.http.schemas import (
     TransitionRequest,
     WorklogRequest,
 )
-from core.tickets.service import TicketService
+from core.tickets.service import TicketService, takes_rating
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -295,7 +295,7 @@ def build_console_router(
             events=events,
             moves=moves,
             can_resolve=TicketState.RESOLVED in TRANSITIONS[TicketState(ticket.status)],
-            takes_csat=TicketState(ticket.status) in (TicketState.RESOLVED, TicketState.CLOSED),
+            takes_csat=takes_rating(ticket, events),
             supervise=me.can_supervise and is_open,
             engineers=engineers,
             next_level=NEXT_LEVEL[ticket.support_level],

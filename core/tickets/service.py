@@ -3,6 +3,7 @@ update in one transaction (core.tickets.ports.TicketStore; PostgreSQL's primary 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,6 +32,18 @@ from core.tickets.http.schemas import (
 from core.tickets.ports import TicketStore, TicketWrites
 
 S = TicketState
+
+
+def csat_key(resolved_at: datetime | None) -> str:
+    """The action key of a customer's rating: one per resolution (a reopened and again resolved
+    ticket is rated again)."""
+    return f"csat:{resolved_at.isoformat() if resolved_at else '-'}"
+
+
+def takes_rating(ticket: Ticket, events: Sequence[TicketEvent]) -> bool:
+    """Resolved (or closed), and this resolution not rated yet: the rating form is offered."""
+    key = csat_key(ticket.clock.resolved_at)
+    return ticket.status in (S.RESOLVED, S.CLOSED) and not any(e.action_key == key for e in events)
 
 
 def review_key(resolved_at: datetime | None) -> str:
@@ -99,6 +112,10 @@ class TicketService:
             ticket = await self._locked(tx, code)
             if ticket.status not in (S.RESOLVED, S.CLOSED):
                 raise Conflict(f"CSAT is taken after resolution; {ticket.code} is {ticket.status}")
+            key = csat_key(ticket.clock.resolved_at)
+            if await tx.has_action(ticket.code, key):
+                # One answer per resolution: a second would overwrite what the KPIs already counted.
+                raise Conflict(f"{ticket.code}'s rating of this resolution is recorded")
             await tx.save(
                 ticket,
                 status=ticket.status.value,
@@ -107,7 +124,7 @@ class TicketService:
             )
             # Recorded by the agent who took the customer's answer (the follow-up call or e-mail).
             data = {"score": req.score, "comment": req.comment, "source": "customer"}
-            event = EventDraft(kind="csat", actor=actor, at=now, data=data)
+            event = EventDraft(kind="csat", actor=actor, at=now, data=data, action_key=key)
             await tx.append(ticket.code, [event])
             return await self._reread(tx, ticket.code)
 

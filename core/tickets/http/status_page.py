@@ -25,7 +25,7 @@ from core.domain.ticket_states import TicketState
 from core.errors import CcdrError, NotFound
 from core.tickets.domain.model import Ticket, TicketEvent
 from core.tickets.http.schemas import ComplaintRequest, CsatRequest
-from core.tickets.service import TicketService
+from core.tickets.service import TicketService, takes_rating
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TAG_MAX = 64  # a longer `k` is no tag of ours; refused before any work (the same 404 page)
@@ -124,7 +124,7 @@ def build_status_router(tickets: TicketService, link_key: str, zone: ZoneInfo) -
             events = await tickets.events(ticket.code)
         except CcdrError as exc:
             return error(request, exc)
-        rateable = ticket.status in (S.RESOLVED, S.CLOSED)
+        rateable = takes_rating(ticket, events)
         return page(
             request,
             200,

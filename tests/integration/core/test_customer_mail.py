@@ -72,6 +72,8 @@ def test_the_resolution_mail_gives_the_root_cause_and_the_rating_given_on_the_pa
     assert (ticket["csat_score"], ticket["csat_comment"]) == (4, "Xử lý nhanh")
     [csat] = [e for e in front.events(code) if e["kind"] == "csat"]
     assert csat["actor"] == f"customer:{address}"
+    again = front.http.post(rate, data={"k": link["tag"], "score": "1"})
+    assert again.status_code == 409 and front.ticket(code)["csat_score"] == 4  # one rating per resolution
 
     manager = front.topo.failover.servicedesk_manager
     complained = front.http.post(

@@ -328,13 +328,18 @@ def test_csat_is_offered_after_resolution_only_and_recorded_once_submitted() -> 
         data={"root_cause": "bad uplink", "actions_taken": "replaced the cable", "csrf": _csrf(page.text)},
     )
     assert resolved.status_code == 200 and 'id="record-csat"' in resolved.text
-    desk.client.post(
+    rated = desk.client.post(
         f"/console/tickets/{desk.ticket.code}/csat",
         data={"score": "4", "comment": "nhanh", "csrf": _csrf(resolved.text)},
     )
     ticket = desk.store.committed.tickets[desk.ticket.code]
     assert (ticket.csat_score, ticket.csat_comment) == (4, "nhanh")
     assert [e.kind for e in desk.store.committed.events[desk.ticket.code]].count("csat") == 1
+    assert 'id="record-csat"' not in rated.text  # this resolution is rated: no second form
+    again = desk.client.post(
+        f"/console/tickets/{desk.ticket.code}/csat", data={"score": "1", "csrf": _csrf(resolved.text)}, headers=EN
+    )
+    assert again.status_code == 409 and desk.store.committed.tickets[desk.ticket.code].csat_score == 4
 
 
 def test_a_supervisor_reassigns_and_escalates_from_the_ticket_page_and_an_agent_cannot() -> None:

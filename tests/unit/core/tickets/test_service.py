@@ -92,6 +92,9 @@ def test_csat_is_taken_only_after_resolution() -> None:
     run(service.resolve(ticket.code, ResolutionRequest(root_cause="cáp lỏng", actions_taken="cắm lại"), "l1.an"))
     rated = run(service.csat(ticket.code, CsatRequest(score=4, comment="nhanh"), "l1.an"))
     assert (rated.csat_score, rated.csat_comment) == (4, "nhanh")
+    with pytest.raises(Conflict, match="rating of this resolution is recorded"):
+        run(service.csat(ticket.code, CsatRequest(score=1), "l1.an"))
+    assert store.committed.tickets[ticket.code].csat_score == 4
 
 
 def test_a_worklog_appends_an_event_and_leaves_the_state_alone() -> None:
