@@ -7,7 +7,8 @@ Definitions, so a figure can be checked by hand:
 - first response: received → responded; time to resolve: received → resolved (wall clock);
 - SLA compliance: responded (resolved) at or before its due time, of those that had a target and
   have responded (resolved); a ticket past its due time that has not is counted as missed;
-- first-time fix: resolved and never reopened;
+- first-time fix: resolved, never reopened, and with at most one completed on-site visit (no
+  return visit);
 - MTTR: the mean time to resolve; MTBF per asset (and per customer): the mean time between the
   incidents of an asset (a customer) with two or more in the period;
 - response and resolution SLA compliance by priority, team and region;
@@ -106,6 +107,7 @@ class TicketFacts:
     root_cause: str | None
     reopened: bool
     customer_id: str | None = None
+    visits: int = 0  # completed on-site visits
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ class DeskReport:
     by_region: dict[str, Compliance]  # resolution SLA by region ("unknown": none was found)
     response_by_team: dict[str, Compliance]
     response_by_region: dict[str, Compliance]
-    first_time_fix: Compliance  # judged: resolved tickets; met: never reopened
+    first_time_fix: Compliance  # judged: resolved tickets; met: never reopened, no return visit
     mttr_min: float | None
     mtbf_h_by_asset: dict[str, float]
     mtbf_h_by_customer: dict[str, float]
@@ -229,7 +231,7 @@ def compute(facts: Sequence[TicketFacts], period: Period, now: datetime) -> Desk
         by_region={r: _sla(of_region[r], "resolution_due", "resolved_at", now) for r in regions},
         response_by_team={t: _sla(of_team[t], "response_due", "responded_at", now) for t in teams},
         response_by_region={r: _sla(of_region[r], "response_due", "responded_at", now) for r in regions},
-        first_time_fix=Compliance(len(resolved), sum(1 for f in resolved if not f.reopened)),
+        first_time_fix=Compliance(len(resolved), sum(1 for f in resolved if not f.reopened and f.visits <= 1)),
         mttr_min=fmean([_minutes(f.received_at, f.resolved_at) for f in resolved if f.resolved_at])
         if resolved
         else None,

@@ -114,6 +114,14 @@ def test_resolution_sla_by_region_and_mtbf_by_customer() -> None:
     assert r.mtbf_h_by_customer == {"CUST-DN-002": 9.0}  # gaps of 6 h and 12 h; one incident is no MTBF
 
 
+def test_a_return_visit_is_not_a_first_time_fix() -> None:
+    once = _t("V1", "P3", at_h=0, respond_min=5, resolve_min=60, visits=1)
+    twice = _t("V2", "P3", at_h=1, respond_min=5, resolve_min=600, visits=2)
+    remote = _t("V3", "P3", at_h=2, respond_min=5, resolve_min=30)
+    r = compute([once, twice, remote], WEEK, NOW)
+    assert (r.first_time_fix.met, r.first_time_fix.judged) == (2, 3)
+
+
 def test_response_and_resolution_sla_by_team_and_region() -> None:
     facts = [
         # network, north: responded in 10 (met 15), resolved in 300 (missed 240)
