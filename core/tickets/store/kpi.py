@@ -23,7 +23,8 @@ async def facts(conn: psycopg.AsyncConnection[Any], start: datetime, end: dateti
                    EXISTS (SELECT 1 FROM ticket_events e
                            WHERE e.ticket_code = t.code AND e.kind = 'status_changed'
                              AND e.data->>'from' IN ('resolved', 'closed')) AS reopened,
-                   (SELECT count(*) FROM site_visits v WHERE v.ticket_code = t.code AND v.status = 'done')::int AS visits
+                   (SELECT count(*) FROM site_visits v
+                    WHERE v.ticket_code = t.code AND v.status = 'done')::int AS visits
             FROM tickets t
             WHERE (t.received_at >= %(start)s AND t.received_at < %(end)s)
                OR (t.received_at < %(start)s AND (t.resolved_at IS NULL OR t.resolved_at >= %(end)s))
