@@ -88,6 +88,7 @@ def test_a_dispatch_sends_the_nearest_free_technician_with_the_parts_and_the_vis
     assert (visit["technician_id"], visit["travel_minutes"], visit["status"]) == (field["tech"], 40, "dispatched")
     eta = datetime.fromisoformat(visit["eta"])
     assert abs(eta - (sent_at + timedelta(minutes=40))) < timedelta(seconds=30)
+    assert r.json()["warnings"] == []  # 40 min of travel is well within the resolution's due time
     assert [(p["part_number"], p["quantity"], p["status"]) for p in visit["parts"]] == [(field["part"], 2, "reserved")]
     assert _stock(front, field) == 0 and front.ticket(code)["status"] == "dispatched_onsite"
     assert _dispatch(front, code, field, 0).status_code == 422  # a quantity of 0 is refused
