@@ -107,14 +107,20 @@ CSV_COLUMNS = ("period", "section", "key", "figure", "value")
 
 def _csv(report: DeskReport) -> str:
     """Every figure of the report, one per row (period, section, key, figure, value): a spreadsheet
-    pivots it, and a later period's file appends to it."""
+    pivots it, and successive periods' files concatenate (without their header line)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     label = report.period.label
     for section, key, figure, value in csv_rows(report):
-        w.writerow([label, section, key, figure, value if isinstance(value, int) else _n(value)])
+        w.writerow([label, section, _cell(key), figure, value if isinstance(value, int) else _n(value)])
     return buf.getvalue()
+
+
+def _cell(text: str) -> str:
+    """Text people typed (a root cause), kept from being read as a formula by a spreadsheet (OWASP
+    "CSV injection": a cell starting with = + - @ or a tab / carriage return)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def csv_rows(r: DeskReport) -> list[tuple[str, str, str, float | int | None]]:

@@ -33,7 +33,10 @@ SASL_MECHANISM = "SCRAM-SHA-512"
 # sites then refused every intake after isolate-a's heal (58.9 % availability, then none at all)
 # until restarted. Only a new producer (a new producer id) gets past it.
 PRODUCER_DEAD: tuple[type[KafkaError], ...] = (OutOfOrderSequenceNumber, ProducerFenced)
-FAILED_PRODUCER_STOP_S = 5.0
+# An idempotent producer's stop flushes what it holds and retries without end: a producer Kafka gave
+# up on, or one whose partitions cannot reach min.insync.replicas (an intake lane whose pair lost a
+# site), would never stop. What it still held was not acknowledged, so nobody was promised it.
+PRODUCER_STOP_S = 5.0
 
 
 @cache
@@ -147,8 +150,7 @@ class ProducerSlot:
     async def _replace(self, failed: AIOKafkaProducer, error: BaseException) -> None:
         log.error("%s: Kafka refused this producer for good (%s); starting a new one", self._what, type(error).__name__)
         try:
-            # An idempotent producer's stop flushes what it holds, retrying without end: bounded.
-            await asyncio.wait_for(failed.stop(), FAILED_PRODUCER_STOP_S)
+            await asyncio.wait_for(failed.stop(), PRODUCER_STOP_S)
         except Exception as exc:  # noqa: BLE001 -- it is dropped either way
             log.warning("%s: the failed producer did not stop cleanly: %r", self._what, exc)
         self.producer = await start_when_reachable(self._make, self._what)
@@ -159,4 +161,7 @@ class ProducerSlot:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewal
         if self.producer is not None:
-            await self.producer.stop()
+            try:
+                await asyncio.wait_for(self.producer.stop(), PRODUCER_STOP_S)
+            except TimeoutError:
+                log.warning("%s: not stopped within %.0f s; dropped", self._what, PRODUCER_STOP_S)

@@ -59,6 +59,15 @@ class IntakeSettings(_Strict):
     # so their clients retry elsewhere at once instead of waiting out their own timeouts.
     shutdown_grace_s: int = Field(ge=1, le=60)  # whole seconds: uvicorn takes an int
 
+    @model_validator(mode="after")
+    def _hedge_before_the_deadline(self) -> IntakeSettings:
+        if self.hedge_after_ms >= self.ack_timeout_s * 1000:
+            raise ValueError(
+                f"hedge_after_ms ({self.hedge_after_ms}) must be below ack_timeout_s ({self.ack_timeout_s:g} s): "
+                "an intake would never be hedged"
+            )
+        return self
+
 
 class SlaMinutes(_Strict):
     response_min: int = Field(ge=1, le=100_000)

@@ -46,6 +46,7 @@ def create_app(
         request_timeout_ms=settings.intake.kafka_request_timeout_ms,
         hedge_after_ms=settings.intake.hedge_after_ms,
         suspect_s=settings.intake.suspect_s,
+        max_hedged=settings.intake.max_in_flight // 2,
         client_id=f"ccdr-intake-{settings.site}",
     )
     intake = settings.intake

@@ -67,7 +67,7 @@ def families(report: DeskReport, age_s: float) -> Iterator[GaugeMetricFamily]:
                 times.add_metric([period, p.priority, span], t.p50_min)
     yield times
     single = [
-        ("ccdr_desk_first_time_fix_ratio", "Resolved and never reopened.", report.first_time_fix.share),
+        ("ccdr_desk_first_time_fix_ratio", "Resolved, never reopened, no return visit.", report.first_time_fix.share),
         ("ccdr_desk_mttr_minutes", "Mean time to resolve.", report.mttr_min),
         ("ccdr_desk_csat_mean", "Mean CSAT score (1-5).", report.csat_mean),
         ("ccdr_desk_csat_response_ratio", "Resolved tickets with a CSAT score.", report.csat_response.share),
@@ -78,7 +78,7 @@ def families(report: DeskReport, age_s: float) -> Iterator[GaugeMetricFamily]:
             family.add_metric([period], value)
         yield family
     backlog = GaugeMetricFamily(
-        "ccdr_desk_backlog_tickets", "The week's tickets still open, by age.", labels=["period", "age"]
+        "ccdr_desk_backlog_tickets", "Tickets open now, whenever received, by age.", labels=["period", "age"]
     )
     for age, n in report.backlog.items():
         backlog.add_metric([period, age], n)

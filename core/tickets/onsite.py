@@ -329,7 +329,7 @@ class OnsiteService:
         self, tx: OnsiteWrites, ticket: Ticket, actor: str, now: datetime, note: str
     ) -> list[EventDraft]:
         if ticket.status is not S.DISPATCHED_ONSITE:
-            return []  # moved on meanwhile (resolved from the field): leave it where it is
+            return []  # moved on meanwhile (by hand, to in_progress or pending_customer): leave it where it is
         clock = self._moved_clock(ticket, S.IN_PROGRESS, now)
         await tx.save_ticket(ticket, status=S.IN_PROGRESS.value, clock=clock)
         moved = {"from": ticket.status.value, "to": S.IN_PROGRESS.value, "note": note}

@@ -291,7 +291,7 @@ class TicketService:
             if target is S.RESOLVED:
                 await self._no_visit_under_way(tx, ticket)
             if target is S.CLOSED and not (ticket.root_cause and ticket.actions_taken):
-                # Resolved before the rule (or by a path that skipped it): reopen, then resolve with both.
+                # Resolved by a path that skipped the rule (migration 0016 filled in the tickets from before it).
                 raise Conflict(
                     f"{ticket.code} is closed with its root cause and the actions taken; reopen it and "
                     f"POST /v1/tickets/{ticket.code}/resolution first"

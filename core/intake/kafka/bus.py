@@ -13,6 +13,7 @@ ticket worker applies an intake id once, whichever copy it reads first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from prometheus_client import Counter
 
 from core.errors import Unavailable
@@ -80,6 +81,13 @@ def _replicas(described: list[Any], topic: str) -> dict[int, list[int]]:
     raise KafkaError(f"topic {topic} not described yet")
 
 
+def _outcome(attempt: asyncio.Future[None]) -> BaseException | None:
+    """A finished send's error (None: acknowledged); one cancelled under us counts as a failure."""
+    if attempt.cancelled():
+        return KafkaConnectionError("the send was cancelled")
+    return attempt.exception()
+
+
 class KafkaIntakeBus:
     def __init__(
         self,
@@ -92,6 +100,7 @@ class KafkaIntakeBus:
         request_timeout_ms: int,
         hedge_after_ms: int,
         suspect_s: float,
+        max_hedged: int,
         client_id: str,
     ) -> None:
         self._bootstrap, self._auth = bootstrap, auth
@@ -101,6 +110,10 @@ class KafkaIntakeBus:
         self._request_timeout_ms = request_timeout_ms
         self._hedge_after_s = hedge_after_ms / 1000
         self._suspect_s = suspect_s
+        # Hedged publishes at once: when every lane is slow (overload, not a lost site) hedging
+        # would multiply the load on Kafka and the ticket worker; beyond this, intakes just wait.
+        self._max_hedged = max_hedged
+        self._hedging = 0
         self._make: Callable[[], AIOKafkaProducer] = acknowledged_producer(
             bootstrap, client_id, linger_ms=2, auth=auth, request_timeout_ms=request_timeout_ms
         )
@@ -132,8 +145,8 @@ class KafkaIntakeBus:
             try:
                 replicas = _replicas(await admin.client.describe_topics([self._topic]), self._topic)
                 break
-            except KafkaError as exc:
-                log.warning("intake: cannot read the intake topic's layout yet: %s", exc)
+            except Exception as exc:  # noqa: BLE001 -- never leave intake unconnected for good: retry
+                log.warning("intake: cannot read the intake topic's layout yet: %r", exc)
             finally:
                 await admin.stop()
             await asyncio.sleep(1)
@@ -154,8 +167,10 @@ class KafkaIntakeBus:
     async def stop(self) -> None:
         if self._starter:
             self._starter.cancel()
-        for lane in self._lanes:
-            await lane.slot.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starter
+        # Concurrently, each bounded (ProducerSlot.stop): a lane whose pair lost a site cannot flush.
+        await asyncio.gather(*(lane.slot.stop() for lane in self._lanes))
 
     def not_ready(self) -> str | None:
         if self._stopping.is_set():
@@ -170,11 +185,14 @@ class KafkaIntakeBus:
             raise Unavailable("the event bus is not connected yet; retry shortly", self._retry_after_s)
         if self._stopping.is_set():
             raise Unavailable("this site is stopping; retry with the same Idempotency-Key", self._retry_after_s)
-        # One lane for the whole request, chosen by its first event (a reply keeps its ticket's lane).
-        order = router.plan(events[0].partition_key.encode())
+        # Each event by its own key (a ticket's events keep one partition whatever they arrive with);
+        # the events that share a plan go out together.
+        groups: dict[tuple[int, ...], list[IntakeEvent]] = {}
+        for event in events:
+            groups.setdefault(tuple(router.plan(event.partition_key.encode())), []).append(event)
         try:
             async with asyncio.timeout(self._ack_timeout_s):
-                await self._hedged(router, order, events)
+                await asyncio.gather(*(self._hedged(router, list(order), group) for order, group in groups.items()))
         except TimeoutError:
             raise Unavailable(
                 f"the event bus did not acknowledge within {self._ack_timeout_s:g} s; "
@@ -193,6 +211,7 @@ class KafkaIntakeBus:
         stopping = asyncio.ensure_future(self._stopping.wait())
         attempts = {asyncio.ensure_future(self._send(router, order[0], events)): order[0]}
         hedged = len(order) == 1
+        counted = False  # in self._hedging
         error: BaseException | None = None
         try:
             while True:
@@ -208,26 +227,32 @@ class KafkaIntakeBus:
                     )
                 for attempt in [a for a in attempts if a in done]:
                     lane = attempts.pop(attempt)
-                    error = attempt.exception()
+                    error = _outcome(attempt)
                     if error is None:
-                        if lane != order[0]:  # the home lane lost the race: the next intakes skip it
-                            LANE_FAILED.inc()
+                        if lane != order[0] and not router.is_suspect(order[0]):
+                            LANE_FAILED.inc()  # the home lane lost the race: the next intakes skip it
                             router.suspect(order[0])
                         return
                     LANE_FAILED.inc()
                     router.suspect(lane)
-                if not hedged and (not done or not attempts):  # slow, or failed: every other lane now
-                    hedged = True
+                slow_or_failed = not done or not attempts
+                if not hedged and slow_or_failed and self._hedging < self._max_hedged:  # every other lane now
+                    hedged = counted = True
+                    self._hedging += 1
                     HEDGED.inc()
                     attempts |= {asyncio.ensure_future(self._send(router, lane, events)): lane for lane in order[1:]}
-                elif not attempts:
+                elif not hedged and slow_or_failed:  # hedging is at its bound: wait for the home lane
+                    hedged = True
+                if not attempts:
                     assert error is not None
                     raise error
         finally:  # also on the deadline: nothing is left waiting
+            if counted:
+                self._hedging -= 1
             stopping.cancel()
             for attempt in attempts:
                 if attempt.done():
-                    attempt.exception()  # retrieved: a late failure of a lane not needed any more
+                    _outcome(attempt)  # retrieved: a late failure of a lane not needed any more
                 else:
                     attempt.cancel()
 

@@ -274,6 +274,15 @@ class IntakeConsumer:
         return outcomes
 
     async def _apply_one(self, item: Positioned) -> Outcome:
+        try:
+            return await self._apply_one_once(item)
+        except psycopg.errors.UniqueViolation:
+            # The other site's worker applied a copy of this intake at the same moment (intake may
+            # write one to several partitions: core.intake.kafka.routing). Once more: the ledger now
+            # says so, a duplicate. A second violation is the event's own.
+            return await self._apply_one_once(item)
+
+    async def _apply_one_once(self, item: Positioned) -> Outcome:
         async with self._pool.connection() as conn, conn.transaction():
             return await apply_intake(conn, item.event, item.partition, item.offset, self._policies)
 

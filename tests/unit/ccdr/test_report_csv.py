@@ -61,3 +61,14 @@ def test_every_section_of_the_report_is_in_the_csv_with_its_figures() -> None:
     assert figures[("backlog", "4 to 24 h", "open_tickets")] == "1"  # B, 18 h old at the end (now)
     assert figures[("mtbf_asset", "SN-1", "hours")] == "6.000"
     assert figures[("top_cause", "cáp đứt", "tickets")] == "1"
+
+
+def test_a_root_cause_that_looks_like_a_formula_is_not_one_in_the_csv() -> None:
+    report = compute(
+        [_facts("A", "network", 60, root_cause='=HYPERLINK("http://evil","x")')],
+        parse_period("2026-W49", VN),
+        T0 + timedelta(days=1),
+    )
+    rows = list(csv.reader(io.StringIO(_csv(report))))
+    [cause] = [key for _, section, key, _, _ in rows[1:] if section == "top_cause"]
+    assert cause.startswith("'=")

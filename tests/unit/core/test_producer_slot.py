@@ -46,3 +46,23 @@ def test_two_senders_seeing_the_same_failure_replace_the_producer_once(monkeypat
     producer, dead = asyncio.run(scenario())
     assert isinstance(producer, SlowStart) and SlowStart.made == 1
     assert dead.stopped
+
+
+class NeverFlushes:
+    """An idempotent producer whose partitions cannot reach min.insync.replicas: its stop flushes forever."""
+
+    async def stop(self) -> None:
+        await asyncio.Event().wait()
+
+
+def test_a_producer_that_cannot_flush_does_not_hold_up_the_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core.kafka, "PRODUCER_STOP_S", 0.05)
+
+    async def scenario() -> bool:
+        slot = ProducerSlot(NeverFlushes, "test")  # type: ignore[arg-type]
+        slot.producer = NeverFlushes()  # type: ignore[assignment]
+        stopping = asyncio.ensure_future(slot.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=2)
+        return bool(done)
+
+    assert asyncio.run(scenario()), "the stop waited for a flush that never ends"

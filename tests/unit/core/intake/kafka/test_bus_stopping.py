@@ -41,6 +41,7 @@ def _bus() -> KafkaIntakeBus:
         request_timeout_ms=3000,
         hedge_after_ms=400,
         suspect_s=10,
+        max_hedged=64,
         client_id="test",
     )
 

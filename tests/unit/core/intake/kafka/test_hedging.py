@@ -25,9 +25,11 @@ class Producer:
     def __init__(self, mode: str) -> None:
         self.mode = mode
         self.sent: list[int] = []
+        self.keys: list[bytes] = []
 
-    async def send(self, topic: str, *, partition: int, **_: object) -> asyncio.Future[None]:
+    async def send(self, topic: str, *, partition: int, key: bytes, **_: object) -> asyncio.Future[None]:
         self.sent.append(partition)
+        self.keys.append(key)
         done = asyncio.get_running_loop().create_future()
         if self.mode == "ack":
             done.set_result(None)
@@ -45,7 +47,7 @@ def _event_at_home(lane: int) -> IntakeEvent:
     return received(draft, intake_id=uuid.uuid4(), ticket_code=code, received_at=now, site="a", receiver="system")
 
 
-def _bus(producers: list[Producer], hedge_after_ms: int = 50) -> KafkaIntakeBus:
+def _bus(producers: list[Producer], hedge_after_ms: int = 50, max_hedged: int = 64) -> KafkaIntakeBus:
     bus = KafkaIntakeBus(
         ["127.0.0.1:9"],
         "intake.v1",
@@ -55,6 +57,7 @@ def _bus(producers: list[Producer], hedge_after_ms: int = 50) -> KafkaIntakeBus:
         request_timeout_ms=3000,
         hedge_after_ms=hedge_after_ms,
         suspect_s=10,
+        max_hedged=max_hedged,
         client_id="test",
     )
     lanes = []
@@ -116,3 +119,37 @@ def test_when_every_lane_refuses_the_client_is_told_to_retry() -> None:
     with pytest.raises(Unavailable, match="NotEnoughReplicasError"):
         asyncio.run(scenario())
     assert all(p.sent for p in producers)
+
+
+def test_each_event_keeps_its_own_tickets_partition_whatever_it_is_sent_with() -> None:
+    producers = [Producer("ack"), Producer("ack"), Producer("ack")]
+    a, b = _event_at_home(0), _event_at_home(1)
+
+    async def scenario() -> None:
+        bus = _bus(producers)
+        await _publish(bus, b)  # alone
+        await bus.publish([a, b])  # behind another ticket's event (an Alertmanager group)
+
+    asyncio.run(scenario())
+    where_b = [
+        (i, p)
+        for i, pr in enumerate(producers)
+        for k, p in zip(pr.keys, pr.sent, strict=True)
+        if k == b.partition_key.encode()
+    ]
+    assert len(where_b) == 2 and where_b[0] == where_b[1], where_b
+    assert producers[0].keys == [a.partition_key.encode()]
+
+
+def test_beyond_the_hedging_bound_an_intake_waits_for_its_home_lane() -> None:
+    producers = [Producer("hang"), Producer("ack"), Producer("ack")]
+
+    async def scenario() -> bool:
+        bus = _bus(producers, max_hedged=0)
+        waiting = asyncio.ensure_future(bus.publish([_event_at_home(0)]))
+        done, _ = await asyncio.wait({waiting}, timeout=0.5)  # ten hedge delays
+        waiting.cancel()
+        return bool(done)
+
+    assert not asyncio.run(scenario())
+    assert producers[1].sent == [] and producers[2].sent == []
