@@ -4,17 +4,15 @@ another lane instead of waiting for Kafka to fence the dead broker."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 from aiokafka.errors import NotEnoughReplicasError
 
 from core.errors import Unavailable
-from core.intake.domain.schemas import IntakeDraft, IntakeEvent, received
-from core.intake.kafka.bus import KafkaIntakeBus, Lane
+from core.intake.domain.schemas import IntakeEvent
+from core.intake.kafka.bus import KafkaIntakeBus
 from core.intake.kafka.routing import Router
-from core.kafka import ProducerSlot
+from tests.unit.core.intake.kafka.support import connected_bus, portal_event
 
 LANES = [(0, 3), (1, 4), (2, 5)]
 
@@ -41,32 +39,11 @@ class Producer:
 def _event_at_home(lane: int) -> IntakeEvent:
     """An intake whose key's home lane is `lane`."""
     router = Router(LANES, suspect_s=10)
-    code = next(c for c in (f"INC-{i:04d}" for i in range(1000)) if router.plan(c.encode())[0] == lane)
-    draft = IntakeDraft.model_validate({"channel": "portal", "contact": {"phone": "+84 24 3000 0000"}, "subject": "x"})
-    now = datetime.now(UTC)
-    return received(draft, intake_id=uuid.uuid4(), ticket_code=code, received_at=now, site="a", receiver="system")
+    return portal_event(next(c for c in (f"INC-{i:04d}" for i in range(1000)) if router.plan(c.encode())[0] == lane))
 
 
 def _bus(producers: list[Producer], hedge_after_ms: int = 50, max_hedged: int = 64) -> KafkaIntakeBus:
-    bus = KafkaIntakeBus(
-        ["127.0.0.1:9"],
-        "intake.v1",
-        auth=None,
-        ack_timeout_s=30,
-        retry_after_s=1,
-        request_timeout_ms=3000,
-        hedge_after_ms=hedge_after_ms,
-        suspect_s=10,
-        max_hedged=max_hedged,
-        client_id="test",
-    )
-    lanes = []
-    for producer, partitions in zip(producers, LANES, strict=True):
-        slot = ProducerSlot(lambda p=producer: p, "test")  # type: ignore[misc]
-        slot.producer = producer  # type: ignore[assignment]
-        lanes.append(Lane(slot, partitions))
-    bus.use(lanes)
-    return bus
+    return connected_bus(producers, LANES, hedge_after_ms=hedge_after_ms, max_hedged=max_hedged)
 
 
 async def _publish(bus: KafkaIntakeBus, event: IntakeEvent, within_s: float = 5) -> None:

@@ -5,17 +5,15 @@ once more and finds the intake applied: a duplicate, not an event set aside as r
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
 
 import core.tickets.kafka.consumer as consumer_module
-from core.intake.domain.schemas import IntakeDraft, received
 from core.tickets.domain.batch import Positioned
 from core.tickets.domain.outcome import Outcome
+from tests.unit.core.intake.kafka.support import portal_event
 from tests.unit.core.tickets.kafka.test_consumer_rebalance import _consumer
 
 
@@ -35,12 +33,7 @@ class Pool:
 
 
 def _item() -> Positioned:
-    draft = IntakeDraft.model_validate({"channel": "portal", "contact": {"phone": "+84 24 3000 0000"}, "subject": "x"})
-    now = datetime.now(UTC)
-    event = received(
-        draft, intake_id=uuid.uuid4(), ticket_code="INC-TEST", received_at=now, site="a", receiver="system"
-    )
-    return Positioned(event, 1, 42)
+    return Positioned(portal_event(), 1, 42)
 
 
 def _applying(monkeypatch: pytest.MonkeyPatch, violations: int) -> list[int]:
