@@ -92,16 +92,21 @@ def acknowledged_producer(
     linger_ms: int,
     auth: KafkaAuth | None,
     request_timeout_ms: int | None = None,
+    idempotent: bool = True,
 ) -> Callable[[], AIOKafkaProducer]:
     """A factory of producers whose acknowledgement is our promise: acks=all (every in-sync
-    replica, so the other site too) and idempotent (a retried send is written once)."""
+    replica, so the other site too) and, unless told otherwise, idempotent (a retried send is
+    written once). An idempotent producer never gives a batch up: it retries it until Kafka takes
+    it, so a client that may write one record to several partitions, and de-duplicates
+    downstream (intake's lanes), is better off without: its batches expire after
+    `request_timeout_ms`."""
     extra = {} if request_timeout_ms is None else {"request_timeout_ms": request_timeout_ms}
     return partial(
         AIOKafkaProducer,
         bootstrap_servers=bootstrap,
         client_id=client_id,
         acks="all",
-        enable_idempotence=True,
+        enable_idempotence=idempotent,
         linger_ms=linger_ms,
         metadata_max_age_ms=METADATA_MAX_AGE_MS,
         **connection_options(auth),

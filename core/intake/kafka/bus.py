@@ -81,6 +81,20 @@ def _replicas(described: list[Any], topic: str) -> dict[int, list[int]]:
     raise KafkaError(f"topic {topic} not described yet")
 
 
+def _partition_metadata(producer: AIOKafkaProducer | None, topic: str) -> dict[int, Any]:
+    cluster = getattr(getattr(producer, "client", None), "cluster", None)
+    found = getattr(cluster, "_partitions", {}).get(topic)
+    return found if isinstance(found, dict) else {}
+
+
+def _missing_replica(partition: Any) -> bool:
+    if partition is None:
+        return False
+    return getattr(partition, "leader", 0) == -1 or set(getattr(partition, "isr", ())) < set(
+        getattr(partition, "replicas", ())
+    )
+
+
 def _outcome(attempt: asyncio.Future[None]) -> BaseException | None:
     """A finished send's error (None: acknowledged); one cancelled under us counts as a failure."""
     if attempt.cancelled():
@@ -114,8 +128,14 @@ class KafkaIntakeBus:
         # would multiply the load on Kafka and the ticket worker; beyond this, intakes just wait.
         self._max_hedged = max_hedged
         self._hedging = 0
+        # Not idempotent: an idempotent producer retries a batch until Kafka takes it, and a lane
+        # whose pair lost a site cannot take it until the site is back: each intake process sent
+        # ~20 futile requests a second for the whole outage (the brokers logged 40
+        # NotEnoughReplicas errors a second). Without, a batch expires after request_timeout_ms. A
+        # retry may write an intake twice; the ticket worker applies an intake id once, as it does
+        # for a hedge's copies. Order holds: aiokafka sends one request per broker at a time.
         self._make: Callable[[], AIOKafkaProducer] = acknowledged_producer(
-            bootstrap, client_id, linger_ms=2, auth=auth, request_timeout_ms=request_timeout_ms
+            bootstrap, client_id, linger_ms=2, auth=auth, request_timeout_ms=request_timeout_ms, idempotent=False
         )
         self._lanes: list[Lane] = []  # none until connected
         self._router: Router | None = None
@@ -188,8 +208,9 @@ class KafkaIntakeBus:
         # Each event by its own key (a ticket's events keep one partition whatever they arrive with);
         # the events that share a plan go out together.
         groups: dict[tuple[int, ...], list[IntakeEvent]] = {}
+        unsynced = self._unsynced() if len(self._lanes) > 1 else set()
         for event in events:
-            groups.setdefault(tuple(router.plan(event.partition_key.encode())), []).append(event)
+            groups.setdefault(tuple(router.plan(event.partition_key.encode(), unsynced)), []).append(event)
         try:
             async with asyncio.timeout(self._ack_timeout_s):
                 await asyncio.gather(*(self._hedged(router, list(order), group) for order, group in groups.items()))
@@ -255,6 +276,21 @@ class KafkaIntakeBus:
                     _outcome(attempt)  # retrieved: a late failure of a lane not needed any more
                 else:
                     attempt.cancel()
+
+    def _unsynced(self) -> set[int]:
+        """Lanes with a partition whose ISR misses one of its replicas, as the producers' metadata
+        (at most METADATA_MAX_AGE_MS old) says: with min.insync.replicas equal to the pair, Kafka
+        refuses their writes until the replica is back. aiokafka keeps the ISR but offers no public
+        accessor; without it, every lane counts as in sync (the hedge still finds the way)."""
+        for lane in self._lanes:
+            partitions = _partition_metadata(lane.slot.producer, self._topic)
+            if partitions:
+                return {
+                    i
+                    for i, other in enumerate(self._lanes)
+                    if any(_missing_replica(partitions.get(p)) for p in other.partitions)
+                }
+        return set()
 
     async def _send(self, router: Router, lane: int, events: Sequence[IntakeEvent]) -> None:
         # One producer for the whole send; one Kafka refused for good is replaced meanwhile.

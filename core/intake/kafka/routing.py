@@ -9,7 +9,8 @@ fence the dead broker (2 s of broker session, ~3.5 s when the active controller 
 Intake sends through the key's home lane and, if that is not acknowledged within the hedge delay,
 through every other lane too; the first acknowledgement answers the client (`bus.py`). A lane that
 lost such a race or failed is *suspect* for a while and is tried after the healthy ones, so the
-intakes that follow skip it without waiting.
+intakes that follow skip it without waiting; one whose partitions Kafka reports with a replica
+missing from the ISR (it refuses their writes) is tried after those.
 
 Kafka's own client avoids slow brokers the same way for keyless records (KIP-794, adaptive
 partitioning), but per leader, not per replica set: it cannot see that every partition whose ISR
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 
 def replica_sets(replicas_by_partition: Mapping[int, Iterable[int]]) -> list[tuple[int, ...]]:
@@ -45,12 +46,15 @@ class Router:
         self._clock = clock
         self._suspect_until = [0.0] * len(self.lanes)
 
-    def plan(self, key: bytes) -> list[int]:
-        """Lane indexes, the key's home lane first, healthy lanes before suspect ones. Every event
-        about one ticket keeps one home lane, hence one partition, while its lane is healthy."""
+    def plan(self, key: bytes, unsynced: Collection[int] = ()) -> list[int]:
+        """Lane indexes, the key's home lane first: healthy lanes, then suspect ones, then those
+        whose partitions miss a replica from their ISR (`unsynced`: Kafka refuses their writes
+        until it is back). Every event about one ticket keeps one home lane, hence one partition,
+        while its lane is healthy."""
         home = zlib.crc32(key) % len(self.lanes)
         rotation = [(home + i) % len(self.lanes) for i in range(len(self.lanes))]
-        return sorted(rotation, key=self.is_suspect)  # stable: the rotation's order within each group
+        # sorted() is stable: the rotation's order within each group
+        return sorted(rotation, key=lambda lane: (lane in unsynced, self.is_suspect(lane)))
 
     def partition(self, lane: int, key: bytes) -> int:
         partitions = self.lanes[lane]

@@ -4,6 +4,7 @@ another lane instead of waiting for Kafka to fence the dead broker."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 from aiokafka.errors import NotEnoughReplicasError
@@ -130,3 +131,20 @@ def test_beyond_the_hedging_bound_an_intake_waits_for_its_home_lane() -> None:
 
     assert not asyncio.run(scenario())
     assert producers[1].sent == [] and producers[2].sent == []
+
+
+def test_a_lane_whose_isr_misses_a_replica_is_not_written_while_another_is_in_sync() -> None:
+    """After the fence, Kafka's metadata says which pairs lost their second copy: their writes
+    would be refused, so an intake homed there goes elsewhere at once, without a hedge."""
+    producers = [Producer("hang"), Producer("ack"), Producer("ack")]
+    layout = {0: ([1, 2], [2]), 3: ([2, 1], [2]), 1: ([2, 3], [2, 3]), 4: ([2, 3], [2, 3])}
+    layout |= {2: ([1, 3], [1, 3]), 5: ([1, 3], [1, 3])}
+    metadata = {p: SimpleNamespace(leader=r[0], replicas=r, isr=isr) for p, (r, isr) in layout.items()}
+    producers[1].client = SimpleNamespace(cluster=SimpleNamespace(_partitions={"intake.v1": metadata}))  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        await _publish(_bus(producers, hedge_after_ms=10_000), _event_at_home(0), within_s=2)
+
+    asyncio.run(scenario())
+    assert producers[0].sent == [], "the lane without its second copy was not written"
+    assert producers[1].sent or producers[2].sent

@@ -45,3 +45,10 @@ def test_a_suspect_lane_is_tried_last_until_its_time_is_up() -> None:
     assert router.plan(key) == [1, 2, 0]
     clock.now += 0.2
     assert router.plan(key) == [0, 1, 2]
+
+
+def test_a_lane_kafka_reports_with_a_replica_out_of_sync_is_tried_after_the_suspect_ones() -> None:
+    router = Router([(0,), (1,), (2,)], suspect_s=10, clock=Clock())
+    key = next(k for k in (f"INC-{i}".encode() for i in range(100)) if router.plan(k)[0] == 0)
+    router.suspect(1)
+    assert router.plan(key, unsynced={0}) == [2, 1, 0]
