@@ -66,6 +66,7 @@ class Ports(_Strict):
     tickets_http: Port = Field(ge=1, le=65535)
     ticket_worker_http: Port = Field(ge=1, le=65535)
     intake_health: Port = Field(ge=1, le=65535)
+    tickets_health: Port = Field(ge=1, le=65535)
     backup_tls: Port = Field(ge=1, le=65535)  # pgBackRest's TLS server (repository and database hosts)
 
     @model_validator(mode="after")

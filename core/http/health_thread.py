@@ -11,27 +11,29 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 Ready = Callable[[], str | None]  # None when ready, else why not; must be thread-safe
 
 
 class HealthServer:
-    def __init__(self, host: str, port: int, ready: Ready) -> None:
+    """`/healthz`, and one readiness path per entry of `checks` (e.g. `/readyz`)."""
+
+    def __init__(self, host: str, port: int, checks: Mapping[str, Ready]) -> None:
         self._address = (host, port)
-        self._ready = ready
+        self._checks = dict(checks)
         self._server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
-        ready = self._ready
+        checks = self._checks
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path == "/healthz":
                     self._send(200, {"status": "alive"})
-                elif self.path == "/readyz":
-                    reason = ready()
+                elif self.path in checks:
+                    reason = checks[self.path]()
                     if reason is None:
                         self._send(200, {"status": "ready"})
                     else:

@@ -75,7 +75,7 @@ def create_app(
         listen = settings.intake_listen
         health = None
         if side_listeners and listen.health_port:
-            health = HealthServer(listen.host, listen.health_port, kafka_bus.not_ready)
+            health = HealthServer(listen.host, listen.health_port, {"/readyz": kafka_bus.not_ready})
         if health is not None:
             health.start()
         if side_listeners and listen.smtp_port:

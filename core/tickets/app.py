@@ -29,6 +29,8 @@ from core.console.router import STATIC_DIR, build_console_router
 from core.database import pool_for
 from core.http import observability, problems
 from core.http.body_limit import BodyLimit
+from core.http.health_thread import HealthServer
+from core.http.readiness_watch import ReadinessWatch
 from core.knowledge.http import build_knowledge_router
 from core.knowledge.service import KnowledgeService
 from core.knowledge.store import PgKnowledgeStore
@@ -46,6 +48,10 @@ from core.tickets.store.pg import PgTicketStore
 ROSTER_MAX_BYTES = 2 * 1024 * 1024
 READY_TIMEOUT_S = 1.5  # below HAProxy's check timeout (timers.haproxy.connect_timeout_ms)
 READS_TIMEOUT_S = 3  # a sign-in waits this long for any database node
+# The health port's answers (core.http.readiness_watch): refreshed this often on the event loop,
+# and not believed once older than the slowest check (a read's 3 s wait) plus a margin.
+READY_EVERY_S = 0.5
+READY_STALE_S = 5.0
 PRIMARY_READ_WAIT_S = 1.0  # a ticket read waits this long for the primary, then reads at any node
 
 log = logging.getLogger(__name__)
@@ -90,10 +96,20 @@ def create_app(
             asyncio.create_task(recorder.run()),
             asyncio.create_task(gauges.run()),
         ]
+        health = None
+        listen = settings.tickets_listen
+        if listen.health_port:
+            watch = ReadinessWatch({"/readyz": not_ready, "/readyz/reads": cannot_read}, READY_EVERY_S, READY_STALE_S)
+            background.append(asyncio.create_task(watch.run()))
+            paths = ("/readyz", "/readyz/reads")
+            health = HealthServer(listen.host, listen.health_port, {p: watch.reader(p) for p in paths})
+            health.start()
         try:
             async with alongside():
                 yield
         finally:
+            if health is not None:
+                health.stop()
             for task in background:
                 task.cancel()
             await reads.close()

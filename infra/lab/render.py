@@ -436,6 +436,7 @@ def service_settings(
         "tickets_listen": {
             "host": address,
             "http_port": topo.ports.tickets_http,
+            "health_port": topo.ports.tickets_health,
             **site_tls,
             "trusted_proxies": [str(topo.lab.bridge_address)],  # HAProxy reaches the sites from the bridge
         },

@@ -29,7 +29,7 @@ def _get(port: int, path: str) -> tuple[int, dict[str, str]]:
 def test_ready_and_not_ready_with_the_reason() -> None:
     reason: list[str | None] = [None]
     port = _free_port()
-    server = HealthServer("127.0.0.1", port, lambda: reason[0])
+    server = HealthServer("127.0.0.1", port, {"/readyz": lambda: reason[0]})
     server.start()
     try:
         assert _get(port, "/readyz") == (200, {"status": "ready"})
@@ -42,7 +42,7 @@ def test_ready_and_not_ready_with_the_reason() -> None:
 
 def test_it_answers_while_the_event_loop_is_blocked() -> None:
     port = _free_port()
-    server = HealthServer("127.0.0.1", port, lambda: None)
+    server = HealthServer("127.0.0.1", port, {"/readyz": lambda: None})
     server.start()
 
     def check() -> tuple[int, float]:  # the proxy, from outside the loop
