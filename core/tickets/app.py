@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,7 +86,12 @@ def create_app(
     )
 
     # The desk's KPIs on /metrics, read at any node: a report must not load the primary.
-    gauges = DeskGauges(reads, ZoneInfo(settings.customer.timezone), settings.tickets.kpi_refresh_s)
+    read_dsn = settings.database_read_dsn.get_secret_value()
+    gauges = DeskGauges(
+        partial(psycopg.AsyncConnection.connect, read_dsn, application_name=f"ccdr-desk-kpis-{settings.site}"),
+        ZoneInfo(settings.customer.timezone),
+        settings.tickets.kpi_refresh_s,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
