@@ -193,7 +193,6 @@ class AgentSettings(_Strict):
     # (then it is written when the primary is back: core.agents.login_records) ...
     login_record_wait_s: float = Field(ge=0, le=10)
     login_record_retry_s: float = Field(gt=0, le=60)  # ... tried again this often meanwhile
-    password_hash_concurrency: int = Field(ge=1, le=64)  # argon2 runs at once per process (a CPU bulkhead)
 
 
 def first_error(exc: ValidationError) -> str:

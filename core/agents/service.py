@@ -49,10 +49,6 @@ class AgentService:
     sessions: SessionCheck
     recorder: LoginRecorder
     record_wait_s: float  # how long a sign-in waits for its audit record to commit
-    # Passwords hashed at once by this process (argon2id is CPU-hard by design): a re-login surge
-    # after a site loss must not take every core from intake beside it (site-loss-b under load: 60
-    # sign-ins in 5 s held every intake 1-2 s). Sign-ins queue for their turn instead.
-    hashing: asyncio.Semaphore
 
     async def login(self, agent_id: str, password: str, client: str | None) -> Login:
         """Sign in with no need for the database primary: the account and recent failures are read
@@ -72,8 +68,7 @@ class AgentService:
         agent = found[0] if found else None
         # argon2 takes tens of milliseconds of CPU by design: off the event loop, holding no
         # database connection (a burst of sign-ins after a site loss must not starve either).
-        async with self.hashing:
-            ok = await asyncio.to_thread(verify_password, found[1] if found else None, password)
+        ok = await asyncio.to_thread(verify_password, found[1] if found else None, password)
         outcome = "bad_credentials" if not ok or agent is None else ("ok" if agent.active else "inactive")
         issued = None
         if outcome == "ok" and agent is not None:
@@ -132,8 +127,7 @@ class AgentService:
             raise Forbidden(
                 f"a {by.agent.role} cannot create a {agent.role} account: it would hold more than its creator"
             )
-        async with self.hashing:
-            hashed = await asyncio.to_thread(hash_password, password)  # argon2: off the event loop
+        hashed = await asyncio.to_thread(hash_password, password)  # argon2: off the event loop
         async with self.pool.connection() as conn:
             if not await repo.create_agent(conn, agent, hashed):
                 raise Conflict(f"agent {agent.id} exists")

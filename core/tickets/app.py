@@ -83,7 +83,6 @@ def create_app(
         sessions,
         recorder,
         a.login_record_wait_s,
-        asyncio.Semaphore(a.password_hash_concurrency),
     )
 
     # The desk's KPIs on /metrics, read at any node: a report must not load the primary.
