@@ -278,3 +278,13 @@ def memory_sessions(revocations: Revocations | None = None) -> SessionCheck:
 def agent_token(sessions: SessionCheck, agent_id: str = "an.nguyen", role: Role = Role.AGENT_L1) -> str:
     agent = Agent(id=agent_id, name=agent_id, role=role, home_site="a")
     return sessions.tokens.issue(agent, "a", datetime.now(UTC), timedelta(hours=1)).token
+
+
+class ManualClock:
+    """A monotonic clock that moves only when a test moves it (`clock.now += 5`)."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

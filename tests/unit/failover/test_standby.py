@@ -8,6 +8,7 @@ import pytest
 
 from failover.coordination import ActivationRequest, Owner
 from failover.standby import Activation, Move, StandbyController, StandbyView, decide
+from tests.fakes import ManualClock
 from tests.unit.failover.memory import Ensemble, MemoryCoordination
 
 
@@ -63,20 +64,14 @@ class Processes:
         self.up.discard(name)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _controllers() -> tuple[MemoryCoordination, MemoryCoordination, dict[str, Processes], list[Activation], Clock]:
+def _controllers() -> tuple[
+    MemoryCoordination, MemoryCoordination, dict[str, Processes], list[Activation], ManualClock
+]:
     ensemble = Ensemble()
     a, b = MemoryCoordination(ensemble, "a"), MemoryCoordination(ensemble, "b")
     a.start(1), b.start(1)
     a.announce("sites", "a", {}), b.announce("sites", "b", {})
-    return a, b, {"a": Processes(), "b": Processes()}, [], Clock()
+    return a, b, {"a": Processes(), "b": Processes()}, [], ManualClock(1000.0)
 
 
 def test_initial_claim_operator_move_then_automatic_move_after_the_grace() -> None:

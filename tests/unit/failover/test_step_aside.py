@@ -12,6 +12,7 @@ from core.settings import StepAsideSettings
 from failover import registry
 from failover.cutoff import Posture
 from failover.step_aside import StepAside, holds_primary
+from tests.fakes import ManualClock
 from tests.unit.failover.memory import Ensemble, MemoryCoordination
 
 SETTINGS = StepAsideSettings(
@@ -46,14 +47,6 @@ class Programs:
         self.state[name] = "STOPPING"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def listening() -> Iterator[str]:
     with socket.socket() as s:
@@ -72,12 +65,14 @@ def _peer_beats(peer: MemoryCoordination, n: int, patroni: str = "primary (runni
     peer.announce(registry.SITES, "a", {"heartbeat_at": n, "patroni": patroni, "reaches": {"b": reaches_b}})
 
 
-def _site(endpoint: str, local: str = "replica (running)") -> tuple[StepAside, MemoryCoordination, Programs, Clock]:
+def _site(
+    endpoint: str, local: str = "replica (running)"
+) -> tuple[StepAside, MemoryCoordination, Programs, ManualClock]:
     ensemble = Ensemble()
     here, peer = MemoryCoordination(ensemble, "b"), MemoryCoordination(ensemble, "a")
     here.start(1)
     peer.start(1)
-    programs, clock = Programs(), Clock()
+    programs, clock = Programs(), ManualClock()
     return StepAside(SETTINGS, here, programs, {"a": [endpoint]}, lambda: local, clock), peer, programs, clock
 
 

@@ -6,18 +6,11 @@ from __future__ import annotations
 import asyncio
 
 from core.http.readiness_watch import ReadinessWatch
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 10.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import ManualClock
 
 
 def test_the_health_thread_reads_the_last_answer_of_each_check_until_it_is_stale() -> None:
-    clock = Clock()
+    clock = ManualClock(10.0)
     primary: list[str | None] = [None]
 
     async def writes() -> str | None:

@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from core.intake.kafka.routing import Router, replica_sets
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import ManualClock
 
 
 def test_partitions_are_grouped_by_the_brokers_that_hold_them_whatever_the_leader() -> None:
@@ -23,7 +16,7 @@ def test_a_topic_on_one_replica_set_is_one_lane() -> None:
 
 
 def test_a_key_keeps_its_home_lane_and_partition_and_keys_spread_over_every_lane() -> None:
-    router = Router([(0, 3), (1, 4), (2, 5)], suspect_s=10, clock=Clock())
+    router = Router([(0, 3), (1, 4), (2, 5)], suspect_s=10, clock=ManualClock())
     homes = {router.plan(f"INC-{i}".encode())[0] for i in range(60)}
     assert homes == {0, 1, 2}
     key = b"INC-7"
@@ -35,7 +28,7 @@ def test_a_key_keeps_its_home_lane_and_partition_and_keys_spread_over_every_lane
 
 
 def test_a_suspect_lane_is_tried_last_until_its_time_is_up() -> None:
-    clock = Clock()
+    clock = ManualClock()
     router = Router([(0,), (1,), (2,)], suspect_s=10, clock=clock)
     key = next(k for k in (f"INC-{i}".encode() for i in range(100)) if Router([(0,), (1,), (2,)], 10).plan(k)[0] == 0)
     assert router.plan(key) == [0, 1, 2]
@@ -48,7 +41,7 @@ def test_a_suspect_lane_is_tried_last_until_its_time_is_up() -> None:
 
 
 def test_a_lane_kafka_reports_with_a_replica_out_of_sync_is_tried_after_the_suspect_ones() -> None:
-    router = Router([(0,), (1,), (2,)], suspect_s=10, clock=Clock())
+    router = Router([(0,), (1,), (2,)], suspect_s=10, clock=ManualClock())
     key = next(k for k in (f"INC-{i}".encode() for i in range(100)) if router.plan(k)[0] == 0)
     router.suspect(1)
     assert router.plan(key, unsynced={0}) == [2, 1, 0]
