@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from core.kafka import connection_options
 from core.settings import KafkaAuth
 from infra import kafka_access
+from infra.lab import probes
 from infra.lab.database import app_dsn, front_door_dsn
 from infra.lab.pki import front_door_tls
 from infra.lab.render import Secrets, kafka_auth_of, kafka_passwords
@@ -83,6 +84,12 @@ class Front:
 
     def intake_offsets(self) -> int:
         """Sum of the intake topic's end offsets: grows by one per produced event."""
+        # The partitions from the cluster's description: since aiokafka 0.14 a consumer's
+        # partitions_for_topic answered None here, and the sum was always 0.
+        meta = probes.kafka_metadata(self.topo)
+        assert meta is not None, "Kafka's metadata"
+        tps = [TopicPartition(self.topo.kafka.intake_topic, p) for p in meta.leaders_of(self.topo.kafka.intake_topic)]
+        assert tps, "the intake topic's partitions"
 
         async def read() -> int:
             consumer = AIOKafkaConsumer(
@@ -90,9 +97,6 @@ class Front:
             )
             await consumer.start()
             try:
-                await consumer.topics()  # fetches the cluster's metadata
-                parts = consumer.partitions_for_topic(self.topo.kafka.intake_topic) or set()
-                tps = [TopicPartition(self.topo.kafka.intake_topic, p) for p in parts]
                 ends = await consumer.end_offsets(tps)
                 return sum(ends.values())
             finally:
