@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,45 +27,56 @@ def current_week(now: datetime, zone: ZoneInfo) -> str:
     return week_label(now.astimezone(zone).date())
 
 
+def _family(
+    name: str, doc: str, labels: list[str], samples: Iterable[tuple[list[str], float | None]]
+) -> GaugeMetricFamily:
+    """A gauge family of the samples that have a value: nothing to judge is no sample, not a zero."""
+    family = GaugeMetricFamily(name, doc, labels=labels)
+    for values, value in samples:
+        if value is not None:
+            family.add_metric(values, value)
+    return family
+
+
 def families(report: DeskReport, age_s: float) -> Iterator[GaugeMetricFamily]:
     period = report.period.label
     received = GaugeMetricFamily("ccdr_desk_received_tickets", "Tickets received this week.", labels=["period"])
     received.add_metric([period], report.received)
     yield received
-    sla = GaugeMetricFamily(
+    yield _family(
         "ccdr_desk_sla_met_ratio",
         "Share of the week's tickets that met the target.",
-        labels=["period", "priority", "target"],
+        ["period", "priority", "target"],
+        (
+            ([period, p.priority, target], c.share)
+            for p in report.by_priority
+            for target, c in (("response", p.response_sla), ("resolution", p.resolution_sla))
+        ),
     )
-    for p in report.by_priority:
-        for target, c in (("response", p.response_sla), ("resolution", p.resolution_sla)):
-            if c.share is not None:
-                sla.add_metric([period, p.priority, target], c.share)
-    yield sla
     for dimension, response, resolution in (
         ("team", report.response_by_team, report.by_team),
         ("region", report.response_by_region, report.by_region),
     ):
-        family = GaugeMetricFamily(
+        yield _family(
             f"ccdr_desk_{dimension}_sla_met_ratio",
             f"Share of the week's tickets that met the target, by {dimension}.",
-            labels=["period", dimension, "target"],
+            ["period", dimension, "target"],
+            (
+                ([period, name, target], judged.share)
+                for name, c in resolution.items()
+                for target, judged in (("response", response[name]), ("resolution", c))
+            ),
         )
-        for name, c in resolution.items():
-            for target, judged in (("response", response[name]), ("resolution", c)):
-                if judged.share is not None:
-                    family.add_metric([period, name, target], judged.share)
-        yield family
-    times = GaugeMetricFamily(
+    yield _family(
         "ccdr_desk_p50_minutes",
         "Median minutes from receipt to the first response or to the resolution.",
-        labels=["period", "priority", "span"],
+        ["period", "priority", "span"],
+        (
+            ([period, p.priority, span], t.p50_min)
+            for p in report.by_priority
+            for span, t in (("first_response", p.first_response), ("time_to_resolve", p.time_to_resolve))
+        ),
     )
-    for p in report.by_priority:
-        for span, t in (("first_response", p.first_response), ("time_to_resolve", p.time_to_resolve)):
-            if t.p50_min is not None:
-                times.add_metric([period, p.priority, span], t.p50_min)
-    yield times
     single = [
         ("ccdr_desk_first_time_fix_ratio", "Resolved, never reopened, no return visit.", report.first_time_fix.share),
         ("ccdr_desk_mttr_minutes", "Mean time to resolve.", report.mttr_min),
@@ -73,16 +84,13 @@ def families(report: DeskReport, age_s: float) -> Iterator[GaugeMetricFamily]:
         ("ccdr_desk_csat_response_ratio", "Resolved tickets with a CSAT score.", report.csat_response.share),
     ]
     for name, doc, value in single:
-        family = GaugeMetricFamily(name, doc, labels=["period"])
-        if value is not None:
-            family.add_metric([period], value)
-        yield family
-    backlog = GaugeMetricFamily(
-        "ccdr_desk_backlog_tickets", "Tickets open now, whenever received, by age.", labels=["period", "age"]
+        yield _family(name, doc, ["period"], [([period], value)])
+    yield _family(
+        "ccdr_desk_backlog_tickets",
+        "Tickets open now, whenever received, by age.",
+        ["period", "age"],
+        (([period, age], n) for age, n in report.backlog.items()),
     )
-    for age, n in report.backlog.items():
-        backlog.add_metric([period, age], n)
-    yield backlog
     yield GaugeMetricFamily("ccdr_desk_kpi_age_seconds", "Seconds since these figures were computed.", value=age_s)
 
 

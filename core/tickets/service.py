@@ -34,10 +34,15 @@ from core.tickets.ports import TicketStore, TicketWrites
 S = TicketState
 
 
+def _per_resolution(kind: str, resolved_at: datetime | None) -> str:
+    """An action key that happens once per resolution: a reopened and again resolved ticket has a
+    new one."""
+    return f"{kind}:{resolved_at.isoformat() if resolved_at else '-'}"
+
+
 def csat_key(resolved_at: datetime | None) -> str:
-    """The action key of a customer's rating: one per resolution (a reopened and again resolved
-    ticket is rated again)."""
-    return f"csat:{resolved_at.isoformat() if resolved_at else '-'}"
+    """The action key of a customer's rating (one per resolution)."""
+    return _per_resolution("csat", resolved_at)
 
 
 def takes_rating(ticket: Ticket, events: Sequence[TicketEvent]) -> bool:
@@ -47,9 +52,9 @@ def takes_rating(ticket: Ticket, events: Sequence[TicketEvent]) -> bool:
 
 
 def review_key(resolved_at: datetime | None) -> str:
-    """The action key of a P1's post-incident review: one per resolution (a reopened and again
+    """The action key of a P1's post-incident review (one per resolution: a reopened and again
     resolved P1 is reviewed again before it closes)."""
-    return f"post_incident_review:{resolved_at.isoformat() if resolved_at else '-'}"
+    return _per_resolution("post_incident_review", resolved_at)
 
 
 def canonical(code: str) -> str:
