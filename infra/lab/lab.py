@@ -21,6 +21,7 @@ from infra.lab import (
     faults,
     health,
     kafka_security,
+    leaders,
     mail_relay,
     netns,
     pki,
@@ -241,6 +242,7 @@ class Lab:
                 timeout,
                 layout.site(topo.data_sites[0]).log_of("kafka"),
             ),
+            self._wait_preferred_leaders(timeout),
             health.wait_for(
                 console,
                 "Patroni primary and sync standby",
@@ -300,6 +302,16 @@ class Lab:
             ),
         ]
         return waited
+
+    def _wait_preferred_leaders(self, timeout: float) -> health.Waited:
+        ops_password = kafka_passwords(lab_secrets.load(self.layout))[kafka_access.OPS]
+        return health.wait_for(
+            self.console,
+            "Kafka partitions led by their preferred replicas",
+            leaders.preferred_leaders(self.topology, ops_password),
+            timeout,
+            self.layout.site(self.topology.data_sites[0]).log_of("kafka"),
+        )
 
     def _ensure_backups(self) -> str:
         """The repository's stanza, and a first full backup: a lab can be restored from its start."""
@@ -394,6 +406,7 @@ class Lab:
                     console, f"Kafka at {site} back in sync", health.kafka_brokers(topo), timeout, dirs.log_of("kafka")
                 )
             )
+            waited.append(self._wait_preferred_leaders(timeout))
         if topo.site(site).role == "data":
             waited += [
                 health.wait_for(
