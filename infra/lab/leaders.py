@@ -24,13 +24,16 @@ def elect_preferred(topo: Topology, ops_password: str) -> list[str]:
     """Ask the controller for a preferred-leader election on every partition; the partitions whose
     leader moved ("topic-partition"). Raises KafkaException for any other refusal."""
     admin = admin_client(topo, ops_password)
-    answers = admin.elect_leaders(ElectionType.PREFERRED, None, request_timeout=ADMIN_TIMEOUT_S).result()
+    # No `request_timeout`: confluent-kafka 2.16's binding raises SystemError for any keyword here.
+    answers = admin.elect_leaders(ElectionType.PREFERRED, None).result(timeout=ADMIN_TIMEOUT_S)
     moved = []
-    for tp, error in answers.items():
+    for tp, answer in answers.items():
+        # Each answer is None or a KafkaError (the binding's docstring says KafkaException).
+        error = answer.args[0] if isinstance(answer, KafkaException) else answer
         if error is None:
             moved.append(f"{tp.topic}-{tp.partition}")
-        elif error.args[0].code() not in _NOTHING_TO_DO:
-            raise error
+        elif error.code() not in _NOTHING_TO_DO:
+            raise KafkaException(error)
     return moved
 
 
@@ -48,6 +51,8 @@ def preferred_leaders(topo: Topology, ops_password: str) -> Check:
             elect_preferred(topo, ops_password)
         except KafkaException as exc:
             return False, f"{len(elsewhere)} led elsewhere; election refused: {exc.args[0].str()}"
+        except TimeoutError:
+            return False, f"{len(elsewhere)} led elsewhere; no answer to the election"
         return False, f"{len(elsewhere)} led elsewhere; election asked"
 
     return check
