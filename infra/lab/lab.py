@@ -243,6 +243,7 @@ class Lab:
                 timeout,
                 layout.site(topo.data_sites[0]).log_of("kafka"),
             ),
+            *([self.re_pair_designed()] if topo.kafka.intake_replica_pairs else []),
             self._wait_preferred_leaders(timeout),
             health.wait_for(
                 console,
