@@ -147,7 +147,8 @@ def print_pairs(out: Console, topo: Topology) -> None:
     table = Table(title=f"{topo.kafka.intake_topic}: partitions and their pairs")
     for column in ("partition", "designed pair", "replicas", "in sync", "leader", "readable"):
         table.add_column(column)
-    for p in layout(topo):
+    partitions = layout(topo)
+    for p in partitions:
         moved = sorted(p.replicas) != sorted(p.designed)
         table.add_row(
             str(p.partition),
@@ -155,6 +156,13 @@ def print_pairs(out: Console, topo: Topology) -> None:
             f"[yellow]{sites(p.replicas)}[/yellow]" if moved else sites(p.replicas),
             sites(p.isr),
             names.get(p.leader, str(p.leader)),
-            "yes" if p.readable else "[red]no: fewer than 2 in sync[/red]",
+            "yes" if p.readable else "[red]no[/red]",
         )
     out.print(table)
+    unreadable = [str(p.partition) for p in partitions if not p.readable]
+    if unreadable:
+        out.print(
+            f"unreadable: partitions {', '.join(unreadable)} have fewer than 2 copies in sync; Kafka takes no "
+            "writes there and does not let their newest acknowledged intakes be read until the site is back "
+            "or `ccdr lab pairs --without SITE` re-pairs them"
+        )

@@ -193,7 +193,7 @@ def test_a_lost_site_s_pairs_are_re_paired_on_the_survivors_and_put_back_when_it
             timeout=30,
         )
         assert len(orphaned) == 2 * lab.kafka.partitions // 3
-        assert "fewer than 2 in sync" in ccdr("lab", "pairs").stdout
+        assert "unreadable: partitions" in ccdr("lab", "pairs").stdout
 
         ccdr("lab", "pairs", "--without", "b")
         layout = _intake_layout(lab)
