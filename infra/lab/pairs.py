@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import AlterPartitionReassignmentsRequest
 from rich.console import Console
 from rich.table import Table
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from core.kafka import connection_options
 from infra.lab import probes
@@ -33,6 +34,7 @@ from infra.topology import Topology
 
 REQUEST_TIMEOUT_MS = 15_000
 NO_ERROR = 0
+LAYOUT_WAIT_S = 30
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,10 @@ def back_to_design(current: dict[int, list[int]], designed: dict[int, list[int]]
     return {p: replicas for p, replicas in designed.items() if sorted(current.get(p, [])) != sorted(replicas)}
 
 
+@retry(retry=retry_if_exception_type(LabError), wait=wait_fixed(1), stop=stop_after_delay(LAYOUT_WAIT_S), reraise=True)
 def layout(topo: Topology) -> list[PartitionLayout]:
-    """The intake topic's partitions as the cluster describes them, beside their designed pair."""
+    """The intake topic's partitions as the cluster describes them, beside their designed pair
+    (retried: a probe can miss a broker that is busy starting)."""
     meta = probes.kafka_metadata(topo)
     if meta is None:
         raise LabError("no Kafka broker answers")
