@@ -66,9 +66,6 @@ HOLD = _action(
     abort_rto_s="${abort_rto_s}",
     drill_id="${drill_id}",
 )
-# A burnt site's drill has the SRE declare it lost this long after the fire and re-pair the intake
-# partitions it held (docs/drills.md): a human decision, so not at once.
-DECLARED_LOST_AFTER_S = 10
 CONVERGE = _action("wait-until-the-lab-converged", "wait_converged", timeout_s="${converge_timeout_s}")
 
 
@@ -189,14 +186,7 @@ def site_burn(site: str) -> Scenario:
         "SIGKILL every process of the site, then delete its data directories; rebuilt from the survivors in the "
         "rollback",
         (site,),
-        (
-            _action(f"burn-site-{site}", "burn_site", site=site),
-            {
-                **_action(f"re-pair-intake-without-{site}", "re_pair_without", site=site),
-                "background": True,  # while the hold watches intake
-                "pauses": {"before": DECLARED_LOST_AFTER_S},
-            },
-        ),
+        (_action(f"burn-site-{site}", "burn_site", site=site),),
         (_action(f"rebuild-site-{site}", "rebuild_site", site=site),),
     )
 

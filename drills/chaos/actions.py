@@ -42,7 +42,6 @@ __all__ = [
     "kill_site",
     "lose_database",
     "partition_sites",
-    "re_pair_without",
     "repair_defective_release",
     "restore_site",
     "rolling_restart_site",
@@ -83,16 +82,6 @@ def rebuild_site(site: str, topology: str = "") -> float:
     every quorum, in sync and in the front door. Returns seconds."""
     started = time.monotonic()
     Lab(_topology(topology), console).rebuild_site(site)
-    return time.monotonic() - started
-
-
-def re_pair_without(site: str, topology: str = "") -> float:
-    """The SRE's step once a site is declared lost for good: the intake partitions that had a
-    replica there are moved onto the other two sites (`ccdr lab pairs --without`), so the intakes
-    its last moments left unreadable are read and every partition takes writes on two sites again.
-    Returns seconds until the new copies were in sync."""
-    started = time.monotonic()
-    Lab(_topology(topology), console).re_pair_without(site)
     return time.monotonic() - started
 
 

@@ -14,7 +14,6 @@ from infra.lab import faults
 from infra.lab.errors import LabError
 from infra.lab.lab import Lab
 from infra.lab.layout import LabLayout
-from infra.lab.pairs import print_pairs
 from infra.lab.status import collect, print_status
 from infra.topology import Topology, load_topology
 
@@ -66,29 +65,6 @@ def status(
         out.print_json(snapshot.model_dump_json())
     else:
         print_status(out, snapshot)
-
-
-@app.command()
-def pairs(
-    topology: TopologyOption = None,
-    without: Annotated[
-        str | None,
-        typer.Option("--without", help="Move the partitions that have a replica at this site onto the other two."),
-    ] = None,
-    designed: Annotated[
-        bool, typer.Option("--designed", help="Put every partition back on its designed pair.")
-    ] = False,
-) -> None:
-    """The intake topic's pairs: show them, re-pair them without a lost site, or put them back."""
-    topo = _topology(topology)
-    if without is not None and designed:
-        raise LabError("give --without SITE or --designed, not both")
-    the_lab = Lab(topo, console)
-    if without is not None:
-        the_lab.re_pair_without(_site(topo, without))
-    elif designed:
-        the_lab.re_pair_designed()
-    print_pairs(out, topo)
 
 
 @app.command("kill-site")

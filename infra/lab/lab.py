@@ -24,7 +24,6 @@ from infra.lab import (
     leaders,
     mail_relay,
     netns,
-    pairs,
     pki,
     probes,
     supervise,
@@ -243,7 +242,6 @@ class Lab:
                 timeout,
                 layout.site(topo.data_sites[0]).log_of("kafka"),
             ),
-            *([self.re_pair_designed()] if topo.kafka.intake_replica_pairs else []),
             self._wait_preferred_leaders(timeout),
             health.wait_for(
                 console,
@@ -304,35 +302,6 @@ class Lab:
             ),
         ]
         return waited
-
-    def re_pair_without(self, site: str) -> health.Waited:
-        """Move the intake partitions that have a replica at `site` onto the other two sites, and
-        wait until the new copies are in sync (`infra/lab/pairs.py` says why)."""
-        topo = self.topology
-        if not topo.kafka.intake_replica_pairs:
-            raise LabError("the intake topic is not on pairs (kafka.intake_replica_pairs)")
-        lost = topo.sites[site].node_id
-        nodes = [topo.sites[n].node_id for n in topo.kafka_broker_sites]
-        current = {p.partition: p.replicas for p in pairs.layout(topo)}
-        target = pairs.without_site(current, lost, nodes)
-        return self._reassign(target, f"intake partitions re-paired without {site}")
-
-    def re_pair_designed(self) -> health.Waited:
-        """Put every intake partition back on its designed pair and wait until it is in sync."""
-        topo = self.topology
-        current = {p.partition: p.replicas for p in pairs.layout(topo)}
-        target = pairs.back_to_design(current, topics.pair_assignments(topo))
-        return self._reassign(target, "intake on its designed pairs")
-
-    def _reassign(self, target: dict[int, list[int]], what: str) -> health.Waited:
-        pairs.reassign(self.topology, target)
-        return health.wait_for(
-            self.console,
-            what,
-            pairs.in_sync_on(self.topology, target),
-            self.topology.timers.lab.restore_timeout_s,
-            self.layout.site(self.topology.data_sites[0]).log_of("kafka"),
-        )
 
     def _wait_preferred_leaders(self, timeout: float) -> health.Waited:
         ops_password = kafka_passwords(lab_secrets.load(self.layout))[kafka_access.OPS]
@@ -437,8 +406,6 @@ class Lab:
                     console, f"Kafka at {site} back in sync", health.kafka_brokers(topo), timeout, dirs.log_of("kafka")
                 )
             )
-            if topo.kafka.intake_replica_pairs:  # re-paired while the site was away: back on the design
-                waited.append(self.re_pair_designed())
             waited.append(self._wait_preferred_leaders(timeout))
         if topo.site(site).role == "data":
             waited += [

@@ -18,8 +18,7 @@ from infra.lab import netns, probes
 from infra.lab.database import app_dsn, site_dsn
 from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.render import COLD_PROGRAMS, Secrets, haproxy_stats_socket
-from infra.lab.topics import pair_assignments
-from infra.topology import Topology, load_topology
+from infra.topology import Topology
 from tests.integration.conftest import ccdr, wait_until
 
 pytestmark = pytest.mark.lab
@@ -168,45 +167,6 @@ def test_kill_site_then_restore(lab: Topology, secrets: Secrets, victim: str) ->
     if lab.sites[victim].role == "data":
         assert members[victim].role == "sync_standby" and members[victim].state == "streaming"
         wait_until("the write replicated to the restored site", lambda: _read_probe(lab, secrets, victim, token), 10)
-
-
-def _intake_layout(lab: Topology) -> dict[int, tuple[list[int], list[int]]] | None:
-    """Each intake partition's (replicas, ISR)."""
-    meta = probes.kafka_metadata(lab)
-    if meta is None:
-        return None
-    return {p.partition: (p.replicas, p.isr) for p in meta.partitions if p.topic == lab.kafka.intake_topic}
-
-
-@pytest.mark.skipif(not load_topology().kafka.intake_replica_pairs, reason="the intake topic is not on pairs")
-def test_a_lost_site_s_pairs_are_re_paired_on_the_survivors_and_put_back_when_it_returns(lab: Topology) -> None:
-    b = lab.sites["b"].node_id
-    ccdr("lab", "kill-site", "b")
-    try:
-        # Fenced: the pairs with b are down to one copy in sync, so Kafka neither takes writes there
-        # nor moves their high watermark.
-        orphaned = wait_until(
-            "the pairs with b down to one copy in sync",
-            lambda: (
-                [p for p, (r, isr) in (_intake_layout(lab) or {}).items() if b in r and isr and b not in isr] or None
-            ),
-            timeout=30,
-        )
-        assert len(orphaned) == 2 * lab.kafka.partitions // 3
-        assert "unreadable: partitions" in ccdr("lab", "pairs").stdout
-
-        ccdr("lab", "pairs", "--without", "b")
-        layout = _intake_layout(lab)
-        assert layout is not None
-        assert all(b not in replicas for replicas, _ in layout.values()), layout
-        assert all(len(isr) == 2 for _, isr in layout.values()), "every partition readable and writable again"
-    finally:
-        ccdr("lab", "restore-site", "b")
-    layout = _intake_layout(lab)
-    assert layout is not None
-    designed = pair_assignments(lab)
-    assert {p: sorted(r) for p, (r, _) in layout.items()} == {p: sorted(r) for p, r in designed.items()}
-    assert _preferred_leaders(lab) is not None, "every partition led by its preferred replica again"
 
 
 def _preferred_leaders(lab: Topology) -> list[int] | None:
