@@ -20,21 +20,17 @@ from infra.topology import Topology
 _NOTHING_TO_DO = {KafkaError.ELECTION_NOT_NEEDED, KafkaError.PREFERRED_LEADER_NOT_AVAILABLE}
 
 
-def elect_preferred(topo: Topology, ops_password: str) -> list[str]:
-    """Ask the controller for a preferred-leader election on every partition; the partitions whose
-    leader moved ("topic-partition"). Raises KafkaException for any other refusal."""
+def elect_preferred(topo: Topology, ops_password: str) -> None:
+    """Ask the controller for a preferred-leader election on every partition. Raises
+    KafkaException for a refusal other than "nothing to do"."""
     admin = admin_client(topo, ops_password)
     # No `request_timeout`: confluent-kafka 2.16's binding raises SystemError for any keyword here.
     answers = admin.elect_leaders(ElectionType.PREFERRED, None).result(timeout=ADMIN_TIMEOUT_S)
-    moved = []
-    for tp, answer in answers.items():
+    for answer in answers.values():
         # Each answer is None or a KafkaError (the binding's docstring says KafkaException).
         error = answer.args[0] if isinstance(answer, KafkaException) else answer
-        if error is None:
-            moved.append(f"{tp.topic}-{tp.partition}")
-        elif error.code() not in _NOTHING_TO_DO:
+        if error is not None and error.code() not in _NOTHING_TO_DO:
             raise KafkaException(error)
-    return moved
 
 
 def preferred_leaders(topo: Topology, ops_password: str) -> Check:
@@ -44,7 +40,7 @@ def preferred_leaders(topo: Topology, ops_password: str) -> Check:
         meta = probes.kafka_metadata(topo)
         if meta is None:
             return False, "no broker answers"
-        elsewhere = [p for p in meta.partitions if p.replicas and p.leader != p.replicas[0]]
+        elsewhere = meta.led_elsewhere
         if not elsewhere:
             return True, f"{len(meta.partitions)} partitions"
         try:

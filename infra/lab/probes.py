@@ -64,6 +64,11 @@ class KafkaMetadata(BaseModel):
     def under_replicated(self) -> list[PartitionState]:
         return [p for p in self.partitions if len(p.isr) < len(p.replicas)]
 
+    @property
+    def led_elsewhere(self) -> list[PartitionState]:
+        """Partitions not led by their preferred replica (the first of their replicas)."""
+        return [p for p in self.partitions if p.replicas and p.leader != p.replicas[0]]
+
     def leaders_of(self, topic: str) -> dict[int, int]:
         return {p.partition: p.leader for p in self.partitions if p.topic == topic}
 

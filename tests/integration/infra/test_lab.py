@@ -70,12 +70,11 @@ def test_quorums_and_roles(lab: Topology) -> None:
         assert all(sorted(p.replicas) == [1, 2, 3] for p in intake), "intake replicas span every site"
     # Leaders on the data sites, in turns. After a site returns, the lab's restore hands them back at
     # once; after a healed cut, Kafka's imbalance check does within its interval.
-    wait_until(
+    leaders = wait_until(
         "every partition led by its preferred replica",
         lambda: _preferred_leaders(lab),
         timeout=lab.timers.kafka.leader_imbalance_check_interval_s + REBALANCE_SLACK_S,
     )
-    leaders = _preferred_leaders(lab) or []
     assert set(leaders) == {lab.sites["a"].node_id, lab.sites["b"].node_id}, "the witness leads no intake partition"
 
     quorum = probes.kafka_quorum(LabLayout(lab))
@@ -163,7 +162,7 @@ def test_kill_site_then_restore(lab: Topology, secrets: Secrets, victim: str) ->
     # Restored means leading again what it is the preferred replica of, not five minutes later.
     meta = probes.kafka_metadata(lab)
     assert meta is not None
-    assert [p for p in meta.partitions if p.leader != p.replicas[0]] == []
+    assert meta.led_elsewhere == []
     if lab.sites[victim].role == "data":
         assert members[victim].role == "sync_standby" and members[victim].state == "streaming"
         wait_until("the write replicated to the restored site", lambda: _read_probe(lab, secrets, victim, token), 10)
@@ -173,7 +172,7 @@ def _preferred_leaders(lab: Topology) -> list[int] | None:
     """The intake partitions' leaders, once every partition of the cluster is led by its preferred
     replica (None before)."""
     meta = probes.kafka_metadata(lab)
-    if meta is None or any(p.leader != p.replicas[0] for p in meta.partitions):
+    if meta is None or meta.led_elsewhere:
         return None
     return list(meta.leaders_of(lab.kafka.intake_topic).values())
 
