@@ -26,7 +26,7 @@ from prometheus_client import Counter
 
 from core.errors import Unavailable
 from core.intake.domain.schemas import IntakeEvent
-from core.intake.kafka.routing import Router, replica_sets
+from core.intake.kafka.routing import Router, lanes_of
 from core.kafka import ProducerSlot, acknowledged_producer, connection_options, start_when_reachable
 from core.settings import KafkaAuth
 
@@ -51,8 +51,8 @@ def encode(event: IntakeEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
 
 @dataclass(frozen=True)
 class Lane:
-    """One replica set's partitions and the producer that writes them: its own connections, so a
-    request stalled at one broker (aiokafka sends one request per broker at a time) holds up no
+    """The partitions of one replica set and preferred leader, and the producer that writes them: its
+    own connections, so a request stalled at one broker (aiokafka sends one request per broker at a time) holds up no
     other lane."""
 
     slot: ProducerSlot
@@ -156,8 +156,8 @@ class KafkaIntakeBus:
             self._loop.call_soon_threadsafe(self._stopping.set)
 
     async def _connect(self) -> None:
-        """One lane per replica set of the topic, as Kafka describes it (the layout is fixed when
-        the topic is created; a topic on one replica set has one lane and is never hedged)."""
+        """One lane per replica set and preferred leader of the topic's partitions, as Kafka
+        describes them (the layout is fixed when the topic is created)."""
         while True:
             admin = await start_when_reachable(
                 lambda: _Admin(self._bootstrap, self._auth, self._request_timeout_ms), "intake topic layout"
@@ -170,14 +170,20 @@ class KafkaIntakeBus:
             finally:
                 await admin.stop()
             await asyncio.sleep(1)
-        sets = replica_sets(replicas)
+        sets = lanes_of(replicas)
         lanes = [
-            Lane(ProducerSlot(self._make, f"intake producer, lane {i} (brokers {sorted(set(replicas[ps[0]]))})"), ps)
+            Lane(
+                ProducerSlot(
+                    self._make,
+                    f"intake producer, lane {i} (brokers {sorted(set(replicas[ps[0]]))}, led by {replicas[ps[0]][0]})",
+                ),
+                ps,
+            )
             for i, ps in enumerate(sets)
         ]
         await asyncio.gather(*(lane.slot.start() for lane in lanes))
         self.use(lanes)
-        log.info("intake: %d lanes over the intake topic's replica sets: %s", len(lanes), sets)
+        log.info("intake: %d lanes over the intake topic's replica sets and leaders: %s", len(lanes), sets)
 
     def use(self, lanes: list[Lane]) -> None:
         """Send through these lanes from now on (connected; tests give their own)."""

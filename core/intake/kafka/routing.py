@@ -1,11 +1,17 @@
 """Which partition of the intake topic an intake goes to, and where else when that one stalls.
 Pure: no I/O.
 
-The partitions are grouped by the brokers that hold them, one *lane* per replica set. With
-`kafka.intake_replica_pairs` the topic is laid out over three pairs of sites (a+b, b+c, c+a), each
-partition on exactly two sites with `min.insync.replicas` 2, so a site's loss leaves one lane
-untouched: its partitions never had that site in their ISR, so acks=all does not wait for Kafka to
-fence the dead broker (2 s of broker session, ~3.5 s when the active controller died with it).
+A send through aiokafka stalls in two ways when a site is lost, cut off or frozen: it waits for
+every replica in its partition's ISR (acks=all) until Kafka fences the dead broker (2 s of broker
+session, ~3.5 s when the active controller died with it), and a partition *led* there waits for
+its request to time out at a leader that no longer answers, then for new metadata (3-6 s in
+`isolate-a`, holding every request slot of the site's intake meanwhile). So the partitions are
+grouped into *lanes* by the brokers that hold them and by their preferred leader, each lane with
+a producer of its own: on three copies (one per site) a lane per leading site, so an intake whose
+leader went silent is answered by another lane as soon as the fence lets it; with
+`kafka.intake_replica_pairs` (a+b, b+c, c+a, two copies each) also a lane per pair, one of which
+never had the lost site in its ISR and does not wait for the fence at all.
+
 Intake sends through the key's home lane and, if that is not acknowledged within the hedge delay,
 through every other lane too; the first acknowledgement answers the client (`bus.py`). A lane that
 lost such a race or failed is *suspect* for a while and is tried after the healthy ones, so the
@@ -21,15 +27,16 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 
-def replica_sets(replicas_by_partition: Mapping[int, Iterable[int]]) -> list[tuple[int, ...]]:
-    """The topic's partitions grouped by the brokers that hold them: one tuple of partitions per
-    replica set, in a stable order (by the set's smallest partition)."""
-    groups: dict[frozenset[int], list[int]] = {}
+def lanes_of(replicas_by_partition: Mapping[int, Sequence[int]]) -> list[tuple[int, ...]]:
+    """The topic's partitions grouped by the brokers that hold them and their preferred leader
+    (the first replica): one tuple of partitions per lane, in a stable order (by the lane's
+    smallest partition)."""
+    groups: dict[tuple[frozenset[int], int], list[int]] = {}
     for partition, replicas in sorted(replicas_by_partition.items()):
-        groups.setdefault(frozenset(replicas), []).append(partition)
+        groups.setdefault((frozenset(replicas), replicas[0]), []).append(partition)
     return [tuple(ps) for ps in groups.values()]
 
 

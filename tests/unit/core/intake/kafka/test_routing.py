@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from core.intake.kafka.routing import Router, replica_sets
+from core.intake.kafka.routing import Router, lanes_of
 from tests.fakes import ManualClock
 
 
-def test_partitions_are_grouped_by_the_brokers_that_hold_them_whatever_the_leader() -> None:
-    layout = {0: [1, 2], 1: [2, 3], 2: [1, 3], 3: [2, 1], 4: [2, 3], 5: [1, 3]}
-    assert replica_sets(layout) == [(0, 3), (1, 4), (2, 5)]
+def test_pairs_are_grouped_by_the_brokers_that_hold_them_and_their_preferred_leader() -> None:
+    layout = {0: [1, 2], 1: [2, 3], 2: [1, 3], 3: [2, 1], 4: [2, 3], 5: [1, 3], 6: [1, 2]}
+    assert lanes_of(layout) == [(0, 6), (1, 4), (2, 5), (3,)]
 
 
-def test_a_topic_on_one_replica_set_is_one_lane() -> None:
-    assert replica_sets({p: [1, 2, 3] for p in range(6)}) == [(0, 1, 2, 3, 4, 5)]
+def test_three_copies_on_every_site_make_one_lane_per_leading_site() -> None:
+    # the lab's layout on three copies: the data sites take turns leading, the witness last
+    layout = {p: [1, 2, 3] if p % 2 == 0 else [2, 1, 3] for p in range(6)}
+    assert lanes_of(layout) == [(0, 2, 4), (1, 3, 5)]
 
 
 def test_a_key_keeps_its_home_lane_and_partition_and_keys_spread_over_every_lane() -> None:
