@@ -1,11 +1,12 @@
 """The services' PostgreSQL pools, built one way: the multi-host read-write DSN from the
-settings, connections checked on checkout (a demoted primary's are dropped), and the component
-named in `application_name` so its role shows in pg_stat_activity."""
+settings, connections checked on checkout within a bound (a demoted or frozen primary's are
+dropped), and the component named in `application_name` so its role shows in pg_stat_activity."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import psycopg
@@ -15,6 +16,37 @@ from core.leases import FencedOut
 from core.settings import ServiceSettings
 
 STALE_EPOCH = "CCF01"  # the SQLSTATE ccdr_fence() raises for an epoch older than the newest (migration 0003)
+
+
+@asynccontextmanager
+async def answered_within(conn: psycopg.AsyncConnection[Any], seconds: float) -> AsyncIterator[None]:
+    """Close `conn` if the work inside has not finished within `seconds`: the work then fails with
+    an OperationalError (psycopg polls a waiting connection every 0.1 s) instead of hanging.
+
+    A frozen server (SIGSTOP, a hung host whose kernel still runs) keeps its TCP connections open
+    and acknowledges our bytes, so neither TCP keepalives nor `tcp_user_timeout` ever fire, and
+    cancelling the awaiting task makes psycopg send a cancel request and wait for that same server
+    up to 10 s more. Closing the socket is what ends the wait at once."""
+    loop = asyncio.get_running_loop()
+    closing: list[asyncio.Task[None]] = []
+    timer = loop.call_later(seconds, lambda: closing.append(loop.create_task(conn.close())))
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if closing:
+            await closing[0]
+
+
+def bounded_check(seconds: float) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]:
+    """The pool's check on checkout (an empty query), closing a connection whose server does not
+    answer within `seconds`; the pool then discards it and tries another."""
+
+    async def check(conn: psycopg.AsyncConnection[Any]) -> None:
+        async with answered_within(conn, seconds):
+            await AsyncConnectionPool.check_connection(conn)
+
+    return check
 
 
 @contextmanager
@@ -39,7 +71,7 @@ def pool_for(
         max_size=max_size,
         open=False,
         timeout=timeout,
-        check=AsyncConnectionPool.check_connection,
+        check=bounded_check(settings.database_check_timeout_s),
         # psycopg_pool retries a lost connection with a doubling delay until reconnect_timeout: after
         # a 20 s failover its next try could be 16 s away. Giving up early makes the next request
         # start a fresh attempt at once (measured: tickets resumed ~10 s after the new primary).

@@ -360,6 +360,7 @@ class ServiceSettings(_Strict):
     # here, so they keep working while the primary moves.
     database_read_dsn: SecretStr
     database_reconnect_s: float = Field(gt=0)  # see infra.topology.DatabaseSettings
+    database_check_timeout_s: float = Field(gt=0)  # ditto
     intake_listen: Listen
     tickets_listen: Listen
     ticket_worker_listen: Listen  # the worker's /metrics

@@ -180,6 +180,10 @@ class DatabaseSettings(_Strict):
     # A service's pool gives a broken connection up after this and reconnects on the next demand,
     # instead of backing off ever longer (1, 2, 4, 8 s ...) while the primary fails over.
     reconnect_s: float = Field(ge=0.5, le=300)
+    # A pooled connection must answer a ping within this when it is handed out, or it is closed and
+    # another tried. A frozen server's kernel still accepts our bytes, so neither TCP nor the pool
+    # notices; psycopg's own cancellation of a stuck query waits up to 10 s more for that server.
+    check_timeout_s: float = Field(gt=0, le=30)
 
 
 class MailSettings(_Strict):

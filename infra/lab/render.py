@@ -424,6 +424,7 @@ def service_settings(
         "database_dsn": app_dsn(topo, secrets.app),
         "database_read_dsn": app_dsn(topo, secrets.app, reads_near=site),
         "database_reconnect_s": topo.database.reconnect_s,
+        "database_check_timeout_s": topo.database.check_timeout_s,
         "intake_listen": {
             "host": address,
             "http_port": topo.ports.intake_http,

@@ -590,6 +590,7 @@ def services_document(
             near_first, ports.postgres, db.app_user, db.name, any_node=True, passfile=passfile, **tls
         ),
         "database_reconnect_s": db.reconnect_s,
+        "database_check_timeout_s": db.check_timeout_s,
         "intake_listen": {
             "host": address,
             "http_port": ports.intake_http,

@@ -36,6 +36,7 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
+from core.database import answered_within
 from core.errors import field_errors
 from core.intake.domain.schemas import IntakeEvent
 from core.intake.domain.storable import StoreLimits, describe, problems
@@ -207,7 +208,7 @@ class IntakeConsumer:
         BATCH_SIZE.observe(len(messages))
         with BATCH_SECONDS.time():
             try:
-                outcomes = await self._retrying(lambda: self._apply_batch(items, aside))
+                outcomes = await self._retrying(lambda: self._apply_batch(items, aside), bounded=False)
                 BATCHES.labels("batch").inc()
             except Exception as exc:  # noqa: BLE001 -- an event's own fault: find it, never stall on it
                 log.warning(
@@ -224,8 +225,11 @@ class IntakeConsumer:
         self._observe(outcomes, aside)
         await self._commit(tp, messages[-1].offset + 1)
 
-    async def _retrying(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
-        """Retry transient failures for as long as it takes; raise anything else at once."""
+    async def _retrying(self, attempt_once: Callable[[], Awaitable[T]], *, bounded: bool = True) -> T:
+        """Retry transient failures for as long as it takes; raise anything else at once. Each
+        attempt gets `db_timeout_s` (a frozen primary or broker must not hang us), unless it bounds
+        itself (`bounded=False`: a batch closes its connection instead, `answered_within`, since
+        cancelling a query at a frozen server makes psycopg wait up to 10 s more for it)."""
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(TRANSIENT),
             wait=wait_exponential(multiplier=0.1, max=RETRY_MAX_S),
@@ -235,12 +239,16 @@ class IntakeConsumer:
             ),
         ):
             with attempt:
-                async with asyncio.timeout(self._tuning.db_timeout_s):  # a frozen primary must not hang us
+                async with asyncio.timeout(self._tuning.db_timeout_s if bounded else None):
                     return await attempt_once()
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _apply_batch(self, items: list[Positioned], aside: list[SetAside]) -> list[tuple[IntakeEvent, Outcome]]:
-        async with self._pool.connection() as conn, conn.transaction():
+        async with (
+            self._pool.connection() as conn,
+            answered_within(conn, self._tuning.db_timeout_s),
+            conn.transaction(),
+        ):
             outcomes: list[tuple[IntakeEvent, Outcome]] = []
             if items:
                 snap = await load_snapshot(conn, items)
@@ -256,7 +264,7 @@ class IntakeConsumer:
         outcomes: list[tuple[IntakeEvent, Outcome]] = []
         for item in items:
             try:
-                outcome = await self._retrying(partial(self._apply_one, item))
+                outcome = await self._retrying(partial(self._apply_one, item), bounded=False)
             except Exception as exc:  # noqa: BLE001 -- this event alone fails: set it aside, go on
                 error = f"{type(exc).__name__}: {_first_line(str(exc))}"
                 log.error(
@@ -270,7 +278,7 @@ class IntakeConsumer:
                 )
             else:
                 outcomes.append((item.event, outcome))
-        await self._retrying(lambda: self._apply_batch([], aside))
+        await self._retrying(lambda: self._apply_batch([], aside), bounded=False)
         return outcomes
 
     async def _apply_one(self, item: Positioned) -> Outcome:
@@ -283,7 +291,11 @@ class IntakeConsumer:
             return await self._apply_one_once(item)
 
     async def _apply_one_once(self, item: Positioned) -> Outcome:
-        async with self._pool.connection() as conn, conn.transaction():
+        async with (
+            self._pool.connection() as conn,
+            answered_within(conn, self._tuning.db_timeout_s),
+            conn.transaction(),
+        ):
             return await apply_intake(conn, item.event, item.partition, item.offset, self._policies)
 
     async def _publish_quarantine(self, aside: list[SetAside]) -> None:
