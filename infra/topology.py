@@ -395,11 +395,12 @@ class HAProxyTimers(_Strict):
     rise: int = Field(ge=1, le=10)
     connect_timeout_ms: int = Field(ge=100, le=60_000)
     check_timeout_ms: int = Field(ge=100, le=60_000)  # a health check's answer (a busy site answers late)
-    # Intake's own checks: its health port answers from a thread of its own, never from its busy
-    # event loop, so they can be tight; and after a failed one the next comes fastinter_ms later.
-    intake_check_interval_ms: int = Field(ge=100, le=60_000)
-    intake_check_timeout_ms: int = Field(ge=100, le=60_000)
-    intake_fastinter_ms: int = Field(ge=100, le=60_000)
+    # Intake's and the ticket API's checks: their health ports answer from a thread of their own,
+    # never from a busy event loop, so they can be tight; after a failed one the next comes
+    # fastinter_ms later.
+    service_check_interval_ms: int = Field(ge=100, le=60_000)
+    service_check_timeout_ms: int = Field(ge=100, le=60_000)
+    service_fastinter_ms: int = Field(ge=100, le=60_000)
 
 
 class LabTimers(_Strict):

@@ -81,15 +81,17 @@ def test_each_lane_bounds_every_intake_server_and_only_urgent_requests_take_the_
     assert f"use_backend {front_door.URGENT_BACKEND} if urgent_channel || alert_channel critical_alert" in cfg
 
 
-def test_intakes_checks_are_its_own_tight_ones_and_the_ticket_apis_keep_the_shared_ones() -> None:
+def test_intake_and_the_ticket_api_have_the_tight_service_checks_and_the_database_the_shared_ones() -> None:
     topo = load_topology()
     timers = topo.timers.haproxy
     cfg = {f.path.name: f for f in render_group(LabLayout(topo), FRONT_DOOR, SECRETS)}["haproxy.cfg"].content
-    normal = _backend(cfg, front_door.NORMAL_BACKEND)
-    assert f"timeout check {timers.intake_check_timeout_ms}ms" in normal
-    assert f"inter {timers.intake_check_interval_ms}ms fastinter {timers.intake_fastinter_ms}ms" in normal
-    tickets = _backend(cfg, "tickets_http")
-    assert f"inter {timers.check_interval_ms}ms fall" in tickets and "timeout check" not in tickets
+    for backend in (front_door.NORMAL_BACKEND, "tickets_http", "tickets_reads"):
+        section = _backend(cfg, backend)
+        assert f"timeout check {timers.service_check_timeout_ms}ms" in section, backend
+        tight = f"inter {timers.service_check_interval_ms}ms fastinter {timers.service_fastinter_ms}ms"
+        assert tight in section, backend
+    database = cfg.split("\nlisten postgres_primary\n")[1].split("\nlisten ")[0]
+    assert f"inter {timers.check_interval_ms}ms fall" in database and "timeout check" not in database
     assert f"timeout check {timers.check_timeout_ms}ms" in cfg.split("\nlisten ")[0]  # the defaults
 
 
