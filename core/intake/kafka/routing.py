@@ -2,8 +2,8 @@
 Pure: no I/O.
 
 A send through aiokafka stalls in two ways when a site is lost, cut off or frozen: it waits for
-every replica in its partition's ISR (acks=all) until Kafka fences the dead broker (2 s of broker
-session, ~3.5 s when the active controller died with it), and a partition *led* there waits for
+every replica in its partition's ISR (acks=all) until Kafka fences the dead broker (a broker
+session, 1.5 s in the lab; ~3 s when the active controller died with it), and a partition *led* there waits for
 its request to time out at a leader that no longer answers, then for new metadata (3-6 s in
 `isolate-a`, holding every request slot of the site's intake meanwhile). So the partitions are
 grouped into *lanes* by the brokers that hold them and by their preferred leader, each lane with
