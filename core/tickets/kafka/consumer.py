@@ -134,6 +134,9 @@ def _first_line(text: str) -> str:
 
 
 class IntakeConsumer:
+    """`worker` names this worker in set-aside records and is its static member id in the group:
+    one worker per name (one per site), or Kafka fences the older of two."""
+
     def __init__(
         self,
         *,
@@ -160,6 +163,11 @@ class IntakeConsumer:
             topic,
             bootstrap_servers=bootstrap,
             group_id=group,
+            # A static member (KIP-345), one per site: a worker that rejoins after its session
+            # expired (a thaw, a heal, a restart) replaces its old self at once. As a dynamic
+            # member it rejoined under a new id, and the coordinator waited out the old id's
+            # session first, twice in a row in one freeze-a's thaw: tickets ~10-12 s late.
+            group_instance_id=worker,
             client_id=client_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
