@@ -5,6 +5,7 @@ the ticket API (core.tickets.app) keeps answering, and supervisord restarts only
 from __future__ import annotations
 
 import logging
+import socket
 
 from prometheus_client import start_http_server
 
@@ -41,6 +42,8 @@ async def run(settings: ServiceSettings) -> None:
         ),
         client_id=f"ccdr-tickets-{settings.site}",
         worker=f"ticket-worker@{settings.site}",
+        # A site may run a worker on each of several hosts (production): one member id each.
+        member=f"ticket-worker@{settings.site}/{socket.gethostname()}",
     )
     relay = OutboxRelay(
         pool=pool,

@@ -134,8 +134,8 @@ def _first_line(text: str) -> str:
 
 
 class IntakeConsumer:
-    """`worker` names this worker in set-aside records and is its static member id in the group:
-    one worker per name (one per site), or Kafka fences the older of two."""
+    """`worker` names this worker in set-aside records; `member` is its static member id in the
+    group, one per process (Kafka fences the older of two members that share one)."""
 
     def __init__(
         self,
@@ -151,6 +151,7 @@ class IntakeConsumer:
         tuning: WorkerTuning,
         client_id: str,
         worker: str,
+        member: str,
     ) -> None:
         self._pool = pool
         self._policies = policies
@@ -163,11 +164,11 @@ class IntakeConsumer:
             topic,
             bootstrap_servers=bootstrap,
             group_id=group,
-            # A static member (KIP-345), one per site: a worker that rejoins after its session
+            # A static member (KIP-345): a worker that rejoins after its session
             # expired (a thaw, a heal, a restart) replaces its old self at once. As a dynamic
             # member it rejoined under a new id, and the coordinator waited out the old id's
             # session first, twice in a row in one freeze-a's thaw: tickets ~10-12 s late.
-            group_instance_id=worker,
+            group_instance_id=member,
             client_id=client_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -58,6 +58,7 @@ def _consumer(pool: Any = None) -> IntakeConsumer:
         tuning=tuning,
         client_id="test",
         worker="ticket-worker@test",
+        member="ticket-worker@test/host",
     )
 
 
