@@ -4,12 +4,15 @@ the ticket API (core.tickets.app) keeps answering, and supervisord restarts only
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+from datetime import UTC, datetime
 
 from prometheus_client import start_http_server
 
 from core.database import pool_for
+from core.domain.sla import vietnam_holidays
 from core.lifecycle import run_together
 from core.settings import ServiceSettings, store_limits
 from core.tickets.domain.planning import Policies
@@ -57,6 +60,11 @@ async def run(settings: ServiceSettings) -> None:
     )
     listen = settings.ticket_worker_listen
     start_http_server(listen.http_port, addr=listen.host)  # /metrics, in a thread of its own
+    # The first SLA computed imports the `holidays` library's country modules: seconds of CPU on a
+    # busy machine. Inside the first batch that blocked the event loop past the group's session, so
+    # a restored site's worker was dropped right after joining (py-spy, make demo conditions:
+    # tickets 8-12 s late). Done here, before the worker joins the group.
+    await asyncio.to_thread(vietnam_holidays, [datetime.now(UTC).year])
     await pool.open(wait=False)
     try:
         await run_together(
