@@ -51,9 +51,9 @@ def encode(event: IntakeEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
 
 @dataclass(frozen=True)
 class Lane:
-    """The partitions of one replica set and preferred leader, and the producer that writes them: its
-    own connections, so a request stalled at one broker (aiokafka sends one request per broker at a time) holds up no
-    other lane."""
+    """The partitions of one replica set and preferred leader, and the producer that writes them:
+    its own connections, so a request stalled at one broker (aiokafka sends one request per broker
+    at a time) holds up no other lane."""
 
     slot: ProducerSlot
     partitions: tuple[int, ...]

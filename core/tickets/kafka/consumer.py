@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -252,12 +252,19 @@ class IntakeConsumer:
                     return await attempt_once()
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    async def _apply_batch(self, items: list[Positioned], aside: list[SetAside]) -> list[tuple[IntakeEvent, Outcome]]:
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection in a transaction, closed if the database has not answered within
+        `db_timeout_s` (`answered_within`: a frozen primary must not hang the batch)."""
         async with (
             self._pool.connection() as conn,
             answered_within(conn, self._tuning.db_timeout_s),
             conn.transaction(),
         ):
+            yield conn
+
+    async def _apply_batch(self, items: list[Positioned], aside: list[SetAside]) -> list[tuple[IntakeEvent, Outcome]]:
+        async with self._transaction() as conn:
             outcomes: list[tuple[IntakeEvent, Outcome]] = []
             if items:
                 snap = await load_snapshot(conn, items)
@@ -300,11 +307,7 @@ class IntakeConsumer:
             return await self._apply_one_once(item)
 
     async def _apply_one_once(self, item: Positioned) -> Outcome:
-        async with (
-            self._pool.connection() as conn,
-            answered_within(conn, self._tuning.db_timeout_s),
-            conn.transaction(),
-        ):
+        async with self._transaction() as conn:
             return await apply_intake(conn, item.event, item.partition, item.offset, self._policies)
 
     async def _publish_quarantine(self, aside: list[SetAside]) -> None:
