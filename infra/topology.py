@@ -306,7 +306,8 @@ class KafkaTimers(_Strict):
     replica_lag_time_max_ms: int = Field(ge=1_000, le=120_000)
     replica_fetch_wait_max_ms: int = Field(ge=10, le=500)
     controller_election_timeout_ms: int = Field(ge=100, le=60_000)
-    controller_fetch_timeout_ms: int = Field(ge=200, le=120_000)
+    # Above the 500 ms a KRaft leader holds a voter's fetch, or every quiet spell is an election.
+    controller_fetch_timeout_ms: int = Field(ge=600, le=120_000)
     leader_imbalance_check_interval_s: int = Field(ge=5, le=3_600)
 
     @model_validator(mode="after")
