@@ -6,7 +6,7 @@ their last answers, which the health thread reads: the front door's check is ans
 however busy the loop is. Before, the ticket API answered HAProxy's check on its busy event loop,
 over TLS; under a site loss's load both sites missed the 1 s handshake twice in a row, the front door
 took them both out, and agents' sign-ins were refused for seconds (issue 16). An answer older than
-`stale_s` means the loop itself has stopped turning: that is not ready.
+`stale_s` means the loop has stopped turning, or that check is stuck: that path is not ready.
 """
 
 from __future__ import annotations
@@ -31,15 +31,23 @@ class ReadinessWatch:
         self._answers: dict[str, tuple[float, str | None]] = {}
 
     async def run(self) -> None:
-        while True:
-            await self.check_once()
-            await asyncio.sleep(self._every_s)
+        # Each check on its own turn: a slow one (a pooled connection to a primary that was cut
+        # off) must not age the others' answers. Gathered in one turn, the ticket API's primary
+        # check held its reads check past `stale_s` in isolate-a, and the front door refused
+        # sign-ins for a second although any node could serve them.
+        await asyncio.gather(*(self._watch(path) for path in self._checks))
 
     async def check_once(self) -> None:
-        paths = list(self._checks)
-        reasons = await asyncio.gather(*(self._checks[p]() for p in paths))
-        now = self._clock()
-        self._answers = {**self._answers, **{p: (now, r) for p, r in zip(paths, reasons, strict=True)}}
+        await asyncio.gather(*(self._refresh(path) for path in self._checks))
+
+    async def _watch(self, path: str) -> None:
+        while True:
+            await self._refresh(path)
+            await asyncio.sleep(self._every_s)
+
+    async def _refresh(self, path: str) -> None:
+        reason = await self._checks[path]()
+        self._answers = {**self._answers, path: (self._clock(), reason)}
 
     def reader(self, path: str) -> Ready:
         """What the health thread calls for `path`: the last answer, unless it is too old."""
@@ -50,7 +58,7 @@ class ReadinessWatch:
                 return "not checked yet"
             at, reason = answer
             if self._clock() - at > self._stale_s:
-                return f"readiness not refreshed for {self._clock() - at:.0f} s (event loop stalled)"
+                return f"readiness not refreshed for {self._clock() - at:.0f} s (event loop stalled or check stuck)"
             return reason
 
         return ready

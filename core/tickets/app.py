@@ -27,7 +27,7 @@ from core.agents.sessions import session_check
 from core.agents.store.pg import login_writer
 from core.console.panels import Panel
 from core.console.router import STATIC_DIR, build_console_router
-from core.database import pool_for
+from core.database import answered_within, pool_for
 from core.http import observability, problems
 from core.http.body_limit import BodyLimit
 from core.http.health_thread import HealthServer
@@ -126,7 +126,7 @@ def create_app(
         # none until someone asks, and a site HAProxy took out would never be asked (found by a
         # site-loss drill: the surviving ticket API stayed out of the front door for good).
         try:
-            async with through.connection(timeout=READY_TIMEOUT_S) as conn:
+            async with through.connection(timeout=READY_TIMEOUT_S) as conn, answered_within(conn, READY_TIMEOUT_S):
                 await conn.execute("SELECT 1")
         except (PoolTimeout, psycopg.OperationalError) as exc:
             return f"no database connection ({type(exc).__name__})"
