@@ -169,6 +169,9 @@ class FailoverSettings(_Strict):
     op_timeout_s: float = Field(gt=0, le=30)  # one ZooKeeper call, at most
     loop_s: float = Field(ge=0.1, le=10)  # one decide-and-act tick
     heartbeat_s: float = Field(ge=0.5, le=60)  # site registry refresh
+    # A decider's ZooKeeper session held through a server other than its preferred one (after a
+    # cut, kazoo stays wherever it reconnected) is moved back within this (failover.zookeeper.rehome).
+    rehome_s: float = Field(ge=1, le=3600)
     absent_grace_s: float = Field(ge=1, le=86_400)  # re-route an absent agent's tickets after this
     sla_clock_batch: int = Field(ge=1, le=100_000)  # due tickets read per query
     sla_clock_horizon_s: float = Field(ge=60, le=86_400)  # nothing due sooner: look again after this

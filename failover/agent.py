@@ -12,6 +12,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -127,6 +128,9 @@ async def run(settings: ServiceSettings) -> None:
     loops.append(asyncio.create_task(every(fo.heartbeat_s, heartbeat, "heartbeat")))
     if step_aside is not None:
         loops.append(asyncio.create_task(every(fo.loop_s, step_aside_tick, "step aside")))
+        # A decider of a partition holds its session through its preferred server (the witness's).
+        rehome = partial(asyncio.to_thread, coord.rehome, probe_s)
+        loops.append(asyncio.create_task(every(fo.rehome_s, rehome, "zookeeper rehome")))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from functools import partial
 
 from core.settings import GuardSettings
 from failover import registry
@@ -34,11 +35,14 @@ async def run(settings: GuardSettings) -> None:
         lambda: registry.patroni_role(settings.patroni_url, settings.patroni_ca, rule.probe_timeout_s),
     )
     loop = asyncio.create_task(every(fo.loop_s, guard.tick, "step aside"))
+    rehome = partial(asyncio.to_thread, coord.rehome, rule.probe_timeout_s)
+    rehoming = asyncio.create_task(every(fo.rehome_s, rehome, "zookeeper rehome"))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     log.info("site %s: step-aside guard running for %s", settings.site, ", ".join(settings.units))
     await stop.wait()
     loop.cancel()
-    await asyncio.gather(loop, return_exceptions=True)
+    rehoming.cancel()
+    await asyncio.gather(loop, rehoming, return_exceptions=True)
     await asyncio.to_thread(coord.stop)
