@@ -222,8 +222,10 @@ class ZooKeeperCoordination:
         of a partition (the failover agent) healed from `isolate-a` held its session through the
         other data site's server, so the next cut between the data sites left it without ZooKeeper
         for the 2 s op timeout and a reconnect, and it stepped aside 3.3 s after the cut instead of
-        ~1.3 s. Dropping the connection makes kazoo reconnect from the top of the list, keeping the
-        session (a moment of SUSPENDED; nothing ephemeral is lost)."""
+        ~1.3 s. Dropping the connection makes kazoo reconnect, keeping the session (a moment of
+        SUSPENDED, ~50 ms here; nothing ephemeral is lost). kazoo goes on to the next server of its
+        list, and starts the list again after the last, so a session two places down is back after
+        two ticks (seen: a -> b -> c, 5 s apart)."""
         if self._preferred is None or self._state is not SessionState.CONNECTED:
             return False
         sock = getattr(getattr(self._zk, "_connection", None), "_socket", None)
