@@ -370,7 +370,6 @@ class PatroniTimers(_Strict):
     loop_wait: int = Field(ge=1, le=60)
     retry_timeout: int = Field(ge=3, le=120)
     maximum_lag_on_failover: int = Field(ge=0)
-    maximum_lag_on_syncnode: int = Field(ge=1)  # bytes; Patroni's -1 (never swap) is not allowed
     # PostgreSQL ends a session idle inside a transaction this long (a client cut off mid-transaction
     # keeps its row locks otherwise): every transaction that waits on something else must be shorter.
     idle_in_transaction_timeout_s: int = Field(ge=1, le=3600)
