@@ -5,6 +5,7 @@ dropped), and the component named in `application_name` so its role shows in pg_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -47,6 +48,28 @@ def bounded_check(seconds: float) -> Callable[[psycopg.AsyncConnection[Any]], Aw
             await AsyncConnectionPool.check_connection(conn)
 
     return check
+
+
+@asynccontextmanager
+async def autocommit_connection(pool: AsyncConnectionPool[Any]) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A pooled connection in autocommit for the length of the block: a read outside
+    `conn.transaction()` leaves no transaction open, and each `conn.transaction()` is a transaction
+    of its own, committed at its end, so its row locks go with it.
+
+    Without it the SLA clock's first read of a pass began a transaction that lasted the whole pass:
+    every `conn.transaction()` after it was only a savepoint, and every ticket the clock acted on
+    stayed locked until the pass ended. With hundreds of tickets due at once (an hour after a burst
+    of intake, their first escalation) a pass took seconds, and the ticket worker waited up to 18 s
+    on those rows (partition-a-b, 2026-12-07: log_lock_waits named the clock's backend)."""
+    async with pool.connection() as conn:
+        await conn.set_autocommit(True)
+        try:
+            yield conn
+        finally:
+            # The pool hands the connection to others, who expect its default (no autocommit).
+            if not conn.closed:
+                with contextlib.suppress(psycopg.Error):
+                    await conn.set_autocommit(False)
 
 
 @contextmanager

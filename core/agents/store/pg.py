@@ -15,7 +15,7 @@ from core.agents.domain.logins import LoginRecord
 from core.agents.domain.revocations import Revocations
 from core.agents.domain.roster import Shift
 from core.agents.store import repository as agents_repo
-from core.database import fenced
+from core.database import autocommit_connection, fenced
 from core.domain.escalation import SupportLevel
 from core.domain.routing import Team
 from core.domain.taxonomy import Region
@@ -56,7 +56,8 @@ class PgDispatchStore:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[_DispatchSession]:
-        async with self.pool.connection() as conn:
+        # A transaction per assignment, none between them (core.database.autocommit_connection).
+        async with autocommit_connection(self.pool) as conn:
             yield _DispatchSession(conn)
 
 

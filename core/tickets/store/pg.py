@@ -14,7 +14,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from core.database import fenced
+from core.database import autocommit_connection, fenced
 from core.leases import Fence
 from core.tickets.domain.filters import TicketFilter
 from core.tickets.domain.model import EventDraft, SlaClock, Ticket, TicketEvent
@@ -117,11 +117,12 @@ class _ClockSession:
 
 @dataclass
 class PgClockStore:
-    """core.tickets.ports.ClockStore: one pooled connection per pass, a transaction per write."""
+    """core.tickets.ports.ClockStore: one pooled connection per pass, a transaction per write
+    (autocommit between them: no ticket stays locked for the rest of the pass)."""
 
     pool: AsyncConnectionPool[Any]
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[_ClockSession]:
-        async with self.pool.connection() as conn:
+        async with autocommit_connection(self.pool) as conn:
             yield _ClockSession(conn)
