@@ -5,9 +5,8 @@ dropped), and the component named in `application_name` so its role shows in pg_
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -68,7 +67,7 @@ async def autocommit_connection(pool: AsyncConnectionPool[Any]) -> AsyncIterator
         finally:
             # The pool hands the connection to others, who expect its default (no autocommit).
             if not conn.closed:
-                with contextlib.suppress(psycopg.Error):
+                with suppress(psycopg.Error):
                     await conn.set_autocommit(False)
 
 

@@ -93,6 +93,13 @@ def _addresses(host: str, port: int) -> set[str]:
         return {host}
 
 
+def _shut(sock: socket.socket) -> None:
+    """Shut kazoo's server socket down: kazoo drops the connection and reconnects to the next
+    server of its list, keeping the session if it is still alive."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 def held_elsewhere(peer: str, preferred: set[str]) -> bool:
     """Whether a session connected to `peer` is held through a server other than the preferred
     one (whose addresses are `preferred`); an IPv4 peer may show as an IPv6-mapped address."""
@@ -208,11 +215,14 @@ class ZooKeeperCoordination:
         the session if it is still alive. kazoo offers no public call for this.
         """
         self._timeouts = 0
-        sock = getattr(getattr(self._zk, "_connection", None), "_socket", None)
+        sock = self._server_socket()
         if sock is not None:
             log.warning("ZooKeeper server stopped answering: dropping the connection to reconnect elsewhere")
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+            _shut(sock)
+
+    def _server_socket(self) -> socket.socket | None:
+        """kazoo's socket to the server the session is held through (kazoo has no public handle)."""
+        return cast("socket.socket | None", getattr(getattr(self._zk, "_connection", None), "_socket", None))
 
     def rehome(self, probe_timeout_s: float) -> bool:
         """Move the session back to the preferred server (the first of `hosts`) when it is held
@@ -228,7 +238,7 @@ class ZooKeeperCoordination:
         two ticks (seen: a -> b -> c, 5 s apart)."""
         if self._preferred is None or self._state is not SessionState.CONNECTED:
             return False
-        sock = getattr(getattr(self._zk, "_connection", None), "_socket", None)
+        sock = self._server_socket()
         if sock is None:
             return False
         try:
@@ -242,8 +252,7 @@ class ZooKeeperCoordination:
         except OSError:
             return False  # the preferred server is out of reach: stay where the session is
         log.info("ZooKeeper session held through %s: moving it back to %s:%s", peer, *self._preferred)
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+        _shut(sock)
         return True
 
     def _require_session(self) -> None:

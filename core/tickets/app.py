@@ -27,7 +27,7 @@ from core.agents.sessions import session_check
 from core.agents.store.pg import login_writer
 from core.console.panels import Panel
 from core.console.router import STATIC_DIR, build_console_router
-from core.database import answered_within, pool_for
+from core.database import pool_for
 from core.http import observability, problems
 from core.http.body_limit import BodyLimit
 from core.http.health_thread import HealthServer
@@ -124,10 +124,12 @@ def create_app(
     async def unreachable(through: AsyncConnectionPool[Any]) -> str | None:
         # Ask for a connection rather than reading the pool's size: after a failover the pool holds
         # none until someone asks, and a site HAProxy took out would never be asked (found by a
-        # site-loss drill: the surviving ticket API stayed out of the front door for good).
+        # site-loss drill: the surviving ticket API stayed out of the front door for good). The
+        # pool's own check on checkout asks the server, within database.check_timeout_s
+        # (core.database.bounded_check): a connection handed out has just answered.
         try:
-            async with through.connection(timeout=READY_TIMEOUT_S) as conn, answered_within(conn, READY_TIMEOUT_S):
-                await conn.execute("SELECT 1")
+            async with through.connection(timeout=READY_TIMEOUT_S):
+                pass
         except (PoolTimeout, psycopg.OperationalError) as exc:
             return f"no database connection ({type(exc).__name__})"
         return None
