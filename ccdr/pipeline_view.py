@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import psycopg
 
-from core.tickets.store import quarantine
+from core.tickets.store import held, quarantine
 from core.tickets.store.pipeline_slo import SloWindow, slo_window
 from infra.lab import front_door, probes
 from infra.lab.layout import FRONT_DOOR, LabLayout
@@ -81,6 +81,7 @@ class PipelineView:
     slo: SloWindow | None  # None: the database did not answer
     slo_share: float
     quarantine_pending: int | None
+    held_for_ticket: int | None = None  # replies and cleared alerts waiting for their ticket (None: unknown)
 
     def verdict(self) -> tuple[Literal["met", "breached", "unknown"], list[str]]:
         """breached: the window's share is below the target, or a worker applies intakes older than
@@ -102,9 +103,13 @@ class PipelineView:
         return "met", []
 
 
-async def _database(dsn: str, window_s: float, slo_s: float) -> tuple[SloWindow, int]:
+async def _database(dsn: str, window_s: float, slo_s: float) -> tuple[SloWindow, int, int]:
     async with await psycopg.AsyncConnection.connect(dsn, connect_timeout=int(SCRAPE_TIMEOUT_S) + 1) as conn:
-        return await slo_window(conn, window_s=window_s, slo_s=slo_s), await quarantine.pending_count(conn)
+        return (
+            await slo_window(conn, window_s=window_s, slo_s=slo_s),
+            await quarantine.pending_count(conn),
+            await held.count(conn),
+        )
 
 
 def collect(topo: Topology, dsn: str, *, window_s: float) -> PipelineView:
@@ -115,8 +120,9 @@ def collect(topo: Topology, dsn: str, *, window_s: float) -> PipelineView:
         worker = scrape_metrics(f"http://{address}:{topo.ports.ticket_worker_http}/metrics", SCRAPE_TIMEOUT_S)
         sites.append(SiteFigures.of(name, intake, worker))
     rows: list[dict[str, Any]] = probes.haproxy_stats(haproxy_stats_socket(LabLayout(topo).dirs_of(FRONT_DOOR)))
+    slo: SloWindow | None
     try:
-        slo, pending = asyncio.run(_database(dsn, window_s, topo.tickets.slo_s))
+        slo, pending, waiting = asyncio.run(_database(dsn, window_s, topo.tickets.slo_s))
     except psycopg.Error:
-        slo, pending = None, None
-    return PipelineView(sites, lanes_from(rows), slo, topo.tickets.slo_share, pending)
+        slo, pending, waiting = None, None, None
+    return PipelineView(sites, lanes_from(rows), slo, topo.tickets.slo_share, pending, waiting)

@@ -243,6 +243,7 @@ def pipeline(
                     "slo": None if view.slo is None else {**view.slo.__dict__, "share": view.slo.share},
                     "slo_share_objective": view.slo_share,
                     "quarantine_pending": view.quarantine_pending,
+                    "held_for_ticket": view.held_for_ticket,
                     "sites": [
                         {
                             **s.__dict__,
@@ -295,6 +296,7 @@ def pipeline(
                 + (f"; {p}" if p else "")
             )
         console.print(f"quarantine: {_n(view.quarantine_pending)} pending")
+        console.print(f"held for their ticket: {_n(view.held_for_ticket)} (replies and cleared alerts ahead of it)")
         colour = {"met": "green", "breached": "red", "unknown": "yellow"}[verdict]
         console.print(f"[{colour}]SLO {verdict}[/{colour}]" + (": " + "; ".join(why) if why else ""))
     if verdict == "breached":

@@ -106,6 +106,11 @@ class TicketSettings(_Strict):
     # rather than refusing, and the consumer waits this long before it tries another.
     kafka_request_timeout_ms: int = Field(ge=1000, le=300_000)
     db_timeout_s: float = Field(gt=0, le=300)  # one attempt at a batch; a hung primary is retried
+    # A reply or a cleared alert naming a ticket not there yet waits this long for it (0: never): a
+    # hedge across a lost lane can deliver it ahead of its ticket's own intake. Held events are
+    # looked at every held_check_ms, and applied once their ticket appears or the wait ends.
+    hold_for_ticket_s: float = Field(ge=0, le=3600)
+    held_check_ms: int = Field(ge=50, le=60_000)
     worker_pool_size: int = Field(ge=2, le=64)  # partitions applied in parallel share it
     # A worker whose consumer or relay failed stops the other and exits for supervisord to restart
     # it; if that orderly stop hangs this long, the process ends anyway.

@@ -27,7 +27,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.tickets.domain.batch import Positioned, Snapshot, plan_batch
+from core.tickets.domain.batch import Hold, Positioned, Snapshot, plan_batch
 from core.tickets.domain.planning import Policies
 from core.tickets.store import clock_store
 from core.tickets.store.batch_store import write_batch
@@ -59,7 +59,9 @@ async def _template(dsn: str) -> str:
     """One real ticket, opened by the worker's own code: the others are its copies."""
     event = portal_intakes(1, "bench singletons")[0]
     async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
-        await write_batch(conn, plan_batch([Positioned(event, 0, 0)], Snapshot(), Policies()))
+        await write_batch(
+            conn, plan_batch([Positioned(event, 0, 0)], Snapshot(), Policies(), Hold(datetime.now(UTC), 0))
+        )
     return event.ticket_code
 
 

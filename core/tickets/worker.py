@@ -42,6 +42,8 @@ async def run(settings: ServiceSettings) -> None:
             heartbeat_interval_ms=tickets.heartbeat_interval_ms,
             request_timeout_ms=tickets.kafka_request_timeout_ms,
             db_timeout_s=tickets.db_timeout_s,
+            hold_s=tickets.hold_for_ticket_s,
+            held_check_s=tickets.held_check_ms / 1000,
         ),
         client_id=f"ccdr-tickets-{settings.site}",
         worker=f"ticket-worker@{settings.site}",

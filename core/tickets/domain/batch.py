@@ -7,13 +7,20 @@ which applies the events in offset order to an in-memory copy with exactly the r
 is a duplicate, a reply finds a ticket opened earlier in the batch, a code collision is one
 whether the code is in the table or in the batch. The result is the rows to write, in the order
 the one-by-one path would have written them (event ids, hence the outbox's order, stay the same).
+
+A reply or a cleared alert naming a ticket that is not there yet is **held** (`Hold`) rather than
+applied: its ticket's own intake may be on its way through another partition (a hedge across a
+lost lane sends an event ahead of its ticket's intake), and applied now, a reply would open a
+ticket of its own and a cleared alert would find nothing to resolve. It waits in the held table,
+outside the ledger, until its ticket appears or its hold ends; then it is planned again here, like
+any other event (`plan_batch`'s `held_until`), and applied as the rules above say.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from core.domain.verification import AssetRef, ContractRef, CustomerRef
@@ -44,6 +51,28 @@ class Snapshot:
     assets: dict[str, AssetRef] = field(default_factory=dict)
     contracts: dict[str, ContractRef] = field(default_factory=dict)
     customers: dict[str, CustomerRef] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """When a batch is planned, and how long an event about a ticket that is not there yet waits
+    for it (`wait_s` 0: never, it is applied at once)."""
+
+    now: datetime
+    wait_s: float
+
+    def until(self) -> datetime:
+        return self.now + timedelta(seconds=self.wait_s)
+
+
+@dataclass(frozen=True)
+class HeldRow:
+    """An event held for its ticket, and until when."""
+
+    event: IntakeEvent
+    partition: int
+    offset: int
+    until: datetime
 
 
 @dataclass(frozen=True)
@@ -91,6 +120,8 @@ class BatchWrites:
     intakes: list[IntakeRow] = field(default_factory=list)
     messages: list[tuple[str, str]] = field(default_factory=list)  # (Message-ID, code), first wins
     outcomes: list[tuple[IntakeEvent, Outcome]] = field(default_factory=list)
+    held: list[HeldRow] = field(default_factory=list)  # to hold (a row already there keeps its end)
+    released: list[UUID] = field(default_factory=list)  # held before, decided now: their rows go
 
 
 # -- what the loader must read -----------------------------------------------------------
@@ -120,14 +151,24 @@ def message_ids(events: Iterable[IntakeEvent]) -> set[str]:
 
 
 # -- the plan ----------------------------------------------------------------------------
-def plan_batch(batch: Sequence[Positioned], snap: Snapshot, policies: Policies) -> BatchWrites:
-    return _Planner(snap, policies).run(batch)
+def plan_batch(
+    batch: Sequence[Positioned],
+    snap: Snapshot,
+    policies: Policies,
+    hold: Hold,
+    held_until: Mapping[UUID, datetime] | None = None,
+) -> BatchWrites:
+    """`held_until`: the events of `batch` that were held before, and the end of their hold; one
+    that is decided now (applied, or a duplicate) is `released`, one still waiting stays held."""
+    return _Planner(snap, policies, hold, held_until or {}).run(batch)
 
 
 class _Planner:
-    def __init__(self, snap: Snapshot, policies: Policies) -> None:
+    def __init__(self, snap: Snapshot, policies: Policies, hold: Hold, held_until: Mapping[UUID, datetime]) -> None:
         self.snap = snap
         self.policies = policies
+        self.hold = hold
+        self.held_until = held_until
         self.seen = set(snap.seen)
         self.threads = dict(snap.threads)
         self.out = BatchWrites()
@@ -143,8 +184,15 @@ class _Planner:
             self.apply(item)
         return self.out
 
+    def waits(self, event: IntakeEvent) -> datetime | None:
+        """The end of this event's hold while it lasts (it names a ticket not found), else None."""
+        until = self.held_until.get(event.intake_id, self.hold.until())
+        return until if self.hold.now < until else None
+
     def apply(self, item: Positioned) -> None:
         event = item.event
+        if event.intake_id in self.held_until:
+            self.out.released.append(event.intake_id)  # taken back below if it waits on
         if event.intake_id in self.seen:
             self.out.outcomes.append((event, Outcome.DUPLICATE))
             return
@@ -152,20 +200,22 @@ class _Planner:
         code: str | None
         if event.kind is IntakeKind.NEW:
             code, outcome = self.open(event)
-        elif event.kind is IntakeKind.REPLY:
-            code = self.first_existing(event.reply_to)
-            if code is None:
-                code = next((self.threads[m] for m in thread_ids(event) if m in self.threads), None)
-            if code is None:
-                code, outcome = self.open(event)
-            else:
-                outcome = self.follow(code, event, lambda t: planning.on_reply(t, event))
         else:
             code = self.first_existing(event.reply_to)
-            if code is None:
-                outcome = Outcome.UNMATCHED
-            else:
+            if code is None and event.kind is IntakeKind.REPLY:
+                code = next((self.threads[m] for m in thread_ids(event) if m in self.threads), None)
+            until = self.waits(event) if code is None else None
+            if until is not None:
+                self.held(item, until)
+                return
+            if code is not None and event.kind is IntakeKind.REPLY:
+                outcome = self.follow(code, event, lambda t: planning.on_reply(t, event))
+            elif code is not None:
                 outcome = self.follow(code, event, lambda t: planning.on_alert_resolved(t, event, self.policies))
+            elif event.kind is IntakeKind.REPLY:  # nothing to append to: the reply opens its own ticket
+                code, outcome = self.open(event)
+            else:
+                outcome = Outcome.UNMATCHED
         self.out.intakes.append(IntakeRow.of(event, code, outcome, item.partition, item.offset))
         if event.email is not None and code is not None and outcome is not Outcome.CODE_COLLISION:
             message_id = normalize_message_id(event.email.message_id)
@@ -173,6 +223,15 @@ class _Planner:
                 self.threads[message_id] = code
                 self.out.messages.append((message_id, code))
         self.out.outcomes.append((event, outcome))
+
+    def held(self, item: Positioned, until: datetime) -> None:
+        event = item.event
+        self.seen.discard(event.intake_id)  # not applied: a copy of it later in the batch waits too
+        if event.intake_id in self.held_until:
+            self.out.released.remove(event.intake_id)  # still waiting: its row stays as it is
+        else:
+            self.out.held.append(HeldRow(event, item.partition, item.offset, until))
+        self.out.outcomes.append((event, Outcome.HELD))
 
     def open(self, event: IntakeEvent) -> tuple[str | None, Outcome]:
         if self.ticket(event.ticket_code) is not None:

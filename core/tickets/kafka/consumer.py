@@ -13,6 +13,11 @@ Nothing stalls the pipeline, by design:
   per transaction (core.tickets.store.applier) and the event that fails alone is set aside. Set-aside
   events go to the quarantine topic and table (core.tickets.store.quarantine) and the worker commits
   past them. No exception of an event's making can reach the process.
+
+A reply or a cleared alert that names a ticket not there yet is held for it (core.tickets.domain.batch,
+`Hold`): every `held_check_s`, the held events whose ticket appeared or whose hold ended are planned
+again and applied, in a transaction that deletes their held rows. The held rows are in the same
+transaction as the batch that held them, so committing past them in the topic loses nothing.
 """
 
 from __future__ import annotations
@@ -48,10 +53,10 @@ from core.kafka import (
     start_when_reachable,
 )
 from core.settings import KafkaAuth
-from core.tickets.domain.batch import Positioned, plan_batch
+from core.tickets.domain.batch import Hold, Positioned, plan_batch
 from core.tickets.domain.outcome import Outcome
 from core.tickets.domain.planning import Policies
-from core.tickets.store import quarantine
+from core.tickets.store import held, quarantine
 from core.tickets.store.applier import apply_intake
 from core.tickets.store.batch_store import load_snapshot, write_batch
 from core.tickets.store.quarantine import Reason, SetAside
@@ -106,6 +111,8 @@ class WorkerTuning:
     heartbeat_interval_ms: int
     request_timeout_ms: int
     db_timeout_s: float
+    hold_s: float  # a reply or cleared alert naming a ticket not there yet waits this long for it
+    held_check_s: float  # how often the held events are looked at
     poll_timeout_ms: int = 500
 
 
@@ -188,6 +195,7 @@ class IntakeConsumer:
         await self._quarantine.start()
         await self._retrying(self._primary_answers)
         self._consumer = await start_when_reachable(self._make_consumer, "intake consumer")
+        releasing = asyncio.create_task(self._release_held_forever(), name="held events")
         try:
             while True:
                 batches = await self._consumer.getmany(
@@ -200,6 +208,9 @@ class IntakeConsumer:
                         group.create_task(self._partition(tp, messages))
                 await self._export_lag()
         finally:
+            releasing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await releasing
             await self._consumer.stop()
             await self._quarantine.stop()
 
@@ -268,7 +279,7 @@ class IntakeConsumer:
             outcomes: list[tuple[IntakeEvent, Outcome]] = []
             if items:
                 snap = await load_snapshot(conn, items)
-                writes = plan_batch(items, snap, self._policies)
+                writes = plan_batch(items, snap, self._policies, self._hold())
                 await write_batch(conn, writes)
                 outcomes = writes.outcomes
             await quarantine.record(conn, aside, self._worker)
@@ -308,7 +319,74 @@ class IntakeConsumer:
 
     async def _apply_one_once(self, item: Positioned) -> Outcome:
         async with self._transaction() as conn:
-            return await apply_intake(conn, item.event, item.partition, item.offset, self._policies)
+            return await apply_intake(conn, item.event, item.partition, item.offset, self._policies, self._hold())
+
+    def _hold(self) -> Hold:
+        return Hold(now=datetime.now(UTC), wait_s=self._tuning.hold_s)
+
+    async def _release_held_forever(self) -> None:
+        """Apply the held events that may be decided now, every `held_check_s`. A database away is
+        retried; an event that cannot be applied is set aside, as one read from the topic would be."""
+        while True:
+            await asyncio.sleep(self._tuning.held_check_s)
+            try:
+                outcomes = await self._retrying(self._release_held, bounded=False)
+                aside: list[SetAside] = []
+            except Exception as exc:  # noqa: BLE001 -- an event's own fault: find it, never stall on it
+                log.warning("held events refused (%s); deciding them one by one", _first_line(repr(exc))[:300])
+                outcomes, aside = await self._release_one_by_one()
+                await self._retrying(partial(self._publish_quarantine, aside))
+            self._observe(outcomes, aside)
+
+    async def _release_held(self) -> list[tuple[IntakeEvent, Outcome]]:
+        async with self._transaction() as conn:
+            claimed = await held.claim(conn, self._tuning.max_batch)
+            return await self._decide_held(conn, claimed)
+
+    async def _decide_held(
+        self, conn: psycopg.AsyncConnection[Any], claimed: held.Claimed
+    ) -> list[tuple[IntakeEvent, Outcome]]:
+        if not claimed.items:
+            return []
+        snap = await load_snapshot(conn, claimed.items)
+        writes = plan_batch(claimed.items, snap, self._policies, self._hold(), claimed.until)
+        await write_batch(conn, writes)
+        return [(e, o) for e, o in writes.outcomes if o is not Outcome.HELD]
+
+    async def _release_one_by_one(self) -> tuple[list[tuple[IntakeEvent, Outcome]], list[SetAside]]:
+        """Each due held event in a transaction of its own (at most a batch's worth); one that fails
+        alone is set aside and its held row deleted, in that transaction."""
+        outcomes: list[tuple[IntakeEvent, Outcome]] = []
+        aside: list[SetAside] = []
+        for _ in range(self._tuning.max_batch):
+            decided = await self._retrying(self._release_one, bounded=False)
+            if decided is None:
+                break
+            outcomes.extend(decided[0])
+            aside.extend(decided[1])
+        return outcomes, aside
+
+    async def _release_one(self) -> tuple[list[tuple[IntakeEvent, Outcome]], list[SetAside]] | None:
+        async with self._transaction() as conn:
+            claimed = await held.claim(conn, 1)
+            if not claimed.items:
+                return None
+            try:
+                async with conn.transaction():  # a savepoint: its failure leaves the claim usable
+                    return await self._decide_held(conn, claimed), []
+            except TRANSIENT:
+                raise
+            except Exception as exc:  # noqa: BLE001 -- this event alone fails: set it aside, go on
+                item = claimed.items[0]
+                error = f"{type(exc).__name__}: {_first_line(str(exc))}"
+                log.error(
+                    "held intake event set aside: %s", error[:300], extra={"intake_id": str(item.event.intake_id)}
+                )
+                payload = item.event.model_dump_json().encode()
+                set_aside = SetAside(item.partition, item.offset, Reason.REJECTED, error, payload, item.event.intake_id)
+                await quarantine.record(conn, [set_aside], self._worker)
+                await held.release(conn, [item.event.intake_id])
+                return [], [set_aside]
 
     async def _publish_quarantine(self, aside: list[SetAside]) -> None:
         """Each set-aside event on the quarantine topic too (acks=all), once its table row committed."""
@@ -330,7 +408,7 @@ class IntakeConsumer:
         now = datetime.now(UTC)
         for event, outcome in outcomes:
             APPLIED.labels(event.kind.value, outcome.value).inc()
-            if outcome is not Outcome.DUPLICATE:
+            if outcome not in (Outcome.DUPLICATE, Outcome.HELD):
                 APPLY_LAG.observe((now - event.received_at).total_seconds())
         if outcomes:
             LAG_SECONDS.set((now - max(e.received_at for e, _ in outcomes)).total_seconds())

@@ -15,36 +15,41 @@ from collections.abc import Callable
 from core.intake.domain.codes import normalize_message_id
 from core.intake.domain.schemas import IntakeEvent, IntakeKind
 from core.tickets.domain import planning
-from core.tickets.domain.batch import IntakeRow
+from core.tickets.domain.batch import HeldRow, Hold, IntakeRow
 from core.tickets.domain.model import Ticket
 from core.tickets.domain.outcome import Outcome
 from core.tickets.domain.planning import Followup, Policies
+from core.tickets.store import held
 from core.tickets.store import repository as repo
 
 log = logging.getLogger(__name__)
 
 
-async def apply_intake(conn: repo.Conn, event: IntakeEvent, partition: int, offset: int, policies: Policies) -> Outcome:
+async def apply_intake(
+    conn: repo.Conn, event: IntakeEvent, partition: int, offset: int, policies: Policies, hold: Hold
+) -> Outcome:
+    """An event read from the topic (never one held before: those are planned in batches)."""
     if await repo.intake_seen(conn, event.intake_id):
         return Outcome.DUPLICATE
     code: str | None
     if event.kind is IntakeKind.NEW:
         code, outcome = await _open(conn, event, policies)
-    elif event.kind is IntakeKind.REPLY:
-        code = await repo.first_existing(conn, event.reply_to)
-        if code is None and event.email is not None:
-            ids = [normalize_message_id(m) for m in (*event.email.references, event.email.in_reply_to or "") if m]
-            code = await repo.thread_ticket(conn, ids)
-        if code is None:  # nothing to append to: the reply opens its own ticket
-            code, outcome = await _open(conn, event, policies)
-        else:
-            outcome = await _follow(conn, code, event, lambda t: planning.on_reply(t, event))
     else:
         code = await repo.first_existing(conn, event.reply_to)
-        if code is None:
-            outcome = Outcome.UNMATCHED
-        else:
+        if code is None and event.kind is IntakeKind.REPLY and event.email is not None:
+            ids = [normalize_message_id(m) for m in (*event.email.references, event.email.in_reply_to or "") if m]
+            code = await repo.thread_ticket(conn, ids)
+        if code is None and hold.wait_s > 0:  # its ticket may be on its way: wait for it
+            await held.hold(conn, [HeldRow(event, partition, offset, hold.until())])
+            return Outcome.HELD
+        if code is not None and event.kind is IntakeKind.REPLY:
+            outcome = await _follow(conn, code, event, lambda t: planning.on_reply(t, event))
+        elif code is not None:
             outcome = await _follow(conn, code, event, lambda t: planning.on_alert_resolved(t, event, policies))
+        elif event.kind is IntakeKind.REPLY:  # nothing to append to: the reply opens its own ticket
+            code, outcome = await _open(conn, event, policies)
+        else:
+            outcome = Outcome.UNMATCHED
     await repo.record_intake(conn, IntakeRow.of(event, code, outcome, partition, offset))
     if event.email is not None and code is not None and outcome is not Outcome.CODE_COLLISION:
         await repo.remember_message(conn, normalize_message_id(event.email.message_id), code)

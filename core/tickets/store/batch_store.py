@@ -23,6 +23,7 @@ from core.tickets.domain.batch import (
     reference_keys,
 )
 from core.tickets.domain.model import Ticket
+from core.tickets.store import held
 from core.tickets.store.repository import TICKET_COLUMNS, Conn, row_to_ticket
 
 
@@ -137,7 +138,8 @@ def _ticket_params(t: Ticket) -> dict[str, Any]:
 
 
 async def write_batch(conn: Conn, writes: BatchWrites) -> None:
-    """Tickets first (events reference them), then events in the one-by-one order, then the ledger."""
+    """Tickets first (events reference them), then events in the one-by-one order, then the ledger,
+    then the events held for their ticket and those no longer held."""
     async with conn.cursor() as cur:
         if writes.new_tickets:
             await cur.executemany(_INSERT_TICKET, [_ticket_params(t) for t in writes.new_tickets.values()])
@@ -164,3 +166,5 @@ async def write_batch(conn: Conn, writes: BatchWrites) -> None:
                 "INSERT INTO email_messages (message_id, ticket_code) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                 writes.messages,
             )
+    await held.hold(conn, writes.held)
+    await held.release(conn, writes.released)

@@ -3,7 +3,8 @@
 Hypothesis draws event sequences over a few ticket codes, intake ids and Message-IDs, so that
 duplicates (within and across batches), code collisions, replies to tickets opened earlier in the
 same batch, email threads, resolved alerts with and without their ticket, reference data and
-redelivered batches all occur; it cuts each sequence into random batches. Both paths run against
+redelivered batches all occur, with and without a hold for replies and cleared alerts whose ticket is
+not there yet; it cuts each sequence into random batches. Both paths run against
 the same schema (a scratch database migrated like the lab's) and every row is compared, except the
 columns the database stamps with its own clock.
 """
@@ -22,7 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from core.intake.domain.schemas import AlertInfo, Channel, Contact, EmailInfo, IntakeEvent, IntakeKind
-from core.tickets.domain.batch import Positioned, plan_batch
+from core.tickets.domain.batch import Hold, Positioned, plan_batch
 from core.tickets.domain.planning import Policies
 from core.tickets.store.applier import apply_intake
 from core.tickets.store.batch_store import load_snapshot, write_batch
@@ -41,14 +42,15 @@ CONTRACTS = [None, "HD-2025-0002", "HD-2023-0004", "HD-NONE"]
 CUSTOMERS = [None, "CUST-SG-003", "CUST-NOBODY"]
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 POLICIES = Policies()
-TABLES = ("email_messages", "intakes", "ticket_events", "tickets")
+TABLES = ("email_messages", "held_intakes", "intakes", "ticket_events", "tickets")
 DUMPS = {
     "tickets": "SELECT {cols} FROM tickets ORDER BY code",
     "ticket_events": "SELECT ticket_code, seq, kind, actor, at, data, intake_id FROM ticket_events ORDER BY id",
     "intakes": "SELECT {cols} FROM intakes ORDER BY kafka_partition, kafka_offset, intake_id",
     "email_messages": "SELECT message_id, ticket_code FROM email_messages ORDER BY message_id",
+    "held_intakes": "SELECT {cols} FROM held_intakes ORDER BY intake_id",
 }
-STAMPED = {"created_at", "updated_at", "search", "clock_due_at", "applied_at"}  # the database's own clock
+STAMPED = {"created_at", "updated_at", "search", "clock_due_at", "applied_at", "held_at"}  # the database's own clock
 
 
 @st.composite
@@ -122,24 +124,24 @@ async def _dump(conn: psycopg.AsyncConnection[Any]) -> dict[str, list[tuple[Any,
     return out
 
 
-async def _one_by_one(dsn: str, batches: list[list[Positioned]]) -> dict[str, list[tuple[Any, ...]]]:
+async def _one_by_one(dsn: str, batches: list[list[Positioned]], hold: Hold) -> dict[str, list[tuple[Any, ...]]]:
     async with await psycopg.AsyncConnection.connect(dsn) as conn:
         await _reset(conn)
         await conn.commit()
         for batch in batches:
             for item in batch:
                 async with conn.transaction():
-                    await apply_intake(conn, item.event, item.partition, item.offset, POLICIES)
+                    await apply_intake(conn, item.event, item.partition, item.offset, POLICIES, hold)
         return await _dump(conn)
 
 
-async def _batched(dsn: str, batches: list[list[Positioned]]) -> dict[str, list[tuple[Any, ...]]]:
+async def _batched(dsn: str, batches: list[list[Positioned]], hold: Hold) -> dict[str, list[tuple[Any, ...]]]:
     async with await psycopg.AsyncConnection.connect(dsn) as conn:
         await _reset(conn)
         await conn.commit()
         for batch in batches:
             async with conn.transaction():
-                await write_batch(conn, plan_batch(batch, await load_snapshot(conn, batch), POLICIES))
+                await write_batch(conn, plan_batch(batch, await load_snapshot(conn, batch), POLICIES, hold))
         return await _dump(conn)
 
 
@@ -170,13 +172,16 @@ FIRST_THREAD_WINS = [
 ]
 
 
-@example(batches=FIRST_THREAD_WINS)
+@example(batches=FIRST_THREAD_WINS, hold_s=0)
+@example(batches=FIRST_THREAD_WINS, hold_s=30)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batches=deliveries())
+@given(batches=deliveries(), hold_s=st.sampled_from([0, 30]))
 def test_batched_and_one_by_one_application_leave_the_same_rows(
-    scratch_dsn: str, batches: list[list[Positioned]]
+    scratch_dsn: str, batches: list[list[Positioned]], hold_s: int
 ) -> None:
-    expected = asyncio.run(_one_by_one(scratch_dsn, batches))
-    got = asyncio.run(_batched(scratch_dsn, batches))
+    """With and without a hold: events naming a ticket not there yet are held alike on both paths."""
+    hold = Hold(now=T0 + timedelta(days=1), wait_s=hold_s)
+    expected = asyncio.run(_one_by_one(scratch_dsn, batches, hold))
+    got = asyncio.run(_batched(scratch_dsn, batches, hold))
     for table in DUMPS:
         assert got[table] == expected[table], f"{table} differs"

@@ -44,7 +44,13 @@ class RebalancingConsumer:
 
 def _consumer(pool: Any = None) -> IntakeConsumer:
     tuning = WorkerTuning(
-        max_batch=100, session_timeout_ms=6000, heartbeat_interval_ms=1000, request_timeout_ms=5000, db_timeout_s=5
+        max_batch=100,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        request_timeout_ms=5000,
+        db_timeout_s=5,
+        hold_s=30,
+        held_check_s=1,
     )
     return IntakeConsumer(
         bootstrap=["127.0.0.1:9"],
@@ -65,7 +71,7 @@ def _consumer(pool: Any = None) -> IntakeConsumer:
 def test_partitions_revoked_during_the_lag_export_are_left_out_instead_of_crashing() -> None:
     consumer = _consumer()
     fake = RebalancingConsumer()
-    consumer._consumer = fake  # type: ignore[assignment]
+    consumer._consumer = fake
 
     asyncio.run(consumer._export_lag())
 
