@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from infra.browser import WAIT_S, BrowserMissing, chromium, sign_in
@@ -49,4 +50,5 @@ def axe_violations(browser: WebDriver) -> list[dict[str, Any]]:
 
 
 def csp_blocked(browser: WebDriver) -> list[str]:
+    assert isinstance(browser, ChromiumDriver)  # `chromium` makes a webdriver.Chrome: it has the console log
     return [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]

@@ -24,13 +24,13 @@ LINK = re.compile(r"https://\S+/status/(?P<code>[^?\s]+)\?k=(?P<tag>[A-Za-z0-9_-
 def mail_to(topo: Topology, address: str, since: float) -> list[EmailMessage]:
     """Every message the relay kept for `address`, oldest first."""
     kept = mail_relay.kept_mail(LabLayout(topo))
-    found = []
+    found: list[EmailMessage] = []
     for path in sorted((p for d in ("new", "cur") for p in (kept / d).glob("*")), key=lambda p: p.stat().st_mtime):
         if path.stat().st_mtime < since - 1:
             continue
         msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
         if msg["To"] == address:
-            found.append(msg)  # type: ignore[arg-type]  # policy.default makes EmailMessage
+            found.append(msg)
     return found
 
 

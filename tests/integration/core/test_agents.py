@@ -32,11 +32,11 @@ def test_revocation_ends_every_session_of_an_agent(front: Front) -> None:
     assert r.status_code == 200 and r.json()["revoked"] >= 1
     for site in front.topo.data_sites:  # refused at both sites (the other within agents.revocation_refresh_s)
         url = front.topo.site_url(site, "tickets") + "/v1/agents/me"
-        refused = wait_until(
-            f"revoked at site {site}",
-            lambda url=url: front.http.get(url, headers=engineer).status_code == 401 or None,
-            timeout=front.topo.agents.revocation_refresh_s * 3,
-        )
+
+        def revoked(url: str = url) -> bool | None:
+            return front.http.get(url, headers=engineer).status_code == 401 or None
+
+        refused = wait_until(f"revoked at site {site}", revoked, timeout=front.topo.agents.revocation_refresh_s * 3)
         assert refused
     # Signing in again afterwards works: only sessions issued before the revocation are void.
     assert front.http.get(f"{front.tickets}/v1/agents/me", headers=_auth(front, "dung.pham")).status_code == 200

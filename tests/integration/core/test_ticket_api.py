@@ -154,11 +154,11 @@ def test_ticket_api_needs_a_session_and_auditors_only_read(front: Front, unique:
     assert r.status_code == 204
     for site in front.topo.data_sites:  # revoked at both sites (the other within agents.revocation_refresh_s)
         at_site = url.replace(front.tickets, front.topo.site_url(site, "tickets"))
-        wait_until(
-            f"logged out at site {site}",
-            lambda at_site=at_site: front.http.get(at_site, headers=as_auditor).status_code == 401 or None,
-            timeout=front.topo.agents.revocation_refresh_s * 3,
-        )
+
+        def logged_out(at_site: str = at_site) -> bool | None:
+            return front.http.get(at_site, headers=as_auditor).status_code == 401 or None
+
+        wait_until(f"logged out at site {site}", logged_out, timeout=front.topo.agents.revocation_refresh_s * 3)
 
 
 def closed_at_of(events: list[dict[str, Any]]) -> datetime:

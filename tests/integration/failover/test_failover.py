@@ -73,8 +73,8 @@ def _escalations(front: Front, codes: list[str]) -> dict[str, list[tuple[str, in
     return found
 
 
-def _sql_retrying(front: Front, query: str, *params: object) -> list[tuple[object, ...]]:
-    def attempt() -> list[tuple[object, ...]] | None:
+def _sql_retrying(front: Front, query: str, *params: object) -> list[tuple[Any, ...]]:
+    def attempt() -> list[tuple[Any, ...]] | None:
         try:
             return front.sql(query, *params)
         except psycopg.OperationalError:

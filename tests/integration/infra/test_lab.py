@@ -56,7 +56,7 @@ def _intake_led_without(topo: Topology, victim: int) -> bool:
 
 
 def test_quorums_and_roles(lab: Topology) -> None:
-    modes = [probes.zookeeper_mode_of(lab, n) for n in lab.sites]
+    modes = [str(probes.zookeeper_mode_of(lab, n)) for n in lab.sites]  # no answer shows as "None"
     assert sorted(modes) == ["follower", "follower", "leader"]
 
     meta = probes.kafka_metadata(lab)
@@ -95,6 +95,7 @@ def test_row_written_through_primary_is_read_on_standby(lab: Topology, secrets: 
     wait_until("probe row on the standby", lambda: _read_probe(lab, secrets, standby, token), timeout=10)
     # The row would reach an asynchronous standby too: the primary itself must say the standby is
     # synchronous and that commits wait for it.
+    assert primary is not None
     with psycopg.connect(site_dsn(lab, primary, "postgres", secrets.superuser, "postgres")) as conn:
         commit = conn.execute("SELECT current_setting('synchronous_commit')").fetchone()
         replicas = conn.execute("SELECT application_name, sync_state FROM pg_stat_replication").fetchall()

@@ -30,17 +30,17 @@ def test_two_senders_seeing_the_same_failure_replace_the_producer_once(monkeypat
     SlowStart.made = 0
 
     async def scenario() -> tuple[object, DeadProducer]:
-        slot = ProducerSlot(SlowStart, "test producer")  # type: ignore[arg-type]
+        slot = ProducerSlot(SlowStart, "test producer")
         dead = DeadProducer()
-        slot.producer = dead  # type: ignore[assignment]
-        first = slot.renew(dead, RuntimeError("out of order"))  # type: ignore[arg-type]
-        second = slot.renew(dead, RuntimeError("out of order"))  # type: ignore[arg-type]
+        slot.producer = dead
+        first = slot.renew(dead, RuntimeError("out of order"))
+        second = slot.renew(dead, RuntimeError("out of order"))
         assert first is second and first is not None
         with pytest.raises(TimeoutError):  # the sender gives up waiting ...
             async with asyncio.timeout(0.01):
                 await asyncio.shield(first)
         await first  # ... the replacement goes on
-        assert slot.renew(dead, RuntimeError("late")) is None  # a late report of the old one changes nothing  # type: ignore[arg-type]
+        assert slot.renew(dead, RuntimeError("late")) is None  # a late report of the old one changes nothing
         return slot.producer, dead
 
     producer, dead = asyncio.run(scenario())
@@ -59,8 +59,8 @@ def test_a_producer_that_cannot_flush_does_not_hold_up_the_stop(monkeypatch: pyt
     monkeypatch.setattr(core.kafka, "PRODUCER_STOP_S", 0.05)
 
     async def scenario() -> bool:
-        slot = ProducerSlot(NeverFlushes, "test")  # type: ignore[arg-type]
-        slot.producer = NeverFlushes()  # type: ignore[assignment]
+        slot = ProducerSlot(NeverFlushes, "test")
+        slot.producer = NeverFlushes()
         stopping = asyncio.ensure_future(slot.stop())
         done, _ = await asyncio.wait({stopping}, timeout=2)
         return bool(done)

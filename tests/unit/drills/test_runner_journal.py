@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from drills.judge import abort_reason as _abort_reason
 from drills.judge import steady_before as _steady_before
@@ -17,7 +18,7 @@ def _posix(second: int) -> float:
     return datetime(2026, 11, 23, 15, 0, second, tzinfo=UTC).timestamp()
 
 
-JOURNAL = {
+JOURNAL: dict[str, Any] = {
     "status": "completed",
     "deviated": False,
     "steady_states": {"before": {"steady_state_met": True, "probes": []}},

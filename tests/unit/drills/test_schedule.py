@@ -428,6 +428,7 @@ def test_earliest_of_two_due_drills_first(cal: Calendar) -> None:
     d = decide(cal, now, last_fired=FIRED_JAN_05, drill_running=False, steady_state_ok=None)
     assert d.drill is not None and d.drill.name == "tue-site-loss-a"
     assert d.action == "skip" and "missed by 2 d" in d.reason
+    assert d.due_at is not None  # a skip carries the fire time to record
     fired = {**FIRED_JAN_05, "tue-site-loss-a": d.due_at}
     d2 = decide(cal, now, last_fired=fired, drill_running=False, steady_state_ok=None)
     assert d2.drill is not None and d2.drill.name == "thu-partition"

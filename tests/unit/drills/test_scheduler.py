@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from drills.schedule import Calendar, Decision, ScheduledDrill, parse_calendar
@@ -88,7 +88,7 @@ class Harness:
     async def _steady(self) -> bool:
         return self.steady
 
-    def _executor(self, name: str):
+    def _executor(self, name: str) -> Callable[[ScheduledDrill], Awaitable[str | None]]:
         async def execute(drill: ScheduledDrill) -> str | None:
             self.executed.append((name, drill.scenario))
             return f"report-{len(self.executed)}"

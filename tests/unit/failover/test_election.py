@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import pytest
 
 from failover.coordination import SessionState, Term
-from failover.election import Decision, RoleView, Singleton, StaleTerm, Step, decide
+from failover.election import Decision, RoleView, Singleton, StaleTerm, Step, Work, decide
 from tests.unit.failover.memory import Ensemble, MemoryCoordination
 
 TERM = Term("sla-clock", "a", 7, 0.0, 42)
@@ -60,7 +61,7 @@ class Recorder:
             raise StaleTerm(f"{term.epoch} < {self.newest[term.role]}")
         self.newest[term.role] = term.epoch
 
-    def work(self, name: str):
+    def work(self, name: str) -> Work:
         async def act(runner: Singleton) -> None:
             assert runner.term is not None
             await self.register(runner.term)  # every side effect carries the epoch
@@ -72,16 +73,17 @@ class Recorder:
 def _pair() -> tuple[Ensemble, MemoryCoordination, MemoryCoordination, Recorder, Singleton, Singleton]:
     ensemble, store = Ensemble(), Recorder()
     a, b = MemoryCoordination(ensemble, "a"), MemoryCoordination(ensemble, "b")
-    a.start(1), b.start(1)
+    a.start(1)
+    b.start(1)
     sa = Singleton("sla-clock", "a", a, store.register, store.work("a"))
     sb = Singleton("sla-clock", "b", b, store.register, store.work("b"))
     return ensemble, a, b, store, sa, sb
 
 
-def run(*coros: object) -> None:
+def run(*coros: Awaitable[object]) -> None:
     async def main() -> None:
         for c in coros:
-            await c  # type: ignore[misc]
+            await c
 
     asyncio.run(main())
 

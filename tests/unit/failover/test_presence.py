@@ -16,7 +16,8 @@ from tests.unit.failover.memory import Ensemble, MemoryCoordination
 def _boards() -> tuple[Ensemble, MemoryCoordination, PresenceBoard, PresenceBoard]:
     ensemble = Ensemble()
     a, b = MemoryCoordination(ensemble, "a"), MemoryCoordination(ensemble, "b")
-    a.start(1), b.start(1)
+    a.start(1)
+    b.start(1)
     return ensemble, a, PresenceBoard(a), PresenceBoard(b)
 
 

@@ -69,8 +69,10 @@ def _controllers() -> tuple[
 ]:
     ensemble = Ensemble()
     a, b = MemoryCoordination(ensemble, "a"), MemoryCoordination(ensemble, "b")
-    a.start(1), b.start(1)
-    a.announce("sites", "a", {}), b.announce("sites", "b", {})
+    a.start(1)
+    b.start(1)
+    a.announce("sites", "a", {})
+    b.announce("sites", "b", {})
     return a, b, {"a": Processes(), "b": Processes()}, [], ManualClock(1000.0)
 
 

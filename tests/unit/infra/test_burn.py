@@ -12,7 +12,7 @@ from rich.console import Console
 from infra.lab import faults, lab, netns
 from infra.lab.errors import LabError
 from infra.lab.layout import SiteDirs
-from infra.topology import DEFAULT_TOPOLOGY, load_topology, parse_topology
+from infra.topology import DEFAULT_TOPOLOGY, Topology, load_topology, parse_topology
 
 
 def _site_with_data(root: Path) -> SiteDirs:
@@ -29,7 +29,12 @@ def test_burning_kills_first_then_deletes_the_three_data_directories_only(
 ) -> None:
     dirs = _site_with_data(tmp_path)
     order: list[str] = []
-    monkeypatch.setattr(faults, "kill_site", lambda topo, site: order.append(f"kill {site}") or 7)
+
+    def kill_site(topo: Topology, site: str) -> int:
+        order.append(f"kill {site}")
+        return 7
+
+    monkeypatch.setattr(faults, "kill_site", kill_site)
     burnt = faults.burn_site(load_topology(), "b", dirs)
     assert order == ["kill b"]
     assert sorted(burnt) == sorted(str(p) for p in (dirs.zookeeper_data, dirs.kafka_data, dirs.postgres_data))

@@ -20,7 +20,9 @@ def _topology(state: Path, front_door: str | None = None) -> Topology:
     return topo
 
 
-def _sans(pem: str) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _sans(
+    pem: str,
+) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address | ipaddress.IPv4Network | ipaddress.IPv6Network]:
     cert = x509.load_pem_x509_certificate(pem.encode())
     return set(
         cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.IPAddress)

@@ -247,7 +247,7 @@ class FakeProducer:
 def test_the_producer_keeps_a_window_in_flight_and_counts_every_ack(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(phases, "IN_FLIGHT", 20)
     producer = FakeProducer()
-    acked, elapsed = asyncio.run(phases._produce(producer, "ccdr-bench.x", 0.2))  # type: ignore[arg-type]
+    acked, elapsed = asyncio.run(phases._produce(producer, "ccdr-bench.x", 0.2))
     assert acked == producer.sent > 20
     assert producer.most_outstanding == 20
     assert producer.outstanding == 0

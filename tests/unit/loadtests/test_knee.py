@@ -98,7 +98,8 @@ def test_steps_are_runs_of_one_user_count_and_ramps_are_dropped() -> None:
     assert steps[0].rps == pytest.approx(10.0)
     assert steps[1].p99_ms == 500 and steps[2].error_ratio == pytest.approx(0.1)
     result = find_capacity(steps_from_history(parse_stats_history(text)), LIMITS)
-    assert result[OVERALL].capacity is not None and result[OVERALL].capacity.users == 20
+    capacity = result[OVERALL].capacity
+    assert capacity is not None and capacity.users == 20
     assert result["portal"].knee is not None and result["portal"].knee.users == 30
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from loadtests.relogin import SignIn, SurgeInBackground, render, surge
 
 
-async def _surge_against_stand_in(count: int) -> list:  # type: ignore[type-arg]
+async def _surge_against_stand_in(count: int) -> list[SignIn]:
     seen: list[str] = []
 
     async def login(request: web.Request) -> web.Response:
@@ -56,7 +56,7 @@ def test_every_sign_in_is_counted_with_its_outcome_and_spread_as_asked() -> None
     assert "6 of 9" in text and "HTTP 429" in text and "signed in at" in text
 
 
-async def _refused_twice_then_in(retry_after_s: float | None) -> list:  # type: ignore[type-arg]
+async def _refused_twice_then_in(retry_after_s: float | None) -> list[SignIn]:
     presses = 0
 
     async def login(request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -61,7 +61,7 @@ def value(command: list[str], flag: str) -> str:
     return command[command.index(flag) + 1]
 
 
-def render(parts: list[object]) -> str:
+def render(parts: Sequence[object]) -> str:
     console = Console(file=io.StringIO(), width=120, color_system=None)
     for part in parts:
         console.print(part)

@@ -38,7 +38,8 @@ class Accounts:
     """AgentService's console-facing surface in memory."""
 
     def __init__(self, site: str, agents: list[Agent]) -> None:
-        self.site, self.agents, self.sessions = site, {a.id: a for a in agents}, {}
+        self.site, self.agents = site, {a.id: a for a in agents}
+        self.sessions: dict[str, Session] = {}
 
     async def login(self, agent_id: str, password: str, client: str | None) -> _Login:
         agent = self.agents.get(agent_id)

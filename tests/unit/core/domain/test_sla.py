@@ -32,8 +32,10 @@ moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 
 durations = st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=60))
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=HCM)  # type: ignore[misc]
+def local(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, microsecond: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=HCM)
 
 
 def test_tet_2027_is_a_holiday() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from core.agents.http.schemas import LoginRequest
 from core.domain.text import storable, unstorable
@@ -31,7 +31,9 @@ def test_ordinary_text_is_storable(text: str) -> None:
         (LoginRequest, {"agent_id": "an\x00", "password": "x"}, "agent_id"),
     ],
 )
-def test_every_request_body_refuses_them_naming_the_field(model: type, body: dict[str, str], field: str) -> None:
+def test_every_request_body_refuses_them_naming_the_field(
+    model: type[BaseModel], body: dict[str, str], field: str
+) -> None:
     with pytest.raises(ValidationError) as refused:
         model.model_validate(body)
     assert field in str(refused.value)

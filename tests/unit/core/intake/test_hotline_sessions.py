@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -23,7 +24,9 @@ CALL = {
 }
 
 
-def post(client: TestClient, channel: str, body: dict[str, object], token: str | None) -> tuple[int, dict[str, object]]:
+def post(
+    client: TestClient, channel: str, body: Mapping[str, object], token: str | None
+) -> tuple[int, dict[str, object]]:
     headers = {"Content-Type": "application/json"}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"

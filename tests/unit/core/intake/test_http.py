@@ -77,7 +77,9 @@ def test_only_whoever_opened_a_ticket_gets_its_status_page_not_whoever_replied_t
     key = "status-link-key-for-unit-tests-0123456789"
     opened = Accepted(uuid4(), "INC-AAAA-BBBB-CCCC", IntakeKind.NEW)
     replied = Accepted(uuid4(), "INC-DDDD-EEEE-FFFF", IntakeKind.REPLY)
-    [new, reply] = json.loads(respond(Channel.PORTAL, [opened, replied], "https://desk", key).body)["intakes"]
+    response = respond(Channel.PORTAL, [opened, replied], "https://desk", key)
+    assert isinstance(response.body, bytes)
+    [new, reply] = json.loads(response.body)["intakes"]
     page = new["status_page"]
     assert page.startswith("https://desk/status/INC-AAAA-BBBB-CCCC?k=")
     assert tag_matches(key, "INC-AAAA-BBBB-CCCC", page.rpartition("=")[2])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -49,8 +50,10 @@ def row(
     return ",".join((agent, specialty, region, level, day, start, end, zone, kind))
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, microsecond: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 def shift(
@@ -460,7 +463,13 @@ def test_roster_to_csv_of_nothing_is_the_header() -> None:
 
 # --- iCalendar -------------------------------------------------------------------------------
 
-WINDOW = {"window_start": utc(2025, 1, 1), "window_end": utc(2025, 2, 1)}
+
+class Window(TypedDict):
+    window_start: datetime
+    window_end: datetime
+
+
+WINDOW: Window = {"window_start": utc(2025, 1, 1), "window_end": utc(2025, 2, 1)}
 FIELDS = ("X-CCDR-AGENT:an", "X-CCDR-SPECIALTY:Network", "X-CCDR-REGION:Bắc", "X-CCDR-LEVEL:L1")
 
 
@@ -729,7 +738,14 @@ ROSTER = parse_roster_csv(
         row("khanh", "Network", "north", "L1", SATURDAY, "06:00", "12:00"),
     )
 )
-NET = {"team": Team.NETWORK, "level": SupportLevel.L1}
+
+
+class TeamLevel(TypedDict):
+    team: Team
+    level: SupportLevel
+
+
+NET: TeamLevel = {"team": Team.NETWORK, "level": SupportLevel.L1}
 
 
 def test_on_duty_filters_team_region_level_and_orders_by_start_then_agent() -> None:

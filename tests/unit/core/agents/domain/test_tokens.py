@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import jwt
 import pytest
@@ -8,6 +9,9 @@ import pytest
 from core.agents.domain.model import Agent, Role
 from core.agents.domain.revocations import Revocations
 from core.agents.domain.tokens import SessionTokens, TokenRefused, new_signing_seed, public_key_of, token_hash
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 NOW = datetime(2026, 12, 6, 10, 0, 0, 123456, tzinfo=UTC)
 AGENT = Agent(id="an.nguyen", name="An Nguyễn", role=Role.AGENT_L1, teams=("network",), home_site="a")
@@ -50,7 +54,7 @@ def test_a_token_signed_by_another_key_is_refused_even_under_a_trusted_key_id() 
         ours.check(relabelled, NOW)
 
 
-def _private(seed: str) -> object:
+def _private(seed: str) -> Ed25519PrivateKey:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from core.agents.domain.tokens import unb64

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +24,8 @@ NOW = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 
 def _draft(**fields: object) -> IntakeDraft:
     # Built without validation: the check must hold for any event, not only what pydantic let through.
-    return IntakeDraft.model_construct(**{"channel": Channel.PORTAL, "subject": "s", **fields})
+    values: dict[str, Any] = {"channel": Channel.PORTAL, "subject": "s", **fields}
+    return IntakeDraft.model_construct(**values)
 
 
 @pytest.mark.parametrize(

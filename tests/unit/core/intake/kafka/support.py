@@ -38,7 +38,7 @@ def connected_bus(
     slots = []
     for producer in producers:
         slot = ProducerSlot(lambda p=producer: p, "test")  # type: ignore[misc]
-        slot.producer = producer  # type: ignore[assignment]
+        slot.producer = producer
         slots.append(slot)
     bus.use([Lane(slot, partitions) for slot, partitions in zip(slots, lanes, strict=True)])
     return bus

@@ -68,7 +68,7 @@ def test_a_producer_kafka_gave_up_on_is_replaced_and_intake_acknowledges_again()
     async def scenario() -> tuple[DeadProducer, str | None]:
         dead = DeadProducer()
         bus = _one_lane(dead)
-        bus._lanes[0].slot._make = AckingProducer  # type: ignore[assignment]
+        bus._lanes[0].slot._make = AckingProducer
         with pytest.raises(Unavailable, match="OutOfOrderSequenceNumber"):
             await bus.publish([portal_event()])
         for _ in range(100):  # the renewal runs in the background

@@ -38,7 +38,7 @@ def _event(
         fields["alert"] = AlertInfo(source="alertmanager", fingerprint="f1", status="resolved", starts_at=NOW)
     else:
         fields["channel"] = Channel.EMAIL
-        fields["email"] = EmailInfo(message_id=message_id, sender="khach@example.com", **more)  # type: ignore[arg-type]
+        fields["email"] = EmailInfo(message_id=message_id, sender="khach@example.com", **more)
     return Positioned(IntakeEvent.model_validate(fields), partition=0, offset=0)
 
 

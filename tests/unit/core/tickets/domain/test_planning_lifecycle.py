@@ -15,6 +15,7 @@ from core.domain.ticket_states import InvalidTransition, TicketState
 from core.domain.verification import ContractRef, CustomerRef
 from core.intake.domain.schemas import AlertInfo, Channel, Contact, IntakeEvent, IntakeKind
 from core.tickets.domain.lifecycle import ClockState, change_state, ticket_sla_state
+from core.tickets.domain.model import Ticket
 from core.tickets.domain.planning import Policies, on_alert_resolved, on_reply, open_ticket
 
 S = TicketState
@@ -75,7 +76,7 @@ def test_critical_alert_is_p1() -> None:
     assert ticket.priority == "P1" and ticket.alert_fingerprint == "f"
 
 
-def _open() -> object:
+def _open() -> Ticket:
     ticket, _ = open_ticket(_event(), customer=CUSTOMER, contract=CONTRACT_24X7, asset=None, policies=Policies())
     return ticket
 
@@ -89,6 +90,7 @@ def test_reply_resumes_a_ticket_waiting_on_the_customer() -> None:
     follow = on_reply(waiting, reply)
     assert follow.status is S.IN_PROGRESS
     assert [e.kind for e in follow.events] == ["customer_replied", "status_changed"]
+    assert follow.clock is not None and ticket.clock.resolution_due is not None
     assert follow.clock.resolution_due == ticket.clock.resolution_due + timedelta(hours=2)  # paused 2 h
     assert on_reply(ticket, reply).status is None  # not waiting: only noted
 

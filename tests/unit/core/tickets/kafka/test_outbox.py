@@ -15,7 +15,7 @@ import core.kafka
 from core.tickets.kafka.outbox import OutboxRelay
 from tests.unit.core.kafka_fakes import DeadProducer
 
-ROW = (1, "INC-0001", 1, "created", "system", datetime(2026, 12, 6, tzinfo=UTC), {}, None)
+ROW: tuple[Any, ...] = (1, "INC-0001", 1, "created", "system", datetime(2026, 12, 6, tzinfo=UTC), {}, None)
 
 
 class Cursor:
@@ -74,7 +74,7 @@ def _relay(pool: Pool, producer: Producer) -> OutboxRelay:
         request_timeout_ms=1000,
         client_id="test",
     )
-    relay._slot.producer = producer  # type: ignore[assignment]
+    relay._slot.producer = producer
     return relay
 
 
