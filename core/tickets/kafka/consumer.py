@@ -207,9 +207,12 @@ class IntakeConsumer:
                     for tp, messages in batches.items():
                         group.create_task(self._partition(tp, messages))
                 await self._export_lag()
+                if releasing.done():  # it runs as long as the worker: ended, it failed (the worker restarts)
+                    releasing.result()
+                    raise RuntimeError("the held events' loop returned")
         finally:
             releasing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # its failure, if any, is raised above
                 await releasing
             await self._consumer.stop()
             await self._quarantine.stop()
