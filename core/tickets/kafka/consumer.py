@@ -99,6 +99,7 @@ APPLY_LAG = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 T = TypeVar("T")
+Decided = tuple[list[tuple[IntakeEvent, Outcome]], list[SetAside]]  # applied (or duplicates), and set aside
 RETRY_MAX_S = 1.0  # a retry costs one connection attempt; waiting longer only delays the catch-up
 
 
@@ -333,30 +334,38 @@ class IntakeConsumer:
         while True:
             await asyncio.sleep(self._tuning.held_check_s)
             try:
-                outcomes = await self._retrying(self._release_held, bounded=False)
-                aside: list[SetAside] = []
+                outcomes, aside = await self._retrying(self._release_held, bounded=False)
             except Exception as exc:  # noqa: BLE001 -- an event's own fault: find it, never stall on it
                 log.warning("held events refused (%s); deciding them one by one", _first_line(repr(exc))[:300])
                 outcomes, aside = await self._release_one_by_one()
-                await self._retrying(partial(self._publish_quarantine, aside))
-            self._observe(outcomes, aside)
+            # Once, after the rows committed; unlike a topic's event, a held one is not read again
+            # if the worker dies before this: its quarantine row is what keeps it.
+            await self._retrying(partial(self._publish_quarantine, aside))
+            self._observe(outcomes, aside, lag=False)  # a released event's age is its hold, not a lag
 
-    async def _release_held(self) -> list[tuple[IntakeEvent, Outcome]]:
+    async def _release_held(self) -> Decided:
         async with self._transaction() as conn:
             claimed = await held.claim(conn, self._tuning.max_batch)
             return await self._decide_held(conn, claimed)
 
-    async def _decide_held(
-        self, conn: psycopg.AsyncConnection[Any], claimed: held.Claimed
-    ) -> list[tuple[IntakeEvent, Outcome]]:
+    async def _decide_held(self, conn: psycopg.AsyncConnection[Any], claimed: held.Claimed) -> Decided:
+        aside = [
+            SetAside(u.partition, u.offset, Reason.UNDECODABLE, u.error, u.payload, u.intake_id)
+            for u in claimed.unreadable
+        ]
+        if aside:
+            await quarantine.record(conn, aside, self._worker)
+            await held.release(conn, [u.intake_id for u in claimed.unreadable])
         if not claimed.items:
-            return []
+            return [], aside
         snap = await load_snapshot(conn, claimed.items)
-        writes = plan_batch(claimed.items, snap, self._policies, self._hold(), claimed.until)
+        # The database's clock, which found their hold over, decides it again (not this host's).
+        hold = Hold(now=claimed.now, wait_s=self._tuning.hold_s)
+        writes = plan_batch(claimed.items, snap, self._policies, hold, claimed.until)
         await write_batch(conn, writes)
-        return [(e, o) for e, o in writes.outcomes if o is not Outcome.HELD]
+        return [(e, o) for e, o in writes.outcomes if o is not Outcome.HELD], aside
 
-    async def _release_one_by_one(self) -> tuple[list[tuple[IntakeEvent, Outcome]], list[SetAside]]:
+    async def _release_one_by_one(self) -> Decided:
         """Each due held event in a transaction of its own (at most a batch's worth); one that fails
         alone is set aside and its held row deleted, in that transaction."""
         outcomes: list[tuple[IntakeEvent, Outcome]] = []
@@ -369,14 +378,14 @@ class IntakeConsumer:
             aside.extend(decided[1])
         return outcomes, aside
 
-    async def _release_one(self) -> tuple[list[tuple[IntakeEvent, Outcome]], list[SetAside]] | None:
+    async def _release_one(self) -> Decided | None:
         async with self._transaction() as conn:
             claimed = await held.claim(conn, 1)
-            if not claimed.items:
+            if not claimed.items and not claimed.unreadable:
                 return None
             try:
                 async with conn.transaction():  # a savepoint: its failure leaves the claim usable
-                    return await self._decide_held(conn, claimed), []
+                    return await self._decide_held(conn, claimed)
             except TRANSIENT:
                 raise
             except Exception as exc:  # noqa: BLE001 -- this event alone fails: set it aside, go on
@@ -407,13 +416,13 @@ class IntakeConsumer:
                 pending.append(await producer.send(self._quarantine_topic, item.payload, key=key, headers=headers))
             await asyncio.gather(*pending)
 
-    def _observe(self, outcomes: list[tuple[IntakeEvent, Outcome]], aside: list[SetAside]) -> None:
+    def _observe(self, outcomes: list[tuple[IntakeEvent, Outcome]], aside: list[SetAside], *, lag: bool = True) -> None:
         now = datetime.now(UTC)
         for event, outcome in outcomes:
             APPLIED.labels(event.kind.value, outcome.value).inc()
-            if outcome not in (Outcome.DUPLICATE, Outcome.HELD):
+            if lag and outcome not in (Outcome.DUPLICATE, Outcome.HELD):
                 APPLY_LAG.observe((now - event.received_at).total_seconds())
-        if outcomes:
+        if outcomes and lag:
             LAG_SECONDS.set((now - max(e.received_at for e, _ in outcomes)).total_seconds())
         for item in aside:
             QUARANTINED.labels(item.reason.value).inc()

@@ -39,7 +39,7 @@ async def apply_intake(
         if code is None and event.kind is IntakeKind.REPLY and event.email is not None:
             ids = [normalize_message_id(m) for m in (*event.email.references, event.email.in_reply_to or "") if m]
             code = await repo.thread_ticket(conn, ids)
-        if code is None and hold.wait_s > 0:  # its ticket may be on its way: wait for it
+        if code is None and hold.now < hold.until():  # its ticket may be on its way: wait for it
             await held.hold(conn, [HeldRow(event, partition, offset, hold.until())])
             return Outcome.HELD
         if code is not None and event.kind is IntakeKind.REPLY:

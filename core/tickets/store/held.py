@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
+
+from pydantic import ValidationError
 
 from core.intake.domain.schemas import IntakeEvent
 from core.tickets.domain.batch import HeldRow, Positioned, thread_ids
@@ -14,11 +16,25 @@ from core.tickets.store.repository import Conn
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A held row whose event no longer decodes (a worker of another release wrote it)."""
+
+    intake_id: UUID
+    payload: bytes
+    partition: int
+    offset: int
+    error: str
+
+
+@dataclass(frozen=True)
 class Claimed:
-    """Held events taken for one pass, locked until its transaction ends."""
+    """Held events taken for one pass, locked until its transaction ends, in the order they were
+    read from the topic; `now` is the database's clock, which decided that their hold had ended."""
 
     items: list[Positioned]
     until: dict[UUID, datetime]
+    unreadable: list[Unreadable]
+    now: datetime
 
 
 async def hold(conn: Conn, rows: Sequence[HeldRow]) -> None:
@@ -52,22 +68,29 @@ async def release(conn: Conn, intake_ids: Sequence[UUID]) -> None:
 async def claim(conn: Conn, limit: int) -> Claimed:
     """The oldest held events that may be decided now (their ticket appeared, or their hold ended),
     locked; those another worker is deciding at the moment are skipped."""
+    # Events held in one batch share held_at (the transaction's start): the topic's order breaks
+    # the tie, so a reply to a held reply is decided after it, as it was read.
     rows = await (
         await conn.execute(
-            """SELECT h.intake_id, h.payload::text, h.kafka_partition, h.kafka_offset, h.hold_until
+            """SELECT h.intake_id, h.payload::text, h.kafka_partition, h.kafka_offset, h.hold_until, now()
                FROM held_intakes h
                WHERE h.hold_until <= now()
                   OR EXISTS (SELECT 1 FROM tickets t WHERE t.code = ANY(h.names))
                   OR EXISTS (SELECT 1 FROM email_messages m WHERE m.message_id = ANY(h.threads))
-               ORDER BY h.held_at, h.intake_id LIMIT %s FOR UPDATE OF h SKIP LOCKED""",
+               ORDER BY h.held_at, h.kafka_partition, h.kafka_offset LIMIT %s FOR UPDATE OF h SKIP LOCKED""",
             (limit,),
         )
     ).fetchall()
-    items = [
-        Positioned(IntakeEvent.model_validate_json(payload), partition, offset)
-        for _, payload, partition, offset, _ in rows
-    ]
-    return Claimed(items=items, until={r[0]: r[4] for r in rows})
+    now = rows[0][5] if rows else datetime.now(UTC)
+    items: list[Positioned] = []
+    unreadable: list[Unreadable] = []
+    for intake_id, payload, partition, offset, _, _ in rows:
+        try:
+            items.append(Positioned(IntakeEvent.model_validate_json(payload), partition, offset))
+        except ValidationError as exc:
+            error = f"held event no longer an intake.v1 event: {exc.errors()[0]['msg'] if exc.errors() else exc}"
+            unreadable.append(Unreadable(intake_id, payload.encode(), partition, offset, error))
+    return Claimed(items=items, until={r[0]: r[4] for r in rows}, unreadable=unreadable, now=now)
 
 
 async def count(conn: Conn) -> int:
