@@ -76,7 +76,9 @@ def kafka_brokers(topo: Topology, expected: list[str] | None = None, *, in_sync:
 
 
 def patroni_pair(topo: Topology, member: str | None = None) -> Check:
-    """Exactly one running primary and one streaming sync standby (optionally: `member` is it)."""
+    """Exactly one running primary and one streaming sync standby (optionally: `member` is one of
+    the two; a restored site is the standby after a loss, but still the primary if the drill that
+    restores it never injected its fault)."""
 
     def check() -> tuple[bool, str]:
         members = probes.patroni_cluster(topo)
@@ -87,7 +89,7 @@ def patroni_pair(topo: Topology, member: str | None = None) -> Check:
         detail = ", ".join(f"{m.name}={m.role}/{m.state}" for m in members) or "no members"
         ok = len(leaders) == 1 and len(syncs) == 1
         if member is not None:
-            ok = ok and any(m.name == member for m in syncs)
+            ok = ok and any(m.name == member for m in leaders + syncs)
         return ok, detail
 
     return check

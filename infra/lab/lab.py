@@ -411,7 +411,7 @@ class Lab:
             waited += [
                 health.wait_for(
                     console,
-                    f"PostgreSQL at {site} streaming as sync standby",
+                    f"PostgreSQL at {site} back in the pair (primary or sync standby)",
                     health.patroni_pair(topo, member=site),
                     timeout,
                     dirs.log_of("patroni"),

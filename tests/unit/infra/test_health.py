@@ -1,4 +1,5 @@
-"""The lab's wait for the ticket workers' consumer group to settle (probe answers stubbed)."""
+"""The lab's waits (probe answers stubbed): the ticket workers' consumer group settling, and a
+restored site back in the Patroni pair."""
 
 from __future__ import annotations
 
@@ -32,3 +33,21 @@ def test_the_lab_reads_the_gauge_the_ticket_worker_exports() -> None:
     from core.tickets.kafka.consumer import PARTITIONS_HELD_METRIC
 
     assert probes.PARTITIONS_HELD_METRIC == PARTITIONS_HELD_METRIC
+
+
+@pytest.mark.parametrize(
+    ("roles", "restored"),
+    [
+        ({"a": ("leader", "running"), "b": ("sync_standby", "streaming")}, True),  # back as the standby
+        ({"a": ("sync_standby", "streaming"), "b": ("leader", "running")}, True),  # never lost (no fault injected)
+        ({"a": ("leader", "running"), "b": ("replica", "streaming")}, False),  # not synchronous yet
+        ({"a": ("leader", "running"), "b": ("replica", "starting")}, False),
+    ],
+)
+def test_a_restored_site_is_back_when_it_is_either_half_of_the_pair(
+    monkeypatch: pytest.MonkeyPatch, roles: dict[str, tuple[str, str]], restored: bool
+) -> None:
+    members = [probes.PatroniMember(name=site, role=role, state=state) for site, (role, state) in roles.items()]
+    monkeypatch.setattr(probes, "patroni_cluster", lambda _topo: members)
+    ok, _ = health.patroni_pair(load_topology(), member="b")()
+    assert ok is restored
