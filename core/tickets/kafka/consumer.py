@@ -141,6 +141,18 @@ def _first_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _rejected(item: Positioned, exc: Exception) -> SetAside:
+    """An event that failed alone (read from the topic, or held), set aside with its error."""
+    error = f"{type(exc).__name__}: {_first_line(str(exc))}"
+    log.error(
+        "intake event set aside: %s",
+        error[:300],
+        extra={"intake_id": str(item.event.intake_id), "partition": item.partition, "offset": item.offset},
+    )
+    payload = item.event.model_dump_json().encode()
+    return SetAside(item.partition, item.offset, Reason.REJECTED, error, payload, item.event.intake_id)
+
+
 class IntakeConsumer:
     """`worker` names this worker in set-aside records; `member` is its static member id in the
     group, one per process (Kafka fences the older of two members that share one)."""
@@ -297,16 +309,7 @@ class IntakeConsumer:
             try:
                 outcome = await self._retrying(partial(self._apply_one, item), bounded=False)
             except Exception as exc:  # noqa: BLE001 -- this event alone fails: set it aside, go on
-                error = f"{type(exc).__name__}: {_first_line(str(exc))}"
-                log.error(
-                    "intake event set aside: %s",
-                    error[:300],
-                    extra={"intake_id": str(item.event.intake_id), "partition": item.partition, "offset": item.offset},
-                )
-                payload = item.event.model_dump_json().encode()
-                aside.append(
-                    SetAside(item.partition, item.offset, Reason.REJECTED, error, payload, item.event.intake_id)
-                )
+                aside.append(_rejected(item, exc))
             else:
                 outcomes.append((item.event, outcome))
         await self._retrying(lambda: self._apply_batch([], aside), bounded=False)
@@ -390,12 +393,7 @@ class IntakeConsumer:
                 raise
             except Exception as exc:  # noqa: BLE001 -- this event alone fails: set it aside, go on
                 item = claimed.items[0]
-                error = f"{type(exc).__name__}: {_first_line(str(exc))}"
-                log.error(
-                    "held intake event set aside: %s", error[:300], extra={"intake_id": str(item.event.intake_id)}
-                )
-                payload = item.event.model_dump_json().encode()
-                set_aside = SetAside(item.partition, item.offset, Reason.REJECTED, error, payload, item.event.intake_id)
+                set_aside = _rejected(item, exc)
                 await quarantine.record(conn, [set_aside], self._worker)
                 await held.release(conn, [item.event.intake_id])
                 return [], [set_aside]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from core.intake.domain.codes import normalize_message_id
 from core.intake.domain.schemas import IntakeEvent, IntakeKind
 from core.tickets.domain import planning
-from core.tickets.domain.batch import HeldRow, Hold, IntakeRow
+from core.tickets.domain.batch import HeldRow, Hold, IntakeRow, thread_ids
 from core.tickets.domain.model import Ticket
 from core.tickets.domain.outcome import Outcome
 from core.tickets.domain.planning import Followup, Policies
@@ -36,9 +36,8 @@ async def apply_intake(
         code, outcome = await _open(conn, event, policies)
     else:
         code = await repo.first_existing(conn, event.reply_to)
-        if code is None and event.kind is IntakeKind.REPLY and event.email is not None:
-            ids = [normalize_message_id(m) for m in (*event.email.references, event.email.in_reply_to or "") if m]
-            code = await repo.thread_ticket(conn, ids)
+        if code is None and event.kind is IntakeKind.REPLY:
+            code = await repo.thread_ticket(conn, thread_ids(event))
         if code is None and hold.now < hold.until():  # its ticket may be on its way: wait for it
             await held.hold(conn, [HeldRow(event, partition, offset, hold.until())])
             return Outcome.HELD
