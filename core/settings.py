@@ -177,6 +177,9 @@ class FailoverSettings(_Strict):
     # A decider's ZooKeeper session held through a server other than its preferred one (after a
     # cut, kazoo stays wherever it reconnected) is moved back within this (failover.zookeeper.rehome).
     rehome_s: float = Field(ge=1, le=3600)
+    # A dedicated Kafka controller found leading at a data site is restarted to hand the lead on
+    # (failover.controller_steward): looked at this often, and not again this soon after.
+    controller_steward_s: float = Field(ge=1, le=3600)
     absent_grace_s: float = Field(ge=1, le=86_400)  # re-route an absent agent's tickets after this
     sla_clock_batch: int = Field(ge=1, le=100_000)  # due tickets read per query
     sla_clock_horizon_s: float = Field(ge=60, le=86_400)  # nothing due sooner: look again after this
@@ -358,6 +361,15 @@ class Supervisor(_Strict):
     group: str  # the site's program group (programs are addressed as group:name)
 
 
+class LocalKafkaController(_Strict):
+    """This site's dedicated Kafka controller, which the failover agent keeps from leading."""
+
+    program: str = Field(min_length=1)  # its supervisord program
+    node_id: int = Field(ge=1)
+    quorum_state: str  # the `quorum-state` file of its metadata log: the leader it last saw
+    other_voters: list[str] = Field(min_length=2)  # host:port of every other controller
+
+
 class ServiceSettings(_Strict):
     environment: Literal["lab", "production"]
     site: str = Field(pattern=r"^[a-z0-9]+$")
@@ -387,6 +399,7 @@ class ServiceSettings(_Strict):
     # The other data sites, each by the host:port endpoints that prove we reach it (a partition
     # makes them time out): what the failover agent's step-aside rule probes.
     peer_endpoints: dict[str, list[str]] = Field(default_factory=dict)
+    kafka_controller: LocalKafkaController | None = None  # None: no dedicated controller on this host
     patroni_ca: str | None = None  # the CA its HTTPS certificate is checked against
     mail: OutboundMail
     chat_replies: ChatReplies

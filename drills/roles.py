@@ -16,7 +16,7 @@ NOTIFIER = "notifier"
 
 def snapshot(topo: Topology, coord: Coordination) -> Roles:
     status = collect(LabLayout(topo), quorum=True)
-    by_node = {s.node_id: name for name, s in topo.sites.items()}
+    by_node = {s.controller_id: name for name, s in topo.sites.items()}
     controller = status.kafka.active_controller if status.kafka else None
 
     def leader(role: str) -> str | None:

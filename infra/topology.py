@@ -51,6 +51,15 @@ class Site(_Strict):
     address: ipaddress.IPv4Address
     namespace: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
     node_id: int = Field(ge=1, le=255)
+    # A Kafka controller of its own (a process apart from the broker, as in production), under this
+    # node id; None: the site's one Kafka process is its controller too (the witness). A dedicated
+    # controller can be restarted, and so hand the quorum's leadership on, without moving any
+    # partition (failover.controller_steward).
+    kafka_controller_id: int | None = Field(default=None, ge=1, le=255)
+
+    @property
+    def controller_id(self) -> int:
+        return self.kafka_controller_id if self.kafka_controller_id is not None else self.node_id
 
 
 class Ports(_Strict):
@@ -456,6 +465,21 @@ class Topology(_Strict):
         _refuse_duplicates({n: str(s.address) for n, s in self.sites.items()}, "address")
         _refuse_duplicates({n: s.namespace for n, s in self.sites.items()}, "namespace")
         _refuse_duplicates({n: str(s.node_id) for n, s in self.sites.items()}, "node_id")
+        node_ids = {s.node_id: n for n, s in self.sites.items()}
+        for name, site in sorted(self.sites.items()):
+            if site.kafka_controller_id in node_ids:
+                raise ValueError(
+                    f"sites.{name}.kafka_controller_id: {site.kafka_controller_id} is site "
+                    f"{node_ids[site.kafka_controller_id]}'s node_id (Kafka node ids are one space)"
+                )
+        _refuse_duplicates(
+            {n: str(s.kafka_controller_id) for n, s in self.sites.items() if s.kafka_controller_id is not None},
+            "kafka_controller_id",
+        )
+        if self.sites[witnesses[0]].kafka_controller_id is not None:
+            raise ValueError(
+                "sites: the witness's one Kafka process is its controller; kafka_controller_id is for data sites"
+            )
         for name, site in self.sites.items():
             if site.address not in self.lab.subnet:
                 raise ValueError(f"sites.{name}.address: {site.address} is outside the lab subnet {self.lab.subnet}")
@@ -545,7 +569,13 @@ class Topology(_Strict):
         return [f"{self.sites[n].address}:{self.ports.kafka_broker}" for n in self.kafka_broker_sites]
 
     def kafka_voters(self) -> str:
-        return ",".join(f"{s.node_id}@{s.address}:{self.ports.kafka_controller}" for _, s in sorted(self.sites.items()))
+        return ",".join(
+            f"{s.controller_id}@{s.address}:{self.ports.kafka_controller}" for _, s in sorted(self.sites.items())
+        )
+
+    def dedicated_controller_sites(self) -> list[str]:
+        """Data sites whose Kafka controller runs apart from their broker (program `kafka-controller`)."""
+        return [n for n in self.data_sites if self.sites[n].kafka_controller_id is not None]
 
 
 def checked_site_names(sites: dict[str, T]) -> dict[str, T]:

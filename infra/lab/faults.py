@@ -41,11 +41,11 @@ def kill_site(topo: Topology, site: str) -> int:
 
 def burn_site(topo: Topology, site: str, dirs: SiteDirs) -> list[str]:
     """A site that burns down: SIGKILL every process, then delete what its disks held (ZooKeeper's
-    snapshots and logs, Kafka's log dirs, PostgreSQL's data directory); return what was deleted.
-    Only `rebuild_site` brings it back, from the survivors."""
+    snapshots and logs, Kafka's log dirs (its broker's and its controller's), PostgreSQL's data
+    directory); return what was deleted. Only `rebuild_site` brings it back, from the survivors."""
     kill_site(topo, site)
     burnt = []
-    for path in (dirs.zookeeper_data, dirs.kafka_data, dirs.postgres_data):
+    for path in (dirs.zookeeper_data, dirs.kafka_data, dirs.kafka_controller_data, dirs.postgres_data):
         if path.exists():
             shutil.rmtree(path)
             burnt.append(str(path))

@@ -34,11 +34,13 @@ from infra.lab.errors import LabError, MissingBinary
 from infra.lab.layout import FRONT_DOOR, LabLayout
 from infra.lab.render import (
     COLD_PROGRAMS,
+    KAFKA_CONTROLLER,
     SERVICE_PROGRAMS,
     RenderedFile,
     Secrets,
     kafka_ops_tools_file,
     kafka_passwords,
+    kafka_programs,
     kafka_properties_path,
     new_kafka_cluster_id,
     render_group,
@@ -127,38 +129,45 @@ class Lab:
         return path.read_text().strip()
 
     def _format_kafka(self, site: str, secrets: Secrets) -> None:
-        """Format the site's Kafka log once, with every SCRAM user in its bootstrap metadata (the
-        brokers authenticate each other with one before any admin client could add it)."""
+        """Format each of the site's Kafka logs once (its broker's, and a dedicated controller's),
+        with every SCRAM user in its bootstrap metadata (the brokers authenticate each other with
+        one before any admin client could add it)."""
         dirs = self.layout.site(site)
         marker = dirs.root / KAFKA_SCRAM_MARKER
-        if (dirs.kafka_data / "meta.properties").exists():
-            if not marker.exists():
-                raise LabError(
-                    f"site {site}'s Kafka log was formatted before its listeners required SCRAM users; "
-                    "run `ccdr lab down --purge`, then `ccdr lab up`"
-                )
-            return
+        logs = {"kafka": dirs.kafka_data, KAFKA_CONTROLLER: dirs.kafka_controller_data}
+        formatted = {p: (logs[p] / "meta.properties").exists() for p in kafka_programs(self.topology, site)}
+        if any(formatted.values()) and not marker.exists():
+            raise LabError(
+                f"site {site}'s Kafka log was formatted before its listeners required SCRAM users; "
+                "run `ccdr lab down --purge`, then `ccdr lab up`"
+            )
+        if formatted.get("kafka") and formatted.get(KAFKA_CONTROLLER) is False:
+            raise LabError(
+                f"site {site}'s Kafka log was formatted when its broker was its controller too; "
+                "run `ccdr lab down --purge`, then `ccdr lab up`"
+            )
         passwords = kafka_passwords(secrets)
         scram = [
             f"--add-scram={kafka_access.SCRAM_MECHANISM}=[name={user},password={passwords[user]}]"
             for user in kafka_access.users()
         ]
-        run(
-            [
-                "java",
-                "-Xmx128m",
-                "-cp",
-                f"{self.layout.kafka_libs}/*",
-                "kafka.tools.StorageTool",
-                "format",
-                f"--cluster-id={self._kafka_cluster_id()}",
-                "--config",
-                str(kafka_properties_path(dirs)),
-                "--ignore-formatted",
-                *scram,
-            ],
-            timeout=120,
-        )
+        for program in (p for p, done in formatted.items() if not done):
+            run(
+                [
+                    "java",
+                    "-Xmx128m",
+                    "-cp",
+                    f"{self.layout.kafka_libs}/*",
+                    "kafka.tools.StorageTool",
+                    "format",
+                    f"--cluster-id={self._kafka_cluster_id()}",
+                    "--config",
+                    str(kafka_properties_path(dirs, program)),
+                    "--ignore-formatted",
+                    *scram,
+                ],
+                timeout=120,
+            )
         marker.touch()
 
     def render(self) -> list[Path]:
@@ -374,7 +383,15 @@ class Lab:
         if netns.pids_in(topo.site(site).namespace):
             raise LabError(f"site {site} is running: burn it (`ccdr lab burn-site {site}`) or restore it instead")
         dirs = self.layout.site(site)
-        kept = [str(p) for p in (dirs.zookeeper_data / "version-2", dirs.kafka_data / "meta.properties") if p.exists()]
+        kept = [
+            str(p)
+            for p in (
+                dirs.zookeeper_data / "version-2",
+                dirs.kafka_data / "meta.properties",
+                dirs.kafka_controller_data / "meta.properties",
+            )
+            if p.exists()
+        ]
         if kept:
             raise LabError(f"site {site} still has its data ({', '.join(kept)}): `ccdr lab restore-site {site}`")
         return self.restore_site(site)

@@ -43,6 +43,11 @@ class SiteDirs:
         return self.root / "kafka"
 
     @property
+    def kafka_controller_data(self) -> Path:
+        """A dedicated controller's metadata log (Topology.dedicated_controller_sites)."""
+        return self.root / "kafka-controller"
+
+    @property
     def postgres_data(self) -> Path:
         return self.root / "postgres" / "data"
 

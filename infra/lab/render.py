@@ -123,8 +123,16 @@ def _zookeeper(topo: Topology, site: str, dirs: SiteDirs, pki: LabPki | None) ->
     return Program("zookeeper", command, dirs.root, startsecs=2), files
 
 
-def kafka_properties_path(dirs: SiteDirs) -> Path:
-    return dirs.conf / "kafka.properties"
+def kafka_properties_path(dirs: SiteDirs, program: str = "kafka") -> Path:
+    return dirs.conf / f"{program}.properties"
+
+
+KAFKA_CONTROLLER = "kafka-controller"  # a data site's dedicated controller (Topology.dedicated_controller_sites)
+
+
+def kafka_programs(topo: Topology, site: str) -> list[str]:
+    """The site's Kafka processes, each with its own properties file and log (its node's)."""
+    return [KAFKA_CONTROLLER, "kafka"] if site in topo.dedicated_controller_sites() else ["kafka"]
 
 
 def _kafka_tls(topo: Topology, site: str, secrets: Secrets, pki: LabPki) -> dict[str, object]:
@@ -163,41 +171,51 @@ def kafka_ops_tools_file(topo: Topology, pki: LabPki) -> RenderedFile:
 
 def _kafka(
     topo: Topology, layout: LabLayout, site: str, dirs: SiteDirs, secrets: Secrets, pki: LabPki | None
-) -> tuple[Program, list[RenderedFile]]:
+) -> list[tuple[Program, list[RenderedFile]]]:
     """With `pki`: SASL_SSL for clients and brokers, mutual TLS between controllers and nodes,
-    ACLs enforced (the file holds the node's key and the brokers' password: 0600)."""
+    ACLs enforced (the file holds the node's key and the brokers' password: 0600). A data site
+    with a dedicated controller runs two processes (two nodes, one certificate), as production's
+    coordination and broker hosts do; the witness runs one that is both."""
     s = topo.site(site)
-    is_broker = site in topo.kafka_broker_sites
-    props = kafka_properties_path(dirs)
-    log4j = dirs.conf / "kafka-log4j2.properties"
-    files = [
-        RenderedFile(
-            props,
-            render_template(
-                "kafka.properties.j2",
-                site=site,
-                node_id=s.node_id,
-                roles="broker,controller" if is_broker else "controller",
-                is_broker=is_broker,
-                voters=topo.kafka_voters(),
-                address=s.address,
-                ports=topo.ports,
-                data_dir=dirs.kafka_data,
-                kafka=topo.kafka,
-                timers=topo.timers.kafka,
-                tls=_kafka_tls(topo, site, secrets, pki) if pki is not None else None,
+    tls = _kafka_tls(topo, site, secrets, pki) if pki is not None else None
+    out = []
+    for program in kafka_programs(topo, site):
+        dedicated = program == KAFKA_CONTROLLER
+        is_broker = not dedicated and site in topo.kafka_broker_sites
+        is_controller = dedicated or s.kafka_controller_id is None
+        props = kafka_properties_path(dirs, program)
+        log4j = dirs.conf / f"{program}-log4j2.properties"
+        roles = ",".join(r for r, on in (("broker", is_broker), ("controller", is_controller)) if on)
+        files = [
+            RenderedFile(
+                props,
+                render_template(
+                    "kafka.properties.j2",
+                    site=site,
+                    node_id=s.controller_id if dedicated else s.node_id,
+                    roles=roles,
+                    is_broker=is_broker,
+                    is_controller=is_controller,
+                    voters=topo.kafka_voters(),
+                    address=s.address,
+                    ports=topo.ports,
+                    data_dir=dirs.kafka_controller_data if dedicated else dirs.kafka_data,
+                    kafka=topo.kafka,
+                    timers=topo.timers.kafka,
+                    tls=tls,
+                ),
+                mode=0o600,
             ),
-            mode=0o600,
-        ),
-        RenderedFile(log4j, render_template("kafka-log4j2.properties.j2", site=site)),
-    ]
-    heap = topo.kafka.broker_heap_mb if is_broker else topo.kafka.controller_heap_mb
-    command = (
-        f"java -Xms{heap}m -Xmx{heap}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true "
-        f"-Dkafka.logs.dir={dirs.logs} -Dlog4j2.configurationFile={log4j} "
-        f"-cp {layout.kafka_libs}/* kafka.Kafka {props}"
-    )
-    return Program("kafka", command, dirs.root, startsecs=3), files
+            RenderedFile(log4j, render_template("kafka-log4j2.properties.j2", site=site)),
+        ]
+        heap = topo.kafka.broker_heap_mb if is_broker else topo.kafka.controller_heap_mb
+        command = (
+            f"java -Xms{heap}m -Xmx{heap}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true "
+            f"-Dkafka.logs.dir={dirs.logs} -Dlog4j2.configurationFile={log4j} "
+            f"-cp {layout.kafka_libs}/* kafka.Kafka {props}"
+        )
+        out.append((Program(program, command, dirs.root, startsecs=3), files))
+    return out
 
 
 def _patroni(
@@ -359,8 +377,9 @@ def programs_of(topo: Topology, group: str) -> list[str]:
     relay = [mail_relay.PROGRAM] if group == topo.mail.relay_site else []
     relay += [CHAT_STANDIN] if group == topo.chat.standin_site else []
     if topo.site(group).role == "data":
-        return ["zookeeper", "kafka", "patroni", "pgbackrest", *SERVICE_PROGRAMS, *COLD_PROGRAMS, *relay]
-    return ["zookeeper", "kafka", "pgbackrest", *relay]
+        kafka = kafka_programs(topo, group)
+        return ["zookeeper", *kafka, "patroni", "pgbackrest", *SERVICE_PROGRAMS, *COLD_PROGRAMS, *relay]
+    return ["zookeeper", *kafka_programs(topo, group), "pgbackrest", *relay]
 
 
 def services_settings_path(dirs: SiteDirs, program: str) -> Path:
@@ -392,6 +411,20 @@ def _services(
 def kafka_auth_of(topo: Topology, principal: str, password: str) -> dict[str, str]:
     """A client's `kafka.auth` settings (core.settings.KafkaAuth)."""
     return {"username": principal, "password": password, "ca_file": str(ca_file(topo))}
+
+
+def _local_controller(topo: Topology, site: str, dirs: SiteDirs) -> dict[str, object] | None:
+    """What the failover agent needs to keep this site's dedicated controller from leading."""
+    if site not in topo.dedicated_controller_sites():
+        return None
+    return {
+        "program": KAFKA_CONTROLLER,
+        "node_id": topo.site(site).controller_id,
+        "quorum_state": str(dirs.kafka_controller_data / "__cluster_metadata-0" / "quorum-state"),
+        "other_voters": [
+            f"{s.address}:{topo.ports.kafka_controller}" for n, s in sorted(topo.sites.items()) if n != site
+        ],
+    }
 
 
 def service_settings(
@@ -468,6 +501,7 @@ def service_settings(
             for peer in topo.data_sites
             if peer != site
         },
+        "kafka_controller": _local_controller(topo, site, dirs),
         "patroni_ca": str(ca_file(topo)),
         "mail": {
             "relay_host": str(topo.site(topo.mail.relay_site).address),
@@ -580,7 +614,7 @@ def render_group(
     if group == FRONT_DOOR:
         parts = [_haproxy(topo, dirs, pki)]
     else:
-        parts = [_zookeeper(topo, group, dirs, pki), _kafka(topo, layout, group, dirs, secrets, pki)]
+        parts = [_zookeeper(topo, group, dirs, pki), *_kafka(topo, layout, group, dirs, secrets, pki)]
         if topo.site(group).role == "data":
             parts.append(_patroni(topo, layout, group, dirs, secrets, pki))
         parts.append(backup_config.render_site(topo, layout, group, pki))

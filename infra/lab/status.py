@@ -8,7 +8,7 @@ from rich.table import Table
 
 from infra.lab import netns, probes, supervise
 from infra.lab.layout import FRONT_DOOR, LabLayout
-from infra.lab.render import haproxy_stats_socket, programs_of
+from infra.lab.render import KAFKA_CONTROLLER, haproxy_stats_socket, programs_of
 
 
 class ComponentStatus(BaseModel):
@@ -74,14 +74,15 @@ def collect(layout: LabLayout, *, quorum: bool = True) -> LabStatus:
                 comp.role = probes.zookeeper_mode_of(topo, name)
                 if comp.role == "leader":
                     zk_leader = name
-            elif prog == "kafka":
+            elif prog in ("kafka", KAFKA_CONTROLLER):
                 roles = []
-                if name in topo.kafka_broker_sites:
+                if prog == "kafka" and name in topo.kafka_broker_sites:
                     roles.append("broker" if meta and site.node_id in meta.brokers else "broker(absent)")
-                if kq and kq.leader_id == site.node_id:
-                    roles.append("active controller")
-                elif kq and site.node_id in kq.voters:
-                    roles.append("voter")
+                if prog == KAFKA_CONTROLLER or site.kafka_controller_id is None:
+                    if kq and kq.leader_id == site.controller_id:
+                        roles.append("active controller")
+                    elif kq and site.controller_id in kq.voters:
+                        roles.append("voter")
                 comp.role = ", ".join(roles) or None
             elif prog == "patroni" and name in by_member:
                 m = by_member[name]

@@ -186,8 +186,8 @@ def _kafka(topo: ProductionTopology, host: Host) -> list[HostFile]:
     p = topo.paths
     conf, data = p.etc / "kafka" / "server.properties", p.data / "kafka"
     log4j = p.etc / "kafka" / "log4j2.properties"
-    is_broker = "kafka-broker" in host.roles
-    roles = ",".join(r for r, on in (("broker", is_broker), ("controller", "kafka-controller" in host.roles)) if on)
+    is_broker, is_controller = "kafka-broker" in host.roles, "kafka-controller" in host.roles
+    roles = ",".join(r for r, on in (("broker", is_broker), ("controller", is_controller)) if on)
     tls, secrets = p.etc / "tls", p.etc / "secrets"
     # Key and passwords stay in their files: Kafka reads them through its directory config provider.
     node_tls = {
@@ -209,6 +209,7 @@ def _kafka(topo: ProductionTopology, host: Host) -> list[HostFile]:
         node_id=host.node_id,
         roles=roles,
         is_broker=is_broker,
+        is_controller=is_controller,
         voters=topo.kafka_voters(),
         address=host.address,
         ports=topo.ports,

@@ -107,7 +107,7 @@ def test_status_json_reports_every_site(lab: Topology) -> None:
     status = json.loads(ccdr("lab", "status", "--json").stdout)
     assert [s["site"] for s in status["sites"]] == ["a", "b", "c"]
     assert status["patroni_primary"] in ("a", "b")
-    assert status["kafka"]["voters"] == [1, 2, 3]
+    assert status["kafka"]["voters"] == [3, 101, 102]  # the witness, and the data sites' dedicated controllers
     assert status["kafka"]["under_replicated"] == 0
     for site in status["sites"]:
         always_on = [c for c in site["components"] if c["name"] not in COLD_PROGRAMS]

@@ -55,15 +55,38 @@ def _files(layout: LabLayout, group: str) -> dict[str, RenderedFile]:
 
 def _voters(layout: LabLayout) -> str:
     topo, port = layout.topology, layout.topology.ports.kafka_controller
-    return ",".join(f"{topo.sites[n].node_id}@{topo.sites[n].address}:{port}" for n in sorted(topo.sites))
+    return ",".join(f"{topo.sites[n].controller_id}@{topo.sites[n].address}:{port}" for n in sorted(topo.sites))
 
 
-def test_data_site_runs_broker_and_controller(layout: LabLayout) -> None:
-    props = _files(layout, "a")["kafka.properties"].content
+def test_data_site_runs_its_broker_and_a_dedicated_controller(layout: LabLayout) -> None:
+    files = _files(layout, "a")
+    site, ports = layout.topology.sites["a"], layout.topology.ports
+    dirs = layout.site("a")
+    broker, controller = files["kafka.properties"].content, files["kafka-controller.properties"].content
+    assert "process.roles=broker\n" in broker and f"node.id={site.node_id}\n" in broker
+    assert f"listeners=PLAINTEXT://{site.address}:{ports.kafka_broker}\n" in broker  # no CONTROLLER listener
+    assert f"log.dirs={dirs.kafka_data}\n" in broker
+    assert "unclean.leader.election.enable=false" in broker
+    assert "process.roles=controller\n" in controller and f"node.id={site.kafka_controller_id}\n" in controller
+    assert f"listeners=CONTROLLER://{site.address}:{ports.kafka_controller}\n" in controller
+    assert f"log.dirs={dirs.kafka_controller_data}\n" in controller
+    for props in (broker, controller):
+        assert f"controller.quorum.voters={_voters(layout)}" in props
+    conf = files["supervisord.conf"].content
+    assert conf.index("[program:kafka-controller]") < conf.index("[program:kafka]")
+
+
+def test_a_data_site_without_a_controller_id_runs_one_combined_process() -> None:
+    raw = tomllib.loads(DEFAULT_TOPOLOGY.read_text())
+    del raw["sites"]["a"]["kafka_controller_id"]
+    layout = LabLayout(parse_topology(tomli_w.dumps(raw), "t.toml"))
+    files = _files(layout, "a")
     a, ports = layout.topology.sites["a"].address, layout.topology.ports
+    props = files["kafka.properties"].content
     assert "process.roles=broker,controller" in props
     assert f"listeners=PLAINTEXT://{a}:{ports.kafka_broker},CONTROLLER://{a}:{ports.kafka_controller}" in props
-    assert "unclean.leader.election.enable=false" in props
+    assert "kafka-controller.properties" not in files
+    assert "[program:kafka-controller]" not in files["supervisord.conf"].content
     assert f"controller.quorum.voters={_voters(layout)}" in props
 
 
@@ -173,3 +196,19 @@ def test_the_failover_agent_tries_the_witness_zookeeper_first_and_the_rest_their
     assert order("failover") == [address("c"), address(site), address(other)]
     for program in ("intake", "tickets", "ticket-worker", "notifier"):
         assert order(program) == [address(site), address("c"), address(other)], program
+
+
+def test_the_failover_agent_is_told_its_sites_dedicated_controller(layout: LabLayout) -> None:
+    settings = json.loads(_files(layout, "b")["services-failover.json"].content)
+    topo = layout.topology
+    local = settings["kafka_controller"]
+    assert local["program"] == "kafka-controller"
+    assert local["node_id"] == topo.sites["b"].kafka_controller_id
+    assert local["quorum_state"] == str(
+        layout.site("b").kafka_controller_data / "__cluster_metadata-0" / "quorum-state"
+    )
+    assert sorted(local["other_voters"]) == sorted(
+        f"{topo.sites[n].address}:{topo.ports.kafka_controller}" for n in ("a", "c")
+    )
+    # the step-aside rule stops the controller first: a leading one resigns before the broker goes
+    assert settings["failover"]["step_aside"]["programs"][:2] == ["kafka-controller", "kafka"]

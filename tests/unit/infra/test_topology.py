@@ -34,7 +34,8 @@ def test_shipped_topology_loads_with_three_sites() -> None:
     assert topo.data_sites == ["a", "b"]
     assert topo.witness_site == "c"
     assert topo.zookeeper_connect().count(",") == 2
-    assert topo.kafka_voters() == "1@10.77.0.11:9093,2@10.77.0.12:9093,3@10.77.0.13:9093"
+    assert topo.kafka_voters() == "101@10.77.0.11:9093,102@10.77.0.12:9093,3@10.77.0.13:9093"
+    assert topo.dedicated_controller_sites() == ["a", "b"]
 
 
 def test_two_sites_with_one_address() -> None:
@@ -225,3 +226,21 @@ def test_zookeeper_servers_by_preference() -> None:
     ]
     assert topo.zookeeper_preference("b", "failover") == ["c", "b"]
     assert topo.zookeeper_preference("b", "intake") == ["b", "c"]
+
+
+def test_a_controller_id_shared_with_a_broker_is_refused() -> None:
+    raw = _raw()
+    raw["sites"]["a"]["kafka_controller_id"] = raw["sites"]["c"]["node_id"]
+    assert "is site c's node_id" in _refused(raw)
+
+
+def test_two_sites_sharing_a_controller_id_is_refused() -> None:
+    raw = _raw()
+    raw["sites"]["b"]["kafka_controller_id"] = raw["sites"]["a"]["kafka_controller_id"]
+    assert "share kafka_controller_id" in _refused(raw)
+
+
+def test_a_dedicated_controller_at_the_witness_is_refused() -> None:
+    raw = _raw()
+    raw["sites"]["c"]["kafka_controller_id"] = 103
+    assert "kafka_controller_id is for data sites" in _refused(raw)
