@@ -178,8 +178,10 @@ class FailoverSettings(_Strict):
     # cut, kazoo stays wherever it reconnected) is moved back within this (failover.zookeeper.rehome).
     rehome_s: float = Field(ge=1, le=3600)
     # A dedicated Kafka controller found leading at a data site is restarted to hand the lead on
-    # (failover.controller_steward): looked at this often, and not again this soon after.
+    # (failover.controller_steward): looked at this often, once the quorum has kept its leader and
+    # epoch, with every voter up, for the hold.
     controller_steward_s: float = Field(ge=1, le=3600)
+    controller_steward_hold_s: float = Field(ge=0, le=86_400)
     absent_grace_s: float = Field(ge=1, le=86_400)  # re-route an absent agent's tickets after this
     sla_clock_batch: int = Field(ge=1, le=100_000)  # due tickets read per query
     sla_clock_horizon_s: float = Field(ge=60, le=86_400)  # nothing due sooner: look again after this
@@ -460,6 +462,8 @@ class GuardSettings(_Strict):
     patroni_url: str  # this site's Patroni (is the primary here?)
     patroni_ca: str | None = None
     units: list[str] = Field(min_length=1)  # stopped in this order when the site steps aside
+    # A dedicated Kafka controller on this host, kept from leading (failover.controller_steward)
+    kafka_controller: LocalKafkaController | None = None
 
     @model_validator(mode="after")
     def _has_a_rule(self) -> GuardSettings:

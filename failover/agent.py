@@ -13,7 +13,6 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -25,9 +24,8 @@ from core.settings import ServiceSettings
 from core.tickets.clock_worker import SlaClock
 from core.tickets.store.pg import PgClockStore
 from failover import registry
-from failover.controller_steward import ControllerSteward
+from failover.controller_steward import controller_steward
 from failover.coordination import DISPATCHER, SLA_CLOCK
-from failover.cutoff import Posture
 from failover.election import Singleton
 from failover.fencing import registrar
 from failover.loops import every
@@ -127,17 +125,10 @@ async def run(settings: ServiceSettings) -> None:
             await publish()
 
     loops = [asyncio.create_task(every(fo.loop_s, s.tick, f"role {s.role}")) for s in singletons]
-    if (local := settings.kafka_controller) is not None:
+    if settings.kafka_controller is not None:
         probe_s = fo.step_aside.probe_timeout_s if fo.step_aside is not None else fo.op_timeout_s
-        steward = ControllerSteward(
-            processes,
-            local.program,
-            local.node_id,
-            Path(local.quorum_state),
-            others_up=lambda: all(registry.tcp_reachable(v, probe_s) for v in local.other_voters),
-            stepped_aside=lambda: step_aside is not None and step_aside.posture is Posture.STEPPED_ASIDE,
-            look_every_s=fo.controller_steward_s,
-        )
+        posture = (lambda: step_aside.posture) if step_aside is not None else (lambda: None)
+        steward = controller_steward(settings.kafka_controller, processes, posture, fo, probe_s)
         steward_tick = partial(asyncio.to_thread, steward.tick)
         loops.append(asyncio.create_task(every(fo.loop_s, steward_tick, "kafka controller steward")))
     loops += [asyncio.create_task(every(fo.loop_s, c.tick, f"standby {c.component}")) for c in controllers]

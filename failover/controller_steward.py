@@ -9,8 +9,12 @@ has no preferred controller: KRaft elects whichever voter asks first, so this mo
 way an operator would. A controller that resigns names its most caught-up voters as successors; if
 the other data site's wins, its own steward hands it on in turn.
 
-It restarts only when both other voters take a connection (a quorum of two is left while ours is
-down) and never while the site is stepped aside (the step-aside rule owns the program then)."""
+It restarts only a quorum that has been settled for `hold_s`: the same leader and epoch, and both
+other voters taking a connection (two are left to elect while ours is down), at every look of
+that time. A voter that accepts connections may still be starting or catching up: the first
+version restarted b's controller while the witness's Kafka was being restored, on a machine
+starved of CPU, and the quorum took 75 s to settle (intake stalled for 25 s). It never acts while
+the site is stepped aside (the step-aside rule owns the program then)."""
 
 from __future__ import annotations
 
@@ -20,25 +24,30 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from core.settings import FailoverSettings, LocalKafkaController
+from failover import registry
+from failover.cutoff import Posture
 from failover.standby import Processes
 
 log = logging.getLogger(__name__)
 
 
-def quorum_leader(quorum_state: Path) -> int | None:
-    """The leader a KRaft voter last recorded (`quorum-state`, rewritten at every election it sees);
-    None when unknown, unreadable or not written yet."""
+def quorum_leader(quorum_state: Path) -> tuple[int, int] | None:
+    """The leader and epoch a KRaft voter last recorded (`quorum-state`, rewritten at every
+    election it sees); None when no leader is known, or the file is unreadable or not written yet."""
     try:
-        leader = json.loads(quorum_state.read_text()).get("leaderId")
+        state = json.loads(quorum_state.read_text())
+        leader, epoch = state.get("leaderId"), state.get("leaderEpoch")
     except (OSError, ValueError, AttributeError):
         return None
-    return leader if isinstance(leader, int) and leader >= 0 else None
+    if not (isinstance(leader, int) and isinstance(epoch, int)) or leader < 0:
+        return None
+    return leader, epoch
 
 
 class ControllerSteward:
-    """Ticked every failover loop (a restart is finished within a tick or two); it reads the
-    quorum state only every `look_every_s`, and not again that soon after a hand-over, while the
-    election and the voters' files settle."""
+    """Ticked every failover loop (a restart is finished within a tick or two); it looks at the
+    quorum every `look_every_s`."""
 
     def __init__(
         self,
@@ -49,6 +58,7 @@ class ControllerSteward:
         others_up: Callable[[], bool],
         stepped_aside: Callable[[], bool],
         look_every_s: float,
+        hold_s: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._programs = programs
@@ -58,31 +68,66 @@ class ControllerSteward:
         self._others_up = others_up
         self._stepped_aside = stepped_aside
         self._look_every_s = look_every_s
+        self._hold_s = hold_s
         self._clock = clock
         self._restarting = False  # we stopped it: start it again until supervisor says it runs
         self._next_look = 0.0
+        self._settled: tuple[tuple[int, int], float] | None = None  # (leader, epoch), since when
         self.handovers = 0
 
     def tick(self) -> None:
         """One step; blocking (supervisor calls, TCP probes): run it in a thread."""
         if self._restarting:
-            if self._stepped_aside():  # the step-aside rule stopped it, and starts it at the rejoin
+            # Done once it runs; or stepped aside meanwhile: that rule starts it at the rejoin.
+            if self._stepped_aside() or self._programs.running(self._program):
                 self._restarting = False
-            elif self._programs.running(self._program):
-                self._restarting = False
-                self._next_look = self._clock() + self._look_every_s
             else:  # a no-op while it is still stopping: looked at again next tick
                 self._programs.start(self._program)
             return
-        if self._clock() < self._next_look:
+        now = self._clock()
+        if now < self._next_look:
             return
-        self._next_look = self._clock() + self._look_every_s
-        if self._stepped_aside() or quorum_leader(self._quorum_state) != self._node_id:
+        self._next_look = now + self._look_every_s
+        if not self._settled_for(now) or self._settled is None or self._settled[0][0] != self._node_id:
             return
-        if not self._others_up():
-            log.info("kafka controller %s leads; the other voters are not all up, so it stays", self._node_id)
-            return
-        log.warning("kafka controller %s leads at a data site: restarting it to hand the lead on", self._node_id)
+        log.warning(
+            "kafka controller %s has led at a data site for %.0f s: restarting it to hand the lead on",
+            self._node_id,
+            now - self._settled[1],
+        )
         self._programs.stop(self._program)
+        self._settled = None
         self._restarting = True
         self.handovers += 1
+
+    def _settled_for(self, now: float) -> bool:
+        """Whether the quorum has kept its leader and epoch, with every voter up, for `hold_s`."""
+        seen = quorum_leader(self._quorum_state)
+        if seen is None or self._stepped_aside() or not self._others_up():
+            self._settled = None
+            return False
+        if self._settled is None or self._settled[0] != seen:
+            self._settled = (seen, now)
+        return now - self._settled[1] >= self._hold_s
+
+
+def controller_steward(
+    local: LocalKafkaController,
+    programs: Processes,
+    posture: Callable[[], Posture | None],
+    failover: FailoverSettings,
+    probe_timeout_s: float,
+) -> ControllerSteward:
+    """The steward of a site's controller, as the failover agent (lab) and the step-aside guard of
+    a coordination host (production) run it: `posture` is the site's step-aside posture (None
+    without a step-aside rule)."""
+    return ControllerSteward(
+        programs,
+        local.program,
+        local.node_id,
+        Path(local.quorum_state),
+        others_up=lambda: all(registry.tcp_reachable(v, probe_timeout_s) for v in local.other_voters),
+        stepped_aside=lambda: posture() is Posture.STEPPED_ASIDE,
+        look_every_s=failover.controller_steward_s,
+        hold_s=failover.controller_steward_hold_s,
+    )

@@ -13,6 +13,7 @@ from functools import partial
 
 from core.settings import GuardSettings
 from failover import registry
+from failover.controller_steward import controller_steward
 from failover.loops import every
 from failover.processes import SystemdUnits
 from failover.step_aside import StepAside
@@ -34,15 +35,18 @@ async def run(settings: GuardSettings) -> None:
         settings.peer_endpoints,
         lambda: registry.patroni_role(settings.patroni_url, settings.patroni_ca, rule.probe_timeout_s),
     )
-    loop = asyncio.create_task(every(fo.loop_s, guard.tick, "step aside"))
+    loops = [asyncio.create_task(every(fo.loop_s, guard.tick, "step aside"))]
     rehome = partial(asyncio.to_thread, coord.rehome, rule.probe_timeout_s)
-    rehoming = asyncio.create_task(every(fo.rehome_s, rehome, "zookeeper rehome"))
+    loops.append(asyncio.create_task(every(fo.rehome_s, rehome, "zookeeper rehome")))
+    if (local := settings.kafka_controller) is not None:
+        steward = controller_steward(local, SystemdUnits(), lambda: guard.posture, fo, rule.probe_timeout_s)
+        loops.append(asyncio.create_task(every(fo.loop_s, partial(asyncio.to_thread, steward.tick), "kafka steward")))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     log.info("site %s: step-aside guard running for %s", settings.site, ", ".join(settings.units))
     await stop.wait()
-    loop.cancel()
-    rehoming.cancel()
-    await asyncio.gather(loop, rehoming, return_exceptions=True)
+    for task in loops:
+        task.cancel()
+    await asyncio.gather(*loops, return_exceptions=True)
     await asyncio.to_thread(coord.stop)

@@ -115,7 +115,8 @@ def host_files(topo: ProductionTopology, site: str, host: Host) -> list[HostFile
         files += _haproxy(topo, host)
     if "ccdr" in host.roles:
         files += _ccdr(topo, site, host)
-    if "kafka-broker" in host.roles and topo.failover.step_aside is not None and site in topo.data_sites:
+    kafka_node = host.roles & {"kafka-broker", "kafka-controller"}
+    if kafka_node and topo.failover.step_aside is not None and site in topo.data_sites:
         files += _step_aside_guard(topo, site, host)
     secrets = [line for role in sorted(host.roles) for line in ROLE_SECRETS.get(role, ())]
     listing = "\n".join(f"- {line}" for line in secrets) or "(none)"
@@ -474,11 +475,14 @@ KAFKA_UNIT = "ccdr-kafka.service"
 
 
 def _step_aside_guard(topo: ProductionTopology, site: str, host: Host) -> list[HostFile]:
-    """A Kafka broker's host follows the step-aside rule itself (`ccdr serve step-aside`): when its
-    site is cut off from the other one, which holds the primary, the broker stops so that its
-    leaders move. It runs as `ccdr`, which a polkit rule lets start and stop that one unit only."""
+    """A data site's Kafka host follows the step-aside rule itself (`ccdr serve step-aside`): when
+    its site is cut off from the other one, which holds the primary, a broker stops so that its
+    leaders move, and a controller so that a leading one resigns. A dedicated controller's guard
+    also keeps it from leading (failover.controller_steward). It runs as `ccdr`, which a polkit
+    rule lets start and stop that one unit only."""
     p = topo.paths
     settings = p.etc / "step-aside.json"
+    dedicated = "kafka-controller" in host.roles and "kafka-broker" not in host.roles
     document = {
         "environment": "production",
         "site": site,
@@ -490,6 +494,7 @@ def _step_aside_guard(topo: ProductionTopology, site: str, host: Host) -> list[H
         "patroni_url": _own_patroni_url(topo, site),
         "patroni_ca": str(p.etc / "tls" / "ca.crt"),
         "units": [KAFKA_UNIT],
+        "kafka_controller": _local_controller(topo, host) if dedicated else None,
     }
     command = f"{p.python} -m ccdr serve step-aside --config {settings}"
     unit = _unit(
@@ -511,6 +516,19 @@ def _step_aside_guard(topo: ProductionTopology, site: str, host: Host) -> list[H
         unit,
         HostFile(Path("/etc/polkit-1/rules.d/50-ccdr-step-aside.rules"), polkit),
     ]
+
+
+def _local_controller(topo: ProductionTopology, host: Host) -> dict[str, object]:
+    """A coordination host's controller: its metadata log is its only log dir (Kafka's data dir),
+    whose `quorum-state` the guard (user ccdr) reads."""
+    return {
+        "program": KAFKA_UNIT,
+        "node_id": host.node_id,
+        "quorum_state": str(topo.paths.data / "kafka" / "__cluster_metadata-0" / "quorum-state"),
+        "other_voters": [
+            f"{h.address}:{topo.ports.kafka_controller}" for _, h in topo.with_role("kafka-controller") if h != host
+        ],
+    }
 
 
 def peer_endpoints(topo: ProductionTopology, site: str) -> dict[str, list[str]]:

@@ -167,15 +167,15 @@ def test_the_services_settings_validate_in_production_mode_with_secrets_by_refer
         assert read_dsn.split("host=")[1].startswith(own_site_first)
 
 
-def test_each_data_sites_kafka_host_runs_the_step_aside_guard_for_its_broker_only(
+def test_each_data_sites_kafka_host_runs_the_step_aside_guard_for_its_kafka_node(
     rendered: tuple[ProductionTopology, Path],
 ) -> None:
     topo, out = rendered
-    brokers = {h.name: s for s, h in topo.with_role("kafka-broker")}
+    nodes = {h.name: (s, h) for role in ("kafka-broker", "kafka-controller") for s, h in topo.with_role(role)}
     guarded = {p.parts[-4] for p in out.glob("*/etc/ccdr/step-aside.json")}
-    assert guarded == {name for name, site in brokers.items() if site in topo.data_sites}, "not at the witness"
+    assert guarded == {name for name, (site, _) in nodes.items() if site in topo.data_sites}, "not at the witness"
     for name in guarded:
-        site = brokers[name]
+        site, host = nodes[name]
         settings = check_guard_document(
             json.loads((out / name / "etc/ccdr/step-aside.json").read_text()), STAND_IN_SECRETS
         )
@@ -188,6 +188,14 @@ def test_each_data_sites_kafka_host_runs_the_step_aside_guard_for_its_broker_onl
         rule = (out / name / "etc/polkit-1/rules.d/50-ccdr-step-aside.rules").read_text()
         assert 'action.lookup("unit") == "ccdr-kafka.service"' in rule and 'subject.user == "ccdr"' in rule
         assert "ccdr-services" not in rule and "ccdr-zookeeper" not in rule
+        if "kafka-broker" in host.roles:  # a broker is never restarted to move the controller's lead
+            assert settings.kafka_controller is None
+            continue
+        local = settings.kafka_controller
+        assert local is not None and local.node_id == host.node_id and local.program == "ccdr-kafka.service"
+        others = {f"{h.address}:{topo.ports.kafka_controller}" for _, h in topo.with_role("kafka-controller")}
+        assert set(local.other_voters) == others - {f"{host.address}:{topo.ports.kafka_controller}"}
+        assert local.quorum_state == "/var/lib/ccdr/kafka/__cluster_metadata-0/quorum-state"
 
 
 def test_a_placeholder_secret_is_refused_in_production(rendered: tuple[ProductionTopology, Path]) -> None:
