@@ -79,11 +79,27 @@ def test_quorums_and_roles(lab: Topology) -> None:
 
     quorum = probes.kafka_quorum(LabLayout(lab))
     assert quorum is not None
-    assert quorum.voters == [1, 2, 3]
-    assert quorum.leader_id in (1, 2, 3)
+    controllers = sorted(s.controller_id for s in lab.sites.values())
+    assert quorum.voters == controllers, "the witness's controller, and each data site's own"
+    assert quorum.leader_id in controllers
 
     members = probes.patroni_cluster(lab) or []
     assert sorted(m.role for m in members) == ["leader", "sync_standby"]
+
+
+def test_the_active_kafka_controller_settles_at_the_witness(lab: Topology) -> None:
+    """Wherever `lab up` elected it, the data sites' failover agents hand the lead on
+    (failover.controller_steward) until the witness's controller holds it."""
+    witness = lab.sites[lab.witness_site].controller_id
+    layout = LabLayout(lab)
+
+    def led_by_witness() -> bool:
+        quorum = probes.kafka_quorum(layout)
+        return quorum is not None and quorum.leader_id == witness
+
+    # A hold, a look, a restart and an election per hand-over; two when the other data site wins first.
+    fo = lab.failover
+    wait_until("the witness's controller leads", led_by_witness, timeout=2 * (fo.controller_steward_hold_s + 30))
 
 
 def test_row_written_through_primary_is_read_on_standby(lab: Topology, secrets: Secrets) -> None:
