@@ -72,7 +72,7 @@ class ControllerSteward:
         self._clock = clock
         self._restarting = False  # we stopped it: start it again until supervisor says it runs
         self._next_look = 0.0
-        self._settled: tuple[tuple[int, int], float] | None = None  # (leader, epoch), since when
+        self._settled: tuple[tuple[int, int], float] | None = None  # (us, epoch), since when
         self.handovers = 0
 
     def tick(self) -> None:
@@ -88,27 +88,29 @@ class ControllerSteward:
         if now < self._next_look:
             return
         self._next_look = now + self._look_every_s
-        if not self._settled_for(now) or self._settled is None or self._settled[0][0] != self._node_id:
+        led_s = self._held_lead_s(now)
+        if led_s is None or led_s < self._hold_s:
             return
         log.warning(
             "kafka controller %s has led at a data site for %.0f s: restarting it to hand the lead on",
             self._node_id,
-            now - self._settled[1],
+            led_s,
         )
         self._programs.stop(self._program)
         self._settled = None
         self._restarting = True
         self.handovers += 1
 
-    def _settled_for(self, now: float) -> bool:
-        """Whether the quorum has kept its leader and epoch, with every voter up, for `hold_s`."""
+    def _held_lead_s(self, now: float) -> float | None:
+        """How long our controller has led one epoch with every voter up; None while it does not
+        (the other voters are probed only while it leads)."""
         seen = quorum_leader(self._quorum_state)
-        if seen is None or self._stepped_aside() or not self._others_up():
+        if seen is None or seen[0] != self._node_id or self._stepped_aside() or not self._others_up():
             self._settled = None
-            return False
+            return None
         if self._settled is None or self._settled[0] != seen:
             self._settled = (seen, now)
-        return now - self._settled[1] >= self._hold_s
+        return now - self._settled[1]
 
 
 def controller_steward(

@@ -38,6 +38,7 @@ from infra.lab.render import (
     SERVICE_PROGRAMS,
     RenderedFile,
     Secrets,
+    kafka_log_dir,
     kafka_ops_tools_file,
     kafka_passwords,
     kafka_programs,
@@ -134,8 +135,9 @@ class Lab:
         one before any admin client could add it)."""
         dirs = self.layout.site(site)
         marker = dirs.root / KAFKA_SCRAM_MARKER
-        logs = {"kafka": dirs.kafka_data, KAFKA_CONTROLLER: dirs.kafka_controller_data}
-        formatted = {p: (logs[p] / "meta.properties").exists() for p in kafka_programs(self.topology, site)}
+        formatted = {
+            p: (kafka_log_dir(dirs, p) / "meta.properties").exists() for p in kafka_programs(self.topology, site)
+        }
         if any(formatted.values()) and not marker.exists():
             raise LabError(
                 f"site {site}'s Kafka log was formatted before its listeners required SCRAM users; "

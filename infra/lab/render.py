@@ -127,6 +127,11 @@ def kafka_properties_path(dirs: SiteDirs, program: str = "kafka") -> Path:
     return dirs.conf / f"{program}.properties"
 
 
+def kafka_log_dir(dirs: SiteDirs, program: str) -> Path:
+    """The log dir of one of the site's Kafka processes (`kafka_programs`)."""
+    return dirs.kafka_controller_data if program == KAFKA_CONTROLLER else dirs.kafka_data
+
+
 KAFKA_CONTROLLER = "kafka-controller"  # a data site's dedicated controller (Topology.dedicated_controller_sites)
 
 
@@ -199,7 +204,7 @@ def _kafka(
                     voters=topo.kafka_voters(),
                     address=s.address,
                     ports=topo.ports,
-                    data_dir=dirs.kafka_controller_data if dedicated else dirs.kafka_data,
+                    data_dir=kafka_log_dir(dirs, program),
                     kafka=topo.kafka,
                     timers=topo.timers.kafka,
                     tls=tls,
